@@ -1,0 +1,250 @@
+// The HTTP filter part of Envoy's dynamic-module C ABI (extension envoy.filters.http.dynamic_modules),
+// declared in our own words from the facts of Envoy's public header. Only what envoy-ts uses.
+//
+// Lifetimes: a filter_envoy pointer is valid from on_http_filter_new until on_http_filter_destroy
+// returns; callbacks taking it must run on the stream's worker thread, except scheduler_commit.
+#pragma once
+
+#include "native/abi/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef void* envoy_dynamic_module_type_http_filter_config_envoy_ptr;
+typedef const void* envoy_dynamic_module_type_http_filter_config_module_ptr;
+typedef void* envoy_dynamic_module_type_http_filter_envoy_ptr;
+typedef const void* envoy_dynamic_module_type_http_filter_module_ptr;
+typedef void* envoy_dynamic_module_type_http_filter_scheduler_module_ptr;
+
+// Which header map a header callback addresses.
+typedef enum envoy_dynamic_module_type_http_header_type {
+  envoy_dynamic_module_type_http_header_type_RequestHeader = 0,
+  envoy_dynamic_module_type_http_header_type_RequestTrailer = 1,
+  envoy_dynamic_module_type_http_header_type_ResponseHeader = 2,
+  envoy_dynamic_module_type_http_header_type_ResponseTrailer = 3,
+} envoy_dynamic_module_type_http_header_type;
+
+// Envoy's FilterHeadersStatus, for request and response headers alike.
+typedef enum envoy_dynamic_module_type_on_http_filter_request_headers_status {
+  envoy_dynamic_module_type_on_http_filter_request_headers_status_Continue = 0,
+  envoy_dynamic_module_type_on_http_filter_request_headers_status_StopIteration = 1,
+  envoy_dynamic_module_type_on_http_filter_request_headers_status_ContinueAndDontEndStream = 2,
+  envoy_dynamic_module_type_on_http_filter_request_headers_status_StopAllIterationAndBuffer = 3,
+  envoy_dynamic_module_type_on_http_filter_request_headers_status_StopAllIterationAndWatermark = 4,
+} envoy_dynamic_module_type_on_http_filter_request_headers_status;
+
+typedef enum envoy_dynamic_module_type_on_http_filter_response_headers_status {
+  envoy_dynamic_module_type_on_http_filter_response_headers_status_Continue = 0,
+  envoy_dynamic_module_type_on_http_filter_response_headers_status_StopIteration = 1,
+  envoy_dynamic_module_type_on_http_filter_response_headers_status_ContinueAndDontEndStream = 2,
+  envoy_dynamic_module_type_on_http_filter_response_headers_status_StopAllIterationAndBuffer = 3,
+  envoy_dynamic_module_type_on_http_filter_response_headers_status_StopAllIterationAndWatermark = 4,
+} envoy_dynamic_module_type_on_http_filter_response_headers_status;
+
+// Envoy's FilterDataStatus.
+typedef enum envoy_dynamic_module_type_on_http_filter_request_body_status {
+  envoy_dynamic_module_type_on_http_filter_request_body_status_Continue = 0,
+  envoy_dynamic_module_type_on_http_filter_request_body_status_StopIterationAndBuffer = 1,
+  envoy_dynamic_module_type_on_http_filter_request_body_status_StopIterationAndWatermark = 2,
+  envoy_dynamic_module_type_on_http_filter_request_body_status_StopIterationNoBuffer = 3,
+} envoy_dynamic_module_type_on_http_filter_request_body_status;
+
+typedef enum envoy_dynamic_module_type_on_http_filter_response_body_status {
+  envoy_dynamic_module_type_on_http_filter_response_body_status_Continue = 0,
+  envoy_dynamic_module_type_on_http_filter_response_body_status_StopIterationAndBuffer = 1,
+  envoy_dynamic_module_type_on_http_filter_response_body_status_StopIterationAndWatermark = 2,
+  envoy_dynamic_module_type_on_http_filter_response_body_status_StopIterationNoBuffer = 3,
+} envoy_dynamic_module_type_on_http_filter_response_body_status;
+
+// Envoy's FilterTrailersStatus.
+typedef enum envoy_dynamic_module_type_on_http_filter_request_trailers_status {
+  envoy_dynamic_module_type_on_http_filter_request_trailers_status_Continue = 0,
+  envoy_dynamic_module_type_on_http_filter_request_trailers_status_StopIteration = 1,
+} envoy_dynamic_module_type_on_http_filter_request_trailers_status;
+
+typedef enum envoy_dynamic_module_type_on_http_filter_response_trailers_status {
+  envoy_dynamic_module_type_on_http_filter_response_trailers_status_Continue = 0,
+  envoy_dynamic_module_type_on_http_filter_response_trailers_status_StopIteration = 1,
+} envoy_dynamic_module_type_on_http_filter_response_trailers_status;
+
+// Outcome of an HTTP callout (AsyncClient failure reasons plus success).
+typedef enum envoy_dynamic_module_type_http_callout_result {
+  envoy_dynamic_module_type_http_callout_result_Success = 0,
+  envoy_dynamic_module_type_http_callout_result_Reset = 1,
+  envoy_dynamic_module_type_http_callout_result_ExceedResponseBufferLimit = 2,
+} envoy_dynamic_module_type_http_callout_result;
+
+// Why a streaming callout was reset (AsyncClient::StreamResetReason).
+typedef enum envoy_dynamic_module_type_http_stream_reset_reason {
+  envoy_dynamic_module_type_http_stream_reset_reason_ConnectionFailure = 0,
+  envoy_dynamic_module_type_http_stream_reset_reason_ConnectionTermination = 1,
+  envoy_dynamic_module_type_http_stream_reset_reason_LocalReset = 2,
+  envoy_dynamic_module_type_http_stream_reset_reason_LocalRefusedStreamReset = 3,
+  envoy_dynamic_module_type_http_stream_reset_reason_Overflow = 4,
+  envoy_dynamic_module_type_http_stream_reset_reason_RemoteReset = 5,
+  envoy_dynamic_module_type_http_stream_reset_reason_RemoteRefusedStreamReset = 6,
+  envoy_dynamic_module_type_http_stream_reset_reason_ProtocolError = 7,
+} envoy_dynamic_module_type_http_stream_reset_reason;
+
+// ---- Hooks the module exports. Envoy rejects a filter config if any of these is missing. ----
+
+// Main thread. `name` is DynamicModuleFilter.filter_name, `config` the bytes of filter_config
+// (Envoy-owned: copy them). NULL rejects the config.
+ENVOY_TS_HOOK envoy_dynamic_module_type_http_filter_config_module_ptr
+envoy_dynamic_module_on_http_filter_config_new(
+    envoy_dynamic_module_type_http_filter_config_envoy_ptr config_envoy,
+    envoy_dynamic_module_type_envoy_buffer name, envoy_dynamic_module_type_envoy_buffer config);
+
+// Main thread. No stream of this config exists any more.
+ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_config_destroy(
+    envoy_dynamic_module_type_http_filter_config_module_ptr config_module);
+
+// Worker thread, once per HTTP stream. NULL closes the stream.
+ENVOY_TS_HOOK envoy_dynamic_module_type_http_filter_module_ptr envoy_dynamic_module_on_http_filter_new(
+    envoy_dynamic_module_type_http_filter_config_module_ptr config_module,
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy);
+
+ENVOY_TS_HOOK envoy_dynamic_module_type_on_http_filter_request_headers_status
+envoy_dynamic_module_on_http_filter_request_headers(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, bool end_of_stream);
+
+// Body hooks receive no data: the module reads it back through the body callbacks.
+ENVOY_TS_HOOK envoy_dynamic_module_type_on_http_filter_request_body_status
+envoy_dynamic_module_on_http_filter_request_body(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, bool end_of_stream);
+
+ENVOY_TS_HOOK envoy_dynamic_module_type_on_http_filter_request_trailers_status
+envoy_dynamic_module_on_http_filter_request_trailers(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module);
+
+ENVOY_TS_HOOK envoy_dynamic_module_type_on_http_filter_response_headers_status
+envoy_dynamic_module_on_http_filter_response_headers(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, bool end_of_stream);
+
+ENVOY_TS_HOOK envoy_dynamic_module_type_on_http_filter_response_body_status
+envoy_dynamic_module_on_http_filter_response_body(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, bool end_of_stream);
+
+ENVOY_TS_HOOK envoy_dynamic_module_type_on_http_filter_response_trailers_status
+envoy_dynamic_module_on_http_filter_response_trailers(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module);
+
+// The stream is complete (before access logs and before destroy). Since v1.40, end-of-stream work
+// belongs here: stream callbacks are no-ops by the time destroy runs.
+ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_stream_complete(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module);
+
+// The stream is gone; free the module's per-stream object. No Envoy pointer is passed.
+ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_destroy(
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module);
+
+// Worker thread: delivers an event committed through this stream's scheduler. Envoy drops events
+// committed for a stream that has since been destroyed.
+ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_scheduled(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, uint64_t event_id);
+
+// Result of a one-shot callout. Headers and body chunks are Envoy-owned, valid during the hook.
+ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_http_callout_done(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, uint64_t callout_id,
+    envoy_dynamic_module_type_http_callout_result result,
+    envoy_dynamic_module_type_envoy_http_header* headers, size_t headers_size,
+    envoy_dynamic_module_type_envoy_buffer* body_chunks, size_t body_chunks_size);
+
+// Events of a streaming callout: headers, data*, trailers?, then complete or reset.
+ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_http_stream_headers(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, uint64_t stream_id,
+    envoy_dynamic_module_type_envoy_http_header* headers, size_t headers_size, bool end_stream);
+ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_http_stream_data(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, uint64_t stream_id,
+    const envoy_dynamic_module_type_envoy_buffer* data, size_t data_count, bool end_stream);
+ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_http_stream_trailers(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, uint64_t stream_id,
+    envoy_dynamic_module_type_envoy_http_header* trailers, size_t trailers_size);
+ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_http_stream_complete(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, uint64_t stream_id);
+ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_http_stream_reset(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, uint64_t stream_id,
+    envoy_dynamic_module_type_http_stream_reset_reason reason);
+
+// Downstream write-buffer flow control, for terminal filters; called in matching pairs.
+ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_downstream_above_write_buffer_high_watermark(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module);
+ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_downstream_below_write_buffer_low_watermark(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module);
+
+// ---- Callbacks Envoy exports ----
+
+// Value number `index` of header `key` (lowercase). `optional_count`, when not NULL, receives the
+// number of values. A missing key or index yields a null buffer.
+bool envoy_dynamic_module_callback_http_get_header(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_header_type header_type,
+    envoy_dynamic_module_type_module_buffer key, envoy_dynamic_module_type_envoy_buffer* result,
+    size_t index, size_t* optional_count);
+
+// Number of entries in a header map (0 if the map is not available yet).
+size_t envoy_dynamic_module_callback_http_get_headers_size(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_header_type header_type);
+
+// All entries, in order, into `result` (sized by get_headers_size).
+bool envoy_dynamic_module_callback_http_get_headers(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_header_type header_type,
+    envoy_dynamic_module_type_envoy_http_header* result);
+
+// Replaces every value of `key` with `value`; a NULL value.ptr removes the header.
+bool envoy_dynamic_module_callback_http_set_header(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_header_type header_type,
+    envoy_dynamic_module_type_module_buffer key, envoy_dynamic_module_type_module_buffer value);
+
+// Appends one more value for `key`.
+bool envoy_dynamic_module_callback_http_add_header(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_header_type header_type,
+    envoy_dynamic_module_type_module_buffer key, envoy_dynamic_module_type_module_buffer value);
+
+// Sends a local reply. `details` becomes the response code details (may be empty).
+void envoy_dynamic_module_callback_http_send_response(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy, uint32_t status_code,
+    envoy_dynamic_module_type_module_http_header* headers, size_t headers_size,
+    envoy_dynamic_module_type_module_buffer body, envoy_dynamic_module_type_module_buffer details);
+
+// Resume iteration after a Stop* status.
+void envoy_dynamic_module_callback_http_filter_continue_decoding(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy);
+void envoy_dynamic_module_callback_http_filter_continue_encoding(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy);
+
+// A per-stream scheduler. commit may be called from any thread; Envoy posts
+// on_http_filter_scheduled(event_id) to the stream's worker, or drops it if the stream is gone.
+// The module deletes the scheduler it created.
+envoy_dynamic_module_type_http_filter_scheduler_module_ptr
+envoy_dynamic_module_callback_http_filter_scheduler_new(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy);
+void envoy_dynamic_module_callback_http_filter_scheduler_commit(
+    envoy_dynamic_module_type_http_filter_scheduler_module_ptr scheduler, uint64_t event_id);
+void envoy_dynamic_module_callback_http_filter_scheduler_delete(
+    envoy_dynamic_module_type_http_filter_scheduler_module_ptr scheduler);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif

@@ -1,0 +1,12 @@
+// The functions of process._linkedBinding('envoy_ts') (ts-filters/runtime/native.d.ts).
+#pragma once
+
+#include "napi.h"
+
+namespace envoy_ts::bridge {
+
+class Bridge;
+
+void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge);
+
+}  // namespace envoy_ts::bridge

@@ -1,0 +1,224 @@
+#include "native/bridge/bridge.h"
+
+#include "native/bridge/binding.h"
+#include "native/runtime/config_registry.h"
+#include "native/runtime/environment.h"
+#include "native/runtime/log.h"
+
+namespace envoy_ts::bridge {
+
+using runtime::LogLevel;
+
+namespace {
+
+napi_value valueOf(napi_env env, napi_ref ref) {
+  napi_value value = nullptr;
+  napi_get_reference_value(env, ref, &value);
+  return value;
+}
+
+// Counts a call into JS for a stream while it is on the stack (sendLocalReply is only legal then).
+// The stream may be closed during the call, so the entry is looked up again at the end.
+class ActiveCall {
+ public:
+  ActiveCall(StreamTable& streams, StreamRef ref) : streams_(streams), ref_(ref) {
+    if (StreamTable::Entry* entry = streams_.find(ref.slot, ref.gen)) {
+      ++entry->active_calls;
+    }
+  }
+  ~ActiveCall() {
+    if (StreamTable::Entry* entry = streams_.find(ref_.slot, ref_.gen)) {
+      --entry->active_calls;
+    }
+  }
+
+ private:
+  StreamTable& streams_;
+  StreamRef ref_;
+};
+
+// The message and stack of the exception JS left pending, cleared.
+std::string takeException(napi_env env) {
+  napi_value error = nullptr;
+  if (napi_get_and_clear_last_exception(env, &error) != napi_ok || error == nullptr) {
+    return "unknown error";
+  }
+  Napi::Value value(env, error);
+  if (value.IsObject()) {
+    Napi::Maybe<Napi::Value> stack = value.As<Napi::Object>().Get("stack");
+    if (stack.IsJust() && stack.Unwrap().IsString()) {
+      return stack.Unwrap().As<Napi::String>().Utf8Value();
+    }
+  }
+  Napi::Maybe<Napi::String> text = value.ToString();
+  return text.IsJust() ? text.Unwrap().Utf8Value() : "unprintable error";
+}
+
+}  // namespace
+
+Bridge::Bridge(napi_env env, runtime::Environment& owner) : env_(env), owner_(owner) {
+  napi_value name;
+  napi_create_string_utf8(env_, "envoy_ts", NAPI_AUTO_LENGTH, &name);
+  napi_value resource;
+  napi_create_object(env_, &resource);
+  napi_async_init(env_, resource, name, &async_context_);
+}
+
+napi_value Bridge::initBinding(napi_env env, napi_value exports) {
+  runtime::Environment* owner = runtime::Environment::beingCreated();
+  if (owner == nullptr) {
+    napi_throw_error(env, "ETS_ERR_INTERNAL", "the envoy_ts binding is only for envoy-ts runtimes");
+    return nullptr;
+  }
+  auto* bridge = new Bridge(env, *owner);
+  napi_set_instance_data(
+      env, bridge, [](napi_env, void* data, void*) { delete static_cast<Bridge*>(data); },
+      nullptr);
+  owner->setNapiEnv(env);
+  defineBindingFunctions(Napi::Env(env), Napi::Object(env, exports), *bridge);
+  return exports;
+}
+
+Bridge& Bridge::of(runtime::Environment& env) {
+  void* data = nullptr;
+  napi_get_instance_data(env.napiEnv(), &data);
+  return *static_cast<Bridge*>(data);
+}
+
+bool Bridge::isMainThread() const {
+  return owner_.role() == runtime::Environment::Role::MainThread;
+}
+
+void Bridge::setDispatcher(Napi::Object dispatcher) {
+  dispatcher_ = Napi::Persistent(dispatcher);
+  auto ref = [&](const char* name) -> napi_ref {
+    Napi::Maybe<Napi::Value> fn = dispatcher.Get(name);
+    napi_ref out = nullptr;
+    if (fn.IsJust() && fn.Unwrap().IsFunction()) {
+      napi_create_reference(env_, fn.Unwrap(), 1, &out);
+    }
+    return out;
+  };
+  load_config_ = ref("loadConfig");
+  unload_config_ = ref("unloadConfig");
+  on_hook_ = ref("onHook");
+  on_resume_ = ref("onResume");
+  on_destroy_ = ref("onDestroy");
+}
+
+bool Bridge::callDispatcher(napi_ref function, size_t argc, const napi_value* argv,
+                            napi_value* result, const char* what) {
+  if (function == nullptr) {
+    runtime::log(LogLevel::Error, std::string("the runtime registered no dispatcher.") + what);
+    return false;
+  }
+  napi_status status = napi_make_callback(env_, async_context_, dispatcher_.Value(),
+                                          valueOf(env_, function), argc, argv, result);
+  if (status != napi_ok) {
+    runtime::log(LogLevel::Error,
+                 std::string("runtime dispatcher.") + what + " failed: " + takeException(env_));
+    return false;
+  }
+  return true;
+}
+
+std::string Bridge::loadConfig(uint64_t config_id, const std::string& json) {
+  Napi::HandleScope scope(env_);
+  napi_value args[2] = {Napi::Number::New(env_, static_cast<double>(config_id)),
+                        Napi::String::New(env_, json)};
+  napi_value result = nullptr;
+  if (!callDispatcher(load_config_, 2, args, &result, "loadConfig")) {
+    configs_[config_id] = false;
+    return "the envoy-ts runtime failed while loading the config (see the log)";
+  }
+  Napi::Value outcome(env_, result);
+  std::string error = outcome.IsString() ? outcome.As<Napi::String>().Utf8Value() : "";
+  configs_[config_id] = error.empty();
+  return error;
+}
+
+void Bridge::unloadConfig(uint64_t config_id) {
+  if (configs_.erase(config_id) == 0) {
+    return;
+  }
+  Napi::HandleScope scope(env_);
+  napi_value args[1] = {Napi::Number::New(env_, static_cast<double>(config_id))};
+  napi_value result;
+  callDispatcher(unload_config_, 1, args, &result, "unloadConfig");
+}
+
+void Bridge::syncConfigs() {
+  runtime::ConfigRegistry& registry = runtime::ConfigRegistry::instance();
+  uint64_t generation = registry.generation();
+  if (generation == synced_generation_) {
+    return;
+  }
+  std::map<uint64_t, std::string> live = registry.snapshot();
+  for (auto it = configs_.begin(); it != configs_.end();) {
+    uint64_t id = (it++)->first;  // unloadConfig erases the current entry
+    if (live.count(id) == 0) {
+      unloadConfig(id);
+    }
+  }
+  for (const auto& [id, json] : live) {
+    if (configs_.count(id) == 0) {
+      std::string error = loadConfig(id, json);
+      if (!error.empty()) {
+        runtime::log(LogLevel::Error, "a worker could not load filter config " +
+                                          std::to_string(id) + ": " + error);
+      }
+    }
+  }
+  synced_generation_ = generation;
+}
+
+bool Bridge::hasConfig(uint64_t config_id) const {
+  auto it = configs_.find(config_id);
+  return it != configs_.end() && it->second;
+}
+
+void Bridge::closeStream(StreamRef ref) {
+  if (streams_.find(ref.slot, ref.gen) == nullptr) {
+    return;
+  }
+  streams_.close(ref);
+  Napi::HandleScope scope(env_);
+  napi_value args[2] = {Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen)};
+  napi_value result;
+  callDispatcher(on_destroy_, 2, args, &result, "onDestroy");
+}
+
+HookOutcome Bridge::toOutcome(bool ok, napi_value result) {
+  if (!ok) {
+    return HookOutcome::Failed;
+  }
+  uint32_t code = 0;
+  if (napi_get_value_uint32(env_, result, &code) != napi_ok || code > 2) {
+    runtime::log(LogLevel::Error, "the runtime returned an invalid hook outcome");
+    return HookOutcome::Failed;
+  }
+  return static_cast<HookOutcome>(code);
+}
+
+HookOutcome Bridge::runHook(uint64_t config_id, StreamRef ref, HookKind hook, bool end_of_stream) {
+  Napi::HandleScope scope(env_);
+  napi_value args[5] = {Napi::Number::New(env_, static_cast<double>(config_id)),
+                        Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
+                        Napi::Number::New(env_, static_cast<uint32_t>(hook)),
+                        Napi::Boolean::New(env_, end_of_stream)};
+  napi_value result = nullptr;
+  ActiveCall active(streams_, ref);
+  bool ok = callDispatcher(on_hook_, 5, args, &result, "onHook");
+  return toOutcome(ok, result);
+}
+
+HookOutcome Bridge::resume(StreamRef ref) {
+  Napi::HandleScope scope(env_);
+  napi_value args[2] = {Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen)};
+  napi_value result = nullptr;
+  ActiveCall active(streams_, ref);
+  bool ok = callDispatcher(on_resume_, 2, args, &result, "onResume");
+  return toOutcome(ok, result);
+}
+
+}  // namespace envoy_ts::bridge

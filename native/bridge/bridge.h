@@ -1,0 +1,73 @@
+// The JS-facing side of one embedded environment: the binding JS calls, and the calls into the
+// runtime's dispatcher (ts-filters/runtime/native.d.ts). Knows no threads: everything here runs
+// on the thread the environment is attached to.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "napi.h"
+#include "native/bridge/codes.h"
+#include "native/bridge/stream_table.h"
+
+namespace envoy_ts::runtime {
+class Environment;
+}
+
+namespace envoy_ts::bridge {
+
+class Bridge {
+ public:
+  // Registers process._linkedBinding('envoy_ts') in a new environment (runtime::BindingInitializer).
+  static napi_value initBinding(napi_env env, napi_value exports);
+  // The bridge of an environment whose runtime has started.
+  static Bridge& of(runtime::Environment& env);
+
+  // ---- Configs ----
+  // Loads and validates a filter config in this environment. Returns "" or the problem.
+  std::string loadConfig(uint64_t config_id, const std::string& json);
+  void unloadConfig(uint64_t config_id);
+  // Loads the configs registered since the last call and drops the removed ones. Cheap when
+  // nothing changed.
+  void syncConfigs();
+  bool hasConfig(uint64_t config_id) const;
+
+  // ---- Streams ----
+  StreamRef openStream(StreamHost* host) { return streams_.open(host); }
+  // Invalidates the stream for JS first, then tells the runtime (which aborts pending work).
+  void closeStream(StreamRef ref);
+  HookOutcome runHook(uint64_t config_id, StreamRef ref, HookKind hook, bool end_of_stream);
+  HookOutcome resume(StreamRef ref);
+
+  // ---- For the binding functions ----
+  StreamTable& streams() { return streams_; }
+  void setDispatcher(Napi::Object dispatcher);
+  bool isMainThread() const;
+
+  explicit Bridge(napi_env env, runtime::Environment& owner);
+  Bridge(const Bridge&) = delete;
+  Bridge& operator=(const Bridge&) = delete;
+
+ private:
+  // Calls a dispatcher function through node's callback scope, so promise jobs and nextTicks
+  // queued by JS run before the outermost call returns. Returns false (logged) if JS threw.
+  bool callDispatcher(napi_ref function, size_t argc, const napi_value* argv, napi_value* result,
+                      const char* what);
+  HookOutcome toOutcome(bool ok, napi_value result);
+
+  napi_env env_;
+  runtime::Environment& owner_;
+  StreamTable streams_;
+  Napi::ObjectReference dispatcher_;
+  napi_ref load_config_ = nullptr;
+  napi_ref unload_config_ = nullptr;
+  napi_ref on_hook_ = nullptr;
+  napi_ref on_resume_ = nullptr;
+  napi_ref on_destroy_ = nullptr;
+  napi_async_context async_context_ = nullptr;
+  std::map<uint64_t, bool> configs_;  // config id → loaded successfully
+  uint64_t synced_generation_ = 0;
+};
+
+}  // namespace envoy_ts::bridge

@@ -1,0 +1,43 @@
+// The streams of one environment, addressed from JS by (slot, generation).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "native/bridge/stream_host.h"
+
+namespace envoy_ts::bridge {
+
+struct StreamRef {
+  uint32_t slot = 0;
+  uint32_t gen = 0;
+};
+
+// JS holds (slot, gen) pairs, never pointers. Closing a stream bumps its slot's generation, so a
+// call with a stale pair finds nothing instead of freed memory.
+class StreamTable {
+ public:
+  StreamRef open(StreamHost* host);
+  void close(StreamRef ref);
+
+  struct Entry {
+    StreamHost* host = nullptr;
+    uint32_t gen = 1;
+    // Calls from native into JS for this stream (onHook, onResume) now on the stack.
+    uint32_t active_calls = 0;
+  };
+  // Null when the stream is closed or the pair is stale.
+  Entry* find(uint32_t slot, uint32_t gen) {
+    if (slot >= entries_.size()) {
+      return nullptr;
+    }
+    Entry& entry = entries_[slot];
+    return entry.host != nullptr && entry.gen == gen ? &entry : nullptr;
+  }
+
+ private:
+  std::vector<Entry> entries_;
+  std::vector<uint32_t> free_slots_;
+};
+
+}  // namespace envoy_ts::bridge

@@ -1,0 +1,140 @@
+// The per-stream HTTP hooks Envoy calls (worker thread). Each unwraps the stream and makes one
+// call; bodies, trailers, callouts and watermarks pass through until the TypeScript API has them.
+#include <string>
+
+#include "native/abi/http_filter.h"
+#include "native/module/http_filter_config.h"
+#include "native/module/http_stream.h"
+#include "native/runtime/environment_pool.h"
+#include "native/runtime/log.h"
+
+using envoy_ts::module::HttpFilterConfig;
+using envoy_ts::module::HttpStream;
+
+namespace {
+
+HttpStream* streamOf(envoy_dynamic_module_type_http_filter_module_ptr filter_module) {
+  return static_cast<HttpStream*>(const_cast<void*>(filter_module));
+}
+
+}  // namespace
+
+extern "C" {
+
+envoy_dynamic_module_type_http_filter_module_ptr envoy_dynamic_module_on_http_filter_new(
+    envoy_dynamic_module_type_http_filter_config_module_ptr config_module,
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy) {
+  using namespace envoy_ts;
+  std::string error;
+  runtime::Environment* env = runtime::EnvironmentPool::forWorkerThread(error);
+  if (env == nullptr) {
+    runtime::log(runtime::LogLevel::Error, "no Node.js environment for this worker: " + error);
+    return nullptr;  // Envoy closes the stream
+  }
+  {
+    runtime::Environment::CallScope scope(*env);
+    bridge::Bridge::of(*env).syncConfigs();
+  }
+  return new HttpStream(*static_cast<const HttpFilterConfig*>(config_module), filter_envoy, *env);
+}
+
+envoy_dynamic_module_type_on_http_filter_request_headers_status
+envoy_dynamic_module_on_http_filter_request_headers(
+    envoy_dynamic_module_type_http_filter_envoy_ptr,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, bool end_of_stream) {
+  return streamOf(filter_module)->onRequestHeaders(end_of_stream);
+}
+
+envoy_dynamic_module_type_on_http_filter_response_headers_status
+envoy_dynamic_module_on_http_filter_response_headers(
+    envoy_dynamic_module_type_http_filter_envoy_ptr,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, bool end_of_stream) {
+  return streamOf(filter_module)->onResponseHeaders(end_of_stream);
+}
+
+envoy_dynamic_module_type_on_http_filter_request_body_status
+envoy_dynamic_module_on_http_filter_request_body(envoy_dynamic_module_type_http_filter_envoy_ptr,
+                                                 envoy_dynamic_module_type_http_filter_module_ptr,
+                                                 bool) {
+  return envoy_dynamic_module_type_on_http_filter_request_body_status_Continue;
+}
+
+envoy_dynamic_module_type_on_http_filter_request_trailers_status
+envoy_dynamic_module_on_http_filter_request_trailers(
+    envoy_dynamic_module_type_http_filter_envoy_ptr,
+    envoy_dynamic_module_type_http_filter_module_ptr) {
+  return envoy_dynamic_module_type_on_http_filter_request_trailers_status_Continue;
+}
+
+envoy_dynamic_module_type_on_http_filter_response_body_status
+envoy_dynamic_module_on_http_filter_response_body(envoy_dynamic_module_type_http_filter_envoy_ptr,
+                                                  envoy_dynamic_module_type_http_filter_module_ptr,
+                                                  bool) {
+  return envoy_dynamic_module_type_on_http_filter_response_body_status_Continue;
+}
+
+envoy_dynamic_module_type_on_http_filter_response_trailers_status
+envoy_dynamic_module_on_http_filter_response_trailers(
+    envoy_dynamic_module_type_http_filter_envoy_ptr,
+    envoy_dynamic_module_type_http_filter_module_ptr) {
+  return envoy_dynamic_module_type_on_http_filter_response_trailers_status_Continue;
+}
+
+void envoy_dynamic_module_on_http_filter_stream_complete(
+    envoy_dynamic_module_type_http_filter_envoy_ptr,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module) {
+  streamOf(filter_module)->onStreamComplete();
+}
+
+void envoy_dynamic_module_on_http_filter_destroy(
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module) {
+  streamOf(filter_module)->onDestroy();
+}
+
+void envoy_dynamic_module_on_http_filter_scheduled(
+    envoy_dynamic_module_type_http_filter_envoy_ptr,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, uint64_t event_id) {
+  streamOf(filter_module)->onScheduled(event_id);
+}
+
+// Callouts and streaming callouts are never started yet; Envoy requires the hooks to exist.
+void envoy_dynamic_module_on_http_filter_http_callout_done(
+    envoy_dynamic_module_type_http_filter_envoy_ptr,
+    envoy_dynamic_module_type_http_filter_module_ptr, uint64_t,
+    envoy_dynamic_module_type_http_callout_result, envoy_dynamic_module_type_envoy_http_header*,
+    size_t, envoy_dynamic_module_type_envoy_buffer*, size_t) {}
+
+void envoy_dynamic_module_on_http_filter_http_stream_headers(
+    envoy_dynamic_module_type_http_filter_envoy_ptr,
+    envoy_dynamic_module_type_http_filter_module_ptr, uint64_t,
+    envoy_dynamic_module_type_envoy_http_header*, size_t, bool) {}
+
+void envoy_dynamic_module_on_http_filter_http_stream_data(
+    envoy_dynamic_module_type_http_filter_envoy_ptr,
+    envoy_dynamic_module_type_http_filter_module_ptr, uint64_t,
+    const envoy_dynamic_module_type_envoy_buffer*, size_t, bool) {}
+
+void envoy_dynamic_module_on_http_filter_http_stream_trailers(
+    envoy_dynamic_module_type_http_filter_envoy_ptr,
+    envoy_dynamic_module_type_http_filter_module_ptr, uint64_t,
+    envoy_dynamic_module_type_envoy_http_header*, size_t) {}
+
+void envoy_dynamic_module_on_http_filter_http_stream_complete(
+    envoy_dynamic_module_type_http_filter_envoy_ptr,
+    envoy_dynamic_module_type_http_filter_module_ptr, uint64_t) {}
+
+void envoy_dynamic_module_on_http_filter_http_stream_reset(
+    envoy_dynamic_module_type_http_filter_envoy_ptr,
+    envoy_dynamic_module_type_http_filter_module_ptr, uint64_t,
+    envoy_dynamic_module_type_http_stream_reset_reason) {}
+
+// The chain is never a terminal filter, so downstream watermarks need no action.
+void envoy_dynamic_module_on_http_filter_downstream_above_write_buffer_high_watermark(
+    envoy_dynamic_module_type_http_filter_envoy_ptr,
+    envoy_dynamic_module_type_http_filter_module_ptr) {}
+
+void envoy_dynamic_module_on_http_filter_downstream_below_write_buffer_low_watermark(
+    envoy_dynamic_module_type_http_filter_envoy_ptr,
+    envoy_dynamic_module_type_http_filter_module_ptr) {}
+
+}  // extern "C"

@@ -1,0 +1,68 @@
+// One HTTP stream through the TypeScript chain: the module's per-stream object (filter_module).
+#pragma once
+
+#include <vector>
+
+#include "native/abi/http_filter.h"
+#include "native/bridge/bridge.h"
+#include "native/bridge/stream_host.h"
+#include "native/module/http_filter_config.h"
+#include "native/runtime/environment.h"
+#include "native/runtime/loop_waker.h"
+
+namespace envoy_ts::module {
+
+class HttpStream : public bridge::StreamHost, public runtime::WakeTarget {
+ public:
+  HttpStream(const HttpFilterConfig& config, envoy_dynamic_module_type_http_filter_envoy_ptr envoy,
+             runtime::Environment& env);
+
+  // Envoy hooks (worker thread).
+  envoy_dynamic_module_type_on_http_filter_request_headers_status onRequestHeaders(bool end_of_stream);
+  envoy_dynamic_module_type_on_http_filter_response_headers_status onResponseHeaders(bool end_of_stream);
+  void onScheduled(uint64_t event_id);
+  void onStreamComplete();
+  // Ends with `delete this`.
+  void onDestroy();
+
+  // bridge::StreamHost
+  bool getHeader(bridge::HeaderMapKind map, std::string_view name, size_t index,
+                 std::string_view& value, size_t& count) override;
+  void getHeaders(bridge::HeaderMapKind map, bridge::HeaderList& out) override;
+  bool setHeader(bridge::HeaderMapKind map, std::string_view name, std::string_view value) override;
+  bool addHeader(bridge::HeaderMapKind map, std::string_view name, std::string_view value) override;
+  bool removeHeader(bridge::HeaderMapKind map, std::string_view name) override;
+  void sendLocalReply(uint32_t status, const bridge::HeaderList& headers, std::string_view body,
+                      std::string_view details) override;
+  void requestResume() override;
+
+  // runtime::WakeTarget (waker thread)
+  void wake() override;
+
+ private:
+  // Which direction is stopped while JS works.
+  enum class Phase { None, Request, Response };
+
+  ~HttpStream() override;
+  bridge::HookOutcome enter(bridge::HookKind hook, bool end_of_stream);
+  bridge::HookOutcome resumeInHook(Phase phase, bridge::HookOutcome outcome);
+  void startWaiting(Phase phase);
+  void stopWaiting();
+  void scheduleResume();
+  void close();
+  void failClosed();
+
+  const HttpFilterConfig& config_;
+  envoy_dynamic_module_type_http_filter_envoy_ptr envoy_;
+  runtime::Environment& env_;
+  bridge::Bridge& bridge_;
+  bridge::StreamRef ref_;
+  envoy_dynamic_module_type_http_filter_scheduler_module_ptr scheduler_ = nullptr;
+  Phase waiting_ = Phase::None;
+  int hook_depth_ = 0;          // this stream's hooks on the stack
+  bool resume_requested_ = false;
+  bool closed_ = false;
+  std::vector<envoy_dynamic_module_type_envoy_http_header> header_scratch_;
+};
+
+}  // namespace envoy_ts::module

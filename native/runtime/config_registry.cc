@@ -1,0 +1,32 @@
+#include "native/runtime/config_registry.h"
+
+namespace envoy_ts::runtime {
+
+ConfigRegistry& ConfigRegistry::instance() {
+  static ConfigRegistry* registry = new ConfigRegistry();  // outlives every thread
+  return *registry;
+}
+
+uint64_t ConfigRegistry::reserveId() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return next_id_++;
+}
+
+void ConfigRegistry::add(uint64_t id, std::string json) {
+  std::lock_guard<std::mutex> lock(mu_);
+  configs_.emplace(id, std::move(json));
+  generation_.fetch_add(1, std::memory_order_release);
+}
+
+void ConfigRegistry::remove(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  configs_.erase(id);
+  generation_.fetch_add(1, std::memory_order_release);
+}
+
+std::map<uint64_t, std::string> ConfigRegistry::snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return configs_;
+}
+
+}  // namespace envoy_ts::runtime

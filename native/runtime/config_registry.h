@@ -1,0 +1,35 @@
+// The filter configs Envoy has loaded, shared by every environment of the process.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace envoy_ts::runtime {
+
+// Configs are created and destroyed on Envoy's main thread; each worker environment loads the
+// ones it has not seen before its next stream (see bridge::Bridge::syncConfigs).
+class ConfigRegistry {
+ public:
+  static ConfigRegistry& instance();
+
+  // An id for a config being validated; it is published by add() once valid.
+  uint64_t reserveId();
+  void add(uint64_t id, std::string json);
+  void remove(uint64_t id);
+
+  // Bumped on every change; cheap to compare on the hot path.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // A copy of the live configs, id → filter_config JSON.
+  std::map<uint64_t, std::string> snapshot() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<uint64_t, std::string> configs_;  // guarded by mu_
+  uint64_t next_id_ = 1;                     // guarded by mu_
+  std::atomic<uint64_t> generation_{0};
+};
+
+}  // namespace envoy_ts::runtime

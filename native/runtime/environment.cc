@@ -1,0 +1,152 @@
+#include "native/runtime/environment.h"
+
+#include <vector>
+
+#include "native/runtime/embedded_runtime.h"
+#include "native/runtime/log.h"
+#include "native/runtime/loop_waker.h"
+#include "native/runtime/node_process.h"
+#include "node.h"
+
+namespace envoy_ts::runtime {
+namespace {
+
+// Node-API version the binding is written against (Node 18 provides 8).
+constexpr int32_t kNodeApiVersion = 8;
+
+thread_local Environment* current_ = nullptr;
+thread_local Environment* being_created_ = nullptr;
+
+// Destroys a worker's environment when its thread exits (on that thread, as V8 requires).
+struct WorkerEnvironmentOwner {
+  std::unique_ptr<Environment> env;
+  ~WorkerEnvironmentOwner() {
+    current_ = nullptr;
+    env.reset();
+  }
+};
+thread_local WorkerEnvironmentOwner worker_owner_;
+
+}  // namespace
+
+Environment::Environment(Role role, std::unique_ptr<node::CommonEnvironmentSetup> setup)
+    : role_(role), setup_(std::move(setup)) {}
+
+std::unique_ptr<Environment> Environment::create(Role role, BindingInitializer binding,
+                                                 std::string& error) {
+  std::vector<std::string> errors;
+  // No kOwnsProcessState / kOwnsInspector: several environments share this process with Envoy.
+  auto flags = static_cast<node::EnvironmentFlags::Flags>(
+      node::EnvironmentFlags::kNoGlobalSearchPaths | node::EnvironmentFlags::kTrackUnmanagedFds);
+  auto setup = node::CommonEnvironmentSetup::Create(
+      &NodeProcess::platform(), &errors, std::vector<std::string>{"envoy-ts"},
+      std::vector<std::string>{}, flags);
+  if (!setup) {
+    error = "cannot create a Node.js environment:";
+    for (const std::string& e : errors) {
+      error.append(" ").append(e);
+    }
+    return nullptr;
+  }
+  std::unique_ptr<Environment> env(new Environment(role, std::move(setup)));
+  env->attachToCurrentThread();
+  if (!env->start(binding, error)) {
+    return nullptr;  // the destructor tears the half-started environment down on this thread
+  }
+  return env;
+}
+
+bool Environment::start(BindingInitializer binding, std::string& error) {
+  node::Environment* node_env = setup_->env();
+  node::SetProcessExitHandler(node_env, [](node::Environment*, int code) {
+    // Filters share the process with Envoy: process.exit() must never end it.
+    log(LogLevel::Error,
+        "process.exit(" + std::to_string(code) + ") called from JavaScript; ignored");
+  });
+  node::AddLinkedBinding(node_env, "envoy_ts", binding, kNodeApiVersion);
+
+  uv_async_init(loop(), &keep_alive_, [](uv_async_t*) {});
+
+  being_created_ = this;
+  bool loaded;
+  {
+    v8::HandleScope scope(setup_->isolate());
+    loaded = !node::LoadEnvironment(node_env, embeddedRuntimeSource()).IsEmpty();
+  }
+  being_created_ = nullptr;
+  if (!loaded || napi_env_ == nullptr) {
+    error = "the embedded envoy-ts runtime failed to start (its error is on stderr)";
+    return false;
+  }
+  if (role_ == Role::Worker) {
+    waker_ = std::make_unique<LoopWaker>(loop());
+  }
+  pump();
+  return true;
+}
+
+Environment::~Environment() {
+  waker_.reset();
+  if (current_ == this) {
+    current_ = nullptr;
+  }
+  if (locker_ == nullptr) {
+    attachToCurrentThread();
+  }
+  node::Stop(setup_->env());
+  uv_close(reinterpret_cast<uv_handle_t*>(&keep_alive_), nullptr);
+  uv_run(loop(), UV_RUN_NOWAIT);
+  // Disposing an isolate requires that no thread has it entered.
+  detachFromCurrentThread();
+  setup_.reset();
+}
+
+void Environment::attachToCurrentThread() {
+  v8::Isolate* isolate = setup_->isolate();
+  locker_ = std::make_unique<v8::Locker>(isolate);
+  isolate->Enter();
+  v8::HandleScope scope(isolate);
+  setup_->context()->Enter();
+}
+
+void Environment::detachFromCurrentThread() {
+  v8::Isolate* isolate = setup_->isolate();
+  {
+    v8::HandleScope scope(isolate);
+    setup_->context()->Exit();
+  }
+  isolate->Exit();
+  locker_.reset();
+}
+
+uv_loop_t* Environment::loop() { return setup_->event_loop(); }
+
+void Environment::pump() {
+  if (call_depth_ > 1 || pumping_) {
+    return;
+  }
+  pumping_ = true;
+  {
+    v8::HandleScope scope(setup_->isolate());
+    uv_run(loop(), UV_RUN_NOWAIT);
+  }
+  pumping_ = false;
+  if (waker_ != nullptr) {
+    waker_->rearm(uv_backend_timeout(loop()));
+  }
+}
+
+Environment* Environment::current() { return current_; }
+
+void Environment::setCurrent(std::unique_ptr<Environment> env) {
+  current_ = env.get();
+  if (env->role() == Role::Worker) {
+    worker_owner_.env = std::move(env);
+  } else {
+    env.release();  // the main thread's environment lives as long as the process
+  }
+}
+
+Environment* Environment::beingCreated() { return being_created_; }
+
+}  // namespace envoy_ts::runtime

@@ -1,0 +1,95 @@
+// One embedded Node.js environment: its own isolate, context and libuv loop (DESIGN.md §3).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "uv.h"
+
+namespace node {
+class CommonEnvironmentSetup;
+}
+namespace v8 {
+class Locker;
+}
+typedef struct napi_env__* napi_env;
+typedef struct napi_value__* napi_value;
+
+namespace envoy_ts::runtime {
+
+class LoopWaker;
+
+// Installs the JS-facing binding (process._linkedBinding('envoy_ts')) in a new environment.
+using BindingInitializer = napi_value (*)(napi_env env, napi_value exports);
+
+class Environment {
+ public:
+  enum class Role { MainThread, Worker };
+
+  // Creates an environment on the calling thread, registers the binding and runs the embedded
+  // runtime, which registers its dispatcher through the binding. The new environment is attached
+  // to the calling thread. Returns null with `error` set on failure.
+  static std::unique_ptr<Environment> create(Role role, BindingInitializer binding,
+                                             std::string& error);
+  // Must run on the thread the environment is attached to.
+  ~Environment();
+
+  // An environment is used by one thread at a time: it holds the isolate's lock and has its
+  // context entered while attached. Prepared environments are created on a helper thread,
+  // detached, then attached to the worker that takes them.
+  void attachToCurrentThread();
+  void detachFromCurrentThread();
+
+  Role role() const { return role_; }
+  napi_env napiEnv() const { return napi_env_; }
+  uv_loop_t* loop();
+  // Null for the main-thread environment, which never has streams waiting.
+  LoopWaker* waker() { return waker_.get(); }
+
+  // Marks a call from Envoy into this environment. Only the outermost call pumps the loop, so
+  // re-entrant hooks (a local reply encoded from inside a hook) never run the loop recursively.
+  class CallScope {
+   public:
+    explicit CallScope(Environment& env) : env_(env) { ++env_.call_depth_; }
+    ~CallScope() { --env_.call_depth_; }
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+
+   private:
+    Environment& env_;
+  };
+
+  // Runs what is due on the loop without blocking (timers, immediates, I/O completions, promise
+  // jobs they queue), then re-arms the waker. A no-op unless called from the outermost CallScope.
+  void pump();
+
+  // The environment attached to the calling thread, or null.
+  static Environment* current();
+  // Makes `env` the calling thread's environment. A worker's environment is destroyed when the
+  // thread exits; the main thread's lives until the process exits.
+  static void setCurrent(std::unique_ptr<Environment> env);
+
+  // Called by the binding initializer while create() runs on this thread.
+  static Environment* beingCreated();
+  void setNapiEnv(napi_env env) { napi_env_ = env; }
+
+  Environment(const Environment&) = delete;
+  Environment& operator=(const Environment&) = delete;
+
+ private:
+  Environment(Role role, std::unique_ptr<node::CommonEnvironmentSetup> setup);
+  bool start(BindingInitializer binding, std::string& error);
+
+  const Role role_;
+  std::unique_ptr<node::CommonEnvironmentSetup> setup_;
+  std::unique_ptr<v8::Locker> locker_;  // held while attached
+  napi_env napi_env_ = nullptr;
+  // One ref'ed handle keeps the loop "alive": an idle loop otherwise reports a zero timeout and
+  // the waker would spin.
+  uv_async_t keep_alive_{};
+  std::unique_ptr<LoopWaker> waker_;
+  int call_depth_ = 0;
+  bool pumping_ = false;
+};
+
+}  // namespace envoy_ts::runtime

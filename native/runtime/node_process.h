@@ -1,0 +1,24 @@
+// Once-per-process Node.js and V8 state.
+#pragma once
+
+#include <string>
+
+namespace node {
+class MultiIsolatePlatform;
+}
+
+namespace envoy_ts::runtime {
+
+// Node and V8 are initialised once, on Envoy's main thread (program_init), and never torn down:
+// V8 cannot be initialised twice in a process, which is why the module must be loaded with
+// do_not_close. Node is started without its signal handlers, stdio setup, NODE_OPTIONS or
+// resource-limit changes, so Envoy keeps all of those.
+class NodeProcess {
+ public:
+  // Idempotent. Returns false with `error` set when this process cannot host Node.
+  static bool initialize(std::string& error);
+  // The shared V8 platform (valid after initialize() succeeded).
+  static node::MultiIsolatePlatform& platform();
+};
+
+}  // namespace envoy_ts::runtime

@@ -1,0 +1,100 @@
+// The example filters, through a real proxy, a real client and a real upstream.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { echoOf, examplesBundle, proxyName, request, startProxy, startUpstream } from './harness.mjs';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe(`example filters through ${proxyName}`, () => {
+  let upstream;
+  let proxy;
+
+  before(async () => {
+    upstream = await startUpstream();
+    proxy = await startProxy({
+      upstreamPort: upstream.port,
+      filterConfigs: [{
+        bundle: examplesBundle,
+        chain: [
+          { name: 'request-id' },
+          { name: 'header-auth', config: { tokens: ['s3cret', 'other-token'], prefix: 'Bearer ' } },
+          { name: 'async-delay', config: { ms: 30 } },
+        ],
+      }],
+    });
+  });
+
+  after(async () => {
+    await proxy?.stop();
+    await upstream?.close();
+  });
+
+  test('request-id adds an id upstream and echoes it on the response', async () => {
+    const response = await request(proxy.port, { headers: { authorization: 'Bearer s3cret' } });
+    assert.equal(response.status, 200);
+    const id = echoOf(response).headers['x-request-id'];
+    assert.match(id, UUID);
+    assert.equal(response.headers['x-request-id'], id);
+  });
+
+  test('request-id keeps an id the client sent', async () => {
+    const response = await request(proxy.port, {
+      headers: { authorization: 'Bearer s3cret', 'x-request-id': 'client-chosen-id' },
+    });
+    assert.equal(echoOf(response).headers['x-request-id'], 'client-chosen-id');
+    assert.equal(response.headers['x-request-id'], 'client-chosen-id');
+  });
+
+  test('header-auth rejects a missing token with 401 and never reaches the upstream', async () => {
+    const before = upstream.seen.length;
+    const response = await request(proxy.port, { path: '/no-token' });
+    assert.equal(response.status, 401);
+    assert.equal(response.body, 'unauthorized');
+    assert.match(response.headers['www-authenticate'] ?? '', /Bearer/);
+    // The local reply went through the chain's response hooks: request-id echoed it.
+    assert.match(response.headers['x-request-id'] ?? '', UUID);
+    assert.equal(upstream.seen.length, before);
+  });
+
+  test('header-auth rejects a wrong token, a wrong scheme and a duplicated header', async () => {
+    for (const headers of [
+      { authorization: 'Bearer s3cre' },
+      { authorization: 'Bearer s3cret!' },
+      { authorization: 'Basic s3cret' },
+      { authorization: ['Bearer s3cret', 'Bearer s3cret'] },
+    ]) {
+      const response = await request(proxy.port, { headers });
+      assert.equal(response.status, 401, JSON.stringify(headers));
+    }
+  });
+
+  test('header-auth accepts every configured token', async () => {
+    for (const token of ['s3cret', 'other-token']) {
+      const response = await request(proxy.port, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(response.status, 200);
+    }
+  });
+
+  test('async-delay waits on a timer, then the request continues upstream', async () => {
+    const started = process.hrtime.bigint();
+    const response = await request(proxy.port, { headers: { authorization: 'Bearer s3cret' } });
+    const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+    assert.equal(response.status, 200);
+    assert.equal(echoOf(response).headers['x-async-delay-ms'], '30');
+    assert.ok(elapsedMs >= 30, `answered after ${elapsedMs} ms, before the 30 ms timer`);
+  });
+
+  test('a POST body and the upstream status pass through unchanged', async () => {
+    const response = await request(proxy.port, {
+      method: 'POST',
+      path: '/status/201',
+      headers: { authorization: 'Bearer s3cret', 'content-type': 'text/plain' },
+      body: 'hello upstream',
+    });
+    assert.equal(response.status, 201);
+    const echo = echoOf(response);
+    assert.equal(echo.method, 'POST');
+    assert.equal(echo.body, 'hello upstream');
+  });
+});

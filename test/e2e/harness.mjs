@@ -1,0 +1,217 @@
+// Runs a proxy (the conformance host, or real Envoy when ENVOY_BIN is set) with an envoy.yaml made
+// for the test, in front of a real upstream, and talks to it over real HTTP/1.1.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const moduleDir = path.join(root, 'build/Release');
+export const examplesBundle = path.join(root, 'dist/examples/filters.js');
+export const fixturesBundle = path.join(root, 'dist/test/fixtures/filters.js');
+export const realEnvoy = process.env.ENVOY_BIN || '';
+export const proxyName = realEnvoy ? `Envoy (${realEnvoy})` : 'the conformance host';
+
+/** A port nobody listens on right now. */
+export async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * A real upstream: answers every request with 200 and a JSON echo of what it received
+ * ({method, path, headers, body}). `GET /status/<code>` answers with that status.
+ */
+export async function startUpstream() {
+  const seen = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      const echo = {
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      seen.push(echo);
+      const status = /^\/status\/(\d{3})$/.exec(req.url ?? '');
+      res.writeHead(status ? Number(status[1]) : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(echo));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    seen,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(resolve);
+    }),
+  };
+}
+
+/** envoy.yaml: one listener → http_connection_manager → envoy_ts filter(s) → router → upstream. */
+export function envoyYaml({ listenPort, adminPort, upstreamPort, filterConfigs }) {
+  const filters = filterConfigs.map((config, i) => `
+          - name: envoy_ts_${i}
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter
+              dynamic_module_config: { name: envoy_ts, do_not_close: true }
+              filter_name: chain
+              filter_config:
+                "@type": type.googleapis.com/google.protobuf.StringValue
+                value: ${JSON.stringify(typeof config === 'string' ? config : JSON.stringify(config))}`).join('');
+  return `admin:
+  address:
+    socket_address: { address: 127.0.0.1, port_value: ${adminPort} }
+static_resources:
+  listeners:
+  - name: http
+    address:
+      socket_address: { address: 127.0.0.1, port_value: ${listenPort} }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ingress_http
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: { prefix: "/" }
+                route: { cluster: upstream }
+          http_filters:${filters}
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+  - name: upstream
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: upstream
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} }
+`;
+}
+
+function proxyCommand(configPath, concurrency, logLevel) {
+  const args = ['-c', configPath, '--concurrency', String(concurrency), '-l', logLevel];
+  if (realEnvoy) {
+    // Tests run proxies side by side: no shared-memory hot-restart state between them.
+    return { file: realEnvoy, args: [...args, '--disable-hot-restart'] };
+  }
+  return { file: path.join(moduleDir, 'envoy-ts-host'), args };
+}
+
+/** Spawns the proxy with the given yaml; resolves once it exits (for configs it must reject). */
+export async function runProxyToExit(yaml, { concurrency = 1, logLevel = 'info', timeoutMs = 20000 } = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-e2e-'));
+  const configPath = path.join(dir, 'envoy.yaml');
+  writeFileSync(configPath, yaml);
+  const { file, args } = proxyCommand(configPath, concurrency, logLevel);
+  const child = spawn(file, args, {
+    env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: moduleDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? signal)));
+  clearTimeout(timer);
+  return { code, output };
+}
+
+/**
+ * Starts a proxy in front of `upstreamPort` with one envoy_ts filter per entry of
+ * `filterConfigs` (objects are JSON-encoded). Resolves once the admin endpoint says LIVE.
+ */
+export async function startProxy({ upstreamPort, filterConfigs, concurrency = 1, logLevel = 'info' }) {
+  const listenPort = await freePort();
+  const adminPort = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-e2e-'));
+  const configPath = path.join(dir, 'envoy.yaml');
+  writeFileSync(configPath, envoyYaml({ listenPort, adminPort, upstreamPort, filterConfigs }));
+  const { file, args } = proxyCommand(configPath, concurrency, logLevel);
+  const child = spawn(file, args, {
+    env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: moduleDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const proxy = {
+    port: listenPort,
+    adminPort,
+    child,
+    output: '',
+    exited: null,
+    async stop() {
+      if (proxy.exited) return proxy.exited;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10000);
+      const result = await proxy.exitPromise;
+      clearTimeout(killer);
+      return result;
+    },
+  };
+  child.stdout.on('data', (d) => { proxy.output += d; });
+  child.stderr.on('data', (d) => { proxy.output += d; });
+  proxy.exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => {
+    proxy.exited = { code, signal };
+    resolve(proxy.exited);
+  }));
+  const deadline = Date.now() + 30000;
+  while (true) {
+    if (proxy.exited) {
+      throw new Error(`proxy exited (${JSON.stringify(proxy.exited)}) before it was ready:\n${proxy.output}`);
+    }
+    try {
+      const ready = await request(adminPort, { path: '/ready' });
+      if (ready.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await proxy.stop();
+      throw new Error(`proxy not ready after 30 s:\n${proxy.output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return proxy;
+}
+
+/** One HTTP/1.1 request from a real client; resolves with {status, headers, body}. */
+export function request(port, { method = 'GET', path: urlPath = '/', headers = {}, body, agent = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (chunk) => chunks.push(chunk));
+      res.on('end', () => resolve({
+        status: res.statusCode,
+        headers: res.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(15000, () => req.destroy(new Error('request timed out')));
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+/** The upstream's JSON echo from a proxied response. */
+export function echoOf(response) {
+  return JSON.parse(response.body);
+}

@@ -1,0 +1,122 @@
+#include "admin.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include <cstring>
+
+#include "listener.h"
+#include "logger.h"
+
+namespace EnvoyTsHost {
+namespace {
+
+struct AdminConnection {
+  AdminServer* server;
+  std::function<std::string(const std::string&, const std::string&, bool&)> handler;
+  std::function<void()> on_quit;
+  bool quit{false};
+};
+
+void onAdminWrite(bufferevent* bev, void* arg) {
+  auto* connection = static_cast<AdminConnection*>(arg);
+  const bool quit = connection->quit;
+  std::function<void()> on_quit = connection->on_quit;
+  delete connection;
+  bufferevent_free(bev);
+  if (quit) {
+    on_quit();
+  }
+}
+
+void onAdminEvent(bufferevent* bev, short events, void* arg) {
+  if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+    delete static_cast<AdminConnection*>(arg);
+    bufferevent_free(bev);
+  }
+}
+
+void onAdminRead(bufferevent* bev, void* arg) {
+  auto* connection = static_cast<AdminConnection*>(arg);
+  evbuffer* input = bufferevent_get_input(bev);
+  evbuffer_ptr end = evbuffer_search(input, "\r\n\r\n", 4, nullptr);
+  if (end.pos < 0) {
+    return;
+  }
+  char* line = evbuffer_readln(input, nullptr, EVBUFFER_EOL_CRLF);
+  std::string request = line == nullptr ? "" : line;
+  free(line);
+  const size_t sp1 = request.find(' ');
+  const size_t sp2 = request.find(' ', sp1 + 1);
+  const std::string method = request.substr(0, sp1);
+  const std::string path =
+      sp1 == std::string::npos ? "" : request.substr(sp1 + 1, sp2 - sp1 - 1);
+  const std::string response = connection->handler(method, path, connection->quit);
+  bufferevent_disable(bev, EV_READ);
+  bufferevent_setcb(bev, nullptr, &onAdminWrite, &onAdminEvent, connection);
+  bufferevent_write(bev, response.data(), response.size());
+}
+
+std::string reply(int status, const char* reason, const std::string& type, const std::string& body) {
+  return "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\ncontent-type: " + type +
+         "\r\ncontent-length: " + std::to_string(body.size()) + "\r\nconnection: close\r\n\r\n" +
+         body;
+}
+
+} // namespace
+
+AdminServer::AdminServer(Dispatcher& dispatcher, uint32_t concurrency,
+                         std::function<void()> on_quit)
+    : dispatcher_(dispatcher), concurrency_(concurrency), on_quit_(std::move(on_quit)) {}
+
+AdminServer::~AdminServer() {
+  if (listener_ != nullptr) {
+    evconnlistener_free(listener_);
+  }
+}
+
+bool AdminServer::start(const SocketAddress& address, std::string& error) {
+  std::vector<evutil_socket_t> sockets;
+  if (!bindListenSockets(address, 1, sockets, port_, error)) {
+    error = "admin.address: " + error;
+    return false;
+  }
+  listener_ = evconnlistener_new(dispatcher_.base(), &AdminServer::onAccept, this,
+                                 LEV_OPT_CLOSE_ON_FREE, -1, sockets[0]);
+  HOST_LOG(Info, "admin address: " + address.address + ":" + std::to_string(port_));
+  return true;
+}
+
+void AdminServer::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* arg) {
+  auto* server = static_cast<AdminServer*>(arg);
+  bufferevent* bev = bufferevent_socket_new(server->dispatcher_.base(), fd, BEV_OPT_CLOSE_ON_FREE);
+  auto* connection = new AdminConnection{
+      server,
+      [server](const std::string& method, const std::string& path, bool& quit) {
+        return server->handle(method, path, quit);
+      },
+      server->on_quit_};
+  bufferevent_setcb(bev, &onAdminRead, nullptr, &onAdminEvent, connection);
+  bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+std::string AdminServer::handle(const std::string& method, const std::string& path, bool& quit) {
+  const std::string route = path.substr(0, path.find('?'));
+  if (route == "/ready" && (method == "GET" || method == "HEAD")) {
+    return live_ ? reply(200, "OK", "text/plain", "LIVE\n")
+                 : reply(503, "Service Unavailable", "text/plain", "PRE_INITIALIZING\n");
+  }
+  if (route == "/server_info" && method == "GET") {
+    return reply(200, "OK", "application/json",
+                 std::string("{\"state\":\"") + (live_ ? "LIVE" : "PRE_INITIALIZING") +
+                     "\",\"concurrency\":" + std::to_string(concurrency_) + "}\n");
+  }
+  if (route == "/quitquitquit" && method == "POST") {
+    quit = true;
+    return reply(200, "OK", "text/plain", "OK\n");
+  }
+  return reply(404, "Not Found", "text/plain", "invalid path. admin commands are: /ready, "
+                                               "/server_info, /quitquitquit\n");
+}
+
+} // namespace EnvoyTsHost

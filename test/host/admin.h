@@ -1,0 +1,37 @@
+#pragma once
+
+#include <event2/listener.h>
+
+#include <functional>
+#include <string>
+
+#include "config.h"
+#include "dispatcher.h"
+
+namespace EnvoyTsHost {
+
+// The admin endpoint subset on the main thread: GET /ready, GET /server_info,
+// POST /quitquitquit. One request per connection.
+class AdminServer {
+public:
+  AdminServer(Dispatcher& dispatcher, uint32_t concurrency, std::function<void()> on_quit);
+  ~AdminServer();
+
+  // False with `error` set when the address cannot be bound.
+  bool start(const SocketAddress& address, std::string& error);
+  void setLive() { live_ = true; }
+  uint16_t port() const { return port_; }
+
+private:
+  static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* arg);
+  std::string handle(const std::string& method, const std::string& path, bool& quit);
+
+  Dispatcher& dispatcher_;
+  const uint32_t concurrency_;
+  std::function<void()> on_quit_;
+  evconnlistener* listener_{nullptr};
+  uint16_t port_{0};
+  bool live_{false};
+};
+
+} // namespace EnvoyTsHost

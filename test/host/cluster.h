@@ -1,0 +1,45 @@
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config.h"
+
+namespace EnvoyTsHost {
+
+// A static upstream cluster. DNS names are resolved once at startup; endpoints are picked
+// round-robin. Shared by all workers.
+class Cluster {
+public:
+  struct Endpoint {
+    sockaddr_storage address;
+    socklen_t length;
+    std::string description; // host:port, for logs.
+  };
+
+  // Resolves the endpoints; throws ConfigError naming the cluster on failure.
+  Cluster(const ClusterSpec& spec, const std::string& path);
+
+  const std::string& name() const { return name_; }
+  uint32_t connectTimeoutMs() const { return connect_timeout_ms_; }
+  size_t pickEndpoint() { return next_.fetch_add(1, std::memory_order_relaxed) % endpoints_.size(); }
+  const Endpoint& endpoint(size_t index) const { return endpoints_[index]; }
+
+private:
+  std::string name_;
+  uint32_t connect_timeout_ms_;
+  std::vector<Endpoint> endpoints_;
+  std::atomic<size_t> next_{0};
+};
+
+using ClusterMap = std::map<std::string, std::unique_ptr<Cluster>>;
+
+// Resolves one socket address (numeric or by DNS); false on failure.
+bool resolveAddress(const SocketAddress& address, sockaddr_storage& out, socklen_t& length);
+
+} // namespace EnvoyTsHost

@@ -1,0 +1,358 @@
+#include "config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+
+#include "logger.h"
+
+namespace EnvoyTsHost {
+namespace {
+
+constexpr char HcmType[] = "type.googleapis.com/envoy.extensions.filters.network."
+                           "http_connection_manager.v3.HttpConnectionManager";
+constexpr char DynamicModuleType[] =
+    "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter";
+constexpr char RouterType[] = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
+constexpr char StringValueType[] = "type.googleapis.com/google.protobuf.StringValue";
+constexpr char BytesValueType[] = "type.googleapis.com/google.protobuf.BytesValue";
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw ConfigError(path + ": " + what);
+}
+
+// Rejects keys the host does not know, so a config that relies on them fails loudly.
+void checkKeys(const YAML::Node& node, const std::string& path, const std::set<std::string>& allowed) {
+  if (!node.IsMap()) {
+    fail(path, "expected a mapping");
+  }
+  for (const auto& item : node) {
+    const std::string key = item.first.as<std::string>();
+    if (allowed.count(key) == 0) {
+      fail(path + "." + key, "field not supported by the conformance host");
+    }
+  }
+}
+
+YAML::Node required(const YAML::Node& node, const std::string& key, const std::string& path) {
+  const YAML::Node child = node[key];
+  if (!child) {
+    fail(path + "." + key, "required field is missing");
+  }
+  return child;
+}
+
+std::string scalar(const YAML::Node& node, const std::string& path) {
+  if (!node.IsScalar()) {
+    fail(path, "expected a scalar");
+  }
+  return node.as<std::string>();
+}
+
+bool boolean(const YAML::Node& node, const std::string& path) {
+  const std::string value = scalar(node, path);
+  if (value == "true") {
+    return true;
+  }
+  if (value == "false") {
+    return false;
+  }
+  fail(path, "expected true or false");
+}
+
+SocketAddress socketAddress(const YAML::Node& address, const std::string& path) {
+  checkKeys(address, path, {"socket_address"});
+  const std::string sa_path = path + ".socket_address";
+  const YAML::Node sa = required(address, "socket_address", path);
+  checkKeys(sa, sa_path, {"address", "port_value", "protocol"});
+  if (sa["protocol"] && scalar(sa["protocol"], sa_path + ".protocol") != "TCP") {
+    fail(sa_path + ".protocol", "only TCP is supported");
+  }
+  SocketAddress result;
+  result.address = scalar(required(sa, "address", sa_path), sa_path + ".address");
+  const std::string port = sa["port_value"] ? scalar(sa["port_value"], sa_path + ".port_value") : "0";
+  char* end = nullptr;
+  const unsigned long value = std::strtoul(port.c_str(), &end, 10);
+  if (*end != '\0' || value > 65535) {
+    fail(sa_path + ".port_value", "invalid port");
+  }
+  result.port = static_cast<uint16_t>(value);
+  return result;
+}
+
+// Protobuf Duration in YAML: "0.25s", "5s".
+uint32_t durationMs(const YAML::Node& node, const std::string& path) {
+  const std::string value = scalar(node, path);
+  if (value.empty() || value.back() != 's') {
+    fail(path, "expected a duration like \"5s\"");
+  }
+  char* end = nullptr;
+  const double seconds = std::strtod(value.c_str(), &end);
+  if (end != value.c_str() + value.size() - 1 || seconds < 0) {
+    fail(path, "expected a duration like \"5s\"");
+  }
+  return static_cast<uint32_t>(seconds * 1000);
+}
+
+std::string anyValue(const YAML::Node& any, const std::string& path) {
+  checkKeys(any, path, {"@type", "value"});
+  const std::string type = scalar(required(any, "@type", path), path + ".@type");
+  const std::string value = any["value"] ? scalar(any["value"], path + ".value") : "";
+  if (type == StringValueType) {
+    return value;
+  }
+  if (type == BytesValueType) {
+    return decodeBase64(value, path + ".value");
+  }
+  fail(path + ".@type", "unsupported " + type + " (StringValue or BytesValue expected)");
+}
+
+DynamicModuleFilterSpec dynamicModuleFilter(const YAML::Node& tc, const std::string& path) {
+  checkKeys(tc, path, {"@type", "dynamic_module_config", "filter_name", "filter_config",
+                       "terminal_filter"});
+  DynamicModuleFilterSpec spec;
+  spec.path = path;
+  const std::string dm_path = path + ".dynamic_module_config";
+  const YAML::Node dm = required(tc, "dynamic_module_config", path);
+  checkKeys(dm, dm_path, {"name", "do_not_close", "load_globally"});
+  spec.module_name = scalar(required(dm, "name", dm_path), dm_path + ".name");
+  if (dm["do_not_close"]) {
+    spec.do_not_close = boolean(dm["do_not_close"], dm_path + ".do_not_close");
+  }
+  if (dm["load_globally"]) {
+    spec.load_globally = boolean(dm["load_globally"], dm_path + ".load_globally");
+  }
+  if (tc["terminal_filter"] && boolean(tc["terminal_filter"], path + ".terminal_filter")) {
+    fail(path + ".terminal_filter", "not supported by the conformance host yet");
+  }
+  if (tc["filter_name"]) {
+    spec.filter_name = scalar(tc["filter_name"], path + ".filter_name");
+  }
+  if (tc["filter_config"]) {
+    spec.filter_config = anyValue(tc["filter_config"], path + ".filter_config");
+  }
+  return spec;
+}
+
+void routeConfig(const YAML::Node& rc, const std::string& path, ListenerSpec& listener) {
+  checkKeys(rc, path, {"name", "virtual_hosts"});
+  const YAML::Node vhosts = required(rc, "virtual_hosts", path);
+  for (size_t i = 0; i < vhosts.size(); ++i) {
+    const std::string vh_path = path + ".virtual_hosts[" + std::to_string(i) + "]";
+    const YAML::Node vh = vhosts[i];
+    if (vh["typed_per_filter_config"]) {
+      fail(vh_path + ".typed_per_filter_config", "not supported by the conformance host yet");
+    }
+    checkKeys(vh, vh_path, {"name", "domains", "routes"});
+    VirtualHostSpec spec;
+    spec.name = scalar(required(vh, "name", vh_path), vh_path + ".name");
+    for (const auto& domain : required(vh, "domains", vh_path)) {
+      spec.domains.push_back(domain.as<std::string>());
+    }
+    const YAML::Node routes = required(vh, "routes", vh_path);
+    for (size_t j = 0; j < routes.size(); ++j) {
+      const std::string r_path = vh_path + ".routes[" + std::to_string(j) + "]";
+      const YAML::Node r = routes[j];
+      if (r["typed_per_filter_config"]) {
+        fail(r_path + ".typed_per_filter_config", "not supported by the conformance host yet");
+      }
+      checkKeys(r, r_path, {"name", "match", "route"});
+      const YAML::Node match = required(r, "match", r_path);
+      checkKeys(match, r_path + ".match", {"prefix"});
+      const YAML::Node route = required(r, "route", r_path);
+      checkKeys(route, r_path + ".route", {"cluster"});
+      spec.routes.push_back(
+          {scalar(required(match, "prefix", r_path + ".match"), r_path + ".match.prefix"),
+           scalar(required(route, "cluster", r_path + ".route"), r_path + ".route.cluster")});
+    }
+    listener.virtual_hosts.push_back(std::move(spec));
+  }
+}
+
+void httpConnectionManager(const YAML::Node& tc, const std::string& path, ListenerSpec& listener) {
+  checkKeys(tc, path, {"@type", "stat_prefix", "route_config", "http_filters", "codec_type"});
+  if (tc["codec_type"]) {
+    const std::string codec = scalar(tc["codec_type"], path + ".codec_type");
+    if (codec != "AUTO" && codec != "HTTP1") {
+      fail(path + ".codec_type", "only AUTO/HTTP1 are supported");
+    }
+  }
+  listener.stat_prefix = scalar(required(tc, "stat_prefix", path), path + ".stat_prefix");
+  routeConfig(required(tc, "route_config", path), path + ".route_config", listener);
+  const YAML::Node filters = required(tc, "http_filters", path);
+  bool router_seen = false;
+  for (size_t i = 0; i < filters.size(); ++i) {
+    const std::string f_path = path + ".http_filters[" + std::to_string(i) + "]";
+    const YAML::Node f = filters[i];
+    checkKeys(f, f_path, {"name", "typed_config"});
+    if (router_seen) {
+      fail(f_path, "the router must be the last http filter");
+    }
+    const std::string tc_path = f_path + ".typed_config";
+    const YAML::Node ftc = required(f, "typed_config", f_path);
+    const std::string type = scalar(required(ftc, "@type", tc_path), tc_path + ".@type");
+    if (type == DynamicModuleType) {
+      listener.filters.push_back(dynamicModuleFilter(ftc, f_path));
+    } else if (type == RouterType) {
+      checkKeys(ftc, tc_path, {"@type"});
+      router_seen = true;
+    } else {
+      fail(tc_path + ".@type", "unsupported " + type);
+    }
+  }
+  if (!router_seen) {
+    fail(path + ".http_filters", "the last http filter must be envoy.filters.http.router");
+  }
+}
+
+ListenerSpec listenerSpec(const YAML::Node& l, const std::string& path) {
+  checkKeys(l, path, {"name", "address", "filter_chains"});
+  ListenerSpec spec;
+  spec.name = l["name"] ? scalar(l["name"], path + ".name") : path;
+  spec.address = socketAddress(required(l, "address", path), path + ".address");
+  const YAML::Node chains = required(l, "filter_chains", path);
+  if (chains.size() != 1) {
+    fail(path + ".filter_chains", "exactly one filter chain is supported");
+  }
+  const std::string fc_path = path + ".filter_chains[0]";
+  checkKeys(chains[0], fc_path, {"filters"});
+  const YAML::Node filters = required(chains[0], "filters", fc_path);
+  if (filters.size() != 1) {
+    fail(fc_path + ".filters", "exactly one network filter (http_connection_manager) is supported");
+  }
+  const std::string f_path = fc_path + ".filters[0]";
+  checkKeys(filters[0], f_path, {"name", "typed_config"});
+  const std::string tc_path = f_path + ".typed_config";
+  const YAML::Node tc = required(filters[0], "typed_config", f_path);
+  const std::string type = scalar(required(tc, "@type", tc_path), tc_path + ".@type");
+  if (type != HcmType) {
+    fail(tc_path + ".@type", "unsupported " + type);
+  }
+  httpConnectionManager(tc, tc_path, spec);
+  return spec;
+}
+
+ClusterSpec clusterSpec(const YAML::Node& c, const std::string& path) {
+  checkKeys(c, path, {"name", "type", "connect_timeout", "load_assignment", "lb_policy"});
+  ClusterSpec spec;
+  spec.name = scalar(required(c, "name", path), path + ".name");
+  spec.type = c["type"] ? scalar(c["type"], path + ".type") : "STATIC";
+  if (spec.type != "STATIC" && spec.type != "STRICT_DNS" && spec.type != "LOGICAL_DNS") {
+    fail(path + ".type", "unsupported " + spec.type);
+  }
+  if (c["lb_policy"] && scalar(c["lb_policy"], path + ".lb_policy") != "ROUND_ROBIN") {
+    fail(path + ".lb_policy", "only ROUND_ROBIN is supported");
+  }
+  if (c["connect_timeout"]) {
+    spec.connect_timeout_ms = durationMs(c["connect_timeout"], path + ".connect_timeout");
+  }
+  const std::string la_path = path + ".load_assignment";
+  const YAML::Node la = required(c, "load_assignment", path);
+  checkKeys(la, la_path, {"cluster_name", "endpoints"});
+  const YAML::Node endpoints = required(la, "endpoints", la_path);
+  for (size_t i = 0; i < endpoints.size(); ++i) {
+    const std::string e_path = la_path + ".endpoints[" + std::to_string(i) + "]";
+    checkKeys(endpoints[i], e_path, {"lb_endpoints"});
+    const YAML::Node lbs = required(endpoints[i], "lb_endpoints", e_path);
+    for (size_t j = 0; j < lbs.size(); ++j) {
+      const std::string lb_path = e_path + ".lb_endpoints[" + std::to_string(j) + "]";
+      checkKeys(lbs[j], lb_path, {"endpoint"});
+      const YAML::Node ep = required(lbs[j], "endpoint", lb_path);
+      checkKeys(ep, lb_path + ".endpoint", {"address"});
+      spec.endpoints.push_back(
+          socketAddress(required(ep, "address", lb_path + ".endpoint"), lb_path + ".endpoint.address"));
+    }
+  }
+  if (spec.endpoints.empty()) {
+    fail(la_path, "cluster has no endpoints");
+  }
+  return spec;
+}
+
+} // namespace
+
+std::string decodeBase64(const std::string& input, const std::string& field) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (const char c : input) {
+    int v;
+    if (c >= 'A' && c <= 'Z') {
+      v = c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+      v = c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+      v = c - '0' + 52;
+    } else if (c == '+' || c == '-') {
+      v = 62;
+    } else if (c == '/' || c == '_') {
+      v = 63;
+    } else if (c == '=' || c == '\n' || c == '\r' || c == ' ') {
+      continue;
+    } else {
+      fail(field, "invalid base64");
+    }
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+BootstrapSpec loadBootstrap(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError("unable to parse " + path + ": " + e.what());
+  }
+  if (!root.IsMap()) {
+    throw ConfigError(path + ": expected a mapping at the top level");
+  }
+  BootstrapSpec bootstrap;
+  for (const auto& item : root) {
+    const std::string key = item.first.as<std::string>();
+    if (key == "static_resources") {
+      const YAML::Node sr = item.second;
+      checkKeys(sr, key, {"listeners", "clusters"});
+      const YAML::Node listeners = sr["listeners"];
+      for (size_t i = 0; listeners && i < listeners.size(); ++i) {
+        bootstrap.listeners.push_back(listenerSpec(
+            listeners[i], "static_resources.listeners[" + std::to_string(i) + "]"));
+      }
+      const YAML::Node clusters = sr["clusters"];
+      for (size_t i = 0; clusters && i < clusters.size(); ++i) {
+        bootstrap.clusters.push_back(
+            clusterSpec(clusters[i], "static_resources.clusters[" + std::to_string(i) + "]"));
+      }
+    } else if (key == "admin") {
+      checkKeys(item.second, "admin", {"address", "access_log", "access_log_path"});
+      bootstrap.admin = socketAddress(required(item.second, "address", "admin"), "admin.address");
+    } else if (key == "node" || key == "layered_runtime" || key == "overload_manager" ||
+               key == "stats_config" || key == "cluster_manager") {
+      HOST_LOG(Debug, "ignoring top-level config key '" + key + "'");
+    } else {
+      fail(key, "top-level field not supported by the conformance host");
+    }
+  }
+  std::set<std::string> cluster_names;
+  for (const ClusterSpec& c : bootstrap.clusters) {
+    cluster_names.insert(c.name);
+  }
+  for (size_t i = 0; i < bootstrap.listeners.size(); ++i) {
+    for (const VirtualHostSpec& vh : bootstrap.listeners[i].virtual_hosts) {
+      for (const RouteSpec& r : vh.routes) {
+        if (cluster_names.count(r.cluster) == 0) {
+          throw ConfigError("static_resources.listeners[" + std::to_string(i) +
+                            "]: route references unknown cluster '" + r.cluster + "'");
+        }
+      }
+    }
+  }
+  return bootstrap;
+}
+
+} // namespace EnvoyTsHost

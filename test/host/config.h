@@ -1,0 +1,70 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace EnvoyTsHost {
+
+// Thrown while reading envoy.yaml only (never on the data plane); the message names the field.
+class ConfigError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+struct SocketAddress {
+  std::string address;
+  uint16_t port{0};
+};
+
+// envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter.
+struct DynamicModuleFilterSpec {
+  std::string path; // Config path, for error messages.
+  std::string module_name;
+  bool do_not_close{false};
+  bool load_globally{false};
+  std::string filter_name;
+  std::string filter_config; // StringValue bytes or decoded BytesValue.
+};
+
+struct RouteSpec {
+  std::string prefix;
+  std::string cluster;
+};
+
+struct VirtualHostSpec {
+  std::string name;
+  std::vector<std::string> domains;
+  std::vector<RouteSpec> routes;
+};
+
+struct ListenerSpec {
+  std::string name;
+  SocketAddress address;
+  std::string stat_prefix;
+  std::vector<VirtualHostSpec> virtual_hosts;
+  std::vector<DynamicModuleFilterSpec> filters; // In chain order; the router is implicit.
+};
+
+struct ClusterSpec {
+  std::string name;
+  std::string type;
+  uint32_t connect_timeout_ms{5000};
+  std::vector<SocketAddress> endpoints;
+};
+
+struct BootstrapSpec {
+  std::vector<ListenerSpec> listeners;
+  std::vector<ClusterSpec> clusters;
+  std::optional<SocketAddress> admin;
+};
+
+// Reads the supported envoy.yaml subset; throws ConfigError on anything it cannot honour.
+BootstrapSpec loadBootstrap(const std::string& path);
+
+// Decodes standard base64 (BytesValue in YAML/JSON); throws ConfigError naming `field`.
+std::string decodeBase64(const std::string& input, const std::string& field);
+
+} // namespace EnvoyTsHost

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "native/abi/http_filter.h"
+
+namespace EnvoyTsHost {
+
+// The HTTP filter hooks of one module, resolved like Envoy's newDynamicModuleHttpFilterConfig.
+struct HttpFilterHooks {
+  decltype(&envoy_dynamic_module_on_http_filter_config_new) config_new;
+  decltype(&envoy_dynamic_module_on_http_filter_config_destroy) config_destroy;
+  decltype(&envoy_dynamic_module_on_http_filter_new) filter_new;
+  decltype(&envoy_dynamic_module_on_http_filter_request_headers) request_headers;
+  decltype(&envoy_dynamic_module_on_http_filter_request_body) request_body;
+  decltype(&envoy_dynamic_module_on_http_filter_request_trailers) request_trailers;
+  decltype(&envoy_dynamic_module_on_http_filter_response_headers) response_headers;
+  decltype(&envoy_dynamic_module_on_http_filter_response_body) response_body;
+  decltype(&envoy_dynamic_module_on_http_filter_response_trailers) response_trailers;
+  decltype(&envoy_dynamic_module_on_http_filter_stream_complete) stream_complete;
+  decltype(&envoy_dynamic_module_on_http_filter_destroy) destroy;
+  decltype(&envoy_dynamic_module_on_http_filter_scheduled) scheduled;
+};
+
+// A loaded module (Envoy's DynamicModule): the dlopen handle, closed on destruction.
+class DynamicModule {
+public:
+  ~DynamicModule();
+
+  // Finds lib<name>.so like Envoy, dlopens it and calls program_init unless the module was already
+  // resident. Returns nullptr with `error` set.
+  static std::shared_ptr<DynamicModule> load(const std::string& name, bool do_not_close,
+                                             bool load_globally, std::string& error);
+
+  // Resolves every HTTP filter hook (the callout/stream/watermark ones are required too, as in
+  // Envoy, though the host never calls them). False with `error` naming the missing symbol.
+  bool resolveHttpFilterHooks(HttpFilterHooks& hooks, std::string& error) const;
+
+  const std::string& path() const { return path_; }
+
+private:
+  DynamicModule(void* handle, std::string path) : handle_(handle), path_(std::move(path)) {}
+
+  void* handle_;
+  std::string path_;
+};
+
+using DynamicModuleSharedPtr = std::shared_ptr<DynamicModule>;
+
+} // namespace EnvoyTsHost

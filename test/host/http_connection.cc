@@ -1,0 +1,288 @@
+#include "http_connection.h"
+
+#include <event2/buffer.h>
+
+#include "logger.h"
+
+namespace EnvoyTsHost {
+
+HttpConnection::HttpConnection(Dispatcher& dispatcher, evutil_socket_t fd,
+                               const FilterChainConfig& chain, UpstreamFactory upstream_factory,
+                               ConnectionOwner& owner)
+    : dispatcher_(dispatcher),
+      connection_(bufferevent_socket_new(dispatcher.base(), fd, BEV_OPT_CLOSE_ON_FREE)),
+      chain_(chain), upstream_factory_(std::move(upstream_factory)), owner_(owner),
+      alive_(std::make_shared<bool>(true)) {
+  bufferevent_setcb(connection_, &HttpConnection::onReadCallback, nullptr,
+                    &HttpConnection::onEventCallback, this);
+  bufferevent_enable(connection_, EV_READ | EV_WRITE);
+}
+
+HttpConnection::~HttpConnection() {
+  *alive_ = false;
+  if (connection_ != nullptr) {
+    bufferevent_free(connection_);
+  }
+}
+
+void HttpConnection::onReadCallback(bufferevent*, void* arg) {
+  static_cast<HttpConnection*>(arg)->onRead();
+}
+
+void HttpConnection::onWriteCallback(bufferevent*, void* arg) {
+  // Only installed by closeAfterFlush(): the last response is on the wire.
+  static_cast<HttpConnection*>(arg)->close();
+}
+
+void HttpConnection::onEventCallback(bufferevent*, short events, void* arg) {
+  auto* self = static_cast<HttpConnection*>(arg);
+  if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+    self->close();
+  }
+}
+
+void HttpConnection::onRead() {
+  if (closing_) {
+    return; // A posted resume can run after close() but before the deferred deletion.
+  }
+  evbuffer* input = bufferevent_get_input(connection_);
+  while (!closing_) {
+    if (parser_.messageComplete()) {
+      if (stream_ != nullptr) {
+        return; // Pipelined request: wait until the current response is done.
+      }
+      parser_.nextMessage();
+      request_started_ = false;
+      request_ended_ = false;
+    }
+    const size_t length = evbuffer_get_length(input);
+    if (length == 0) {
+      return;
+    }
+    const char* data = reinterpret_cast<const char*>(evbuffer_pullup(input, -1));
+    const size_t consumed = parser_.execute(data, length);
+    evbuffer_drain(input, consumed);
+    if (parser_.failed()) {
+      onProtocolError();
+      return;
+    }
+    dispatchRequest();
+    if (consumed == 0 && !parser_.messageComplete()) {
+      return;
+    }
+  }
+}
+
+void HttpConnection::dispatchRequest() {
+  if (parser_.headersComplete() && !request_started_) {
+    request_started_ = true;
+    startStream();
+    return;
+  }
+  if (stream_ == nullptr || request_ended_) {
+    // No stream wants the rest of this request (it already answered): drain it.
+    parser_.body().clear();
+    parser_.trailers().clear();
+    return;
+  }
+  const bool complete = parser_.messageComplete();
+  const bool has_trailers = complete && !parser_.trailers().empty();
+  if (!parser_.body().empty() || (complete && !has_trailers)) {
+    std::string body = std::move(parser_.body());
+    parser_.body().clear();
+    request_ended_ = complete && !has_trailers;
+    stream_->decodeData(body, request_ended_);
+  }
+  if (has_trailers && stream_ != nullptr) {
+    auto trailers = std::make_unique<HeaderMap>();
+    for (HeaderMap::Entry& entry : parser_.trailers()) {
+      trailers->add(std::move(entry.first), std::move(entry.second));
+    }
+    parser_.trailers().clear();
+    request_ended_ = true;
+    stream_->decodeTrailers(std::move(trailers));
+  }
+}
+
+// Builds the request headers the way Envoy's HTTP/1 codec does: pseudo-headers first, Host
+// becomes :authority, connection-specific headers are dropped.
+void HttpConnection::startStream() {
+  auto headers = std::make_unique<HeaderMap>();
+  headers->add(":method", parser_.method());
+  headers->add(":path", parser_.url());
+  std::string authority;
+  bool expect_continue = false;
+  for (const HeaderMap::Entry& entry : parser_.headers()) {
+    if (entry.first == "host") {
+      authority = entry.second;
+    }
+  }
+  headers->add(":authority", authority);
+  headers->add(":scheme", "http");
+  for (HeaderMap::Entry& entry : parser_.headers()) {
+    if (entry.first == "host" || isHopByHopHeader(entry.first)) {
+      continue;
+    }
+    if (entry.first == "expect" && toLower(entry.second) == "100-continue") {
+      expect_continue = true;
+      continue;
+    }
+    headers->add(std::move(entry.first), std::move(entry.second));
+  }
+  close_after_response_ = !parser_.keepAlive();
+  response_chunked_ = false;
+  if (expect_continue) {
+    // Envoy answers 100-continue itself and does not forward Expect.
+    write("HTTP/1.1 100 Continue\r\n\r\n");
+  }
+  const bool end_stream = parser_.messageComplete() && parser_.body().empty() &&
+                          parser_.trailers().empty();
+  stream_ = std::make_unique<FilterManager>(dispatcher_, chain_, *this, upstream_factory_);
+  if (!stream_->createFilters()) {
+    return;
+  }
+  request_ended_ = end_stream;
+  if (stream_ != nullptr) {
+    stream_->decodeHeaders(std::move(headers), end_stream);
+  }
+  if (!end_stream && !closing_) {
+    dispatchRequest();
+  }
+}
+
+void HttpConnection::onProtocolError() {
+  HOST_LOG(Debug, "downstream protocol error: " + parser_.errorName());
+  if (stream_ != nullptr && request_started_) {
+    close();
+    return;
+  }
+  write("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+  closeAfterFlush();
+}
+
+void HttpConnection::encodeHeaders(HeaderMap& headers, bool end_stream) {
+  const std::string* status_value = headers.get(":status");
+  const unsigned status = status_value == nullptr ? 200 : std::stoul(*status_value);
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reasonPhrase(status) + "\r\n";
+  bool has_length = false;
+  for (const HeaderMap::Entry& entry : headers.entries()) {
+    if (entry.first.empty() || entry.first[0] == ':' || isHopByHopHeader(entry.first) ||
+        entry.first == "server") {
+      continue;
+    }
+    has_length = has_length || entry.first == "content-length";
+    out += entry.first + ": " + entry.second + "\r\n";
+  }
+  // Envoy's default server_header_transformation is OVERWRITE.
+  out += "server: envoy\r\n";
+  const bool bodiless = status == 204 || status == 304 || status < 200;
+  if (!has_length && !bodiless) {
+    if (end_stream) {
+      out += "content-length: 0\r\n";
+    } else if (parser_.http10()) {
+      close_after_response_ = true; // Close-delimited body.
+    } else {
+      response_chunked_ = true;
+      out += "transfer-encoding: chunked\r\n";
+    }
+  }
+  if (close_after_response_) {
+    out += "connection: close\r\n";
+  }
+  out += "\r\n";
+  write(out);
+}
+
+void HttpConnection::encodeData(std::string& data, bool end_stream) {
+  if (!response_chunked_) {
+    write(data);
+    return;
+  }
+  std::string out;
+  if (!data.empty()) {
+    char size[32];
+    snprintf(size, sizeof(size), "%zx\r\n", data.size());
+    out = size + data + "\r\n";
+  }
+  if (end_stream) {
+    out += "0\r\n\r\n";
+  }
+  write(out);
+}
+
+void HttpConnection::encodeTrailers(HeaderMap& trailers) {
+  if (!response_chunked_) {
+    return;
+  }
+  std::string out = "0\r\n";
+  for (const HeaderMap::Entry& entry : trailers.entries()) {
+    out += entry.first + ": " + entry.second + "\r\n";
+  }
+  write(out + "\r\n");
+}
+
+void HttpConnection::onStreamComplete() {
+  releaseStream();
+  if (close_after_response_) {
+    closeAfterFlush();
+    return;
+  }
+  // Go on with a pipelined request from a fresh loop iteration, not from inside filter hooks.
+  if (!resume_posted_) {
+    resume_posted_ = true;
+    std::weak_ptr<bool> alive = alive_;
+    dispatcher_.post([this, alive]() {
+      if (auto a = alive.lock(); a && *a) {
+        resume_posted_ = false;
+        onRead();
+      }
+    });
+  }
+}
+
+void HttpConnection::onStreamReset() {
+  releaseStream();
+  close();
+}
+
+void HttpConnection::releaseStream() {
+  if (stream_ != nullptr) {
+    dispatcher_.deferredDelete(std::move(stream_));
+  }
+}
+
+void HttpConnection::write(const std::string& bytes) {
+  if (connection_ != nullptr && !closing_ && !bytes.empty()) {
+    bufferevent_write(connection_, bytes.data(), bytes.size());
+  }
+}
+
+void HttpConnection::closeAfterFlush() {
+  if (closing_ || connection_ == nullptr) {
+    return;
+  }
+  bufferevent_disable(connection_, EV_READ);
+  if (evbuffer_get_length(bufferevent_get_output(connection_)) == 0) {
+    close();
+    return;
+  }
+  bufferevent_setcb(connection_, nullptr, &HttpConnection::onWriteCallback,
+                    &HttpConnection::onEventCallback, this);
+}
+
+void HttpConnection::close() {
+  if (closing_) {
+    return;
+  }
+  closing_ = true;
+  if (stream_ != nullptr) {
+    // Resetting calls back onStreamReset(), which only releases the stream now.
+    stream_->onDownstreamReset();
+    releaseStream();
+  }
+  bufferevent_free(connection_);
+  connection_ = nullptr;
+  owner_.removeConnection(*this);
+}
+
+} // namespace EnvoyTsHost

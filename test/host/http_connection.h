@@ -1,0 +1,70 @@
+#pragma once
+
+#include <event2/bufferevent.h>
+
+#include <memory>
+#include <string>
+
+#include "filter_manager.h"
+#include "http_codec.h"
+
+namespace EnvoyTsHost {
+
+class HttpConnection;
+
+// What a downstream connection needs from its worker.
+class ConnectionOwner {
+public:
+  virtual ~ConnectionOwner() = default;
+  // The connection closed; the owner defers its deletion.
+  virtual void removeConnection(HttpConnection& connection) = 0;
+};
+
+// One downstream HTTP/1.1 connection (Envoy's HTTP/1 ServerConnection + ActiveStream): parses
+// requests, runs one stream at a time through the filter chain and writes the responses.
+class HttpConnection : public DownstreamEncoder {
+public:
+  HttpConnection(Dispatcher& dispatcher, evutil_socket_t fd, const FilterChainConfig& chain,
+                 UpstreamFactory upstream_factory, ConnectionOwner& owner);
+  ~HttpConnection() override;
+
+  // Resets the active stream and closes the socket now.
+  void close();
+
+  // DownstreamEncoder
+  void encodeHeaders(HeaderMap& headers, bool end_stream) override;
+  void encodeData(std::string& data, bool end_stream) override;
+  void encodeTrailers(HeaderMap& trailers) override;
+  void onStreamComplete() override;
+  void onStreamReset() override;
+
+private:
+  static void onReadCallback(bufferevent* bev, void* arg);
+  static void onWriteCallback(bufferevent* bev, void* arg);
+  static void onEventCallback(bufferevent* bev, short events, void* arg);
+
+  void onRead();
+  void dispatchRequest();
+  void startStream();
+  void onProtocolError();
+  void write(const std::string& bytes);
+  void closeAfterFlush();
+  void releaseStream();
+
+  Dispatcher& dispatcher_;
+  bufferevent* connection_;
+  const FilterChainConfig& chain_;
+  UpstreamFactory upstream_factory_;
+  ConnectionOwner& owner_;
+  Http1Parser parser_{HTTP_REQUEST};
+  std::unique_ptr<FilterManager> stream_;
+  bool request_started_{false};  // The current request's headers went to a stream.
+  bool request_ended_{false};    // ... and so did its end of stream.
+  bool response_chunked_{false};
+  bool close_after_response_{false};
+  bool closing_{false};
+  bool resume_posted_{false};
+  std::shared_ptr<bool> alive_;
+};
+
+} // namespace EnvoyTsHost

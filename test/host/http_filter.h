@@ -1,0 +1,70 @@
+#pragma once
+
+#include <memory>
+
+#include "dispatcher.h"
+#include "http_filter_config.h"
+#include "native/abi/http_filter.h"
+
+namespace EnvoyTsHost {
+
+class FilterManager;
+class HttpFilter;
+
+// Shared between a filter and its schedulers: the worker's post queue, and the filter while it
+// is alive. `filter` is only read and cleared on the worker, so commits from other threads never
+// touch a destroyed filter (nor a destroyed dispatcher: the queue outlives it, closed).
+struct FilterLiveness {
+  FilterLiveness(PostQueueSharedPtr q, HttpFilter* f) : queue(std::move(q)), filter(f) {}
+  const PostQueueSharedPtr queue;
+  HttpFilter* filter;
+};
+
+// How far one filter let one direction iterate (Envoy's ActiveStreamFilterBase state).
+enum class Iteration { Continue, StopSingle, StopAll };
+struct FilterIterationState {
+  bool headers_continued{false};
+  Iteration iteration{Iteration::Continue};
+  bool end_stream{false}; // This filter has seen the end of the stream in this direction.
+};
+
+// One dynamic-module filter instance of one stream (Envoy's DynamicModuleHttpFilter). Its address
+// is the filter_envoy pointer the module sees. Lives on the stream's worker thread.
+class HttpFilter {
+public:
+  HttpFilter(FilterManager& manager, HttpFilterConfigSharedPtr config, size_t index);
+  // Calls the module's destroy hook; afterwards scheduled events for this filter are dropped.
+  ~HttpFilter();
+
+  // Calls on_http_filter_new; false when the module returned NULL.
+  bool create();
+
+  int onHeaders(bool decode, bool end_stream);
+  int onBody(bool decode, bool end_stream);
+  int onTrailers(bool decode);
+  void onStreamComplete();
+  void onScheduled(uint64_t event_id);
+
+  FilterManager& manager() { return manager_; }
+  size_t index() const { return index_; }
+  const std::shared_ptr<FilterLiveness>& liveness() const { return liveness_; }
+  FilterIterationState& state(bool decode) { return decode ? decode_state_ : encode_state_; }
+
+  static HttpFilter* fromEnvoyPtr(envoy_dynamic_module_type_http_filter_envoy_ptr ptr) {
+    return static_cast<HttpFilter*>(ptr);
+  }
+
+private:
+  FilterManager& manager_;
+  const HttpFilterConfigSharedPtr config_;
+  const HttpFilterHooks& hooks_;
+  const size_t index_;
+  envoy_dynamic_module_type_http_filter_module_ptr module_filter_{nullptr};
+  std::shared_ptr<FilterLiveness> liveness_;
+  FilterIterationState decode_state_;
+  FilterIterationState encode_state_;
+};
+
+using HttpFilterPtr = std::unique_ptr<HttpFilter>;
+
+} // namespace EnvoyTsHost

@@ -1,0 +1,49 @@
+#include "http_filter_config.h"
+
+#include "logger.h"
+
+namespace EnvoyTsHost {
+
+HttpFilterConfig::~HttpFilterConfig() {
+  if (module_config_ != nullptr) {
+    HOST_LOG(Debug, "destroying filter config of " + module_->path());
+    hooks_.config_destroy(module_config_);
+  }
+}
+
+std::shared_ptr<HttpFilterConfig> HttpFilterConfig::create(const DynamicModuleFilterSpec& spec,
+                                                           std::string& error) {
+  std::string module_error;
+  std::shared_ptr<HttpFilterConfig> config(new HttpFilterConfig());
+  config->module_ =
+      DynamicModule::load(spec.module_name, spec.do_not_close, spec.load_globally, module_error);
+  if (config->module_ == nullptr ||
+      !config->module_->resolveHttpFilterHooks(config->hooks_, module_error)) {
+    error = spec.path + ": " + module_error;
+    return nullptr;
+  }
+  const envoy_dynamic_module_type_envoy_buffer name{spec.filter_name.data(),
+                                                    spec.filter_name.size()};
+  const envoy_dynamic_module_type_envoy_buffer bytes{spec.filter_config.data(),
+                                                     spec.filter_config.size()};
+  config->module_config_ = config->hooks_.config_new(config.get(), name, bytes);
+  if (config->module_config_ == nullptr) {
+    error = spec.path + ": dynamic module filter config rejected (see the module's log above)";
+    return nullptr;
+  }
+  return config;
+}
+
+bool createFilterChainConfig(const std::vector<DynamicModuleFilterSpec>& specs,
+                             FilterChainConfig& chain, std::string& error) {
+  for (const DynamicModuleFilterSpec& spec : specs) {
+    HttpFilterConfigSharedPtr config = HttpFilterConfig::create(spec, error);
+    if (config == nullptr) {
+      return false;
+    }
+    chain.push_back(std::move(config));
+  }
+  return true;
+}
+
+} // namespace EnvoyTsHost

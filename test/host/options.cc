@@ -1,0 +1,55 @@
+#include "options.h"
+
+#include <thread>
+
+namespace EnvoyTsHost {
+
+bool parseOptions(int argc, char** argv, Options& options, std::string& error) {
+  options.concurrency = std::max(1u, std::thread::hardware_concurrency());
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    std::string value;
+    const size_t eq = arg.find('=');
+    std::string flag = arg.substr(0, eq);
+    const bool takes_value = flag == "-c" || flag == "--config-path" || flag == "--concurrency" ||
+                             flag == "-l" || flag == "--log-level" || flag == "--script";
+    if (!takes_value) {
+      error = "unknown option: " + arg;
+      return false;
+    }
+    if (eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      error = "option " + flag + " needs a value";
+      return false;
+    }
+    if (flag == "-c" || flag == "--config-path") {
+      options.config_path = value;
+    } else if (flag == "--concurrency") {
+      char* end = nullptr;
+      const unsigned long n = std::strtoul(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || n > 1024) {
+        error = "invalid --concurrency: " + value;
+        return false;
+      }
+      // Envoy treats 0 as 1 worker.
+      options.concurrency = n == 0 ? 1 : static_cast<uint32_t>(n);
+    } else if (flag == "-l" || flag == "--log-level") {
+      if (!Logger::parseLevel(value, options.log_level)) {
+        error = "invalid --log-level: " + value;
+        return false;
+      }
+    } else {
+      options.script_path = value;
+    }
+  }
+  if (options.config_path.empty() && options.script_path.empty()) {
+    error = "usage: envoy-ts-host -c <envoy.yaml> [--concurrency N] [-l LEVEL] [--script FILE]";
+    return false;
+  }
+  return true;
+}
+
+} // namespace EnvoyTsHost

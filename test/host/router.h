@@ -1,0 +1,97 @@
+#pragma once
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster.h"
+#include "config.h"
+#include "filter_manager.h"
+#include "http_codec.h"
+
+namespace EnvoyTsHost {
+
+// Idle keep-alive upstream connections of one worker, per cluster endpoint.
+class UpstreamConnPool {
+public:
+  ~UpstreamConnPool();
+  // An idle connection to the endpoint, or nullptr.
+  bufferevent* take(const Cluster& cluster, size_t endpoint);
+  // Keeps a connection whose last exchange completed cleanly for reuse.
+  void release(const Cluster& cluster, size_t endpoint, bufferevent* connection);
+
+private:
+  struct IdleConnection {
+    UpstreamConnPool* pool;
+    bufferevent* connection;
+  };
+  using Key = std::pair<const Cluster*, size_t>;
+  static void onIdleEvent(bufferevent* bev, void* arg);
+  static void onIdleError(bufferevent* bev, short events, void* arg);
+  void drop(IdleConnection* idle);
+
+  std::map<Key, std::vector<std::unique_ptr<IdleConnection>>> idle_;
+};
+
+// Route lookup for one listener (first virtual host whose domain matches, first prefix match).
+class RouteTable {
+public:
+  RouteTable(const ListenerSpec& listener, ClusterMap& clusters);
+  Cluster* route(const HeaderMap& headers) const;
+
+private:
+  struct VirtualHost {
+    std::vector<std::string> domains;
+    std::vector<std::pair<std::string, Cluster*>> routes;
+  };
+  std::vector<VirtualHost> virtual_hosts_;
+};
+
+// The router filter's upstream side: forwards the filtered request to the cluster over HTTP/1.1
+// and feeds the response back into the encoder chain. One upstream connection per stream.
+class RouterUpstream : public UpstreamRequest {
+public:
+  RouterUpstream(FilterManager& stream, const RouteTable& routes, UpstreamConnPool& pool,
+                 Dispatcher& dispatcher);
+  ~RouterUpstream() override;
+
+  // UpstreamRequest
+  void decodeHeaders(HeaderMap& headers, bool end_stream) override;
+  void decodeData(std::string& data, bool end_stream) override;
+  void decodeTrailers(HeaderMap& trailers) override;
+  void cancel() override;
+
+private:
+  static void onRead(bufferevent* bev, void* arg);
+  static void onEvent(bufferevent* bev, short events, void* arg);
+  static void onConnectTimeout(evutil_socket_t, short, void* arg);
+
+  void connect();
+  void write(const std::string& bytes);
+  void dispatchResponse();
+  void onConnectionFailure(const char* reason);
+  void closeConnection(bool reusable);
+
+  FilterManager& stream_;
+  const RouteTable& routes_;
+  UpstreamConnPool& pool_;
+  Dispatcher& dispatcher_;
+  Cluster* cluster_{nullptr};
+  size_t endpoint_{0};
+  bufferevent* connection_{nullptr};
+  event* connect_timer_{nullptr};
+  bool connected_{false};
+  std::string pending_; // Request bytes written before the connection is up.
+  bool request_chunked_{false};
+  bool request_complete_{false};
+  Http1Parser parser_{HTTP_RESPONSE};
+  bool response_headers_sent_{false};
+  bool response_complete_{false};
+  bool done_{false};
+};
+
+} // namespace EnvoyTsHost

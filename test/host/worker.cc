@@ -1,0 +1,91 @@
+#include "worker.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "logger.h"
+
+namespace EnvoyTsHost {
+
+Worker::Worker(uint32_t index)
+    : index_(index), dispatcher_(std::make_unique<Dispatcher>()),
+      pool_(std::make_unique<UpstreamConnPool>()) {}
+
+Worker::~Worker() {
+  // Order matters: everything holding libevent objects goes before the dispatcher.
+  connections_.clear();
+  for (auto& active : listeners_) {
+    if (active->listener != nullptr) {
+      evconnlistener_free(active->listener);
+    }
+  }
+  pool_.reset();
+  dispatcher_.reset();
+}
+
+void Worker::addListener(ListenerRuntime& listener) {
+  auto active = std::make_unique<ActiveListener>(ActiveListener{this, &listener, nullptr});
+  active->listener = evconnlistener_new(dispatcher_->base(), &Worker::onAccept, active.get(),
+                                        LEV_OPT_CLOSE_ON_FREE, -1, listener.sockets[index_]);
+  listeners_.push_back(std::move(active));
+}
+
+void Worker::start() {
+  thread_ = std::thread([this]() {
+    HOST_LOG(Debug, "worker " + std::to_string(index_) + " started");
+    dispatcher_->run();
+    HOST_LOG(Debug, "worker " + std::to_string(index_) + " exited its loop");
+  });
+}
+
+void Worker::stop() {
+  dispatcher_->post([this]() { drain(); });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void Worker::drain() {
+  for (auto& active : listeners_) {
+    evconnlistener_free(active->listener);
+    active->listener = nullptr;
+  }
+  std::vector<HttpConnection*> open;
+  for (auto& [connection, owned] : connections_) {
+    open.push_back(connection);
+  }
+  for (HttpConnection* connection : open) {
+    connection->close();
+  }
+  // Posted after the deferred deletions of the closed streams, so filters are destroyed first.
+  dispatcher_->post([this]() { dispatcher_->exit(); });
+}
+
+void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* arg) {
+  auto* active = static_cast<ActiveListener*>(arg);
+  Worker& worker = *active->worker;
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  ListenerRuntime* runtime = active->runtime;
+  UpstreamFactory factory = [runtime, &worker](FilterManager& stream) {
+    return std::make_unique<RouterUpstream>(stream, *runtime->routes, *worker.pool_,
+                                            *worker.dispatcher_);
+  };
+  auto connection = std::make_unique<HttpConnection>(*worker.dispatcher_, fd, runtime->chain,
+                                                     std::move(factory), worker);
+  HttpConnection* raw = connection.get();
+  worker.connections_.emplace(raw, std::move(connection));
+}
+
+void Worker::removeConnection(HttpConnection& connection) {
+  auto it = connections_.find(&connection);
+  if (it != connections_.end()) {
+    dispatcher_->deferredDelete(std::move(it->second));
+    connections_.erase(it);
+  }
+}
+
+} // namespace EnvoyTsHost

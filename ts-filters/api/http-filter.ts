@@ -1,0 +1,60 @@
+// defineHttpFilter and the definition it makes.
+
+import { HTTP_FILTER_BRAND_VERSION, kHttpFilter } from './symbols';
+import type { HttpHeadersHook } from './types';
+
+/** What an author passes to `defineHttpFilter`. Every hook is optional. */
+export interface HttpFilterOptions<C = undefined> {
+  /** Name used in the chain config (`{"name": ...}`) and in logs. */
+  readonly name: string;
+  /**
+   * Validate and convert the chain entry's raw `config` (undefined when absent). Throw to reject
+   * the config; the message reaches Envoy's log as `filter '<name>': <message>`.
+   */
+  readonly parseConfig?: (raw: unknown) => C;
+  /** Runs for the request headers, in chain order. */
+  readonly onRequestHeaders?: HttpHeadersHook<C>;
+  /** Runs for the response headers, in reverse chain order (like Envoy's encoder filters). */
+  readonly onResponseHeaders?: HttpHeadersHook<C>;
+}
+
+/** A branded HTTP filter definition, as exported from a filter bundle. */
+export interface HttpFilter<C = undefined> extends HttpFilterOptions<C> {
+  /** @internal */
+  readonly [kHttpFilter]: typeof HTTP_FILTER_BRAND_VERSION;
+}
+
+const HOOK_KEYS = ['parseConfig', 'onRequestHeaders', 'onResponseHeaders'] as const;
+
+/**
+ * Define an HTTP filter. Export the result from your bundle; the chain config refers to it by name.
+ * Throws a `TypeError` for an empty name or a hook that is not a function.
+ */
+export function defineHttpFilter<C = undefined>(options: HttpFilterOptions<C>): HttpFilter<C> {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('defineHttpFilter: expected an options object');
+  }
+  const { name } = options;
+  if (typeof name !== 'string' || name.length === 0 || name.trim() !== name) {
+    throw new TypeError('defineHttpFilter: `name` must be a non-empty string without surrounding spaces');
+  }
+  for (const key of HOOK_KEYS) {
+    const value: unknown = options[key];
+    if (value !== undefined && typeof value !== 'function') {
+      throw new TypeError(`defineHttpFilter('${name}'): \`${key}\` must be a function`);
+    }
+  }
+  return Object.freeze({ ...options, [kHttpFilter]: HTTP_FILTER_BRAND_VERSION });
+}
+
+/**
+ * Whether a value is an HttpFilter made by any bundle's copy of `defineHttpFilter`.
+ * @internal
+ */
+export function isHttpFilter(value: unknown): value is HttpFilter<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { [kHttpFilter]?: unknown })[kHttpFilter] === HTTP_FILTER_BRAND_VERSION
+  );
+}

@@ -1,0 +1,22 @@
+// envoy-ts: the public API filter authors import. This file is the only public entry; everything
+// is re-exported by name.
+
+export { defineHttpFilter } from './http-filter';
+export type { HttpFilter, HttpFilterOptions } from './http-filter';
+export type {
+  HeaderMap,
+  HttpFilterContext,
+  HttpHeadersHook,
+  LocalReplyHeaders,
+  LocalReplyInit,
+  Logger,
+} from './types';
+export {
+  ConfigError,
+  EnvoyTsError,
+  InvalidStateError,
+  NotInHookError,
+  StreamClosedError,
+  isEnvoyTsError,
+} from './errors';
+export type { EnvoyTsErrorCode } from './errors';

@@ -1,0 +1,86 @@
+// Shapes a filter sees. The runtime implements them; authors only consume them.
+
+/**
+ * A live view of one of the stream's header maps. Reads and writes go to Envoy on demand; nothing
+ * is copied. Names are case-insensitive (stored lowercase). Names must be RFC 7230 tokens (or a
+ * pseudo-header such as `:path`); values must not contain CR, LF, NUL, other control characters
+ * (except tab) or characters above U+00FF. Invalid input throws a `TypeError`, so header injection
+ * is impossible. Using a view after its stream closed throws `StreamClosedError`.
+ */
+export interface HeaderMap extends Iterable<[string, string]> {
+  /** The first value of `name`, or null when absent. */
+  get(name: string): string | null;
+  /** Every value of `name`, in order (empty when absent). */
+  getAll(name: string): string[];
+  /** Whether `name` has at least one value. */
+  has(name: string): boolean;
+  /** Replace every value of `name` with `value`. */
+  set(name: string, value: string): void;
+  /** Append one value of `name`. */
+  add(name: string, value: string): void;
+  /** Remove every value of `name`. */
+  delete(name: string): void;
+  /** Every entry as a `[name, value]` pair, in order (a snapshot taken when called). */
+  entries(): IterableIterator<[string, string]>;
+  /** Same as `entries()`. */
+  [Symbol.iterator](): IterableIterator<[string, string]>;
+}
+
+/**
+ * Logging into Envoy's log. Lines are prefixed `[envoy-ts][filter=<name>]`; `args` are formatted
+ * like `util.format`, and only when the level is enabled.
+ */
+export interface Logger {
+  /** Log at trace level. */
+  trace(message: string, ...args: unknown[]): void;
+  /** Log at debug level. */
+  debug(message: string, ...args: unknown[]): void;
+  /** Log at info level. */
+  info(message: string, ...args: unknown[]): void;
+  /** Log at warn level. */
+  warn(message: string, ...args: unknown[]): void;
+  /** Log at error level. */
+  error(message: string, ...args: unknown[]): void;
+}
+
+/** Headers of a local reply: a record, or a list of pairs (which allows repeated names). */
+export type LocalReplyHeaders = Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>;
+
+/** The optional parts of a local reply sent with `ctx.respond()`. */
+export interface LocalReplyInit {
+  /** Response headers to add. */
+  readonly headers?: LocalReplyHeaders;
+  /** Response body (default empty). */
+  readonly body?: string;
+  /** Envoy response-code details (no whitespace; default `envoy_ts_local_reply`). */
+  readonly details?: string;
+}
+
+/** What a hook gets besides the headers. One context per filter per stream. */
+export interface HttpFilterContext<C = undefined> {
+  /** The filter's config: what `parseConfig` returned, or the raw `config` JSON value without it. */
+  readonly config: C;
+  /** The filter's name. */
+  readonly filterName: string;
+  /** The request headers; usable in both phases. */
+  readonly requestHeaders: HeaderMap;
+  /** The response headers; only in the response phase (throws `InvalidStateError` before it). */
+  readonly responseHeaders: HeaderMap;
+  /** Whether the current hook's headers end the stream in that direction. */
+  readonly endOfStream: boolean;
+  /** This filter's logger. */
+  readonly log: Logger;
+  /** Aborted (with a `StreamClosedError` reason) when the stream is destroyed. */
+  readonly signal: AbortSignal;
+  /**
+   * Send a local reply and stop the chain: later filters' hooks for this direction do not run.
+   * Works synchronously in a hook and after an `await` in it (the reply is sent when the hook's
+   * promise settles). `status` is an integer in 100–599. Throws `InvalidStateError` if a reply was
+   * already requested for the stream, `NotInHookError` outside a running or pending hook, and
+   * `TypeError`/`RangeError` on invalid input.
+   */
+  respond(status: number, init?: LocalReplyInit): void;
+}
+
+/** A header hook. Return nothing to continue, or a Promise to hold the stream until it settles. */
+export type HttpHeadersHook<C> = (headers: HeaderMap, ctx: HttpFilterContext<C>) => void | Promise<void>;

@@ -1,0 +1,94 @@
+// Running a chain's hook over its filters. Request hooks run in chain order, response hooks in
+// reverse (config.responseChain is already reversed). A hook that returns a promise stops the chain;
+// once it settled, the native side calls onResume and the chain goes on after that filter.
+
+import { HookKind, HookOutcome, LogLevel } from './codes';
+import type { ChainLink } from './config';
+import { CONTINUE_CHAIN, applyFailure } from './failure';
+import { RUNTIME_PREFIX, describeError, writeLog } from './log';
+import type { HookOutcome as NativeHookOutcome, HookKind as NativeHookKind } from './native';
+import type { PendingHook, StreamState } from './stream';
+
+/** Run `hook` for every filter of the chain from position `from`. The caller sets stream.inHook. */
+export function runChain(stream: StreamState, hook: NativeHookKind, from: number): NativeHookOutcome {
+  const isRequest = hook === HookKind.RequestHeaders;
+  const chain = isRequest ? stream.config.requestChain : stream.config.responseChain;
+  const headers = isRequest ? stream.requestHeaders : stream.responseHeaderMap();
+  for (let i = from; i < chain.length; i++) {
+    const link = chain[i] as ChainLink;
+    const ctx = stream.contextFor(link.filter);
+    let result: unknown;
+    try {
+      result = link.hook.call(link.filter.definition, headers, ctx);
+    } catch (error) {
+      const outcome = applyFailure(stream, link, 'threw', error);
+      if (outcome === CONTINUE_CHAIN) continue;
+      return outcome;
+    }
+    if (result !== undefined && result !== null &&
+        typeof (result as PromiseLike<unknown>).then === 'function') {
+      const pending: PendingHook = { hook, link, position: i, settled: false, failed: false, error: undefined };
+      stream.pending = pending;
+      try {
+        (result as PromiseLike<unknown>).then(
+          () => settle(stream, pending, false, undefined),
+          (error: unknown) => settle(stream, pending, true, error));
+      } catch (error) {
+        stream.pending = undefined;
+        const outcome = applyFailure(stream, link, 'threw', error);
+        if (outcome === CONTINUE_CHAIN) continue;
+        return outcome;
+      }
+      return HookOutcome.Pending;
+    }
+    if (stream.reply !== undefined) return sendReply(stream);
+  }
+  return HookOutcome.Continue;
+}
+
+/** The stream's pending hook settled: note how, and ask native for onResume. */
+function settle(stream: StreamState, pending: PendingHook, failed: boolean, error: unknown): void {
+  // Destroyed, or superseded (e.g. a local reply from elsewhere started the response phase).
+  if (stream.pending !== pending || stream.closed) return;
+  pending.settled = true;
+  pending.failed = failed;
+  pending.error = error;
+  try {
+    stream.binding.requestResume(stream.slot, stream.gen);
+  } catch (err) {
+    writeLog(stream.binding, LogLevel.Debug, RUNTIME_PREFIX,
+             `requestResume(${stream.slot}, ${stream.gen}) failed: ${describeError(err)}`, []);
+  }
+}
+
+/**
+ * Apply a settled pending hook (inside the stream's scheduled callback): its failure, its reply,
+ * or the rest of the chain. Pending when there is nothing to apply (a spurious resume).
+ */
+export function resumeChain(stream: StreamState): NativeHookOutcome {
+  const pending = stream.pending;
+  if (pending === undefined || !pending.settled) return HookOutcome.Pending;
+  stream.pending = undefined;
+  if (pending.failed) {
+    const outcome = applyFailure(stream, pending.link, 'rejected', pending.error);
+    if (outcome !== CONTINUE_CHAIN) return outcome;
+  } else if (stream.reply !== undefined) {
+    return sendReply(stream);
+  }
+  return runChain(stream, pending.hook, pending.position + 1);
+}
+
+/** Send the reply a filter requested with ctx.respond(). */
+function sendReply(stream: StreamState): NativeHookOutcome {
+  const reply = stream.reply;
+  if (reply === undefined) return HookOutcome.Continue;
+  stream.reply = undefined;
+  stream.replied = true;
+  try {
+    stream.binding.sendLocalReply(stream.slot, stream.gen, reply.status, reply.headers, reply.body,
+                                  reply.details);
+  } catch (error) {
+    writeLog(stream.binding, LogLevel.Error, RUNTIME_PREFIX, `sendLocalReply failed: ${describeError(error)}`, []);
+  }
+  return HookOutcome.Replied;
+}

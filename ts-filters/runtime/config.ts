@@ -1,0 +1,199 @@
+// filter_config: parse and validate the JSON, load the bundle, resolve the chain, run each
+// filter's parseConfig. Hooks are looked up here once, so the hot path never searches for them.
+
+import { existsSync, statSync } from 'fs';
+import { createRequire } from 'module';
+import { resolve } from 'path';
+
+import { ConfigError } from '../api/errors';
+import { isHttpFilter, type HttpFilter } from '../api/http-filter';
+import type { HttpHeadersHook, Logger } from '../api/types';
+import { FailurePolicy } from './codes';
+import { createLogger, errorMessage, filterPrefix } from './log';
+import type { NativeBinding } from './native';
+
+/** One filter of a loaded chain. */
+export interface LoadedFilter {
+  /** Position in the chain config. */
+  readonly index: number;
+  readonly name: string;
+  readonly definition: HttpFilter<unknown>;
+  /** What parseConfig returned, or the raw config. */
+  readonly config: unknown;
+  readonly log: Logger;
+}
+
+/** A filter that has a hook for the chain being run. */
+export interface ChainLink {
+  readonly filter: LoadedFilter;
+  readonly hook: HttpHeadersHook<unknown>;
+  readonly hookName: 'onRequestHeaders' | 'onResponseHeaders';
+}
+
+/** A validated filter_config. */
+export interface LoadedConfig {
+  readonly id: number;
+  readonly bundle: string;
+  readonly failurePolicy: FailurePolicy;
+  readonly filters: readonly LoadedFilter[];
+  /** Filters with onRequestHeaders, in chain order. */
+  readonly requestChain: readonly ChainLink[];
+  /** Filters with onResponseHeaders, in reverse chain order. */
+  readonly responseChain: readonly ChainLink[];
+}
+
+/** Loads a bundle and returns its exports; throws ConfigError with a message for Envoy's log. */
+export type BundleLoader = (path: string) => unknown;
+
+const TOP_LEVEL_KEYS = new Set(['bundle', 'chain', 'failurePolicy']);
+const ENTRY_KEYS = new Set(['name', 'config']);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function quoteList(names: readonly string[]): string {
+  return names.map((name) => `'${name}'`).join(', ');
+}
+
+/** Parse, validate and load a filter_config. Throws ConfigError naming the problem. */
+export function loadFilterConfig(binding: NativeBinding, id: number, json: string,
+                                 loadBundle: BundleLoader): LoadedConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (error) {
+    throw new ConfigError(`filter_config is not valid JSON: ${errorMessage(error)}`);
+  }
+  if (!isPlainObject(raw)) throw new ConfigError('filter_config must be a JSON object');
+
+  const unknownKeys = Object.keys(raw).filter((key) => !TOP_LEVEL_KEYS.has(key));
+  if (unknownKeys.length > 0) {
+    throw new ConfigError(`filter_config has unknown key(s) ${quoteList(unknownKeys)} ` +
+                          `(allowed: 'bundle', 'chain', 'failurePolicy')`);
+  }
+
+  const policy = raw['failurePolicy'] ?? FailurePolicy.Closed;
+  if (policy !== FailurePolicy.Closed && policy !== FailurePolicy.Open) {
+    throw new ConfigError(`'failurePolicy' must be "closed" or "open", got ${JSON.stringify(policy)}`);
+  }
+
+  const chain = raw['chain'];
+  if (!Array.isArray(chain) || chain.length === 0) {
+    throw new ConfigError(`'chain' must be a non-empty array of {"name": ..., "config": ...} entries`);
+  }
+  const entries: { name: string; config: unknown }[] = [];
+  for (let i = 0; i < chain.length; i++) {
+    const entry: unknown = chain[i];
+    if (!isPlainObject(entry) || typeof entry['name'] !== 'string' || entry['name'] === '') {
+      throw new ConfigError(`chain[${i}] must be an object with a non-empty string 'name'`);
+    }
+    const extra = Object.keys(entry).filter((key) => !ENTRY_KEYS.has(key));
+    if (extra.length > 0) {
+      throw new ConfigError(`chain[${i}] ('${entry['name']}') has unknown key(s) ${quoteList(extra)} ` +
+                            `(allowed: 'name', 'config')`);
+    }
+    entries.push({ name: entry['name'], config: entry['config'] });
+  }
+
+  const bundlePath = raw['bundle'];
+  if (typeof bundlePath !== 'string' || bundlePath === '') {
+    throw new ConfigError(`'bundle' is required and must be a string (path of a filter bundle)`);
+  }
+  // A relative path is resolved against the proxy's working directory.
+  const bundle = resolve(bundlePath);
+  const available = collectFilters(loadBundle(bundle), bundle);
+
+  const filters: LoadedFilter[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const { name, config: rawConfig } = entries[i] as { name: string; config: unknown };
+    const definition = available.get(name);
+    if (definition === undefined) {
+      const names = [...available.keys()];
+      throw new ConfigError(`chain[${i}]: filter '${name}' is not exported by ${bundle} ` +
+                            `(available: ${names.length > 0 ? quoteList(names) : 'none'})`);
+    }
+    let config: unknown = rawConfig;
+    if (definition.parseConfig !== undefined) {
+      try {
+        config = definition.parseConfig(rawConfig);
+      } catch (error) {
+        throw new ConfigError(`filter '${name}': ${errorMessage(error)}`);
+      }
+    }
+    filters.push({ index: i, name, definition, config, log: createLogger(binding, filterPrefix(name)) });
+  }
+
+  const requestChain: ChainLink[] = [];
+  const responseChain: ChainLink[] = [];
+  for (const filter of filters) {
+    const { onRequestHeaders } = filter.definition;
+    if (onRequestHeaders !== undefined) {
+      requestChain.push({ filter, hook: onRequestHeaders, hookName: 'onRequestHeaders' });
+    }
+  }
+  for (let i = filters.length - 1; i >= 0; i--) {
+    const filter = filters[i] as LoadedFilter;
+    const { onResponseHeaders } = filter.definition;
+    if (onResponseHeaders !== undefined) {
+      responseChain.push({ filter, hook: onResponseHeaders, hookName: 'onResponseHeaders' });
+    }
+  }
+  return { id, bundle, failurePolicy: policy, filters, requestChain, responseChain };
+}
+
+/**
+ * The HttpFilter definitions a bundle exports, by name: the module itself, its named exports, its
+ * default export, and arrays or plain objects of them (one level).
+ */
+export function collectFilters(moduleExports: unknown, bundle: string): Map<string, HttpFilter<unknown>> {
+  const found = new Map<string, HttpFilter<unknown>>();
+  const add = (value: unknown): boolean => {
+    if (!isHttpFilter(value)) return false;
+    const existing = found.get(value.name);
+    if (existing !== undefined && existing !== value) {
+      throw new ConfigError(`bundle ${bundle} exports two different filters named '${value.name}'`);
+    }
+    found.set(value.name, value);
+    return true;
+  };
+  const addGroup = (value: unknown, depth: number): void => {
+    if (add(value)) return;
+    if (Array.isArray(value)) {
+      for (const item of value) add(item);
+    } else if (depth > 0 && typeof value === 'object' && value !== null) {
+      for (const key of Object.keys(value)) addGroup((value as Record<string, unknown>)[key], depth - 1);
+    }
+  };
+  addGroup(moduleExports, 2);
+  return found;
+}
+
+interface CachedBundle {
+  readonly mtimeMs: number;
+  readonly size: number;
+}
+const loadedBundles = new Map<string, CachedBundle>();
+
+/**
+ * The default BundleLoader: require() the CommonJS bundle. A bundle that changed on disk since
+ * this environment loaded it is loaded afresh, so a config update picks up rebuilt filters.
+ */
+export function requireBundle(path: string): unknown {
+  if (!existsSync(path)) throw new ConfigError(`bundle not found: ${path}`);
+  const requireFromBundle = createRequire(path);
+  let stats;
+  try {
+    stats = statSync(path);
+    const resolved = requireFromBundle.resolve(path);
+    const previous = loadedBundles.get(resolved);
+    if (previous !== undefined && (previous.mtimeMs !== stats.mtimeMs || previous.size !== stats.size)) {
+      delete requireFromBundle.cache[resolved];
+    }
+    const moduleExports: unknown = requireFromBundle(resolved);
+    loadedBundles.set(resolved, { mtimeMs: stats.mtimeMs, size: stats.size });
+    return moduleExports;
+  } catch (error) {
+    throw new ConfigError(`bundle ${path} failed to load: ${errorMessage(error)}`);
+  }
+}

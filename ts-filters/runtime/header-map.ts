@@ -1,0 +1,132 @@
+// HeaderMap views over the binding: nothing is copied, every call goes to Envoy. Names and values
+// are validated before they reach native code, so header injection cannot happen through them.
+
+import { StreamClosedError } from '../api/errors';
+import type { HeaderMap } from '../api/types';
+import type { HeaderMapKind, NativeBinding } from './native';
+
+// RFC 7230 token, optionally preceded by ':' (HTTP/2 pseudo-headers such as :path, :authority).
+const HEADER_NAME = /^:?[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Field value: HTAB, SP, VCHAR and obs-text (0x80-0xFF). Anything else (CR, LF, NUL, other
+// controls, DEL, and characters above U+00FF that a latin1 conversion would truncate — U+010A
+// would become LF) is rejected.
+const BAD_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
+
+function describeChar(char: string): string {
+  const code = char.charCodeAt(0);
+  const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  switch (code) {
+    case 0x0d: return `CR (${hex})`;
+    case 0x0a: return `LF (${hex})`;
+    case 0x00: return `NUL (${hex})`;
+    default: return hex;
+  }
+}
+
+/** Validate a header name and return it lowercased. Throws TypeError when invalid. */
+export function checkHeaderName(name: unknown): string {
+  if (typeof name !== 'string') {
+    throw new TypeError(`header name must be a string, got ${typeof name}`);
+  }
+  if (!HEADER_NAME.test(name)) {
+    throw new TypeError(
+      `invalid header name ${JSON.stringify(name)}: must be an RFC 7230 token or a ':' pseudo-header`);
+  }
+  return name.toLowerCase();
+}
+
+/** Validate a header value. Throws TypeError when invalid. */
+export function checkHeaderValue(name: string, value: unknown): string {
+  if (typeof value !== 'string') {
+    throw new TypeError(`value of header '${name}' must be a string, got ${typeof value}`);
+  }
+  const bad = BAD_VALUE_CHAR.exec(value);
+  if (bad !== null) {
+    throw new TypeError(
+      `invalid value for header '${name}': forbidden character ${describeChar(bad[0])} at index ` +
+      `${bad.index} (CR, LF, NUL, control characters and characters above U+00FF are not allowed)`);
+  }
+  return value;
+}
+
+/** What a view needs from its stream. */
+export interface HeaderTarget {
+  readonly slot: number;
+  readonly gen: number;
+  readonly closed: boolean;
+}
+
+/** A live view of one header map of one stream. One instance per stream and map kind. */
+export class HeaderMapView implements HeaderMap {
+  readonly #binding: NativeBinding;
+  readonly #stream: HeaderTarget;
+  readonly #kind: HeaderMapKind;
+
+  constructor(binding: NativeBinding, stream: HeaderTarget, kind: HeaderMapKind) {
+    this.#binding = binding;
+    this.#stream = stream;
+    this.#kind = kind;
+  }
+
+  get(name: string): string | null {
+    const key = checkHeaderName(name);
+    const stream = this.#open();
+    const value = this.#binding.getHeader(stream.slot, stream.gen, this.#kind, key);
+    return value === undefined ? null : value;
+  }
+
+  getAll(name: string): string[] {
+    const key = checkHeaderName(name);
+    const stream = this.#open();
+    return this.#binding.getHeaderValues(stream.slot, stream.gen, this.#kind, key);
+  }
+
+  has(name: string): boolean {
+    const key = checkHeaderName(name);
+    const stream = this.#open();
+    return this.#binding.getHeader(stream.slot, stream.gen, this.#kind, key) !== undefined;
+  }
+
+  set(name: string, value: string): void {
+    const key = checkHeaderName(name);
+    checkHeaderValue(key, value);
+    const stream = this.#open();
+    this.#binding.setHeader(stream.slot, stream.gen, this.#kind, key, value);
+  }
+
+  add(name: string, value: string): void {
+    const key = checkHeaderName(name);
+    checkHeaderValue(key, value);
+    const stream = this.#open();
+    this.#binding.addHeader(stream.slot, stream.gen, this.#kind, key, value);
+  }
+
+  delete(name: string): void {
+    const key = checkHeaderName(name);
+    const stream = this.#open();
+    this.#binding.removeHeader(stream.slot, stream.gen, this.#kind, key);
+  }
+
+  entries(): IterableIterator<[string, string]> {
+    const stream = this.#open();
+    return pairs(this.#binding.getHeaders(stream.slot, stream.gen, this.#kind));
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.entries();
+  }
+
+  #open(): HeaderTarget {
+    const stream = this.#stream;
+    if (stream.closed) {
+      throw new StreamClosedError('the stream is closed: its header maps can no longer be used');
+    }
+    return stream;
+  }
+}
+
+function* pairs(flat: readonly string[]): IterableIterator<[string, string]> {
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    yield [flat[i] as string, flat[i + 1] as string];
+  }
+}

@@ -1,0 +1,93 @@
+// Per-stream state, keyed by (slot, gen). Created by the stream's first onHook, dropped by onDestroy.
+
+import { StreamClosedError } from '../api/errors';
+import { HeaderMapKind, HookKind } from './codes';
+import type { ChainLink, LoadedConfig, LoadedFilter } from './config';
+import { FilterContext } from './context';
+import { HeaderMapView, type HeaderTarget } from './header-map';
+import type { HookKind as NativeHookKind, NativeBinding } from './native';
+
+/** A hook that returned a promise; the chain resumes after `position` once it settled. */
+export interface PendingHook {
+  readonly hook: NativeHookKind;
+  readonly link: ChainLink;
+  /** Index of `link` in the hook's chain. */
+  readonly position: number;
+  settled: boolean;
+  failed: boolean;
+  error: unknown;
+}
+
+/** A local reply requested with ctx.respond() and not sent yet. */
+export interface LocalReply {
+  readonly status: number;
+  /** Flat [name, value, ...] list, validated and lowercased. */
+  readonly headers: string[];
+  readonly body: string;
+  readonly details: string;
+}
+
+export class StreamState implements HeaderTarget {
+  readonly binding: NativeBinding;
+  readonly config: LoadedConfig;
+  readonly slot: number;
+  readonly gen: number;
+  /** onDestroy ran: nothing may reach the binding for this stream any more. */
+  closed = false;
+  /** A filter failed: later hooks do not run. */
+  poisoned = false;
+  /** An onHook or onResume of this stream is on the stack. */
+  inHook = false;
+  /** The latest hook kind entered; ResponseHeaders once the response phase started. */
+  phase: NativeHookKind = HookKind.RequestHeaders;
+  endOfStream = false;
+  /** A local reply was sent for this stream. */
+  replied = false;
+  reply: LocalReply | undefined = undefined;
+  pending: PendingHook | undefined = undefined;
+  readonly requestHeaders: HeaderMapView;
+  #responseHeaders: HeaderMapView | undefined = undefined;
+  #abort: AbortController | undefined = undefined;
+  readonly #contexts: (FilterContext | undefined)[] = [];
+
+  constructor(binding: NativeBinding, config: LoadedConfig, slot: number, gen: number) {
+    this.binding = binding;
+    this.config = config;
+    this.slot = slot;
+    this.gen = gen;
+    this.requestHeaders = new HeaderMapView(binding, this, HeaderMapKind.RequestHeaders);
+  }
+
+  responseHeaderMap(): HeaderMapView {
+    this.#responseHeaders ??= new HeaderMapView(this.binding, this, HeaderMapKind.ResponseHeaders);
+    return this.#responseHeaders;
+  }
+
+  /** The context of one filter for this stream (created on first use). */
+  contextFor(filter: LoadedFilter): FilterContext {
+    let ctx = this.#contexts[filter.index];
+    if (ctx === undefined) {
+      ctx = new FilterContext(this, filter);
+      this.#contexts[filter.index] = ctx;
+    }
+    return ctx;
+  }
+
+  /** Aborted when the stream closes. Created on first use: most streams never ask for it. */
+  get signal(): AbortSignal {
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      if (this.closed) this.#abort.abort(new StreamClosedError());
+    }
+    return this.#abort.signal;
+  }
+
+  /** The stream is gone: drop pending work and abort the signal. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = undefined;
+    this.reply = undefined;
+    this.#abort?.abort(new StreamClosedError());
+  }
+}

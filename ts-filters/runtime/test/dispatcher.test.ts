@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { defineHttpFilter } from '../../api/http-filter';
+import { HookKind, HookOutcome } from '../codes';
+import { setup, withChain } from './fake-binding';
+
+describe('dispatcher never lets an exception reach native', () => {
+  test('onHook for an unknown config fails closed and logs', () => {
+    const { binding } = setup();
+    const s = binding.openStream(99);
+    assert.equal(binding.hook(s, HookKind.RequestHeaders), HookOutcome.Replied);
+    assert.equal(s.localReply?.status, 500);
+    assert.match(binding.errorLogs()[0] ?? '', /internal error in onHook: Error: onHook for unknown config 99/);
+  });
+
+  test('an unknown hook kind does not throw', () => {
+    const { binding } = withChain([defineHttpFilter({ name: 'f' })], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    assert.equal(binding.hook(s, 7 as unknown as 0), HookOutcome.Replied);
+  });
+
+  test('a throwing binding surfaces as a filter failure, not an escape', () => {
+    const f = defineHttpFilter({ name: 'f', onRequestHeaders(h) { h.get('x'); } });
+    const { binding } = withChain([f], [{ name: 'f' }], 'open');
+    const s = binding.openStream(1);
+    binding.getHeader = () => { throw Object.assign(new Error('native broke'), { code: 'ETS_ERR_X' }); };
+    assert.equal(binding.hook(s, HookKind.RequestHeaders), HookOutcome.Continue);
+    assert.match(binding.errorLogs()[0] ?? '', /onRequestHeaders threw: Error: native broke/);
+  });
+
+  test('abort listeners run synchronously inside onDestroy', () => {
+    // (A listener that throws is reported by Node through process 'uncaughtException', which the
+    // bootstrap (runtime/index.ts) turns into a log line instead of an exit.)
+    let ran = false;
+    const f = defineHttpFilter({
+      name: 'f',
+      onRequestHeaders(_h, ctx) { ctx.signal.addEventListener('abort', () => { ran = true; }); },
+    });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    binding.hook(s, HookKind.RequestHeaders);
+    assert.doesNotThrow(() => binding.destroy(s));
+    assert.equal(ran, true);
+  });
+
+  test('loadConfig reports a bundle loader crash as a message', () => {
+    const { runtime } = setup({ loadBundle: () => { throw new TypeError('loader bug'); } });
+    assert.match(runtime.loadConfig(1, JSON.stringify({ bundle: '/x.js', chain: [{ name: 'a' }] })) ?? '',
+                 /internal error while loading the config: loader bug/);
+  });
+});

@@ -1,6 +1,7 @@
 #include "native/runtime/environment_pool.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -20,6 +21,7 @@ struct PoolState {
   size_t requested = 0;   // environments asked for by prepare() so far
   size_t produced = 0;    // prepared, or failed to prepare
   bool preparing = false; // a background thread is running
+  bool exiting = false;   // the process is exiting: prepare nothing more
 };
 
 // Leaked on purpose: prepared environments may outlive every config.
@@ -33,7 +35,7 @@ void prepareInBackground() {
   while (true) {
     {
       std::lock_guard<std::mutex> lock(state.mu);
-      if (state.produced >= state.requested) {
+      if (state.produced >= state.requested || state.exiting) {
         state.preparing = false;
         state.ready_cv.notify_all();
         return;
@@ -62,11 +64,21 @@ void prepareInBackground() {
   }
 }
 
+// Runs at exit (e.g. Envoy rejecting a later config): let an environment being created finish
+// instead of tearing the process down under V8's feet.
+void stopPreparing() {
+  PoolState& state = pool();
+  std::unique_lock<std::mutex> lock(state.mu);
+  state.exiting = true;
+  state.ready_cv.wait(lock, [&] { return !state.preparing; });
+}
+
 }  // namespace
 
 void EnvironmentPool::configure(BindingInitializer binding, Warmer warmer) {
   pool().binding = binding;
   pool().warmer = warmer;
+  std::atexit(stopPreparing);
 }
 
 void EnvironmentPool::prepare(size_t count) {

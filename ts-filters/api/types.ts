@@ -75,7 +75,7 @@ export interface HttpFilterContext<C = undefined> {
   /**
    * Send a local reply and stop the chain: later filters' hooks for this direction do not run.
    * Works synchronously in a hook and after an `await` in it (the reply is sent when the hook's
-   * promise settles). `status` is an integer in 100–599. Throws `InvalidStateError` if a reply was
+   * promise settles). `status` is an integer in 200–599. Throws `InvalidStateError` if a reply was
    * already requested for the stream, `NotInHookError` outside a running or pending hook, and
    * `TypeError`/`RangeError` on invalid input.
    */

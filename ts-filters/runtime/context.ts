@@ -65,8 +65,9 @@ export class FilterContext implements HttpFilterContext<unknown> {
 }
 
 function buildReply(status: number, init: LocalReplyInit | undefined): LocalReply {
-  if (!Number.isInteger(status) || status < 100 || status > 599) {
-    throw new RangeError(`respond(): status must be an integer in 100-599, got ${String(status)}`);
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
+    throw new RangeError(
+      `respond(): status must be an integer in 200-599 (a final response), got ${String(status)}`);
   }
   const headers: string[] = [];
   const body = init?.body ?? '';

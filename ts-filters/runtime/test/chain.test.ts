@@ -155,7 +155,7 @@ describe('chain', () => {
       name: 'f',
       onRequestHeaders(_h, ctx) {
         for (const call of [
-          () => ctx.respond(99), () => ctx.respond(600), () => ctx.respond(200.5),
+          () => ctx.respond(101), () => ctx.respond(600), () => ctx.respond(200.5),
           () => ctx.respond(400, { headers: { 'x-a': 'a\r\nset-cookie: x' } }),
           () => ctx.respond(400, { headers: { 'bad name': 'v' } }),
           () => ctx.respond(400, { headers: { ':status': '200' } }),

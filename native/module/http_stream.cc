@@ -232,12 +232,12 @@ bool HttpStream::getHeader(bridge::HeaderMapKind map, std::string_view name, siz
                            std::string_view& value, size_t& count) {
   envoy_dynamic_module_type_envoy_buffer result{nullptr, 0};
   count = 0;
-  envoy_dynamic_module_callback_http_get_header(envoy_, toEnvoy(map), buffer(name), &result, index,
-                                                &count);
-  if (result.ptr == nullptr) {
+  if (!envoy_dynamic_module_callback_http_get_header(envoy_, toEnvoy(map), buffer(name), &result,
+                                                     index, &count)) {
     return false;
   }
-  value = std::string_view(result.ptr, result.length);
+  // An empty value may come back as a null pointer with length 0.
+  value = result.ptr == nullptr ? std::string_view() : std::string_view(result.ptr, result.length);
   return true;
 }
 

@@ -1,11 +1,13 @@
 #include "native/runtime/environment_pool.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
-#include <cstdlib>
-#include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "native/runtime/log.h"
 
@@ -16,12 +18,8 @@ struct PoolState {
   BindingInitializer binding = nullptr;
   EnvironmentPool::Warmer warmer = nullptr;
   std::mutex mu;
-  std::condition_variable ready_cv;
-  std::deque<std::unique_ptr<Environment>> ready;  // detached, warmed
-  size_t requested = 0;   // environments asked for by prepare() so far
-  size_t produced = 0;    // prepared, or failed to prepare
-  bool preparing = false; // a background thread is running
-  bool exiting = false;   // the process is exiting: prepare nothing more
+  std::deque<std::unique_ptr<Environment>> ready;  // detached, warmed; guarded by mu
+  size_t created = 0;  // environments made so far, taken or not; main thread only
 };
 
 // Leaked on purpose: prepared environments may outlive every config.
@@ -30,47 +28,24 @@ PoolState& pool() {
   return *state;
 }
 
-void prepareInBackground() {
+// Runs on a helper thread: create, warm, then release the environment for another thread.
+std::unique_ptr<Environment> createDetached() {
   PoolState& state = pool();
-  while (true) {
-    {
-      std::lock_guard<std::mutex> lock(state.mu);
-      if (state.produced >= state.requested || state.exiting) {
-        state.preparing = false;
-        state.ready_cv.notify_all();
-        return;
-      }
-    }
-    std::string error;
-    auto started = std::chrono::steady_clock::now();
-    std::unique_ptr<Environment> env =
-        Environment::create(Environment::Role::Worker, state.binding, error);
-    if (env != nullptr) {
-      state.warmer(*env);
-      env->detachFromCurrentThread();
-      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - started)
-                    .count();
-      log(LogLevel::Debug, "prepared a worker environment in " + std::to_string(ms) + " ms");
-    } else {
-      log(LogLevel::Error, "cannot prepare a worker environment: " + error);
-    }
-    std::lock_guard<std::mutex> lock(state.mu);
-    ++state.produced;
-    if (env != nullptr) {
-      state.ready.push_back(std::move(env));
-    }
-    state.ready_cv.notify_all();
+  std::string error;
+  auto started = std::chrono::steady_clock::now();
+  std::unique_ptr<Environment> env =
+      Environment::create(Environment::Role::Worker, state.binding, error);
+  if (env == nullptr) {
+    log(LogLevel::Error, "cannot prepare a worker environment: " + error);
+    return nullptr;
   }
-}
-
-// Runs at exit (e.g. Envoy rejecting a later config): let an environment being created finish
-// instead of tearing the process down under V8's feet.
-void stopPreparing() {
-  PoolState& state = pool();
-  std::unique_lock<std::mutex> lock(state.mu);
-  state.exiting = true;
-  state.ready_cv.wait(lock, [&] { return !state.preparing; });
+  state.warmer(*env);
+  env->detachFromCurrentThread();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - started)
+                .count();
+  log(LogLevel::Debug, "prepared a worker environment in " + std::to_string(ms) + " ms");
+  return env;
 }
 
 }  // namespace
@@ -78,19 +53,47 @@ void stopPreparing() {
 void EnvironmentPool::configure(BindingInitializer binding, Warmer warmer) {
   pool().binding = binding;
   pool().warmer = warmer;
-  std::atexit(stopPreparing);
 }
 
 void EnvironmentPool::prepare(size_t count) {
   PoolState& state = pool();
-  std::lock_guard<std::mutex> lock(state.mu);
-  if (count <= state.requested) {
-    return;
+  size_t missing = count > state.created ? count - state.created : 0;
+  state.created += missing;
+
+  // Environments made before this config was loaded get it now, on this thread.
+  {
+    std::lock_guard<std::mutex> lock(state.mu);
+    for (std::unique_ptr<Environment>& env : state.ready) {
+      env->attachToCurrentThread();
+      state.warmer(*env);
+      env->detachFromCurrentThread();
+    }
   }
-  state.requested = count;
-  if (!state.preparing) {
-    state.preparing = true;
-    std::thread(prepareInBackground).detach();
+
+  // New ones are created (and warmed) in parallel, one helper thread per CPU at most.
+  std::atomic<size_t> remaining{missing};
+  auto work = [&state, &remaining] {
+    while (true) {
+      size_t left = remaining.load();
+      if (left == 0 || !remaining.compare_exchange_weak(left, left - 1)) {
+        if (left == 0) {
+          return;
+        }
+        continue;
+      }
+      if (std::unique_ptr<Environment> env = createDetached()) {
+        std::lock_guard<std::mutex> lock(state.mu);
+        state.ready.push_back(std::move(env));
+      }
+    }
+  };
+  size_t threads = std::min<size_t>(missing, std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> helpers;
+  for (size_t i = 0; i < threads; ++i) {
+    helpers.emplace_back(work);
+  }
+  for (std::thread& helper : helpers) {
+    helper.join();
   }
 }
 
@@ -101,8 +104,7 @@ Environment* EnvironmentPool::forWorkerThread(std::string& error) {
   PoolState& state = pool();
   std::unique_ptr<Environment> env;
   {
-    std::unique_lock<std::mutex> lock(state.mu);
-    state.ready_cv.wait(lock, [&] { return !state.ready.empty() || !state.preparing; });
+    std::lock_guard<std::mutex> lock(state.mu);
     if (!state.ready.empty()) {
       env = std::move(state.ready.front());
       state.ready.pop_front();

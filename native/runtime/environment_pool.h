@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstddef>
-#include <memory>
 #include <string>
 
 #include "native/runtime/environment.h"
@@ -11,19 +10,19 @@ namespace envoy_ts::runtime {
 
 class EnvironmentPool {
  public:
-  // Runs on each prepared environment before it is handed out (the bridge loads configs there).
+  // Brings an environment up to date with the filter configs (the bridge loads them there).
   using Warmer = void (*)(Environment& env);
 
   // Once, in program_init.
   static void configure(BindingInitializer binding, Warmer warmer);
 
-  // Main thread, at config load: make sure `count` worker environments exist or are being made.
-  // They are created one after another on a background thread.
+  // Main thread, at config load: make sure `count` worker environments exist, creating the missing
+  // ones in parallel and waiting for them (config load is where Envoy expects such work), then
+  // warm every environment not yet taken by a worker with the current configs.
   static void prepare(size_t count);
 
-  // Worker thread: the calling thread's environment, attaching a prepared one on first use
-  // (waiting for one that is being prepared, creating one only if none is coming).
-  // Returns null with `error` set if no environment can be had.
+  // Worker thread: the calling thread's environment, attaching a prepared one on first use and
+  // creating one only if none is left. Returns null with `error` set if none can be had.
   static Environment* forWorkerThread(std::string& error);
 };
 

@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   Logger::setLevel(options.log_level);
-  ServerInfo::setConcurrency(options.concurrency);
+  // Scripted streams all run on one worker: that is the worker count modules are told.
+  ServerInfo::setConcurrency(options.script_path.empty() ? options.concurrency : 1);
   // Cross-thread event_active() (dispatcher posts) needs libevent's locking.
   evthread_use_pthreads();
   std::signal(SIGPIPE, SIG_IGN);

@@ -1,0 +1,204 @@
+// Shared by the conformance host's own tests: paths, a real upstream, an envoy.yaml for any
+// module, the host in server mode (until ready, or until it exits) and in --script mode.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const releaseDir = path.join(root, 'build/Release');
+export const hostBin = path.join(releaseDir, 'envoy-ts-host');
+export const moduleSo = path.join(releaseDir, 'libenvoy_ts.so');
+export const testModulesDir = path.join(releaseDir, 'test-modules');
+export const examplesBundle = path.join(root, 'dist/examples/filters.js');
+export const fixturesBundle = path.join(root, 'dist/test/fixtures/filters.js');
+
+/** A loopback port from binding 127.0.0.1:0 (free when returned). */
+export async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function tempFile(name, text) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-host-test-'));
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  return { file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A real upstream. `GET /hang` is never answered (the client or the proxy must give up);
+ * anything else gets 200 with the body `upstream saw <method> <path>`.
+ */
+export async function startUpstream() {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    if (req.url === '/hang') return;
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`upstream saw ${req.method} ${req.url}`);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(resolve);
+    }),
+  };
+}
+
+/** envoy.yaml: one listener → one DynamicModuleFilter per `filters` entry → router → upstream. */
+export function hostYaml({ listenPort, adminPort, upstreamPort, filters }) {
+  const httpFilters = filters.map(({ module, filterName = 'test', config = '' }, i) => `
+          - name: filter_${i}
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter
+              dynamic_module_config: { name: ${module} }
+              filter_name: ${filterName}
+              filter_config:
+                "@type": type.googleapis.com/google.protobuf.StringValue
+                value: ${JSON.stringify(config)}`).join('');
+  return `admin:
+  address:
+    socket_address: { address: 127.0.0.1, port_value: ${adminPort} }
+static_resources:
+  listeners:
+  - name: http
+    address:
+      socket_address: { address: 127.0.0.1, port_value: ${listenPort} }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ingress_http
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: { prefix: "/" }
+                route: { cluster: upstream }
+          http_filters:${httpFilters}
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+  - name: upstream
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: upstream
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} }
+`;
+}
+
+function spawnHost(args, searchPath) {
+  const child = spawn(hostBin, args, {
+    env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: searchPath },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const host = { child, output: '', exited: null };
+  child.stdout.on('data', (d) => { host.output += d; });
+  child.stderr.on('data', (d) => { host.output += d; });
+  host.exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => {
+    host.exited = { code, signal };
+    resolve(host.exited);
+  }));
+  return host;
+}
+
+/** Runs the host on `yaml` until it exits by itself (for configs it must refuse). */
+export async function runHostToExit(yaml, { searchPath, timeoutMs = 10000 }) {
+  const config = tempFile('envoy.yaml', yaml);
+  const host = spawnHost(['-c', config.file, '--concurrency', '1', '-l', 'info'], searchPath);
+  const timer = setTimeout(() => host.child.kill('SIGKILL'), timeoutMs);
+  const exited = await host.exitPromise;
+  clearTimeout(timer);
+  config.cleanup();
+  return { ...exited, output: host.output };
+}
+
+/**
+ * Starts the host in front of `upstreamPort`; resolves once GET /ready answers 200. `stop()`
+ * sends SIGTERM and resolves with {code, signal}.
+ */
+export async function startHost({ upstreamPort, filters, searchPath, concurrency = 1 }) {
+  const listenPort = await freePort();
+  const adminPort = await freePort();
+  const config = tempFile('envoy.yaml', hostYaml({ listenPort, adminPort, upstreamPort, filters }));
+  const host = spawnHost(['-c', config.file, '--concurrency', String(concurrency), '-l', 'info'],
+                         searchPath);
+  host.port = listenPort;
+  host.stop = async () => {
+    if (!host.exited) host.child.kill('SIGTERM');
+    const killer = setTimeout(() => host.child.kill('SIGKILL'), 12000);
+    const exited = await host.exitPromise;
+    clearTimeout(killer);
+    config.cleanup();
+    return exited;
+  };
+  const deadline = Date.now() + 15000;
+  while (true) {
+    if (host.exited) {
+      config.cleanup();
+      throw new Error(`host exited (${JSON.stringify(host.exited)}) before ready:\n${host.output}`);
+    }
+    const ready = await request(adminPort, { path: '/ready' }).catch(() => null);
+    if (ready?.status === 200) return host;
+    if (Date.now() > deadline) {
+      await host.stop();
+      throw new Error(`host not ready after 15 s:\n${host.output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** One HTTP/1.1 request on a fresh connection; resolves with {status, headers, body}. */
+export function request(port, { method = 'GET', path: urlPath = '/', headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers, agent: false },
+      (res) => {
+        const chunks = [];
+        res.on('data', (chunk) => chunks.push(chunk));
+        res.on('end', () => resolve({
+          status: res.statusCode,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }));
+        res.on('error', reject);
+      });
+    req.on('error', reject);
+    req.setTimeout(10000, () => req.destroy(new Error('request timed out')));
+    req.end();
+  });
+}
+
+/**
+ * Runs `envoy-ts-host --script` on a scenario. `scenarioText` is the scenario's JSON text (a string,
+ * so a test can repeat a header key). Resolves with {code, stdout, stderr, results}.
+ */
+export function runScript(scenarioText, { searchPath = releaseDir, args = [] } = {}) {
+  const scenario = tempFile('scenario.json', scenarioText);
+  const run = spawnSync(hostBin, ['--script', scenario.file, ...args], {
+    env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: searchPath },
+    encoding: 'utf8',
+    timeout: 15000,
+  });
+  scenario.cleanup();
+  let results = null;
+  if (run.status === 0) results = JSON.parse(run.stdout).results;
+  return { code: run.status, signal: run.signal, stdout: run.stdout, stderr: run.stderr, results };
+}

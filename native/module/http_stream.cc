@@ -149,8 +149,10 @@ void HttpStream::onScheduled(uint64_t event_id) {
       scheduleResume();
     }
   }
-  // Both events end by running what the loop has due (and re-arming the waker).
-  env_.pump();
+  // Both events end by running what the loop has due (and re-arming the waker); the waker's
+  // event means the loop's fd is readable: poll it.
+  env_.pump(event_id == kPumpEvent ? runtime::Environment::Poll::Now
+                                   : runtime::Environment::Poll::IfDue);
 }
 
 void HttpStream::onStreamComplete() {

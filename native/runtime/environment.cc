@@ -14,6 +14,9 @@ namespace {
 // Node-API version the binding is written against (Node 18 provides 8).
 constexpr int32_t kNodeApiVersion = 8;
 
+// Longest time I/O completions not tied to a waiting stream wait for a poll while hooks run.
+constexpr uint64_t kMaxPollIntervalMs = 1;
+
 thread_local Environment* current_ = nullptr;
 thread_local Environment* being_created_ = nullptr;
 
@@ -121,18 +124,24 @@ void Environment::detachFromCurrentThread() {
 
 uv_loop_t* Environment::loop() { return setup_->event_loop(); }
 
-void Environment::pump() {
+void Environment::pump(Poll poll) {
   if (call_depth_ > 1 || pumping_) {
     return;
   }
-  pumping_ = true;
-  {
-    v8::HandleScope scope(setup_->isolate());
-    uv_run(loop(), UV_RUN_NOWAIT);
+  uv_loop_t* uv_loop = loop();
+  uv_update_time(uv_loop);
+  if (poll == Poll::Now || uv_backend_timeout(uv_loop) == 0 ||
+      uv_now(uv_loop) - last_poll_ms_ >= kMaxPollIntervalMs) {
+    pumping_ = true;
+    {
+      v8::HandleScope scope(setup_->isolate());
+      uv_run(uv_loop, UV_RUN_NOWAIT);
+    }
+    pumping_ = false;
+    last_poll_ms_ = uv_now(uv_loop);
   }
-  pumping_ = false;
   if (waker_ != nullptr) {
-    waker_->rearm(uv_backend_timeout(loop()));
+    waker_->rearm(uv_backend_timeout(uv_loop));
   }
 }
 

@@ -61,7 +61,11 @@ class Environment {
 
   // Runs what is due on the loop without blocking (timers, immediates, I/O completions, promise
   // jobs they queue), then re-arms the waker. A no-op unless called from the outermost CallScope.
-  void pump();
+  // Polling for I/O is a syscall, so by default the loop is only polled when a timer or an
+  // immediate is due, or the last poll is older than a millisecond; `Poll::Now` always polls
+  // (the waker saw the loop's fd readable).
+  enum class Poll { IfDue, Now };
+  void pump(Poll poll = Poll::IfDue);
 
   // The environment attached to the calling thread, or null.
   static Environment* current();
@@ -90,6 +94,7 @@ class Environment {
   std::unique_ptr<LoopWaker> waker_;
   int call_depth_ = 0;
   bool pumping_ = false;
+  uint64_t last_poll_ms_ = 0;  // uv_now() of the last poll
 };
 
 }  // namespace envoy_ts::runtime

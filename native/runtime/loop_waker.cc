@@ -62,13 +62,18 @@ void LoopWaker::removeTarget(WakeTarget* target) {
 }
 
 void LoopWaker::rearm(int timeout_ms) {
+  if (targets_.empty() && idle_) {
+    return;  // nothing waits, and the thread already knows: the common case, lock-free
+  }
   bool must_interrupt = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (targets_.empty()) {
       state_ = State::Idle;
+      idle_ = true;
       return;
     }
+    idle_ = false;
     state_ = State::Armed;
     deadline_ms_ = timeout_ms < 0 ? -1 : nowMs() + timeout_ms;
     // A thread already asleep on a later (or no) deadline must re-read it; an earlier one is

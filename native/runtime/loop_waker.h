@@ -50,7 +50,10 @@ class LoopWaker {
   int interrupt_fd_ = -1;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<WakeTarget*> targets_;      // guarded by mu_
+  // Written only by the worker (under mu_), so the worker may read it without the lock.
+  std::vector<WakeTarget*> targets_;
+  bool idle_ = true;                      // worker only: state_ is Idle and stays so
+
   State state_ = State::Idle;             // guarded by mu_
   int64_t deadline_ms_ = -1;              // absolute, CLOCK_MONOTONIC; -1 = none; guarded by mu_
   int64_t polled_deadline_ms_ = -1;       // the deadline the thread is sleeping on; guarded by mu_

@@ -1,0 +1,124 @@
+// Part 1: per-hook crossing cost through the host's scripted mode (`envoy-ts-host --script`), which
+// runs streams through the real module loading, worker dispatcher and filter manager, without
+// sockets. Every configuration sees the same request, which already carries x-request-id, so no
+// side generates ids: per stream, both filters run 2 hooks and set the header once.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { BenchFailure, errorLines, examplesBundle, hostBin, log, median, releaseDir, run } from './util.mjs';
+
+export const REQUEST_ID = 'bench-0123456789abcdef';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+const tsConfig = JSON.stringify({ bundle: examplesBundle, chain: [{ name: 'request-id' }], failurePolicy: 'closed' });
+
+/** The configurations, in run order. `filters` is the scenario's "filters" list. */
+export const SCRIPT_CONFIGS = [
+  { key: 'none', label: 'no filter (host only)', filters: [], setsId: false },
+  { key: 'baseline', label: 'native baseline (C++)', setsId: true,
+    filters: [{ module: 'baseline_request_id', filter_name: 'request-id', config: '' }] },
+  { key: 'ts', label: 'TS request-id', setsId: true,
+    filters: [{ module: 'envoy_ts', filter_name: 'chain', config: tsConfig }] },
+];
+
+const upstreamResponse = { headers: { ':status': '200', 'content-type': 'text/plain' }, body: 'ok' };
+const request = (withId) => ({
+  headers: { ':method': 'GET', ':path': '/bench', ':authority': 'bench.local', ...(withId ? { 'x-request-id': REQUEST_ID } : {}) },
+  body: '',
+});
+
+const header = (list, name) => (list ?? []).find(([k]) => k.toLowerCase() === name)?.[1];
+
+async function runScenario(dir, name, scenario) {
+  const file = path.join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(scenario));
+  const env = { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: releaseDir };
+  const out = await run(hostBin, ['--script', file, '--concurrency', '1', '-l', 'warn'], { env });
+  const where = `scripted ${name}`;
+  if (out.code !== 0) {
+    throw new BenchFailure(`${where}: host exited ${out.code ?? out.signal}\n${out.stderr.slice(-2000)}`);
+  }
+  const errors = errorLines(out.stderr);
+  if (errors.length > 0) {
+    throw new BenchFailure(`${where}: the host logged errors:\n${errors.slice(0, 5).join('\n')}`);
+  }
+  try {
+    return JSON.parse(out.stdout.trim().split('\n').pop());
+  } catch {
+    throw new BenchFailure(`${where}: unparsable output: ${out.stdout.slice(0, 500)}`);
+  }
+}
+
+/** Checks one stream result; `sent` is the id the request carried (null: none). */
+function checkResult(where, config, result, sent) {
+  const fail = (what) => { throw new BenchFailure(`${where}: ${what}: ${JSON.stringify(result)}`); };
+  if (result.local_reply || result.reset) fail('expected the upstream to answer (got a local reply/reset)');
+  if (header(result.response_headers, ':status') !== '200') fail('expected :status 200');
+  const upstreamId = header(result.upstream_request_headers, 'x-request-id');
+  const responseId = header(result.response_headers, 'x-request-id');
+  if (sent !== null) {
+    if (upstreamId !== sent) fail(`upstream should see x-request-id ${sent}`);
+    if (config.setsId ? responseId !== sent : responseId !== undefined) fail('wrong response x-request-id');
+  } else if (config.setsId) {
+    if (!UUID.test(upstreamId ?? '')) fail('upstream should see a generated UUID v4 x-request-id');
+    if (responseId !== upstreamId) fail('response should echo the generated x-request-id');
+  } else if (upstreamId !== undefined || responseId !== undefined) {
+    fail('no filter: x-request-id should be absent');
+  }
+}
+
+/**
+ * Verifies each configuration (with and without an incoming id), then measures them interleaved.
+ * Returns { configs: {key: {label, runs_ns_per_stream, median_ns_per_stream}}, crossing_ns_per_hook, ... }.
+ */
+export async function scriptedBench({ streams, warmup, runs }) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-bench-script-'));
+  const base = { upstream_response: upstreamResponse };
+
+  for (const config of SCRIPT_CONFIGS) {
+    const where = `scripted ${config.key} (verification)`;
+    const out = await runScenario(dir, `verify-${config.key}`,
+      { ...base, filters: config.filters, requests: [request(true), request(false)], repeat: 1, warmup: 0 });
+    if (out.results?.length !== 2) throw new BenchFailure(`${where}: expected 2 results`);
+    checkResult(`${where}, request with x-request-id`, config, out.results[0], REQUEST_ID);
+    checkResult(`${where}, request without x-request-id`, config, out.results[1], null);
+  }
+  log(`scripted: verified ${SCRIPT_CONFIGS.map((c) => c.key).join(', ')}; measuring ${runs} runs × ${streams} streams (warmup ${warmup})`);
+
+  const samples = Object.fromEntries(SCRIPT_CONFIGS.map((c) => [c.key, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const config of SCRIPT_CONFIGS) {
+      const out = await runScenario(dir, `measure-${config.key}`,
+        { ...base, filters: config.filters, requests: [request(true)], repeat: streams, warmup });
+      checkResult(`scripted ${config.key} run ${i + 1}`, config, out.results?.[0] ?? {}, REQUEST_ID);
+      const { streams: n, total_ns: total } = out.timing ?? {};
+      if (n !== streams || !(total > 0)) throw new BenchFailure(`scripted ${config.key}: bad timing ${JSON.stringify(out.timing)}`);
+      samples[config.key].push(total / n);
+    }
+  }
+
+  const configs = {};
+  for (const config of SCRIPT_CONFIGS) {
+    configs[config.key] = {
+      label: config.label,
+      runs_ns_per_stream: samples[config.key].map((v) => Math.round(v)),
+      median_ns_per_stream: median(samples[config.key]),
+    };
+  }
+  const m = (k) => configs[k].median_ns_per_stream;
+  // Per-run differences too: consecutive runs share the machine's state, so their spread is honest.
+  const perRunCrossing = samples.ts.map((ts, i) => (ts - samples.baseline[i]) / 2);
+  return {
+    streams_per_run: streams,
+    warmup_streams: warmup,
+    runs,
+    host_concurrency: 1,
+    request_has_x_request_id: true,
+    configs,
+    crossing_ns_per_hook: (m('ts') - m('baseline')) / 2,
+    crossing_ns_per_hook_runs: perRunCrossing.map((v) => Math.round(v)),
+    baseline_filter_ns_per_stream: m('baseline') - m('none'),
+    ts_filter_ns_per_stream: m('ts') - m('none'),
+  };
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+// `npm run bench`: what a TypeScript filter costs next to the same work done natively, on one machine,
+// in one run. See bench/README.md. Writes bench/results/latest.{json,md}; exits 1 if any configuration
+// failed its checks (wrong status, wrong x-request-id behaviour, errors in the host log).
+//
+// Options (flags or env): --script-only, --http-only, --quick (a short smoke run),
+//   BENCH_SCRIPT_STREAMS, BENCH_SCRIPT_WARMUP, BENCH_SCRIPT_RUNS, BENCH_HTTP_RUNS, BENCH_HTTP_SECONDS.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { httpBench } from './lib/http.mjs';
+import { scriptedBench } from './lib/scripted.mjs';
+import { BenchFailure, examplesBundle, fmt, hostBin, log, machineInfo, mdTable, releaseDir, root,
+  textTable } from './lib/util.mjs';
+
+const TARGET_CROSSING_NS = 500;
+const TARGET_RPS_RATIO = 0.95;
+
+const argv = new Set(process.argv.slice(2));
+for (const arg of argv) {
+  if (!['--script-only', '--http-only', '--quick'].includes(arg)) {
+    console.error(`unknown option ${arg} (options: --script-only, --http-only, --quick)`);
+    process.exit(2);
+  }
+}
+const quick = argv.has('--quick');
+const envInt = (name, dflt) => {
+  const value = process.env[name];
+  if (value === undefined || value === '') return dflt;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) { console.error(`${name} must be a positive integer`); process.exit(2); }
+  return n;
+};
+const settings = {
+  script: {
+    streams: envInt('BENCH_SCRIPT_STREAMS', quick ? 5000 : 50000),
+    warmup: envInt('BENCH_SCRIPT_WARMUP', quick ? 1000 : 5000),
+    runs: envInt('BENCH_SCRIPT_RUNS', quick ? 3 : 7),
+  },
+  http: {
+    runs: envInt('BENCH_HTTP_RUNS', quick ? 1 : 3),
+    seconds: envInt('BENCH_HTTP_SECONDS', quick ? 2 : 8),
+    warmupSeconds: quick ? 1 : 2,
+    concurrency: 2,
+    wrk: { threads: 1, connections: 32 },
+  },
+};
+
+for (const file of [hostBin, path.join(releaseDir, 'libenvoy_ts.so'), path.join(releaseDir, 'libbaseline_request_id.so'), examplesBundle]) {
+  if (!existsSync(file)) {
+    console.error(`missing ${path.relative(root, file)}: run \`bash scripts/setup.sh\` (or \`npm run bench\`) first`);
+    process.exit(1);
+  }
+}
+
+const started = Date.now();
+const report = { date: new Date().toISOString(), machine: machineInfo(), settings, scripted: null, http: null, failures: [] };
+log(`machine: ${report.machine.nproc} CPUs (${report.machine.cpu_model}), ${report.machine.kernel}, ` +
+    `commit ${report.machine.git_commit?.slice(0, 12)}${report.machine.git_dirty ? ' (dirty)' : ''}`);
+
+async function part(name, fn) {
+  try {
+    return await fn();
+  } catch (error) {
+    const message = error instanceof BenchFailure ? error.message : error.stack ?? String(error);
+    log(`FAILED (${name}): ${message}`);
+    report.failures.push({ part: name, message });
+    return null;
+  }
+}
+
+if (!argv.has('--http-only')) report.scripted = await part('scripted', () => scriptedBench(settings.script));
+if (!argv.has('--script-only')) report.http = await part('http', () => httpBench(settings.http));
+report.duration_s = Math.round((Date.now() - started) / 100) / 10;
+
+// ---- tables ----
+
+const sections = []; // [{title, header, rows, notes}]
+const status = (ok) => (ok ? 'met' : 'NOT met');
+
+if (report.scripted) {
+  const s = report.scripted;
+  const none = s.configs.none.median_ns_per_stream;
+  const rows = Object.values(s.configs).map((c) => [
+    c.label, fmt.int(c.median_ns_per_stream),
+    `${fmt.int(Math.min(...c.runs_ns_per_stream))}–${fmt.int(Math.max(...c.runs_ns_per_stream))}`,
+    c === s.configs.none ? '—' : fmt.int(c.median_ns_per_stream - none),
+  ]);
+  const crossing = s.crossing_ns_per_hook;
+  sections.push({
+    title: `Scripted mode (no sockets): ns per stream, median of ${s.runs} runs × ${fmt.int(s.streams_per_run)} streams (warmup ${fmt.int(s.warmup_streams)})`,
+    header: ['configuration', 'ns/stream', 'range over runs', 'filter cost (ns/stream over host)'],
+    rows,
+    notes: [
+      `Crossing cost per hook = (TS − baseline) / 2 = **${fmt.int(crossing)} ns** ` +
+        `(per-run: ${s.crossing_ns_per_hook_runs.map(fmt.int).join(', ')}); target ≤ ${TARGET_CROSSING_NS} ns: ${status(crossing <= TARGET_CROSSING_NS)}.`,
+      'Every request carries x-request-id: both filters run 2 hooks and 1 set, no id generation ' +
+        '(the TS filter reads the header twice: has() on request, get() on response; the native one caches it).',
+    ],
+  });
+}
+
+if (report.http) {
+  const h = report.http;
+  const b = h.configs.baseline;
+  const rows = Object.values(h.configs).map((c) => [
+    c.label, fmt.int(c.rps), c === b ? '1.000' : fmt.fixed(c.rps / b.rps, 3),
+    fmt.ms(c.p50_ms), fmt.ms(c.p99_ms),
+    c === b ? '1.00' : fmt.fixed(c.p50_ms / b.p50_ms), c === b ? '1.00' : fmt.fixed(c.p99_ms / b.p99_ms),
+    fmt.fixed(c.host_cpu_us_per_request, 1),
+  ]);
+  const alone = h.upstream.alone;
+  if (alone) rows.push([`(upstream alone, no host)`, fmt.int(alone.rps), '', fmt.ms(alone.p50_ms), fmt.ms(alone.p99_ms), '', '', '']);
+  const ratio = h.ratios.rps_ts_over_baseline;
+  sections.push({
+    title: `HTTP/1.1 through the host (--concurrency ${h.host_concurrency}), wrk -t${h.wrk.threads} -c${h.wrk.connections} ` +
+      `-d${h.wrk.seconds}s --latency (after a ${h.wrk.warmup_seconds}s warmup), upstream ${h.upstream.kind}` +
+      `${h.upstream.version ? ` ${h.upstream.version}` : ''}; medians of ${h.runs} interleaved runs`,
+    header: ['configuration', 'req/s', 'RPS / baseline', 'p50', 'p99', 'p50 / baseline', 'p99 / baseline', 'host CPU µs/req'],
+    rows,
+    notes: [
+      `RPS(TS)/RPS(baseline) = **${fmt.fixed(ratio, 3)}** (${fmt.pct(ratio - 1)}; per run: ` +
+        `${h.ratios.rps_ts_over_baseline_runs.map((r) => fmt.fixed(r, 3)).join(', ')}); ` +
+        `target ≥ ${TARGET_RPS_RATIO} (≤ 5 % below): ${status(ratio >= TARGET_RPS_RATIO)}. ` +
+        `RPS(no filter)/RPS(baseline) = ${fmt.fixed(h.ratios.rps_none_over_baseline, 3)}.`,
+      `Host CPU per request (utime+stime of all host threads during the measured run / requests): ` +
+        `TS/baseline = ${fmt.fixed(h.ratios.cpu_per_request_ts_over_baseline)}.`,
+      `wrk, nginx and the host (${h.host_concurrency} workers) share ${report.machine.nproc} CPUs: absolute numbers ` +
+        'are machine- and noise-bound; compare ratios within one run.',
+      ...(h.upstream.kind === 'nginx' ? [] : ['**nginx was unavailable: a Node upstream was used and may be the bottleneck.**']),
+    ],
+  });
+  const none = h.configs.none;
+  sections.push({
+    title: 'Host RSS (VmRSS, medians): idle after start, and after the measured load',
+    header: ['configuration', 'idle', 'after load', 'idle vs no filter', 'after load vs no filter'],
+    rows: Object.values(h.configs).map((c) => [
+      c.label, fmt.mib(c.rss_idle_kib), fmt.mib(c.rss_after_load_kib),
+      c === none ? '—' : `+${fmt.mib(c.rss_idle_kib - none.rss_idle_kib)}`,
+      c === none ? '—' : `+${fmt.mib(c.rss_after_load_kib - none.rss_after_load_kib)}`,
+    ]),
+    notes: [`The TS filter embeds one Node environment per worker (${h.host_concurrency} workers here) plus the main ` +
+      `thread's. From an extra idle probe at --concurrency 1: ≈ ${fmt.mib(h.memory.ts_per_worker_environment_kib)} per ` +
+      `worker environment, ≈ ${fmt.mib(h.memory.ts_main_and_runtime_kib)} for the main thread's environment and the ` +
+      'runtime itself (libnode, V8 heap, bundle).'],
+  });
+}
+
+const m = report.machine;
+const header = `envoy-ts bench — ${report.date} — ${m.nproc} CPUs (${m.cpu_model}), ${m.kernel}, ` +
+  `embedded Node ${m.node_embedded ?? '?'}, commit ${m.git_commit?.slice(0, 12) ?? '?'}${m.git_dirty ? ' (dirty tree)' : ''}`;
+const failureText = report.failures.map((f) => `FAILED (${f.part}): ${f.message.split('\n')[0]}`);
+
+const text = [header, '', ...sections.flatMap((s) => [s.title, textTable(s.header, s.rows),
+  ...s.notes.map((n) => `  ${n.replaceAll('**', '')}`), '']), ...failureText].join('\n');
+const markdown = [`### ${header}`, '', ...sections.flatMap((s) => [`**${s.title}**`, '', mdTable(s.header, s.rows), '',
+  ...s.notes.map((n) => `- ${n}`), '']), ...failureText.map((f) => `**${f}**`), ''].join('\n');
+
+console.log(`\n${text}`);
+const resultsDir = path.join(root, 'bench/results');
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(path.join(resultsDir, 'latest.md'), markdown);
+log(`wrote bench/results/latest.json and latest.md (${report.duration_s} s)`);
+process.exit(report.failures.length > 0 ? 1 : 0);

@@ -5,6 +5,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+import { httpProxyYaml } from '../../test/support/proxy-config.mjs';
 import { REQUEST_ID } from './scripted.mjs';
 import { BenchFailure, cpuSeconds, errorLines, examplesBundle, freePort, hostBin, log, median, releaseDir, rssKiB, run,
   sleep } from './util.mjs';
@@ -17,9 +18,9 @@ const UPSTREAM_ECHO = 'x-upstream-request-id';
 export const HTTP_CONFIGS = [
   { key: 'none', label: 'no filter (router only)', setsId: false, filter: null },
   { key: 'baseline', label: 'native baseline (C++)', setsId: true, filter: {
-    name: 'baseline_request_id', module: 'baseline_request_id', filterName: 'request-id', config: '' } },
+    module: 'baseline_request_id', filterName: 'request-id', config: '' } },
   { key: 'ts', label: 'TS request-id', setsId: true, filter: {
-    name: 'envoy_ts', module: 'envoy_ts', filterName: 'chain',
+    module: 'envoy_ts', filterName: 'chain',
     config: JSON.stringify({ bundle: examplesBundle, chain: [{ name: 'request-id' }], failurePolicy: 'closed' }) } },
 ];
 
@@ -145,55 +146,6 @@ export async function startUpstream() {
 
 // ---- the host ----
 
-function hostYaml({ listenPort, adminPort, upstreamPort, filter }) {
-  const filterYaml = filter === null ? '' : `
-          - name: ${filter.name}
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter
-              dynamic_module_config: { name: ${filter.module}, do_not_close: true }
-              filter_name: ${filter.filterName}
-              filter_config:
-                "@type": type.googleapis.com/google.protobuf.StringValue
-                value: ${JSON.stringify(filter.config)}`;
-  return `admin:
-  address:
-    socket_address: { address: 127.0.0.1, port_value: ${adminPort} }
-static_resources:
-  listeners:
-  - name: http
-    address:
-      socket_address: { address: 127.0.0.1, port_value: ${listenPort} }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: bench
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: upstream }
-          http_filters:${filterYaml}
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
-  - name: upstream
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: upstream
-      endpoints:
-      - lb_endpoints:
-        - endpoint:
-            address:
-              socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} }
-`;
-}
-
 function get(port, urlPath, headers = {}) {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path: urlPath, headers, agent: false, timeout: 5000 }, (res) => {
@@ -212,7 +164,8 @@ async function startHost(config, upstreamPort, concurrency) {
   const adminPort = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-bench-host-'));
   const yaml = path.join(dir, 'envoy.yaml');
-  writeFileSync(yaml, hostYaml({ listenPort, adminPort, upstreamPort, filter: config.filter }));
+  writeFileSync(yaml, httpProxyYaml({ listenPort, adminPort, upstreamPort,
+                                     filters: config.filter === null ? [] : [config.filter] }));
   const child = spawn(hostBin, ['-c', yaml, '--concurrency', String(concurrency), '-l', 'warn'], {
     env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: releaseDir },
     stdio: ['ignore', 'pipe', 'pipe'],

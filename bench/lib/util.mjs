@@ -1,7 +1,6 @@
 // Small helpers shared by the benchmark: processes, ports, statistics, machine info, formatting.
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,14 +40,7 @@ export function run(file, args, { env, timeoutMs = 120000, cwd = root } = {}) {
   });
 }
 
-/** A loopback port nobody listens on right now. */
-export async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from '../../test/support/proxy-config.mjs';
 
 /** VmRSS of a live process in KiB (null when it is gone). */
 export function rssKiB(pid) {

@@ -3,10 +3,13 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { freePort, httpProxyYaml } from '../support/proxy-config.mjs';
+
+export { freePort };
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const moduleDir = path.join(root, 'build/Release');
@@ -14,15 +17,6 @@ export const examplesBundle = path.join(root, 'dist/examples/filters.js');
 export const fixturesBundle = path.join(root, 'dist/test/fixtures/filters.js');
 export const realEnvoy = process.env.ENVOY_BIN || '';
 export const proxyName = realEnvoy ? `Envoy (${realEnvoy})` : 'the conformance host';
-
-/** A port nobody listens on right now. */
-export async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * A real upstream: answers every request with 200 and a JSON echo of what it received
@@ -57,54 +51,14 @@ export async function startUpstream() {
   };
 }
 
-/** envoy.yaml: one listener → http_connection_manager → envoy_ts filter(s) → router → upstream. */
+/** envoy.yaml with one envoy_ts filter per entry of `filterConfigs` (objects are JSON-encoded). */
 export function envoyYaml({ listenPort, adminPort, upstreamPort, filterConfigs }) {
-  const filters = filterConfigs.map((config, i) => `
-          - name: envoy_ts_${i}
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter
-              dynamic_module_config: { name: envoy_ts, do_not_close: true }
-              filter_name: chain
-              filter_config:
-                "@type": type.googleapis.com/google.protobuf.StringValue
-                value: ${JSON.stringify(typeof config === 'string' ? config : JSON.stringify(config))}`).join('');
-  return `admin:
-  address:
-    socket_address: { address: 127.0.0.1, port_value: ${adminPort} }
-static_resources:
-  listeners:
-  - name: http
-    address:
-      socket_address: { address: 127.0.0.1, port_value: ${listenPort} }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: upstream }
-          http_filters:${filters}
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
-  - name: upstream
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: upstream
-      endpoints:
-      - lb_endpoints:
-        - endpoint:
-            address:
-              socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} }
-`;
+  const filters = filterConfigs.map((config) => ({
+    module: 'envoy_ts',
+    filterName: 'chain',
+    config: typeof config === 'string' ? config : JSON.stringify(config),
+  }));
+  return httpProxyYaml({ listenPort, adminPort, upstreamPort, filters });
 }
 
 function proxyCommand(configPath, concurrency, logLevel) {

@@ -3,10 +3,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { freePort, httpProxyYaml } from '../../support/proxy-config.mjs';
+
+export { freePort };
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const releaseDir = path.join(root, 'build/Release');
@@ -15,15 +18,6 @@ export const moduleSo = path.join(releaseDir, 'libenvoy_ts.so');
 export const testModulesDir = path.join(releaseDir, 'test-modules');
 export const examplesBundle = path.join(root, 'dist/examples/filters.js');
 export const fixturesBundle = path.join(root, 'dist/test/fixtures/filters.js');
-
-/** A loopback port from binding 127.0.0.1:0 (free when returned). */
-export async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function tempFile(name, text) {
   const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-host-test-'));
@@ -57,52 +51,11 @@ export async function startUpstream() {
 
 /** envoy.yaml: one listener → one DynamicModuleFilter per `filters` entry → router → upstream. */
 export function hostYaml({ listenPort, adminPort, upstreamPort, filters }) {
-  const httpFilters = filters.map(({ module, filterName = 'test', config = '' }, i) => `
-          - name: filter_${i}
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter
-              dynamic_module_config: { name: ${module} }
-              filter_name: ${filterName}
-              filter_config:
-                "@type": type.googleapis.com/google.protobuf.StringValue
-                value: ${JSON.stringify(config)}`).join('');
-  return `admin:
-  address:
-    socket_address: { address: 127.0.0.1, port_value: ${adminPort} }
-static_resources:
-  listeners:
-  - name: http
-    address:
-      socket_address: { address: 127.0.0.1, port_value: ${listenPort} }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: upstream }
-          http_filters:${httpFilters}
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
-  - name: upstream
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: upstream
-      endpoints:
-      - lb_endpoints:
-        - endpoint:
-            address:
-              socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} }
-`;
+  return httpProxyYaml({
+    listenPort, adminPort, upstreamPort,
+    filters: filters.map(({ module, filterName = 'test', config = '' }) =>
+      ({ module, filterName, config, doNotClose: false })),
+  });
 }
 
 function spawnHost(args, searchPath) {

@@ -1,0 +1,65 @@
+// The envoy.yaml every test and benchmark runs: one listener → http_connection_manager → the
+// given dynamic-module filters → router → one upstream, with an admin endpoint. Valid for real
+// Envoy and for the conformance host.
+import net from 'node:net';
+
+/** A loopback port nobody listens on right now. */
+export async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * `filters`: [{ module, filterName, config (string), doNotClose = true }], in chain order.
+ */
+export function httpProxyYaml({ listenPort, adminPort, upstreamPort, filters }) {
+  const httpFilters = filters.map(({ module, filterName, config, doNotClose = true }, i) => `
+          - name: ${module}_${i}
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter
+              dynamic_module_config: { name: ${module}, do_not_close: ${doNotClose} }
+              filter_name: ${filterName}
+              filter_config:
+                "@type": type.googleapis.com/google.protobuf.StringValue
+                value: ${JSON.stringify(config)}`).join('');
+  return `admin:
+  address:
+    socket_address: { address: 127.0.0.1, port_value: ${adminPort} }
+static_resources:
+  listeners:
+  - name: http
+    address:
+      socket_address: { address: 127.0.0.1, port_value: ${listenPort} }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ingress_http
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: { prefix: "/" }
+                route: { cluster: upstream }
+          http_filters:${httpFilters}
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+  - name: upstream
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: upstream
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} }
+`;
+}

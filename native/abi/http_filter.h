@@ -68,13 +68,6 @@ typedef enum envoy_dynamic_module_type_on_http_filter_response_trailers_status {
   envoy_dynamic_module_type_on_http_filter_response_trailers_status_StopIteration = 1,
 } envoy_dynamic_module_type_on_http_filter_response_trailers_status;
 
-// Outcome of an HTTP callout (AsyncClient failure reasons plus success).
-typedef enum envoy_dynamic_module_type_http_callout_result {
-  envoy_dynamic_module_type_http_callout_result_Success = 0,
-  envoy_dynamic_module_type_http_callout_result_Reset = 1,
-  envoy_dynamic_module_type_http_callout_result_ExceedResponseBufferLimit = 2,
-} envoy_dynamic_module_type_http_callout_result;
-
 // Why a streaming callout was reset (AsyncClient::StreamResetReason).
 typedef enum envoy_dynamic_module_type_http_stream_reset_reason {
   envoy_dynamic_module_type_http_stream_reset_reason_ConnectionFailure = 0,

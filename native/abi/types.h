@@ -57,6 +57,13 @@ typedef enum envoy_dynamic_module_type_log_level {
   envoy_dynamic_module_type_log_level_Off = 6,
 } envoy_dynamic_module_type_log_level;
 
+// Outcome of an HTTP callout (AsyncClient failure reasons plus success).
+typedef enum envoy_dynamic_module_type_http_callout_result {
+  envoy_dynamic_module_type_http_callout_result_Success = 0,
+  envoy_dynamic_module_type_http_callout_result_Reset = 1,
+  envoy_dynamic_module_type_http_callout_result_ExceedResponseBufferLimit = 2,
+} envoy_dynamic_module_type_http_callout_result;
+
 // ---- Hook the module exports ----
 
 // Main thread, once, when Envoy loads the module. Returns the ABI version the module was built for;

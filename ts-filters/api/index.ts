@@ -11,6 +11,22 @@ export type {
   LocalReplyInit,
   Logger,
 } from './types';
+export { NetworkStatus, defineNetworkFilter } from './network-filter';
+export type {
+  BytesLike,
+  CloseMode,
+  ConnectionBuffer,
+  ConnectionCloseEvent,
+  ConnectionInfo,
+  MetricKind,
+  Metrics,
+  MetricsDeclaration,
+  NetworkFilter,
+  NetworkFilterContext,
+  NetworkFilterOptions,
+  NetworkHookResult,
+  SharedCounters,
+} from './network-filter';
 export {
   ConfigError,
   EnvoyTsError,

@@ -12,3 +12,15 @@ export const kHttpFilter: unique symbol = Symbol.for('envoy-ts.http-filter');
  * @internal
  */
 export const HTTP_FILTER_BRAND_VERSION = 1 as const;
+
+/**
+ * Brand carried by every NetworkFilter definition made by `defineNetworkFilter`.
+ * @internal
+ */
+export const kNetworkFilter: unique symbol = Symbol.for('envoy-ts.network-filter');
+
+/**
+ * Version of the network definition shape behind the brand.
+ * @internal
+ */
+export const NETWORK_FILTER_BRAND_VERSION = 1 as const;

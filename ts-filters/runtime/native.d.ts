@@ -11,14 +11,36 @@
 /** Which hook onHook runs: 0 request headers, 1 response headers. */
 export type HookKind = 0 | 1;
 
+/** Which kind of Envoy filter a config belongs to: 0 HTTP (DynamicModuleFilter), 1 network
+ *  (DynamicModuleNetworkFilter). */
+export type ConfigKind = 0 | 1;
+
+/** Which hook onNetworkHook runs: 0 new connection, 1 data (read), 2 write. */
+export type NetworkHookKind = 0 | 1 | 2;
+
+/** Connection events onNetworkEvent reports: 0 remote close, 1 local close. */
+export type NetworkEvent = 0 | 1;
+
+/** Which buffer of a connection a buffer call addresses: 0 read (client → upstream), 1 write. */
+export type BufferKind = 0 | 1;
+
+/** How closeConnection closes (Envoy's close types): 0 flush write, 1 no flush, 2 flush write and
+ *  delay, 3 abort, 4 abort with reset. */
+export type CloseType = 0 | 1 | 2 | 3 | 4;
+
+/** Metric operations: 0 counter increment, 1 gauge set, 2 gauge add (signed), 3 histogram record. */
+export type MetricOp = 0 | 1 | 2 | 3;
+
 /** Which header map a call addresses (Envoy's http_header_type): 0 request headers,
  *  1 request trailers, 2 response headers, 3 response trailers. */
 export type HeaderMapKind = 0 | 1 | 2 | 3;
 
 /** What a hook, or a resumed stream, tells the native side:
- *  0 Continue — go on with the filter chain (Continue / continue_decoding / continue_encoding);
+ *  0 Continue — go on with the filter chain (Continue / continue_decoding / continue_encoding /
+ *    continue_reading);
  *  1 Pending — a promise is pending; the stream stays stopped until requestResume() + onResume();
- *  2 Replied — sendLocalReply was called during this call; the stream stops. */
+ *  2 Replied (HTTP) / Stop (network) — a local reply was sent during this call, or a network
+ *    filter returned StopIteration: the stream or connection stays stopped. */
 export type HookOutcome = 0 | 1 | 2;
 
 /** Envoy log levels (envoy_dynamic_module_type_log_level): 0 trace, 1 debug, 2 info, 3 warn,
@@ -33,11 +55,23 @@ export interface Dispatcher {
    * Runs on the main environment at config load (rejection makes Envoy refuse the config) and
    * on each worker environment before its first stream of that config.
    */
-  loadConfig(configId: number, json: string): string | undefined;
+  loadConfig(configId: number, json: string, kind: ConfigKind): string | undefined;
+  /**
+   * The metrics a loaded config's filters declare, as a flat [name, kind, ...] list (kind:
+   * 'counter' | 'gauge' | 'histogram'), in the order metric indexes refer to them. Called on the
+   * main environment right after loadConfig succeeded, while Envoy still allows defining metrics.
+   */
+  describeMetrics(configId: number): string[];
   /** The config is gone: drop it. */
   unloadConfig(configId: number): void;
   /** Run one hook of the config's chain for a stream. A stream's first call creates its state. */
   onHook(configId: number, slot: number, gen: number, hook: HookKind, endOfStream: boolean): HookOutcome;
+  /** Run one network hook of the config's chain for a connection (first call creates its state).
+   *  For data and write hooks the bytes are in the connection's buffers (bufferChunks). */
+  onNetworkHook(configId: number, slot: number, gen: number, hook: NetworkHookKind,
+                endOfStream: boolean): HookOutcome;
+  /** The connection closed (remote or local); onDestroy follows. */
+  onNetworkEvent(slot: number, gen: number, event: NetworkEvent): void;
   /** Called inside the stream's own scheduled callback after requestResume(): apply the decision. */
   onResume(slot: number, gen: number): HookOutcome;
   /** The stream is gone (completed, reset or destroyed): abort pending work and drop its state. */
@@ -73,6 +107,35 @@ export interface NativeBinding {
    * the stream's pending work has settled. A stream that is gone ignores it.
    */
   requestResume(slot: number, gen: number): void;
+
+  // ---- Connections (network filters). Buffer views are zero-copy: they are detached (length 0)
+  // when the hook that made them returns, or when that buffer is changed. ----
+
+  bufferLength(slot: number, gen: number, buffer: BufferKind): number;
+  bufferChunks(slot: number, gen: number, buffer: BufferKind): Uint8Array[];
+  drainBuffer(slot: number, gen: number, buffer: BufferKind, length: number): void;
+  prependBuffer(slot: number, gen: number, buffer: BufferKind, data: Uint8Array): void;
+  appendBuffer(slot: number, gen: number, buffer: BufferKind, data: Uint8Array): void;
+  /** Write to the client (through the write filters). */
+  connectionWrite(slot: number, gen: number, data: Uint8Array, endStream: boolean): void;
+  /** Hand bytes to the read filters after this one. */
+  injectRead(slot: number, gen: number, data: Uint8Array, endStream: boolean): void;
+  continueReading(slot: number, gen: number): void;
+  closeConnection(slot: number, gen: number, type: CloseType): void;
+  readDisable(slot: number, gen: number, disabled: boolean): void;
+  /** [id, remoteAddress, remotePort, localAddress, localPort, ssl, serverName | undefined] */
+  connectionInfo(slot: number, gen: number): [number, string, number, string, number, boolean, string | undefined];
+  setMetadata(slot: number, gen: number, namespace: string, key: string, value: string | number | boolean): void;
+  /** `typed`: Envoy builds the object with the factory registered for `key` (throws
+   *  ETS_ERR_FILTER_STATE if none does or the value does not parse). */
+  setFilterState(slot: number, gen: number, key: string, value: Uint8Array, typed: boolean): void;
+  getFilterState(slot: number, gen: number, key: string, typed: boolean): Uint8Array | undefined;
+
+  /** Record a metric of the stream's config: `index` into its describeMetrics() list. */
+  metric(slot: number, gen: number, index: number, op: MetricOp, value: number): void;
+  /** Process-wide counters shared by every worker: add and return the new value. */
+  sharedCounterAdd(key: string, delta: number): number;
+  sharedCounterGet(key: string): number;
 
   /** Write to Envoy's log (dynamic_modules logger). */
   log(level: NativeLogLevel, message: string): void;

@@ -13,7 +13,7 @@ apt_packages=(
   cmake g++ make pkg-config
   libuv1-dev libc-ares2 libicu72 libnghttp2-14 libbrotli1 libssl3 zlib1g
   libevent-dev libhttp-parser-dev libyaml-cpp-dev libgoogle-perftools-dev
-  wrk
+  wrk redis-server redis-tools
 )
 # Debian's libnode 18 and the JS builtins it loads from /usr/share/nodejs. These cannot be
 # apt-installed next to a nodesource nodejs, so they are downloaded and unpacked (DESIGN.md §8).

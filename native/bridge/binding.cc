@@ -2,132 +2,17 @@
 
 #include <string>
 
+#include "native/bridge/binding_args.h"
 #include "native/bridge/bridge.h"
 #include "native/runtime/log.h"
+#include "native/runtime/shared_counters.h"
 
 namespace envoy_ts::bridge {
 namespace {
 
-constexpr size_t kMaxArgs = 6;
-
-// Arguments of one binding call. The runtime is our own code, but a wrong argument must still
-// raise a JS error, never crash Envoy.
-class Args {
- public:
-  Args(napi_env env, napi_callback_info info) : env_(env) {
-    napi_get_cb_info(env, info, &argc_, argv_, nullptr, &data_);
-  }
-
-  Bridge& bridge() const { return *static_cast<Bridge*>(data_); }
-  napi_env env() const { return env_; }
-
-  bool uint32(size_t i, uint32_t& out) const {
-    return i < argc_ && napi_get_value_uint32(env_, argv_[i], &out) == napi_ok;
-  }
-
-  // HTTP header text is bytes: it crosses as latin1, one JS char per byte.
-  bool latin1(size_t i, std::string& out) const {
-    if (i >= argc_) {
-      return false;
-    }
-    size_t length = 0;
-    if (napi_get_value_string_latin1(env_, argv_[i], nullptr, 0, &length) != napi_ok) {
-      return false;
-    }
-    out.resize(length);
-    return napi_get_value_string_latin1(env_, argv_[i], out.data(), length + 1, &length) == napi_ok;
-  }
-
-  bool utf8(size_t i, std::string& out) const {
-    if (i >= argc_) {
-      return false;
-    }
-    size_t length = 0;
-    if (napi_get_value_string_utf8(env_, argv_[i], nullptr, 0, &length) != napi_ok) {
-      return false;
-    }
-    out.resize(length);
-    return napi_get_value_string_utf8(env_, argv_[i], out.data(), length + 1, &length) == napi_ok;
-  }
-
-  // A flat [name, value, ...] string array.
-  bool stringPairs(size_t i, std::vector<std::string>& out) const {
-    bool is_array = false;
-    if (i >= argc_ || napi_is_array(env_, argv_[i], &is_array) != napi_ok || !is_array) {
-      return false;
-    }
-    uint32_t length = 0;
-    napi_get_array_length(env_, argv_[i], &length);
-    if (length % 2 != 0) {
-      return false;
-    }
-    out.resize(length);
-    for (uint32_t k = 0; k < length; ++k) {
-      napi_value item;
-      size_t n = 0;
-      if (napi_get_element(env_, argv_[i], k, &item) != napi_ok ||
-          napi_get_value_string_latin1(env_, item, nullptr, 0, &n) != napi_ok) {
-        return false;
-      }
-      out[k].resize(n);
-      napi_get_value_string_latin1(env_, item, out[k].data(), n + 1, &n);
-    }
-    return true;
-  }
-
-  // The stream addressed by arguments 0 (slot) and 1 (generation); throws if it is gone.
-  StreamTable::Entry* stream() const {
-    uint32_t slot = 0;
-    uint32_t gen = 0;
-    if (!uint32(0, slot) || !uint32(1, gen)) {
-      throwTypeError("expected (slot, generation)");
-      return nullptr;
-    }
-    StreamTable::Entry* entry = bridge().streams().find(slot, gen);
-    if (entry == nullptr) {
-      napi_throw_error(env_, "ETS_ERR_STREAM_CLOSED",
-                       "the stream is closed: its request or response is gone");
-    }
-    return entry;
-  }
-
-  // Argument 2: a header map kind.
-  bool headerMap(HeaderMapKind& out) const {
-    uint32_t kind = 0;
-    if (!uint32(2, kind) || kind > 3) {
-      throwTypeError("invalid header map kind");
-      return false;
-    }
-    out = static_cast<HeaderMapKind>(kind);
-    return true;
-  }
-
-  void throwTypeError(const char* message) const {
-    napi_throw_type_error(env_, "ETS_ERR_INVALID_ARG", message);
-  }
-
- private:
-  napi_env env_;
-  size_t argc_ = kMaxArgs;
-  napi_value argv_[kMaxArgs] = {};
-  void* data_ = nullptr;
-};
-
-napi_value undefinedValue(napi_env env) {
-  napi_value result;
-  napi_get_undefined(env, &result);
-  return result;
-}
-
-napi_value latin1String(napi_env env, std::string_view text) {
-  napi_value result;
-  napi_create_string_latin1(env, text.data(), text.size(), &result);
-  return result;
-}
-
 napi_value getHeader(napi_env env, napi_callback_info info) {
   Args args(env, info);
-  StreamTable::Entry* stream = args.stream();
+  StreamHost* stream = args.stream();
   HeaderMapKind map;
   std::string name;
   if (stream == nullptr || !args.headerMap(map)) {
@@ -139,7 +24,7 @@ napi_value getHeader(napi_env env, napi_callback_info info) {
   }
   std::string_view value;
   size_t count = 0;
-  if (!stream->host->getHeader(map, name, 0, value, count) || count == 0) {
+  if (!stream->getHeader(map, name, 0, value, count) || count == 0) {
     return undefinedValue(env);
   }
   return latin1String(env, value);
@@ -147,7 +32,7 @@ napi_value getHeader(napi_env env, napi_callback_info info) {
 
 napi_value getHeaderValues(napi_env env, napi_callback_info info) {
   Args args(env, info);
-  StreamTable::Entry* stream = args.stream();
+  StreamHost* stream = args.stream();
   HeaderMapKind map;
   std::string name;
   if (stream == nullptr || !args.headerMap(map)) {
@@ -161,11 +46,11 @@ napi_value getHeaderValues(napi_env env, napi_callback_info info) {
   napi_create_array(env, &result);
   std::string_view value;
   size_t count = 0;
-  if (!stream->host->getHeader(map, name, 0, value, count)) {
+  if (!stream->getHeader(map, name, 0, value, count)) {
     return result;
   }
   for (size_t i = 0; i < count; ++i) {
-    if (i > 0 && !stream->host->getHeader(map, name, i, value, count)) {
+    if (i > 0 && !stream->getHeader(map, name, i, value, count)) {
       break;
     }
     napi_set_element(env, result, static_cast<uint32_t>(i), latin1String(env, value));
@@ -175,13 +60,13 @@ napi_value getHeaderValues(napi_env env, napi_callback_info info) {
 
 napi_value getHeaders(napi_env env, napi_callback_info info) {
   Args args(env, info);
-  StreamTable::Entry* stream = args.stream();
+  StreamHost* stream = args.stream();
   HeaderMapKind map;
   if (stream == nullptr || !args.headerMap(map)) {
     return nullptr;
   }
   HeaderList headers;
-  stream->host->getHeaders(map, headers);
+  stream->getHeaders(map, headers);
   napi_value result;
   napi_create_array_with_length(env, headers.size() * 2, &result);
   uint32_t index = 0;
@@ -198,7 +83,7 @@ enum class HeaderWrite { Set, Add, Remove };
 template <HeaderWrite kWrite>
 napi_value writeHeader(napi_env env, napi_callback_info info) {
   Args args(env, info);
-  StreamTable::Entry* stream = args.stream();
+  StreamHost* stream = args.stream();
   HeaderMapKind map;
   std::string name;
   std::string value;
@@ -209,9 +94,9 @@ napi_value writeHeader(napi_env env, napi_callback_info info) {
     args.throwTypeError("header name and value must be strings");
     return nullptr;
   }
-  bool ok = kWrite == HeaderWrite::Set   ? stream->host->setHeader(map, name, value)
-            : kWrite == HeaderWrite::Add ? stream->host->addHeader(map, name, value)
-                                         : stream->host->removeHeader(map, name);
+  bool ok = kWrite == HeaderWrite::Set   ? stream->setHeader(map, name, value)
+            : kWrite == HeaderWrite::Add ? stream->addHeader(map, name, value)
+                                         : stream->removeHeader(map, name);
   if (!ok) {
     napi_throw_error(env, "ETS_ERR_HEADERS_UNAVAILABLE",
                      "these headers cannot be changed now (not received yet, or already sent)");
@@ -222,7 +107,8 @@ napi_value writeHeader(napi_env env, napi_callback_info info) {
 
 napi_value sendLocalReply(napi_env env, napi_callback_info info) {
   Args args(env, info);
-  StreamTable::Entry* stream = args.stream();
+  StreamTable::Entry* entry = args.entry();
+  StreamHost* stream = entry == nullptr ? nullptr : args.stream();
   if (stream == nullptr) {
     return nullptr;
   }
@@ -235,7 +121,7 @@ napi_value sendLocalReply(napi_env env, napi_callback_info info) {
     args.throwTypeError("expected (slot, gen, status, headers[], body, details)");
     return nullptr;
   }
-  if (stream->active_calls == 0) {
+  if (entry->active_calls == 0) {
     napi_throw_error(env, "ETS_ERR_NOT_IN_HOOK",
                      "a local reply can only be sent while the stream's own hook runs");
     return nullptr;
@@ -245,7 +131,7 @@ napi_value sendLocalReply(napi_env env, napi_callback_info info) {
   for (size_t i = 0; i + 1 < flat.size(); i += 2) {
     headers.emplace_back(flat[i], flat[i + 1]);
   }
-  stream->host->sendLocalReply(status, headers, body, details);
+  stream->sendLocalReply(status, headers, body, details);
   return undefinedValue(env);
 }
 
@@ -258,8 +144,8 @@ napi_value requestResume(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   // A stream that is gone ignores it: its promise may settle after a client disconnect.
-  if (StreamTable::Entry* stream = args.bridge().streams().find(slot, gen)) {
-    stream->host->requestResume();
+  if (StreamTable::Entry* entry = args.bridge().streams().find(slot, gen)) {
+    entry->host->requestResume();
   }
   return undefinedValue(env);
 }
@@ -286,6 +172,51 @@ napi_value logEnabled(napi_env env, napi_callback_info info) {
   }
   napi_value result;
   napi_get_boolean(env, runtime::logEnabled(static_cast<runtime::LogLevel>(level)), &result);
+  return result;
+}
+
+napi_value metric(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  StreamTable::Entry* entry = args.entry();
+  uint32_t index = 0;
+  uint32_t op = 0;
+  double value = 0;
+  if (entry == nullptr) {
+    return nullptr;
+  }
+  if (!args.uint32(2, index) || !args.uint32(3, op) || op > 3 || !args.number(4, value)) {
+    args.throwTypeError("expected (slot, gen, index, op, value)");
+    return nullptr;
+  }
+  if (!entry->host->recordMetric(index, static_cast<MetricOp>(op), static_cast<int64_t>(value))) {
+    napi_throw_error(env, "ETS_ERR_METRIC", "Envoy did not record the metric");
+    return nullptr;
+  }
+  return undefinedValue(env);
+}
+
+napi_value sharedCounterAdd(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  std::string key;
+  double delta = 0;
+  if (!args.utf8(0, key) || !args.number(1, delta)) {
+    args.throwTypeError("expected (key, delta)");
+    return nullptr;
+  }
+  napi_value result;
+  napi_create_int64(env, runtime::SharedCounters::add(key, static_cast<int64_t>(delta)), &result);
+  return result;
+}
+
+napi_value sharedCounterGet(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  std::string key;
+  if (!args.utf8(0, key)) {
+    args.throwTypeError("expected (key)");
+    return nullptr;
+  }
+  napi_value result;
+  napi_create_int64(env, runtime::SharedCounters::get(key), &result);
   return result;
 }
 
@@ -320,12 +251,16 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
        napi_default, data},
       {"sendLocalReply", nullptr, sendLocalReply, nullptr, nullptr, nullptr, napi_default, data},
       {"requestResume", nullptr, requestResume, nullptr, nullptr, nullptr, napi_default, data},
+      {"metric", nullptr, metric, nullptr, nullptr, nullptr, napi_default, data},
+      {"sharedCounterAdd", nullptr, sharedCounterAdd, nullptr, nullptr, nullptr, napi_default, data},
+      {"sharedCounterGet", nullptr, sharedCounterGet, nullptr, nullptr, nullptr, napi_default, data},
       {"log", nullptr, log, nullptr, nullptr, nullptr, napi_default, data},
       {"logEnabled", nullptr, logEnabled, nullptr, nullptr, nullptr, napi_default, data},
       {"isMainThread", nullptr, nullptr, nullptr, nullptr,
        Napi::Boolean::New(env, bridge.isMainThread()), napi_enumerable, data},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
+  defineConnectionFunctions(env, exports, bridge);
 }
 
 }  // namespace envoy_ts::bridge

@@ -9,4 +9,7 @@ class Bridge;
 
 void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge);
 
+// The functions for network connections (connection_binding.cc).
+void defineConnectionFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge);
+
 }  // namespace envoy_ts::bridge

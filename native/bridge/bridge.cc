@@ -101,7 +101,10 @@ void Bridge::setDispatcher(Napi::Object dispatcher) {
   };
   load_config_ = ref("loadConfig");
   unload_config_ = ref("unloadConfig");
+  describe_metrics_ = ref("describeMetrics");
   on_hook_ = ref("onHook");
+  on_network_hook_ = ref("onNetworkHook");
+  on_network_event_ = ref("onNetworkEvent");
   on_resume_ = ref("onResume");
   on_destroy_ = ref("onDestroy");
 }
@@ -122,12 +125,13 @@ bool Bridge::callDispatcher(napi_ref function, size_t argc, const napi_value* ar
   return true;
 }
 
-std::string Bridge::loadConfig(uint64_t config_id, const std::string& json) {
+std::string Bridge::loadConfig(uint64_t config_id, const std::string& json, ConfigKind kind) {
   Napi::HandleScope scope(env_);
-  napi_value args[2] = {Napi::Number::New(env_, static_cast<double>(config_id)),
-                        Napi::String::New(env_, json)};
+  napi_value args[3] = {Napi::Number::New(env_, static_cast<double>(config_id)),
+                        Napi::String::New(env_, json),
+                        Napi::Number::New(env_, static_cast<uint32_t>(kind))};
   napi_value result = nullptr;
-  if (!callDispatcher(load_config_, 2, args, &result, "loadConfig")) {
+  if (!callDispatcher(load_config_, 3, args, &result, "loadConfig")) {
     configs_[config_id] = false;
     return "the envoy-ts runtime failed while loading the config (see the log)";
   }
@@ -135,6 +139,30 @@ std::string Bridge::loadConfig(uint64_t config_id, const std::string& json) {
   std::string error = outcome.IsString() ? outcome.As<Napi::String>().Utf8Value() : "";
   configs_[config_id] = error.empty();
   return error;
+}
+
+std::vector<Bridge::MetricDeclaration> Bridge::describeMetrics(uint64_t config_id) {
+  std::vector<MetricDeclaration> declared;
+  Napi::HandleScope scope(env_);
+  napi_value args[1] = {Napi::Number::New(env_, static_cast<double>(config_id))};
+  napi_value result = nullptr;
+  if (!callDispatcher(describe_metrics_, 1, args, &result, "describeMetrics")) {
+    return declared;
+  }
+  Napi::Value value(env_, result);
+  if (!value.IsArray()) {
+    return declared;
+  }
+  Napi::Array flat = value.As<Napi::Array>();
+  for (uint32_t i = 0; i + 1 < flat.Length(); i += 2) {
+    Napi::Maybe<Napi::Value> name = flat.Get(i);
+    Napi::Maybe<Napi::Value> kind = flat.Get(i + 1);
+    if (name.IsJust() && kind.IsJust() && name.Unwrap().IsString() && kind.Unwrap().IsString()) {
+      declared.push_back({name.Unwrap().As<Napi::String>().Utf8Value(),
+                          kind.Unwrap().As<Napi::String>().Utf8Value()});
+    }
+  }
+  return declared;
 }
 
 void Bridge::unloadConfig(uint64_t config_id) {
@@ -153,16 +181,16 @@ void Bridge::syncConfigs() {
   if (generation == synced_generation_) {
     return;
   }
-  std::map<uint64_t, std::string> live = registry.snapshot();
+  std::map<uint64_t, runtime::ConfigRegistry::Config> live = registry.snapshot();
   for (auto it = configs_.begin(); it != configs_.end();) {
     uint64_t id = (it++)->first;  // unloadConfig erases the current entry
     if (live.count(id) == 0) {
       unloadConfig(id);
     }
   }
-  for (const auto& [id, json] : live) {
+  for (const auto& [id, config] : live) {
     if (configs_.count(id) == 0) {
-      std::string error = loadConfig(id, json);
+      std::string error = loadConfig(id, config.json, static_cast<ConfigKind>(config.kind));
       if (!error.empty()) {
         runtime::log(LogLevel::Error, "a worker could not load filter config " +
                                           std::to_string(id) + ": " + error);
@@ -211,6 +239,32 @@ HookOutcome Bridge::runHook(uint64_t config_id, StreamRef ref, HookKind hook, bo
   bool ok = callDispatcher(on_hook_, 5, args, &result, "onHook");
   return toOutcome(ok, result);
 }
+
+HookOutcome Bridge::runNetworkHook(uint64_t config_id, StreamRef ref, NetworkHookKind hook,
+                                   bool end_of_stream) {
+  Napi::HandleScope scope(env_);
+  napi_value args[5] = {Napi::Number::New(env_, static_cast<double>(config_id)),
+                        Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
+                        Napi::Number::New(env_, static_cast<uint32_t>(hook)),
+                        Napi::Boolean::New(env_, end_of_stream)};
+  napi_value result = nullptr;
+  ActiveCall active(streams_, ref);
+  bool ok = callDispatcher(on_network_hook_, 5, args, &result, "onNetworkHook");
+  return toOutcome(ok, result);
+}
+
+void Bridge::networkEvent(StreamRef ref, NetworkEvent event) {
+  if (streams_.find(ref.slot, ref.gen) == nullptr) {
+    return;
+  }
+  Napi::HandleScope scope(env_);
+  napi_value args[3] = {Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
+                        Napi::Number::New(env_, static_cast<uint32_t>(event))};
+  napi_value result;
+  callDispatcher(on_network_event_, 3, args, &result, "onNetworkEvent");
+}
+
+int Bridge::callDepth() const { return owner_.callDepth(); }
 
 HookOutcome Bridge::resume(StreamRef ref) {
   Napi::HandleScope scope(env_);

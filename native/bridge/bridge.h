@@ -7,7 +7,10 @@
 #include <map>
 #include <string>
 
+#include <vector>
+
 #include "napi.h"
+#include "native/bridge/buffer_views.h"
 #include "native/bridge/codes.h"
 #include "native/bridge/stream_table.h"
 
@@ -26,7 +29,13 @@ class Bridge {
 
   // ---- Configs ----
   // Loads and validates a filter config in this environment. Returns "" or the problem.
-  std::string loadConfig(uint64_t config_id, const std::string& json);
+  std::string loadConfig(uint64_t config_id, const std::string& json, ConfigKind kind);
+  // The metrics a loaded config's filters declare, in the order JS addresses them.
+  struct MetricDeclaration {
+    std::string name;  // "<filter>.<metric>"
+    std::string kind;  // "counter" | "gauge" | "histogram"
+  };
+  std::vector<MetricDeclaration> describeMetrics(uint64_t config_id);
   void unloadConfig(uint64_t config_id);
   // Loads the configs registered since the last call and drops the removed ones. Cheap when
   // nothing changed.
@@ -34,11 +43,23 @@ class Bridge {
   bool hasConfig(uint64_t config_id) const;
 
   // ---- Streams ----
-  StreamRef openStream(StreamHost* host) { return streams_.open(host); }
+  StreamRef openStream(StreamHost* host) { return streams_.open(host, StreamTable::Kind::Http); }
+  StreamRef openConnection(ConnectionHost* host) {
+    return streams_.open(host, StreamTable::Kind::Network);
+  }
   // Invalidates the stream for JS first, then tells the runtime (which aborts pending work).
   void closeStream(StreamRef ref);
   HookOutcome runHook(uint64_t config_id, StreamRef ref, HookKind hook, bool end_of_stream);
+  HookOutcome runNetworkHook(uint64_t config_id, StreamRef ref, NetworkHookKind hook,
+                             bool end_of_stream);
+  void networkEvent(StreamRef ref, NetworkEvent event);
   HookOutcome resume(StreamRef ref);
+
+  // ---- Buffer views ----
+  BufferViews& views() { return views_; }
+  // The hook at call depth `depth` is returning to Envoy: its views must not outlive it.
+  void detachViews(int depth) { views_.detachFrom(depth); }
+  int callDepth() const;
 
   // ---- For the binding functions ----
   StreamTable& streams() { return streams_; }
@@ -62,12 +83,16 @@ class Bridge {
   Napi::ObjectReference dispatcher_;
   napi_ref load_config_ = nullptr;
   napi_ref unload_config_ = nullptr;
+  napi_ref describe_metrics_ = nullptr;
   napi_ref on_hook_ = nullptr;
+  napi_ref on_network_hook_ = nullptr;
+  napi_ref on_network_event_ = nullptr;
   napi_ref on_resume_ = nullptr;
   napi_ref on_destroy_ = nullptr;
   napi_async_context async_context_ = nullptr;
   std::map<uint64_t, bool> configs_;  // config id → loaded successfully
   uint64_t synced_generation_ = 0;
+  BufferViews views_;
 };
 
 }  // namespace envoy_ts::bridge

@@ -16,11 +16,29 @@ enum class HeaderMapKind : uint32_t {
   ResponseTrailers = 3,
 };
 
+// Which kind of Envoy filter a config belongs to.
+enum class ConfigKind : uint32_t { Http = 0, Network = 1 };
+
+// Which hook Dispatcher.onNetworkHook runs.
+enum class NetworkHookKind : uint32_t { NewConnection = 0, Data = 1, Write = 2 };
+
+// Connection events Dispatcher.onNetworkEvent reports.
+enum class NetworkEvent : uint32_t { RemoteClose = 0, LocalClose = 1 };
+
+// Which buffer of a connection a binding call addresses.
+enum class BufferKind : uint32_t { Read = 0, Write = 1 };
+
+// How closeConnection closes; equal to Envoy's network_connection_close_type values.
+enum class CloseType : uint32_t { FlushWrite = 0, NoFlush = 1, FlushWriteAndDelay = 2, Abort = 3, AbortReset = 4 };
+
+// Metric operations of binding.metric().
+enum class MetricOp : uint32_t { Increment = 0, Set = 1, Add = 2, Record = 3 };
+
 // What JS decided for a stream.
 enum class HookOutcome : uint32_t {
   Continue = 0,  // go on with Envoy's filter chain
   Pending = 1,   // a promise is pending; resume when JS calls requestResume
-  Replied = 2,   // a local reply was sent from inside this call
+  Replied = 2,   // HTTP: a local reply was sent from inside this call; network: StopIteration
   // Native only: the call into JS itself failed (a runtime bug or a terminated isolate). The
   // module answers it with a 500, the default failure policy.
   Failed = 3,

@@ -1,4 +1,5 @@
-// What the bridge needs from one HTTP stream; native/module implements it on Envoy's ABI.
+// What the bridge needs from what JS addresses by (slot, gen): an HTTP stream or a network
+// connection. native/module implements these on Envoy's ABI.
 #pragma once
 
 #include <cstdint>
@@ -13,10 +14,21 @@ namespace envoy_ts::bridge {
 
 using HeaderList = std::vector<std::pair<std::string_view, std::string_view>>;
 
-class StreamHost {
+// What every stream and connection offers.
+class HostBase {
  public:
-  virtual ~StreamHost() = default;
+  virtual ~HostBase() = default;
+  // JS settled what the stream waited for: arrange for Bridge::resume on the stream's own
+  // callback. Called on the worker thread, possibly while another stream's hook runs.
+  virtual void requestResume() = 0;
+  // Record a metric of the stream's config (`index` into its declared metrics). False when the
+  // index is unknown or Envoy refused.
+  virtual bool recordMetric(uint32_t index, MetricOp op, int64_t value) = 0;
+};
 
+// An HTTP stream.
+class StreamHost : public HostBase {
+ public:
   // Value number `index` of `name` (lowercase) and the number of values. The view is valid until
   // the next call on this stream. False when the map or the value does not exist.
   virtual bool getHeader(HeaderMapKind map, std::string_view name, size_t index,
@@ -30,9 +42,44 @@ class StreamHost {
 
   virtual void sendLocalReply(uint32_t status, const HeaderList& headers, std::string_view body,
                               std::string_view details) = 0;
-  // JS settled what the stream waited for: arrange for Bridge::resume on the stream's own
-  // callback. Called on the worker thread, possibly while another stream's hook runs.
-  virtual void requestResume() = 0;
+};
+
+// Facts about a downstream connection.
+struct ConnectionFacts {
+  uint64_t id = 0;
+  std::string_view remote_address;
+  uint32_t remote_port = 0;
+  std::string_view local_address;
+  uint32_t local_port = 0;
+  bool ssl = false;
+  bool has_server_name = false;
+  std::string_view server_name;
+};
+
+// A network connection.
+class ConnectionHost : public HostBase {
+ public:
+  // The slices of a buffer (views valid until the buffer changes or the hook returns). False
+  // when that buffer does not exist now (the write buffer outside on_write).
+  virtual bool bufferSlices(BufferKind buffer, std::vector<std::string_view>& out) = 0;
+  virtual bool bufferLength(BufferKind buffer, size_t& length) = 0;
+  virtual bool drainBuffer(BufferKind buffer, size_t length) = 0;
+  virtual bool prependBuffer(BufferKind buffer, std::string_view data) = 0;
+  virtual bool appendBuffer(BufferKind buffer, std::string_view data) = 0;
+
+  virtual void write(std::string_view data, bool end_stream) = 0;
+  virtual void injectRead(std::string_view data, bool end_stream) = 0;
+  virtual void continueReading() = 0;
+  virtual void close(CloseType type) = 0;
+  virtual void readDisable(bool disabled) = 0;
+  // Views in the result are valid until the next call on this connection.
+  virtual ConnectionFacts facts() = 0;
+
+  virtual void setMetadata(std::string_view ns, std::string_view key, std::string_view value) = 0;
+  virtual void setMetadata(std::string_view ns, std::string_view key, double value) = 0;
+  virtual void setMetadata(std::string_view ns, std::string_view key, bool value) = 0;
+  virtual bool setFilterState(std::string_view key, std::string_view value, bool typed) = 0;
+  virtual bool getFilterState(std::string_view key, bool typed, std::string_view& value) = 0;
 };
 
 }  // namespace envoy_ts::bridge

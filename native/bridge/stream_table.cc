@@ -2,7 +2,7 @@
 
 namespace envoy_ts::bridge {
 
-StreamRef StreamTable::open(StreamHost* host) {
+StreamRef StreamTable::open(HostBase* host, Kind kind) {
   uint32_t slot;
   if (free_slots_.empty()) {
     slot = static_cast<uint32_t>(entries_.size());
@@ -13,6 +13,7 @@ StreamRef StreamTable::open(StreamHost* host) {
   }
   Entry& entry = entries_[slot];
   entry.host = host;
+  entry.kind = kind;
   entry.active_calls = 0;
   return {slot, entry.gen};
 }

@@ -14,17 +14,28 @@ struct StreamRef {
 };
 
 // JS holds (slot, gen) pairs, never pointers. Closing a stream bumps its slot's generation, so a
-// call with a stale pair finds nothing instead of freed memory.
+// call with a stale pair finds nothing instead of freed memory. HTTP streams and network
+// connections share the table.
 class StreamTable {
  public:
-  StreamRef open(StreamHost* host);
+  enum class Kind { Http, Network };
+
+  StreamRef open(HostBase* host, Kind kind);
   void close(StreamRef ref);
 
   struct Entry {
-    StreamHost* host = nullptr;
+    HostBase* host = nullptr;
+    Kind kind = Kind::Http;
     uint32_t gen = 1;
     // Calls from native into JS for this stream (onHook, onResume) now on the stack.
     uint32_t active_calls = 0;
+
+    StreamHost* http() const {
+      return kind == Kind::Http ? static_cast<StreamHost*>(host) : nullptr;
+    }
+    ConnectionHost* connection() const {
+      return kind == Kind::Network ? static_cast<ConnectionHost*>(host) : nullptr;
+    }
   };
   // Null when the stream is closed or the pair is stale.
   Entry* find(uint32_t slot, uint32_t gen) {

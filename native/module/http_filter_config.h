@@ -2,18 +2,17 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
+#include <vector>
 
 #include "native/abi/http_filter.h"
+#include "native/module/config_loading.h"
 
 namespace envoy_ts::module {
-
-// The filter_name envoy.yaml selects the TypeScript chain with.
-inline constexpr std::string_view kChainFilterName = "chain";
 
 struct HttpFilterConfig {
   uint64_t id;  // runtime::ConfigRegistry id, shared by every environment
   envoy_dynamic_module_type_http_filter_config_envoy_ptr envoy;
+  std::vector<DefinedMetric> metrics;
 };
 
 }  // namespace envoy_ts::module

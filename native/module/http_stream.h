@@ -4,15 +4,13 @@
 #include <vector>
 
 #include "native/abi/http_filter.h"
-#include "native/bridge/bridge.h"
 #include "native/bridge/stream_host.h"
 #include "native/module/http_filter_config.h"
-#include "native/runtime/environment.h"
-#include "native/runtime/loop_waker.h"
+#include "native/module/js_stream.h"
 
 namespace envoy_ts::module {
 
-class HttpStream : public bridge::StreamHost, public runtime::WakeTarget {
+class HttpStream : public JsStream, public bridge::StreamHost {
  public:
   HttpStream(const HttpFilterConfig& config, envoy_dynamic_module_type_http_filter_envoy_ptr envoy,
              runtime::Environment& env);
@@ -20,7 +18,7 @@ class HttpStream : public bridge::StreamHost, public runtime::WakeTarget {
   // Envoy hooks (worker thread).
   envoy_dynamic_module_type_on_http_filter_request_headers_status onRequestHeaders(bool end_of_stream);
   envoy_dynamic_module_type_on_http_filter_response_headers_status onResponseHeaders(bool end_of_stream);
-  void onScheduled(uint64_t event_id);
+  void onScheduled(uint64_t event_id) { onScheduledEvent(event_id); }
   void onStreamComplete();
   // Ends with `delete this`.
   void onDestroy();
@@ -34,34 +32,26 @@ class HttpStream : public bridge::StreamHost, public runtime::WakeTarget {
   bool removeHeader(bridge::HeaderMapKind map, std::string_view name) override;
   void sendLocalReply(uint32_t status, const bridge::HeaderList& headers, std::string_view body,
                       std::string_view details) override;
-  void requestResume() override;
-
-  // runtime::WakeTarget (waker thread)
-  void wake() override;
+  void requestResume() override { requestResumeFromJs(); }
+  bool recordMetric(uint32_t index, bridge::MetricOp op, int64_t value) override;
 
  private:
   // Which direction is stopped while JS works.
-  enum class Phase { None, Request, Response };
+  static constexpr Phase kRequest = 1;
+  static constexpr Phase kResponse = 2;
 
   ~HttpStream() override;
-  bridge::HookOutcome enter(bridge::HookKind hook, bool end_of_stream);
-  bridge::HookOutcome resumeInHook(Phase phase, bridge::HookOutcome outcome);
-  void startWaiting(Phase phase);
-  void stopWaiting();
-  void scheduleResume();
-  void close();
+  bridge::HookOutcome runHook(bridge::HookKind hook, bool end_of_stream);
   void failClosed();
+
+  // JsStream
+  void ensureScheduler() override;
+  void commitEvent(uint64_t event_id) override;
+  void applyResume(Phase phase, bridge::HookOutcome outcome) override;
 
   const HttpFilterConfig& config_;
   envoy_dynamic_module_type_http_filter_envoy_ptr envoy_;
-  runtime::Environment& env_;
-  bridge::Bridge& bridge_;
-  bridge::StreamRef ref_;
   envoy_dynamic_module_type_http_filter_scheduler_module_ptr scheduler_ = nullptr;
-  Phase waiting_ = Phase::None;
-  int hook_depth_ = 0;          // this stream's hooks on the stack
-  bool resume_requested_ = false;
-  bool closed_ = false;
   std::vector<envoy_dynamic_module_type_envoy_http_header> header_scratch_;
 };
 

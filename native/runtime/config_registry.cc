@@ -12,9 +12,9 @@ uint64_t ConfigRegistry::reserveId() {
   return next_id_++;
 }
 
-void ConfigRegistry::add(uint64_t id, std::string json) {
+void ConfigRegistry::add(uint64_t id, Config config) {
   std::lock_guard<std::mutex> lock(mu_);
-  configs_.emplace(id, std::move(json));
+  configs_.emplace(id, std::move(config));
   generation_.fetch_add(1, std::memory_order_release);
 }
 
@@ -24,7 +24,7 @@ void ConfigRegistry::remove(uint64_t id) {
   generation_.fetch_add(1, std::memory_order_release);
 }
 
-std::map<uint64_t, std::string> ConfigRegistry::snapshot() const {
+std::map<uint64_t, ConfigRegistry::Config> ConfigRegistry::snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
   return configs_;
 }

@@ -59,6 +59,9 @@ class Environment {
     Environment& env_;
   };
 
+  // How many calls from Envoy into this environment are on the stack.
+  int callDepth() const { return call_depth_; }
+
   // Runs what is due on the loop without blocking (timers, immediates, I/O completions, promise
   // jobs they queue), then re-arms the waker. A no-op unless called from the outermost CallScope.
   // Polling for I/O is a syscall, so by default the loop is only polled when a timer or an

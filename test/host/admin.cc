@@ -3,10 +3,14 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
+#include <optional>
 
 #include "listener.h"
 #include "logger.h"
+#include "stats.h"
 
 namespace EnvoyTsHost {
 namespace {
@@ -63,6 +67,22 @@ std::string reply(int status, const char* reason, const std::string& type, const
          body;
 }
 
+std::string urlDecode(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(text[i + 1]) &&
+        std::isxdigit(text[i + 2])) {
+      out.push_back(static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16)));
+      i += 2;
+    } else if (text[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
 } // namespace
 
 AdminServer::AdminServer(Dispatcher& dispatcher, uint32_t concurrency,
@@ -111,12 +131,45 @@ std::string AdminServer::handle(const std::string& method, const std::string& pa
                  std::string("{\"state\":\"") + (live_ ? "LIVE" : "PRE_INITIALIZING") +
                      "\",\"concurrency\":" + std::to_string(concurrency_) + "}\n");
   }
+  if (route == "/stats" && (method == "GET" || method == "HEAD")) {
+    return stats(path);
+  }
   if (route == "/quitquitquit" && method == "POST") {
     quit = true;
     return reply(200, "OK", "text/plain", "OK\n");
   }
   return reply(404, "Not Found", "text/plain", "invalid path. admin commands are: /ready, "
-                                               "/server_info, /quitquitquit\n");
+                                               "/server_info, /stats, /quitquitquit\n");
+}
+
+// GET /stats[?filter=<regex>][&format=text]: Envoy's plain-text stats.
+std::string AdminServer::stats(const std::string& path) {
+  const size_t question = path.find('?');
+  std::optional<std::string> filter;
+  if (question != std::string::npos) {
+    const std::string query = path.substr(question + 1);
+    size_t start = 0;
+    while (start <= query.size()) {
+      const size_t end = std::min(query.find('&', start), query.size());
+      const std::string pair = query.substr(start, end - start);
+      const size_t eq = pair.find('=');
+      const std::string key = pair.substr(0, eq);
+      const std::string value = eq == std::string::npos ? "" : urlDecode(pair.substr(eq + 1));
+      if (key == "filter" && !value.empty()) {
+        filter = value;
+      } else if (key == "format" && value != "text") {
+        return reply(400, "Bad Request", "text/plain", "format " + value +
+                                                           " is not supported by the host\n");
+      }
+      start = end + 1;
+    }
+  }
+  std::string body;
+  std::string error;
+  if (!StatsStore::get().renderText(filter ? &*filter : nullptr, body, error)) {
+    return reply(400, "Bad Request", "text/plain", error + "\n");
+  }
+  return reply(200, "OK", "text/plain; charset=UTF-8", body);
 }
 
 } // namespace EnvoyTsHost

@@ -11,7 +11,7 @@
 namespace EnvoyTsHost {
 
 // The admin endpoint subset on the main thread: GET /ready, GET /server_info,
-// POST /quitquitquit. One request per connection.
+// GET /stats[?filter=regex], POST /quitquitquit. One request per connection.
 class AdminServer {
 public:
   AdminServer(Dispatcher& dispatcher, uint32_t concurrency, std::function<void()> on_quit);
@@ -25,6 +25,7 @@ public:
 private:
   static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* arg);
   std::string handle(const std::string& method, const std::string& path, bool& quit);
+  std::string stats(const std::string& path);
 
   Dispatcher& dispatcher_;
   const uint32_t concurrency_;

@@ -13,6 +13,10 @@ constexpr char HcmType[] = "type.googleapis.com/envoy.extensions.filters.network
                            "http_connection_manager.v3.HttpConnectionManager";
 constexpr char DynamicModuleType[] =
     "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter";
+constexpr char NetworkDynamicModuleType[] = "type.googleapis.com/envoy.extensions.filters.network."
+                                           "dynamic_modules.v3.DynamicModuleNetworkFilter";
+constexpr char TcpProxyType[] =
+    "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 constexpr char RouterType[] = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
 constexpr char StringValueType[] = "type.googleapis.com/google.protobuf.StringValue";
 constexpr char BytesValueType[] = "type.googleapis.com/google.protobuf.BytesValue";
@@ -205,6 +209,16 @@ void httpConnectionManager(const YAML::Node& tc, const std::string& path, Listen
   }
 }
 
+void tcpProxy(const YAML::Node& tc, const std::string& path, ListenerSpec& listener) {
+  checkKeys(tc, path, {"@type", "stat_prefix", "cluster", "idle_timeout"});
+  listener.tcp_proxy.stat_prefix = scalar(required(tc, "stat_prefix", path), path + ".stat_prefix");
+  listener.tcp_proxy.cluster = scalar(required(tc, "cluster", path), path + ".cluster");
+  listener.stat_prefix = listener.tcp_proxy.stat_prefix;
+  if (tc["idle_timeout"]) {
+    HOST_LOG(Debug, path + ".idle_timeout is ignored by the conformance host");
+  }
+}
+
 ListenerSpec listenerSpec(const YAML::Node& l, const std::string& path) {
   checkKeys(l, path, {"name", "address", "filter_chains"});
   ListenerSpec spec;
@@ -217,18 +231,44 @@ ListenerSpec listenerSpec(const YAML::Node& l, const std::string& path) {
   const std::string fc_path = path + ".filter_chains[0]";
   checkKeys(chains[0], fc_path, {"filters"});
   const YAML::Node filters = required(chains[0], "filters", fc_path);
-  if (filters.size() != 1) {
-    fail(fc_path + ".filters", "exactly one network filter (http_connection_manager) is supported");
+  if (filters.size() == 0) {
+    fail(fc_path + ".filters", "at least one network filter is required");
   }
-  const std::string f_path = fc_path + ".filters[0]";
-  checkKeys(filters[0], f_path, {"name", "typed_config"});
-  const std::string tc_path = f_path + ".typed_config";
-  const YAML::Node tc = required(filters[0], "typed_config", f_path);
-  const std::string type = scalar(required(tc, "@type", tc_path), tc_path + ".@type");
-  if (type != HcmType) {
-    fail(tc_path + ".@type", "unsupported " + type);
+  auto typedConfig = [&](size_t i, std::string& tc_path, std::string& type) {
+    const std::string f_path = fc_path + ".filters[" + std::to_string(i) + "]";
+    checkKeys(filters[i], f_path, {"name", "typed_config"});
+    tc_path = f_path + ".typed_config";
+    const YAML::Node tc = required(filters[i], "typed_config", f_path);
+    type = scalar(required(tc, "@type", tc_path), tc_path + ".@type");
+    return tc;
+  };
+  std::string tc_path;
+  std::string type;
+  const YAML::Node first = typedConfig(0, tc_path, type);
+  if (type == HcmType) {
+    if (filters.size() != 1) {
+      fail(fc_path + ".filters", "http_connection_manager must be the only network filter");
+    }
+    httpConnectionManager(first, tc_path, spec);
+    return spec;
   }
-  httpConnectionManager(tc, tc_path, spec);
+  // A TCP listener: DynamicModuleNetworkFilter entries, then tcp_proxy last.
+  spec.kind = ListenerSpec::Kind::Tcp;
+  for (size_t i = 0; i < filters.size(); ++i) {
+    const YAML::Node tc = typedConfig(i, tc_path, type);
+    const bool last = i + 1 == filters.size();
+    if (type == NetworkDynamicModuleType && !last) {
+      spec.network_filters.push_back(
+          dynamicModuleFilter(tc, fc_path + ".filters[" + std::to_string(i) + "]"));
+    } else if (type == TcpProxyType && last) {
+      tcpProxy(tc, tc_path, spec);
+    } else if (type == TcpProxyType || type == NetworkDynamicModuleType) {
+      fail(tc_path + ".@type", "a TCP filter chain is DynamicModuleNetworkFilter entries, then "
+                               "envoy.filters.network.tcp_proxy last");
+    } else {
+      fail(tc_path + ".@type", "unsupported " + type);
+    }
+  }
   return spec;
 }
 

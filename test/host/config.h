@@ -40,12 +40,24 @@ struct VirtualHostSpec {
   std::vector<RouteSpec> routes;
 };
 
+// envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy (the supported fields).
+struct TcpProxySpec {
+  std::string stat_prefix;
+  std::string cluster;
+};
+
+// A listener is either HTTP (one http_connection_manager) or TCP (DynamicModuleNetworkFilter
+// entries, then tcp_proxy).
 struct ListenerSpec {
+  enum class Kind { Http, Tcp };
+  Kind kind{Kind::Http};
   std::string name;
   SocketAddress address;
   std::string stat_prefix;
   std::vector<VirtualHostSpec> virtual_hosts;
-  std::vector<DynamicModuleFilterSpec> filters; // In chain order; the router is implicit.
+  std::vector<DynamicModuleFilterSpec> filters; // HTTP: in chain order; the router is implicit.
+  std::vector<DynamicModuleFilterSpec> network_filters; // TCP: in chain order.
+  TcpProxySpec tcp_proxy;                                // TCP: the terminal filter.
 };
 
 struct ClusterSpec {

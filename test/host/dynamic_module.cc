@@ -110,4 +110,33 @@ bool DynamicModule::resolveHttpFilterHooks(HttpFilterHooks& hooks, std::string& 
   return ok;
 }
 
+bool DynamicModule::resolveNetworkFilterHooks(NetworkFilterHooks& hooks, std::string& error) const {
+  bool ok = true;
+  auto resolve = [&](auto& slot, const char* symbol, bool required) {
+    void* address = ok ? dlsym(handle_, symbol) : nullptr;
+    if (ok && required && address == nullptr) {
+      error = "Failed to resolve symbol " + std::string(symbol) + " in " + path_;
+      ok = false;
+    }
+    slot = reinterpret_cast<std::remove_reference_t<decltype(slot)>>(address);
+  };
+#define HOST_RESOLVE(SLOT, HOOK, REQUIRED)                                                         \
+  resolve(SLOT, "envoy_dynamic_module_on_network_filter_" HOOK, REQUIRED)
+  HOST_RESOLVE(hooks.config_new, "config_new", true);
+  HOST_RESOLVE(hooks.config_destroy, "config_destroy", true);
+  HOST_RESOLVE(hooks.filter_new, "new", true);
+  HOST_RESOLVE(hooks.new_connection, "new_connection", true);
+  HOST_RESOLVE(hooks.read, "read", true);
+  HOST_RESOLVE(hooks.write, "write", true);
+  HOST_RESOLVE(hooks.event, "event", true);
+  HOST_RESOLVE(hooks.destroy, "destroy", true);
+  HOST_RESOLVE(hooks.scheduled, "scheduled", false);
+  HOST_RESOLVE(hooks.config_scheduled, "config_scheduled", false);
+  HOST_RESOLVE(hooks.http_callout_done, "http_callout_done", false);
+  HOST_RESOLVE(hooks.above_write_buffer_high_watermark, "above_write_buffer_high_watermark", false);
+  HOST_RESOLVE(hooks.below_write_buffer_low_watermark, "below_write_buffer_low_watermark", false);
+#undef HOST_RESOLVE
+  return ok;
+}
+
 } // namespace EnvoyTsHost

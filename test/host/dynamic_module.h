@@ -4,6 +4,7 @@
 #include <string>
 
 #include "native/abi/http_filter.h"
+#include "native/abi/network_filter.h"
 
 namespace EnvoyTsHost {
 
@@ -23,6 +24,27 @@ struct HttpFilterHooks {
   decltype(&envoy_dynamic_module_on_http_filter_scheduled) scheduled;
 };
 
+// The network filter hooks of one module, resolved like Envoy's newDynamicModuleNetworkFilterConfig:
+// the first eight are required; the others are optional (Envoy versions differ) and never called
+// when missing.
+struct NetworkFilterHooks {
+  decltype(&envoy_dynamic_module_on_network_filter_config_new) config_new;
+  decltype(&envoy_dynamic_module_on_network_filter_config_destroy) config_destroy;
+  decltype(&envoy_dynamic_module_on_network_filter_new) filter_new;
+  decltype(&envoy_dynamic_module_on_network_filter_new_connection) new_connection;
+  decltype(&envoy_dynamic_module_on_network_filter_read) read;
+  decltype(&envoy_dynamic_module_on_network_filter_write) write;
+  decltype(&envoy_dynamic_module_on_network_filter_event) event;
+  decltype(&envoy_dynamic_module_on_network_filter_destroy) destroy;
+  decltype(&envoy_dynamic_module_on_network_filter_scheduled) scheduled;               // Optional.
+  decltype(&envoy_dynamic_module_on_network_filter_config_scheduled) config_scheduled; // Optional.
+  decltype(&envoy_dynamic_module_on_network_filter_http_callout_done) http_callout_done; // Optional.
+  decltype(&envoy_dynamic_module_on_network_filter_above_write_buffer_high_watermark)
+      above_write_buffer_high_watermark; // Optional.
+  decltype(&envoy_dynamic_module_on_network_filter_below_write_buffer_low_watermark)
+      below_write_buffer_low_watermark; // Optional.
+};
+
 // A loaded module (Envoy's DynamicModule): the dlopen handle, closed on destruction.
 class DynamicModule {
 public:
@@ -36,6 +58,9 @@ public:
   // Resolves every HTTP filter hook (the callout/stream/watermark ones are required too, as in
   // Envoy, though the host never calls them). False with `error` naming the missing symbol.
   bool resolveHttpFilterHooks(HttpFilterHooks& hooks, std::string& error) const;
+
+  // Resolves the network filter hooks. False with `error` naming the first missing required one.
+  bool resolveNetworkFilterHooks(NetworkFilterHooks& hooks, std::string& error) const;
 
   const std::string& path() const { return path_; }
 

@@ -9,7 +9,7 @@ HttpFilter::HttpFilter(FilterManager& manager, HttpFilterConfigSharedPtr config,
       liveness_(std::make_shared<FilterLiveness>(manager.dispatcher().postQueue(), this)) {}
 
 HttpFilter::~HttpFilter() {
-  liveness_->filter = nullptr;
+  liveness_->target = nullptr;
   if (module_filter_ != nullptr) {
     hooks_.destroy(module_filter_);
   }

@@ -5,20 +5,12 @@
 #include "dispatcher.h"
 #include "http_filter_config.h"
 #include "native/abi/http_filter.h"
+#include "scheduler.h"
 
 namespace EnvoyTsHost {
 
 class FilterManager;
 class HttpFilter;
-
-// Shared between a filter and its schedulers: the worker's post queue, and the filter while it
-// is alive. `filter` is only read and cleared on the worker, so commits from other threads never
-// touch a destroyed filter (nor a destroyed dispatcher: the queue outlives it, closed).
-struct FilterLiveness {
-  FilterLiveness(PostQueueSharedPtr q, HttpFilter* f) : queue(std::move(q)), filter(f) {}
-  const PostQueueSharedPtr queue;
-  HttpFilter* filter;
-};
 
 // How far one filter let one direction iterate (Envoy's ActiveStreamFilterBase state).
 enum class Iteration { Continue, StopSingle, StopAll };
@@ -30,7 +22,7 @@ struct FilterIterationState {
 
 // One dynamic-module filter instance of one stream (Envoy's DynamicModuleHttpFilter). Its address
 // is the filter_envoy pointer the module sees. Lives on the stream's worker thread.
-class HttpFilter {
+class HttpFilter : public ScheduledTarget {
 public:
   HttpFilter(FilterManager& manager, HttpFilterConfigSharedPtr config, size_t index);
   // Calls the module's destroy hook; afterwards scheduled events for this filter are dropped.
@@ -43,7 +35,7 @@ public:
   int onBody(bool decode, bool end_stream);
   int onTrailers(bool decode);
   void onStreamComplete();
-  void onScheduled(uint64_t event_id);
+  void onScheduled(uint64_t event_id) override;
 
   FilterManager& manager() { return manager_; }
   size_t index() const { return index_; }

@@ -6,17 +6,38 @@
 #include <vector>
 
 #include "config.h"
+#include "cluster.h"
 #include "http_filter_config.h"
+#include "network_filter_config.h"
+#include "stats.h"
 #include "router.h"
 
 namespace EnvoyTsHost {
 
 // A configured listener: its filter chain and routes (read-only on workers) and one SO_REUSEPORT
 // socket per worker, all bound to the same address like Envoy's per-worker listeners.
+// The tcp_proxy stats the host keeps (Envoy's "tcp.<stat_prefix>." scope, a subset).
+struct TcpProxyStats {
+  explicit TcpProxyStats(const std::string& prefix)
+      : downstream_cx_total(StatsStore::get().counter(prefix + "downstream_cx_total")),
+        downstream_cx_no_route(StatsStore::get().counter(prefix + "downstream_cx_no_route")),
+        downstream_cx_rx_bytes_total(
+            StatsStore::get().counter(prefix + "downstream_cx_rx_bytes_total")),
+        downstream_cx_tx_bytes_total(
+            StatsStore::get().counter(prefix + "downstream_cx_tx_bytes_total")) {}
+  Counter& downstream_cx_total;
+  Counter& downstream_cx_no_route;
+  Counter& downstream_cx_rx_bytes_total;
+  Counter& downstream_cx_tx_bytes_total;
+};
+
 struct ListenerRuntime {
   ListenerSpec spec;
-  FilterChainConfig chain;
-  std::unique_ptr<RouteTable> routes;
+  FilterChainConfig chain;                 // HTTP listeners.
+  std::unique_ptr<RouteTable> routes;      // HTTP listeners.
+  NetworkFilterChainConfig network_chain;  // TCP listeners.
+  ClusterMap* clusters{nullptr};           // TCP listeners: tcp_proxy picks one per connection.
+  std::unique_ptr<TcpProxyStats> tcp_stats; // TCP listeners.
   std::vector<evutil_socket_t> sockets;
   uint16_t bound_port{0};
 };

@@ -58,14 +58,23 @@ int runServer(const Options& options) {
     auto runtime = std::make_unique<ListenerRuntime>();
     runtime->spec = bootstrap.listeners[i];
     std::string error;
-    if (!createFilterChainConfig(runtime->spec.filters, runtime->chain, error) ||
+    const bool tcp = runtime->spec.kind == ListenerSpec::Kind::Tcp;
+    if (!(tcp ? createNetworkFilterChainConfig(runtime->spec.network_filters,
+                                               runtime->network_chain, error)
+              : createFilterChainConfig(runtime->spec.filters, runtime->chain, error)) ||
         !bindListenSockets(runtime->spec.address, options.concurrency, runtime->sockets,
                            runtime->bound_port, error)) {
       std::fprintf(stderr, "envoy-ts-host: error initializing configuration '%s': %s\n",
                    options.config_path.c_str(), error.c_str());
       return 1;
     }
-    runtime->routes = std::make_unique<RouteTable>(runtime->spec, clusters);
+    if (tcp) {
+      runtime->clusters = &clusters;
+      runtime->tcp_stats =
+          std::make_unique<TcpProxyStats>("tcp." + runtime->spec.tcp_proxy.stat_prefix + ".");
+    } else {
+      runtime->routes = std::make_unique<RouteTable>(runtime->spec, clusters);
+    }
     listeners.push_back(std::move(runtime));
   }
 

@@ -14,6 +14,7 @@ Worker::Worker(uint32_t index)
 Worker::~Worker() {
   // Order matters: everything holding libevent objects goes before the dispatcher.
   connections_.clear();
+  tcp_connections_.clear();
   for (auto& active : listeners_) {
     if (active->listener != nullptr) {
       evconnlistener_free(active->listener);
@@ -60,6 +61,13 @@ void Worker::drain() {
   for (HttpConnection* connection : open) {
     connection->close();
   }
+  std::vector<TcpConnection*> open_tcp;
+  for (auto& [connection, owned] : tcp_connections_) {
+    open_tcp.push_back(connection);
+  }
+  for (TcpConnection* connection : open_tcp) {
+    connection->close(envoy_dynamic_module_type_network_connection_close_type_NoFlush);
+  }
   // Posted after the deferred deletions of the closed streams, so filters are destroyed first.
   dispatcher_->post([this]() { dispatcher_->exit(); });
 }
@@ -70,6 +78,13 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void*
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   ListenerRuntime* runtime = active->runtime;
+  if (runtime->spec.kind == ListenerSpec::Kind::Tcp) {
+    auto connection = std::make_unique<TcpConnection>(*worker.dispatcher_, fd, *runtime, worker);
+    TcpConnection* raw = connection.get();
+    worker.tcp_connections_.emplace(raw, std::move(connection));
+    raw->start();
+    return;
+  }
   UpstreamFactory factory = [runtime, &worker](FilterManager& stream) {
     return std::make_unique<RouterUpstream>(stream, *runtime->routes, *worker.pool_,
                                             *worker.dispatcher_);
@@ -85,6 +100,14 @@ void Worker::removeConnection(HttpConnection& connection) {
   if (it != connections_.end()) {
     dispatcher_->deferredDelete(std::move(it->second));
     connections_.erase(it);
+  }
+}
+
+void Worker::removeConnection(TcpConnection& connection) {
+  auto it = tcp_connections_.find(&connection);
+  if (it != tcp_connections_.end()) {
+    dispatcher_->deferredDelete(std::move(it->second));
+    tcp_connections_.erase(it);
   }
 }
 

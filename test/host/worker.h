@@ -11,12 +11,13 @@
 #include "http_connection.h"
 #include "listener.h"
 #include "router.h"
+#include "tcp_connection.h"
 
 namespace EnvoyTsHost {
 
 // One worker thread (Envoy's WorkerImpl): its own dispatcher, its listener sockets, its
 // connections and upstream pool. Every stream and filter hook of its connections runs here.
-class Worker : public ConnectionOwner {
+class Worker : public ConnectionOwner, public TcpConnectionOwner {
 public:
   explicit Worker(uint32_t index);
   ~Worker() override;
@@ -32,6 +33,8 @@ public:
 
   // ConnectionOwner
   void removeConnection(HttpConnection& connection) override;
+  // TcpConnectionOwner
+  void removeConnection(TcpConnection& connection) override;
 
 private:
   struct ActiveListener {
@@ -46,6 +49,7 @@ private:
   std::unique_ptr<Dispatcher> dispatcher_;
   std::vector<std::unique_ptr<ActiveListener>> listeners_;
   std::map<HttpConnection*, std::unique_ptr<HttpConnection>> connections_;
+  std::map<TcpConnection*, std::unique_ptr<TcpConnection>> tcp_connections_;
   std::unique_ptr<UpstreamConnPool> pool_;
   std::thread thread_;
 };

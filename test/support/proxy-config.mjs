@@ -63,3 +63,51 @@ static_resources:
               socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} }
 `;
 }
+
+/**
+ * The envoy.yaml of a TCP proxy: one listener → the given dynamic-module network filters →
+ * tcp_proxy (to `defaultCluster`, or to the cluster a filter puts in the typed filter state
+ * `envoy.tcp_proxy.cluster`), with an admin endpoint and one STATIC cluster per `clusters` entry.
+ * `filters`: [{ module, filterName, config (string), doNotClose = true }], in chain order.
+ * Valid for real Envoy and for the conformance host.
+ */
+export function tcpProxyYaml({ listenPort, adminPort, clusters, filters = [], defaultCluster }) {
+  const cluster = defaultCluster ?? clusters[0]?.name;
+  const networkFilters = filters.map(({ module, filterName, config, doNotClose = true }, i) => `
+      - name: ${module}_${i}
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.dynamic_modules.v3.DynamicModuleNetworkFilter
+          dynamic_module_config: { name: ${module}, do_not_close: ${doNotClose} }
+          filter_name: ${filterName}
+          filter_config:
+            "@type": type.googleapis.com/google.protobuf.StringValue
+            value: ${JSON.stringify(config)}`).join('');
+  const staticClusters = clusters.map(({ name, port }) => `
+  - name: ${name}
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: ${name}
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address: { address: 127.0.0.1, port_value: ${port} }`).join('');
+  return `admin:
+  address:
+    socket_address: { address: 127.0.0.1, port_value: ${adminPort} }
+static_resources:
+  listeners:
+  - name: tcp
+    address:
+      socket_address: { address: 127.0.0.1, port_value: ${listenPort} }
+    filter_chains:
+    - filters:${networkFilters}
+      - name: envoy.filters.network.tcp_proxy
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+          stat_prefix: tcp
+          cluster: ${cluster}
+  clusters:${staticClusters}
+`;
+}

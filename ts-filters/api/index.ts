@@ -28,6 +28,24 @@ export type {
   SharedCounters,
 } from './network-filter';
 export {
+  ChunkedBytes,
+  FrameDecoder,
+  FrameError,
+  delimited,
+  frameLengths,
+  lengthPrefixed,
+  takeFrames,
+} from './framing';
+export type {
+  DelimitedFraming,
+  DelimitedOptions,
+  DrainableBuffer,
+  FrameErrorReason,
+  Framing,
+  LengthPrefixedFraming,
+  LengthPrefixedOptions,
+} from './framing';
+export {
   ConfigError,
   EnvoyTsError,
   InvalidStateError,

@@ -140,9 +140,10 @@ export interface NetworkFilterContext<C = undefined> {
   /**
    * Set connection filter state under `key`. By default the value is stored as bytes for other
    * dynamic modules; with `{ typed: true }` Envoy builds the object its factory for `key` makes —
-   * e.g. `envoy.tcp_proxy.cluster` (tcp_proxy connects to that cluster; set it before tcp_proxy
-   * starts, i.e. hold the connection with StopIteration in onNewConnection). Throws if Envoy has
-   * no factory for a typed key or rejects the value.
+   * e.g. `envoy.tcp_proxy.cluster` (tcp_proxy connects to that cluster; set it before iteration
+   * reaches tcp_proxy: hold the connection with StopIteration in onNewConnection — see the
+   * rpc-router example for reading the first bytes meanwhile). Throws if Envoy has no factory for
+   * a typed key or rejects the value.
    */
   setFilterState(key: string, value: BytesLike, options?: { readonly typed?: boolean }): void;
   /** Read connection filter state set as bytes (or `{ typed: true }`: a typed object's bytes), or null. */

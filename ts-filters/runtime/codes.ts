@@ -1,11 +1,23 @@
 // Names for the numeric codes of the native contract (native.d.ts, native/bridge/codes.h).
 
 import type {
+  BufferKind as NativeBufferKind,
+  CloseType as NativeCloseType,
+  ConfigKind as NativeConfigKind,
   HeaderMapKind as NativeHeaderMapKind,
   HookKind as NativeHookKind,
   HookOutcome as NativeHookOutcome,
+  MetricOp as NativeMetricOp,
   NativeLogLevel,
+  NetworkEvent as NativeNetworkEvent,
+  NetworkHookKind as NativeNetworkHookKind,
 } from './native';
+
+/** Which kind of Envoy filter a config belongs to. */
+export const ConfigKind = {
+  Http: 0,
+  Network: 1,
+} as const satisfies Record<string, NativeConfigKind>;
 
 /** Which hook onHook runs. */
 export const HookKind = {
@@ -27,6 +39,50 @@ export const HookOutcome = {
   Pending: 1,
   Replied: 2,
 } as const satisfies Record<string, NativeHookOutcome>;
+
+/** What a network hook or a resumed connection tells the native side. */
+export const NetworkOutcome = {
+  Continue: 0,
+  Pending: 1,
+  /** StopIteration: the data stays held until continueReading (or more data). */
+  Stop: 2,
+} as const satisfies Record<string, NativeHookOutcome>;
+
+/** Which hook onNetworkHook runs. */
+export const NetworkHookKind = {
+  NewConnection: 0,
+  Data: 1,
+  Write: 2,
+} as const satisfies Record<string, NativeNetworkHookKind>;
+
+/** Connection events. */
+export const NetworkEvent = {
+  RemoteClose: 0,
+  LocalClose: 1,
+} as const satisfies Record<string, NativeNetworkEvent>;
+
+/** Which buffer of a connection a buffer call addresses. */
+export const BufferKind = {
+  Read: 0,
+  Write: 1,
+} as const satisfies Record<string, NativeBufferKind>;
+
+/** Envoy's connection close types. */
+export const CloseType = {
+  FlushWrite: 0,
+  NoFlush: 1,
+  FlushWriteAndDelay: 2,
+  Abort: 3,
+  AbortReset: 4,
+} as const satisfies Record<string, NativeCloseType>;
+
+/** Metric operations of binding.metric(). */
+export const MetricOp = {
+  Increment: 0,
+  Set: 1,
+  Add: 2,
+  Record: 3,
+} as const satisfies Record<string, NativeMetricOp>;
 
 /** Envoy log levels. */
 export const LogLevel = {

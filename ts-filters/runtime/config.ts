@@ -1,5 +1,7 @@
 // filter_config: parse and validate the JSON, load the bundle, resolve the chain, run each
-// filter's parseConfig. Hooks are looked up here once, so the hot path never searches for them.
+// filter's parseConfig, collect declared metrics. Hooks are looked up here once, so the hot path
+// never searches for them. HTTP configs (DynamicModuleFilter) name HTTP filters; network configs
+// (DynamicModuleNetworkFilter) name network filters.
 
 import { existsSync, statSync } from 'fs';
 import { createRequire } from 'module';
@@ -7,40 +9,77 @@ import { resolve } from 'path';
 
 import { ConfigError } from '../api/errors';
 import { isHttpFilter, type HttpFilter } from '../api/http-filter';
+import { isNetworkFilter, type MetricKind, type MetricsDeclaration, type NetworkFilter }
+  from '../api/network-filter';
 import type { HttpHeadersHook, Logger } from '../api/types';
-import { FailurePolicy } from './codes';
+import { ConfigKind, FailurePolicy } from './codes';
 import { createLogger, errorMessage, filterPrefix } from './log';
-import type { NativeBinding } from './native';
+import type { ConfigKind as NativeConfigKind, NativeBinding } from './native';
 
 /** One filter of a loaded chain. */
 export interface LoadedFilter {
   /** Position in the chain config. */
   readonly index: number;
   readonly name: string;
-  readonly definition: HttpFilter<unknown>;
   /** What parseConfig returned, or the raw config. */
   readonly config: unknown;
   readonly log: Logger;
+  /** Index in LoadedConfig.metrics of each metric the filter declared, by name. */
+  readonly metrics: ReadonlyMap<string, MetricSlot>;
+}
+
+export interface LoadedHttpFilter extends LoadedFilter {
+  readonly definition: HttpFilter<unknown>;
+}
+
+export interface LoadedNetworkFilter extends LoadedFilter {
+  readonly definition: NetworkFilter<unknown>;
+}
+
+/** A declared metric: its position in the config's list (what the binding addresses) and kind. */
+export interface MetricSlot {
+  readonly index: number;
+  readonly kind: MetricKind;
 }
 
 /** A filter that has a hook for the chain being run. */
 export interface ChainLink {
-  readonly filter: LoadedFilter;
+  readonly filter: LoadedHttpFilter;
   readonly hook: HttpHeadersHook<unknown>;
   readonly hookName: 'onRequestHeaders' | 'onResponseHeaders';
 }
 
-/** A validated filter_config. */
-export interface LoadedConfig {
+interface ConfigBase {
   readonly id: number;
   readonly bundle: string;
   readonly failurePolicy: FailurePolicy;
-  readonly filters: readonly LoadedFilter[];
+  /** Every declared metric as `<filter>.<metric>` and its kind, in index order. */
+  readonly metrics: readonly { readonly name: string; readonly kind: MetricKind }[];
+}
+
+/** A validated HTTP filter_config. */
+export interface HttpConfig extends ConfigBase {
+  readonly kind: typeof ConfigKind.Http;
+  readonly filters: readonly LoadedHttpFilter[];
   /** Filters with onRequestHeaders, in chain order. */
   readonly requestChain: readonly ChainLink[];
   /** Filters with onResponseHeaders, in reverse chain order. */
   readonly responseChain: readonly ChainLink[];
 }
+
+/** A validated network filter_config. Each list holds the filters that have that hook. */
+export interface NetworkConfig extends ConfigBase {
+  readonly kind: typeof ConfigKind.Network;
+  readonly filters: readonly LoadedNetworkFilter[];
+  /** onNewConnection and onData run in chain order. */
+  readonly connectChain: readonly LoadedNetworkFilter[];
+  readonly dataChain: readonly LoadedNetworkFilter[];
+  /** onWrite runs in reverse chain order (like Envoy's write filters). */
+  readonly writeChain: readonly LoadedNetworkFilter[];
+  readonly closeChain: readonly LoadedNetworkFilter[];
+}
+
+export type LoadedConfig = HttpConfig | NetworkConfig;
 
 /** Loads a bundle and returns its exports; throws ConfigError with a message for Envoy's log. */
 export type BundleLoader = (path: string) => unknown;
@@ -58,7 +97,7 @@ function quoteList(names: readonly string[]): string {
 
 /** Parse, validate and load a filter_config. Throws ConfigError naming the problem. */
 export function loadFilterConfig(binding: NativeBinding, id: number, json: string,
-                                 loadBundle: BundleLoader): LoadedConfig {
+                                 kind: NativeConfigKind, loadBundle: BundleLoader): LoadedConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
@@ -102,15 +141,20 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
   }
   // A relative path is resolved against the proxy's working directory.
   const bundle = resolve(bundlePath);
-  const available = collectFilters(loadBundle(bundle), bundle);
+  const kindName = kind === ConfigKind.Network ? 'network' : 'HTTP';
+  const moduleExports = loadBundle(bundle);
+  const available: Map<string, HttpFilter<unknown> | NetworkFilter<unknown>> = kind === ConfigKind.Network
+    ? collectFilters(moduleExports, bundle, isNetworkFilter)
+    : collectFilters(moduleExports, bundle, isHttpFilter);
 
-  const filters: LoadedFilter[] = [];
+  const filters: (LoadedHttpFilter | LoadedNetworkFilter)[] = [];
+  const metrics: { name: string; kind: MetricKind }[] = [];
   for (let i = 0; i < entries.length; i++) {
     const { name, config: rawConfig } = entries[i] as { name: string; config: unknown };
     const definition = available.get(name);
     if (definition === undefined) {
       const names = [...available.keys()];
-      throw new ConfigError(`chain[${i}]: filter '${name}' is not exported by ${bundle} ` +
+      throw new ConfigError(`chain[${i}]: ${kindName} filter '${name}' is not exported by ${bundle} ` +
                             `(available: ${names.length > 0 ? quoteList(names) : 'none'})`);
     }
     let config: unknown = rawConfig;
@@ -121,9 +165,62 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
         throw new ConfigError(`filter '${name}': ${errorMessage(error)}`);
       }
     }
-    filters.push({ index: i, name, definition, config, log: createLogger(binding, filterPrefix(name)) });
+    const declared = 'metrics' in definition ? declaredMetrics(definition, config) : {};
+    filters.push({
+      index: i, name, definition, config, log: createLogger(binding, filterPrefix(name)),
+      metrics: assignMetrics(name, declared, metrics),
+    } as LoadedHttpFilter | LoadedNetworkFilter);
   }
+  const base = { id, bundle, failurePolicy: policy, metrics };
+  return kind === ConfigKind.Network
+    ? networkConfig(base, filters as LoadedNetworkFilter[])
+    : httpConfig(base, filters as LoadedHttpFilter[]);
+}
 
+const METRIC_NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*$/;
+const METRIC_KINDS: readonly string[] = ['counter', 'gauge', 'histogram'];
+
+function declaredMetrics(definition: NetworkFilter<unknown>, config: unknown): MetricsDeclaration {
+  const { name, metrics } = definition;
+  let declared: unknown;
+  try {
+    declared = typeof metrics === 'function' ? metrics(config) : metrics ?? {};
+  } catch (error) {
+    throw new ConfigError(`filter '${name}': metrics: ${errorMessage(error)}`);
+  }
+  if (!isPlainObject(declared)) {
+    throw new ConfigError(`filter '${name}': metrics must be an object of name → 'counter' | 'gauge' | 'histogram'`);
+  }
+  for (const [metric, kind] of Object.entries(declared)) {
+    if (!METRIC_NAME.test(metric)) {
+      throw new ConfigError(`filter '${name}': invalid metric name '${metric}' (letters, digits, '_' and '.')`);
+    }
+    if (typeof kind !== 'string' || !METRIC_KINDS.includes(kind)) {
+      throw new ConfigError(`filter '${name}': metric '${metric}' must be 'counter', 'gauge' or 'histogram'`);
+    }
+  }
+  return declared as MetricsDeclaration;
+}
+
+// A filter that appears twice in a chain shares its metrics: one Envoy stat per full name.
+function assignMetrics(filterName: string, declared: MetricsDeclaration,
+                       all: { name: string; kind: MetricKind }[]): Map<string, MetricSlot> {
+  const slots = new Map<string, MetricSlot>();
+  for (const [metric, kind] of Object.entries(declared)) {
+    const full = `${filterName}.${metric}`;
+    let index = all.findIndex((m) => m.name === full);
+    if (index < 0) {
+      index = all.length;
+      all.push({ name: full, kind });
+    } else if (all[index]?.kind !== kind) {
+      throw new ConfigError(`metric '${full}' is declared both as ${all[index]?.kind} and ${kind}`);
+    }
+    slots.set(metric, { index, kind });
+  }
+  return slots;
+}
+
+function httpConfig(base: Omit<ConfigBase, never>, filters: LoadedHttpFilter[]): HttpConfig {
   const requestChain: ChainLink[] = [];
   const responseChain: ChainLink[] = [];
   for (const filter of filters) {
@@ -133,23 +230,38 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
     }
   }
   for (let i = filters.length - 1; i >= 0; i--) {
-    const filter = filters[i] as LoadedFilter;
+    const filter = filters[i] as LoadedHttpFilter;
     const { onResponseHeaders } = filter.definition;
     if (onResponseHeaders !== undefined) {
       responseChain.push({ filter, hook: onResponseHeaders, hookName: 'onResponseHeaders' });
     }
   }
-  return { id, bundle, failurePolicy: policy, filters, requestChain, responseChain };
+  return { ...base, kind: ConfigKind.Http, filters, requestChain, responseChain };
+}
+
+function networkConfig(base: Omit<ConfigBase, never>, filters: LoadedNetworkFilter[]): NetworkConfig {
+  const withHook = (hook: 'onNewConnection' | 'onData' | 'onWrite' | 'onClose') =>
+    filters.filter((filter) => filter.definition[hook] !== undefined);
+  return {
+    ...base,
+    kind: ConfigKind.Network,
+    filters,
+    connectChain: withHook('onNewConnection'),
+    dataChain: withHook('onData'),
+    writeChain: withHook('onWrite').reverse(),
+    closeChain: withHook('onClose'),
+  };
 }
 
 /**
- * The HttpFilter definitions a bundle exports, by name: the module itself, its named exports, its
- * default export, and arrays or plain objects of them (one level).
+ * The filter definitions of one kind a bundle exports, by name: the module itself, its named
+ * exports, its default export, and arrays or plain objects of them (one level).
  */
-export function collectFilters(moduleExports: unknown, bundle: string): Map<string, HttpFilter<unknown>> {
-  const found = new Map<string, HttpFilter<unknown>>();
+export function collectFilters<F extends { readonly name: string }>(
+  moduleExports: unknown, bundle: string, isKind: (value: unknown) => value is F): Map<string, F> {
+  const found = new Map<string, F>();
   const add = (value: unknown): boolean => {
-    if (!isHttpFilter(value)) return false;
+    if (!isKind(value)) return false;
     const existing = found.get(value.name);
     if (existing !== undefined && existing !== value) {
       throw new ConfigError(`bundle ${bundle} exports two different filters named '${value.name}'`);

@@ -3,7 +3,7 @@
 import { InvalidStateError, NotInHookError, StreamClosedError } from '../api/errors';
 import type { HeaderMap, HttpFilterContext, LocalReplyInit, Logger } from '../api/types';
 import { DEFAULT_REPLY_DETAILS, HookKind } from './codes';
-import type { LoadedFilter } from './config';
+import type { LoadedHttpFilter } from './config';
 import { checkHeaderName, checkHeaderValue } from './header-map';
 import type { LocalReply, StreamState } from './stream';
 
@@ -11,9 +11,9 @@ const DETAILS = /^[\x21-\x7e]+$/;
 
 export class FilterContext implements HttpFilterContext<unknown> {
   readonly #stream: StreamState;
-  readonly #filter: LoadedFilter;
+  readonly #filter: LoadedHttpFilter;
 
-  constructor(stream: StreamState, filter: LoadedFilter) {
+  constructor(stream: StreamState, filter: LoadedHttpFilter) {
     this.#stream = stream;
     this.#filter = filter;
   }

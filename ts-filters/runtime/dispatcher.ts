@@ -1,13 +1,16 @@
 // The Dispatcher the native side calls. Every entry is wrapped: no exception ever reaches native.
 
 import { ConfigError } from '../api/errors';
-import { HookKind, HookOutcome, LogLevel } from './codes';
+import { CloseType, ConfigKind, HookKind, HookOutcome, LogLevel, NetworkHookKind, NetworkOutcome } from './codes';
 import { resumeChain, runChain } from './chain';
 import { requireBundle, loadFilterConfig, type BundleLoader, type LoadedConfig } from './config';
+import { ConnectionState } from './connection';
 import { sendFailureReply } from './failure';
 import { RUNTIME_PREFIX, describeError, errorMessage, writeLog } from './log';
-import type { Dispatcher, HookKind as NativeHookKind, HookOutcome as NativeHookOutcome,
-  NativeBinding } from './native';
+import type { ConfigKind as NativeConfigKind, Dispatcher, HookKind as NativeHookKind,
+  HookOutcome as NativeHookOutcome, NativeBinding, NetworkEvent as NativeNetworkEvent,
+  NetworkHookKind as NativeNetworkHookKind } from './native';
+import { resumeNetworkChain, runCloseChain, runNetworkChain, runWriteChain } from './network-chain';
 import { StreamState } from './stream';
 
 export interface DispatcherOptions {
@@ -24,19 +27,20 @@ export interface Runtime extends Dispatcher {
 export function createDispatcher(binding: NativeBinding, options: DispatcherOptions = {}): Runtime {
   const loadBundle = options.loadBundle ?? requireBundle;
   const configs = new Map<number, LoadedConfig>();
-  // Indexed by slot: slots are small integers indexing the native stream table.
-  const streams: (StreamState | undefined)[] = [];
+  // Indexed by slot: slots are small integers indexing the native stream table, which holds HTTP
+  // streams and network connections alike.
+  const streams: (StreamState | ConnectionState | undefined)[] = [];
 
   const internalError = (where: string, error: unknown): void => {
     writeLog(binding, LogLevel.Error, RUNTIME_PREFIX, `internal error in ${where}: ${describeError(error)}`, []);
   };
 
-  const loadConfig = (configId: number, json: string): string | undefined => {
+  const loadConfig = (configId: number, json: string, kind: NativeConfigKind): string | undefined => {
     try {
       if (configs.has(configId)) {
         writeLog(binding, LogLevel.Debug, RUNTIME_PREFIX, `config ${configId} loaded again: replacing it`, []);
       }
-      configs.set(configId, loadFilterConfig(binding, configId, json, loadBundle));
+      configs.set(configId, loadFilterConfig(binding, configId, json, kind, loadBundle));
       return undefined;
     } catch (error) {
       configs.delete(configId);
@@ -50,15 +54,22 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     configs.delete(configId);
   };
 
+  const describeMetrics = (configId: number): string[] => {
+    const flat: string[] = [];
+    for (const { name, kind } of configs.get(configId)?.metrics ?? []) flat.push(name, kind);
+    return flat;
+  };
+
   const onHook = (configId: number, slot: number, gen: number, hook: NativeHookKind,
                   endOfStream: boolean): NativeHookOutcome => {
-    let stream = streams[slot];
+    const existing = streams[slot];
+    let stream = existing instanceof StreamState ? existing : undefined;
     try {
       if (stream === undefined || stream.gen !== gen) {
-        stream?.close();  // a stale stream whose onDestroy never came
+        existing?.close();  // a stale stream whose onDestroy never came
         const config = configs.get(configId);
-        if (config === undefined) {
-          throw new Error(`onHook for unknown config ${configId}`);
+        if (config?.kind !== ConfigKind.Http) {
+          throw new Error(`onHook for unknown HTTP config ${configId}`);
         }
         stream = new StreamState(binding, config, slot, gen);
         streams[slot] = stream;
@@ -85,9 +96,56 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     }
   };
 
+  const onNetworkHook = (configId: number, slot: number, gen: number, hook: NativeNetworkHookKind,
+                         endOfStream: boolean): NativeHookOutcome => {
+    const existing = streams[slot];
+    let state = existing instanceof ConnectionState ? existing : undefined;
+    try {
+      if (state === undefined || state.gen !== gen) {
+        existing?.close();
+        const config = configs.get(configId);
+        if (config?.kind !== ConfigKind.Network) {
+          throw new Error(`onNetworkHook for unknown network config ${configId}`);
+        }
+        state = new ConnectionState(binding, config, slot, gen);
+        streams[slot] = state;
+      }
+      if (state.poisoned) return NetworkOutcome.Continue;
+      state.endOfStream = endOfStream;
+      if (hook === NetworkHookKind.Write) return runWriteChain(state);
+      if (hook !== NetworkHookKind.NewConnection && hook !== NetworkHookKind.Data) {
+        throw new Error(`onNetworkHook with unknown hook kind ${String(hook)}`);
+      }
+      state.pending = undefined;
+      return runNetworkChain(state, hook, 0);
+    } catch (error) {
+      internalError('onNetworkHook', error);
+      return failConnection(state, slot, gen);
+    }
+  };
+
+  const onNetworkEvent = (slot: number, gen: number, event: NativeNetworkEvent): void => {
+    const state = streams[slot];
+    if (!(state instanceof ConnectionState) || state.gen !== gen) return;
+    try {
+      runCloseChain(state, event);
+    } catch (error) {
+      internalError('onNetworkEvent', error);
+    }
+  };
+
   const onResume = (slot: number, gen: number): NativeHookOutcome => {
-    const stream = streams[slot];
-    if (stream === undefined || stream.gen !== gen) return HookOutcome.Continue;
+    const state = streams[slot];
+    if (state === undefined || state.gen !== gen) return HookOutcome.Continue;
+    if (state instanceof ConnectionState) {
+      try {
+        return resumeNetworkChain(state);
+      } catch (error) {
+        internalError('onResume', error);
+        return failConnection(state, slot, gen);
+      }
+    }
+    const stream = state;
     try {
       stream.inHook = true;
       try {
@@ -128,10 +186,24 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     }
   };
 
+  // Something unexpected escaped a network hook: close the connection, whatever the policy.
+  const failConnection = (state: ConnectionState | undefined, slot: number, gen: number): NativeHookOutcome => {
+    if (state !== undefined) state.poisoned = true;
+    try {
+      binding.closeConnection(slot, gen, CloseType.NoFlush);
+    } catch (error) {
+      internalError('failConnection', error);
+    }
+    return NetworkOutcome.Stop;
+  };
+
   return {
     loadConfig,
     unloadConfig,
+    describeMetrics,
     onHook,
+    onNetworkHook,
+    onNetworkEvent,
     onResume,
     onDestroy,
     streamCount: () => streams.reduce((n, s) => (s === undefined ? n : n + 1), 0),

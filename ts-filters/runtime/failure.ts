@@ -1,8 +1,10 @@
 // The failure policy, in one place: a filter that throws or rejects poisons its stream; "closed"
-// answers with a 500 local reply, "open" logs and lets the chain continue with the next filter.
+// answers with a 500 local reply (HTTP) or closes the connection (network), "open" logs and lets
+// the chain continue with the next filter.
 
-import { FAILURE_REPLY, FailurePolicy, HookOutcome, LogLevel } from './codes';
-import type { ChainLink } from './config';
+import { CloseType, FAILURE_REPLY, FailurePolicy, HookOutcome, LogLevel, NetworkOutcome } from './codes';
+import type { ChainLink, LoadedNetworkFilter } from './config';
+import type { ConnectionState } from './connection';
 import { RUNTIME_PREFIX, describeError, filterPrefix, writeLog } from './log';
 import type { HookOutcome as NativeHookOutcome } from './native';
 import type { StreamState } from './stream';
@@ -42,4 +44,25 @@ export function sendFailureReply(stream: StreamState): NativeHookOutcome {
              `sendLocalReply for the failure policy failed: ${describeError(error)}`, []);
   }
   return HookOutcome.Replied;
+}
+
+/**
+ * A network filter's hook threw (or its promise rejected): log it, then "open" lets the data pass
+ * untouched from now on (the connection is poisoned) and "closed" closes the connection.
+ */
+export function applyNetworkFailure(state: ConnectionState, filter: LoadedNetworkFilter, hookName: string,
+                                    verb: 'threw' | 'rejected', error: unknown):
+    NativeHookOutcome | typeof CONTINUE_CHAIN {
+  state.poisoned = true;
+  writeLog(state.binding, LogLevel.Error, filterPrefix(filter.name), `${hookName} ${verb}: ${describeError(error)}`, []);
+  if (state.config.failurePolicy === FailurePolicy.Open) return CONTINUE_CHAIN;
+  if (!state.closed) {
+    try {
+      state.binding.closeConnection(state.slot, state.gen, CloseType.NoFlush);
+    } catch (closeError) {
+      writeLog(state.binding, LogLevel.Error, RUNTIME_PREFIX,
+               `closing the connection for the failure policy failed: ${describeError(closeError)}`, []);
+    }
+  }
+  return NetworkOutcome.Stop;
 }

@@ -21,5 +21,7 @@ process.on('unhandledRejection', (reason) => {
   writeLog(binding, LogLevel.Error, RUNTIME_PREFIX, `unhandled rejection: ${describeError(reason)}`, []);
 });
 
-const { loadConfig, unloadConfig, onHook, onResume, onDestroy } = createDispatcher(binding);
-binding.setDispatcher({ loadConfig, unloadConfig, onHook, onResume, onDestroy });
+const { loadConfig, unloadConfig, describeMetrics, onHook, onNetworkHook, onNetworkEvent, onResume, onDestroy } =
+  createDispatcher(binding);
+binding.setDispatcher({ loadConfig, unloadConfig, describeMetrics, onHook, onNetworkHook, onNetworkEvent, onResume,
+                        onDestroy });

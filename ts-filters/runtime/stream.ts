@@ -2,7 +2,7 @@
 
 import { StreamClosedError } from '../api/errors';
 import { HeaderMapKind, HookKind } from './codes';
-import type { ChainLink, LoadedConfig, LoadedFilter } from './config';
+import type { ChainLink, HttpConfig, LoadedHttpFilter } from './config';
 import { FilterContext } from './context';
 import { HeaderMapView, type HeaderTarget } from './header-map';
 import type { HookKind as NativeHookKind, NativeBinding } from './native';
@@ -29,7 +29,7 @@ export interface LocalReply {
 
 export class StreamState implements HeaderTarget {
   readonly binding: NativeBinding;
-  readonly config: LoadedConfig;
+  readonly config: HttpConfig;
   readonly slot: number;
   readonly gen: number;
   /** onDestroy ran: nothing may reach the binding for this stream any more. */
@@ -50,7 +50,7 @@ export class StreamState implements HeaderTarget {
   #abort: AbortController | undefined = undefined;
   readonly #contexts: (FilterContext | undefined)[] = [];
 
-  constructor(binding: NativeBinding, config: LoadedConfig, slot: number, gen: number) {
+  constructor(binding: NativeBinding, config: HttpConfig, slot: number, gen: number) {
     this.binding = binding;
     this.config = config;
     this.slot = slot;
@@ -64,7 +64,7 @@ export class StreamState implements HeaderTarget {
   }
 
   /** The context of one filter for this stream (created on first use). */
-  contextFor(filter: LoadedFilter): FilterContext {
+  contextFor(filter: LoadedHttpFilter): FilterContext {
     let ctx = this.#contexts[filter.index];
     if (ctx === undefined) {
       ctx = new FilterContext(this, filter);

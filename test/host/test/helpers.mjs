@@ -7,15 +7,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { freePort, httpProxyYaml } from '../../support/proxy-config.mjs';
+import { freePort, httpProxyYaml, tcpProxyYaml } from '../../support/proxy-config.mjs';
 
 export { freePort };
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const releaseDir = path.join(root, 'build/Release');
-export const hostBin = path.join(releaseDir, 'envoy-ts-host');
+// ENVOY_TS_HOST_BIN / ENVOY_TS_HOST_TEST_MODULES point the host's own tests at another build.
+export const hostBin = process.env.ENVOY_TS_HOST_BIN ?? path.join(releaseDir, 'envoy-ts-host');
 export const moduleSo = path.join(releaseDir, 'libenvoy_ts.so');
-export const testModulesDir = path.join(releaseDir, 'test-modules');
+export const testModulesDir =
+  process.env.ENVOY_TS_HOST_TEST_MODULES ?? path.join(releaseDir, 'test-modules');
 export const examplesBundle = path.join(root, 'dist/examples/filters.js');
 export const fixturesBundle = path.join(root, 'dist/test/fixtures/filters.js');
 
@@ -91,10 +93,34 @@ export async function runHostToExit(yaml, { searchPath, timeoutMs = 10000 }) {
 export async function startHost({ upstreamPort, filters, searchPath, concurrency = 1 }) {
   const listenPort = await freePort();
   const adminPort = await freePort();
-  const config = tempFile('envoy.yaml', hostYaml({ listenPort, adminPort, upstreamPort, filters }));
+  return startHostWithYaml(hostYaml({ listenPort, adminPort, upstreamPort, filters }),
+                           { listenPort, adminPort, searchPath, concurrency });
+}
+
+/**
+ * Starts the host as a TCP proxy (tcpProxyYaml): `filters` are network filters
+ * [{ module, filterName, config }], `clusters` [{ name, port }].
+ */
+export async function startTcpHost({ filters, clusters, defaultCluster, searchPath,
+                                     concurrency = 1 }) {
+  const listenPort = await freePort();
+  const adminPort = await freePort();
+  const yaml = tcpProxyYaml({
+    listenPort, adminPort, clusters, defaultCluster,
+    filters: filters.map(({ module, filterName, config = '' }) =>
+      ({ module, filterName, config, doNotClose: false })),
+  });
+  return startHostWithYaml(yaml, { listenPort, adminPort, searchPath, concurrency });
+}
+
+/** Starts the host on an envoy.yaml; resolves once GET /ready answers 200. */
+export async function startHostWithYaml(yaml, { listenPort, adminPort, searchPath,
+                                                concurrency = 1 }) {
+  const config = tempFile('envoy.yaml', yaml);
   const host = spawnHost(['-c', config.file, '--concurrency', String(concurrency), '-l', 'info'],
                          searchPath);
   host.port = listenPort;
+  host.adminPort = adminPort;
   host.stop = async () => {
     if (!host.exited) host.child.kill('SIGTERM');
     const killer = setTimeout(() => host.child.kill('SIGKILL'), 12000);

@@ -31,7 +31,7 @@ describe('async-delay', () => {
   test('config: default 10, range 0..10000', () => {
     const { runtime } = setup({ loadBundle: () => examples });
     const load = (cfg: unknown) =>
-      runtime.loadConfig(1, JSON.stringify({ bundle: '/b.js', chain: [{ name: 'async-delay', config: cfg }] }));
+      runtime.loadConfig(1, JSON.stringify({ bundle: '/b.js', chain: [{ name: 'async-delay', config: cfg }] }), 0);
     assert.equal(load(undefined), undefined);
     assert.equal(load({ ms: 0 }), undefined);
     assert.match(load({ ms: 10001 }) ?? '', /^filter 'async-delay': "ms" must be a number from 0 to 10000/);

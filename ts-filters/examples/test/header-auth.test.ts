@@ -49,7 +49,7 @@ describe('header-auth', () => {
   test('parseConfig rejects bad configs', () => {
     const { runtime } = setup({ loadBundle: () => examples });
     const load = (cfg: unknown) =>
-      runtime.loadConfig(1, JSON.stringify({ bundle: '/b.js', chain: [{ name: 'header-auth', config: cfg }] }));
+      runtime.loadConfig(1, JSON.stringify({ bundle: '/b.js', chain: [{ name: 'header-auth', config: cfg }] }), 0);
     assert.match(load(undefined) ?? '', /^filter 'header-auth': config must be an object/);
     assert.match(load({ tokens: [] }) ?? '', /^filter 'header-auth': "tokens" must be a non-empty array/);
     assert.match(load({ tokens: [''] }) ?? '', /"tokens" must be a non-empty array of non-empty strings/);

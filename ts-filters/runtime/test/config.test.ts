@@ -28,7 +28,7 @@ writeFileSync(throwing, `throw new Error('boom at load');`);
 
 function load(config: unknown): string | undefined {
   const { runtime } = setup();
-  return runtime.loadConfig(1, typeof config === 'string' ? config : JSON.stringify(config));
+  return runtime.loadConfig(1, typeof config === 'string' ? config : JSON.stringify(config), 0);
 }
 
 describe('loadConfig', () => {
@@ -86,7 +86,7 @@ describe('loadConfig', () => {
 
   test('filter not exported lists the available names', () => {
     assert.equal(load({ bundle: good, chain: [{ name: 'zzz' }] }),
-                 `chain[0]: filter 'zzz' is not exported by ${good} (available: 'a', 'b', 'strict', 'd')`);
+                 `chain[0]: HTTP filter 'zzz' is not exported by ${good} (available: 'a', 'b', 'strict', 'd')`);
   });
 
   test('bad failurePolicy', () => {
@@ -108,13 +108,13 @@ describe('loadConfig', () => {
     const { runtime } = setup({
       loadBundle: () => [defineHttpFilter({ name: 'x' }), defineHttpFilter({ name: 'x' })],
     });
-    assert.match(runtime.loadConfig(1, JSON.stringify({ bundle: '/b.js', chain: [{ name: 'x' }] })) ?? '',
+    assert.match(runtime.loadConfig(1, JSON.stringify({ bundle: '/b.js', chain: [{ name: 'x' }] }), 0) ?? '',
                  /two different filters named 'x'/);
   });
 
   test('a rejected config is not kept; unloadConfig drops a config', () => {
     const { runtime, binding } = setup();
-    assert.equal(runtime.loadConfig(7, JSON.stringify({ bundle: good, chain: [{ name: 'a' }] })), undefined);
+    assert.equal(runtime.loadConfig(7, JSON.stringify({ bundle: good, chain: [{ name: 'a' }] }), 0), undefined);
     const s = binding.openStream(7);
     assert.equal(binding.hook(s, 0), 0);
     runtime.unloadConfig(7);

@@ -11,7 +11,7 @@ describe('dispatcher never lets an exception reach native', () => {
     const s = binding.openStream(99);
     assert.equal(binding.hook(s, HookKind.RequestHeaders), HookOutcome.Replied);
     assert.equal(s.localReply?.status, 500);
-    assert.match(binding.errorLogs()[0] ?? '', /internal error in onHook: Error: onHook for unknown config 99/);
+    assert.match(binding.errorLogs()[0] ?? '', /internal error in onHook: Error: onHook for unknown HTTP config 99/);
   });
 
   test('an unknown hook kind does not throw', () => {
@@ -46,7 +46,7 @@ describe('dispatcher never lets an exception reach native', () => {
 
   test('loadConfig reports a bundle loader crash as a message', () => {
     const { runtime } = setup({ loadBundle: () => { throw new TypeError('loader bug'); } });
-    assert.match(runtime.loadConfig(1, JSON.stringify({ bundle: '/x.js', chain: [{ name: 'a' }] })) ?? '',
+    assert.match(runtime.loadConfig(1, JSON.stringify({ bundle: '/x.js', chain: [{ name: 'a' }] }), 0) ?? '',
                  /internal error while loading the config: loader bug/);
   });
 });

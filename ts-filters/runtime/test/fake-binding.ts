@@ -5,8 +5,8 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 
 import { createDispatcher, type DispatcherOptions, type Runtime } from '../dispatcher';
-import type { Dispatcher, HeaderMapKind, HookKind, HookOutcome, NativeBinding,
-  NativeLogLevel } from '../native';
+import type { BufferKind, CloseType, Dispatcher, HeaderMapKind, HookKind, HookOutcome, MetricOp,
+  NativeBinding, NativeLogLevel, NetworkEvent, NetworkHookKind } from '../native';
 
 export interface FakeStream {
   readonly slot: number;
@@ -16,6 +16,30 @@ export interface FakeStream {
   readonly maps: [string, string][][];
   alive: boolean;
   localReply: { status: number; headers: string[]; body: string; details: string } | undefined;
+}
+
+export interface FakeConnection {
+  readonly slot: number;
+  readonly gen: number;
+  readonly configId: number;
+  /** [read, write] buffers as slices. */
+  readonly buffers: [Uint8Array[], Uint8Array[]];
+  /** What reached the client: connectionWrite() calls and write buffers that passed. */
+  readonly written: string[];
+  readonly injected: string[];
+  continued: number;
+  closedWith: CloseType | undefined;
+  readDisabled: number;
+  readonly metadata: Map<string, string | number | boolean>;
+  readonly filterState: Map<string, Uint8Array>;
+  /** [index, op, value] per metric() call. */
+  readonly metrics: [number, MetricOp, number][];
+  alive: boolean;
+  inWrite: boolean;
+}
+
+function concat(chunks: readonly Uint8Array[]): Buffer {
+  return Buffer.concat(chunks.map((chunk) => Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length)));
 }
 
 export interface BindingCall {
@@ -38,6 +62,8 @@ export class FakeBinding implements NativeBinding {
   logLevel: NativeLogLevel = 0;
   readonly resumeRequests: { slot: number; gen: number }[] = [];
   readonly #streams = new Map<number, FakeStream>();
+  readonly #connections = new Map<number, FakeConnection>();
+  readonly #shared = new Map<string, number>();
   #nextSlot = 0;
   #nextGen = 1;
   #activeSlot: number | undefined;
@@ -82,8 +108,73 @@ export class FakeBinding implements NativeBinding {
     this.#dispatcher().onDestroy(stream.slot, stream.gen);
   }
 
+  /** A new downstream connection of a network config (like on_network_filter_new). */
+  openConnection(configId: number): FakeConnection {
+    const connection: FakeConnection = {
+      slot: this.#nextSlot++,
+      gen: this.#nextGen++,
+      configId,
+      buffers: [[], []],
+      written: [],
+      injected: [],
+      continued: 0,
+      closedWith: undefined,
+      readDisabled: 0,
+      metadata: new Map(),
+      filterState: new Map(),
+      metrics: [],
+      alive: true,
+      inWrite: false,
+    };
+    this.#connections.set(connection.slot, connection);
+    return connection;
+  }
+
+  /** Bytes from the client: appended to the read buffer (one slice each), then onData. */
+  receive(connection: FakeConnection, data: string, endOfStream = false): HookOutcome {
+    if (data !== '') connection.buffers[0].push(Buffer.from(data));
+    return this.networkHook(connection, 1, endOfStream);
+  }
+
+  /** Bytes from the upstream: a fresh write buffer, then onWrite (what remains is "written"). */
+  upstreamWrites(connection: FakeConnection, data: string, endOfStream = false): HookOutcome {
+    connection.buffers[1] = [Buffer.from(data)];
+    connection.inWrite = true;
+    try {
+      const outcome = this.networkHook(connection, 2, endOfStream);
+      if (outcome === 0) connection.written.push(concat(connection.buffers[1]).toString());
+      return outcome;
+    } finally {
+      connection.inWrite = false;
+      connection.buffers[1] = [];
+    }
+  }
+
+  networkHook(connection: FakeConnection, hook: NetworkHookKind, endOfStream = false): HookOutcome {
+    return this.#dispatcher().onNetworkHook(connection.configId, connection.slot, connection.gen, hook, endOfStream);
+  }
+
+  resumeConnection(connection: FakeConnection): HookOutcome {
+    return this.#dispatcher().onResume(connection.slot, connection.gen);
+  }
+
+  closeEvent(connection: FakeConnection, event: NetworkEvent): void {
+    this.#dispatcher().onNetworkEvent(connection.slot, connection.gen, event);
+  }
+
+  destroyConnection(connection: FakeConnection): void {
+    connection.alive = false;
+    this.#connections.delete(connection.slot);
+    this.#dispatcher().onDestroy(connection.slot, connection.gen);
+  }
+
+  /** The read buffer's content as text. */
+  readBufferText(connection: FakeConnection): string {
+    return concat(connection.buffers[0]).toString();
+  }
+
   /** Wait until the runtime asked to resume `stream` (timers and microtasks run meanwhile). */
-  async untilResumeRequested(stream: FakeStream, timeoutMs = 2000): Promise<void> {
+  async untilResumeRequested(stream: { slot: number; gen: number }, timeoutMs = 2000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const index = this.resumeRequests.findIndex((r) => r.slot === stream.slot && r.gen === stream.gen);
@@ -199,8 +290,105 @@ export class FakeBinding implements NativeBinding {
   }
 
   requestResume(slot: number, gen: number): void {
-    this.#stream('requestResume', slot, gen);
+    const connection = this.#connections.get(slot);
+    if (connection !== undefined && connection.gen === gen) {
+      this.#connection('requestResume', slot, gen);
+    } else {
+      this.#stream('requestResume', slot, gen);
+    }
     this.resumeRequests.push({ slot, gen });
+  }
+
+  #connection(method: string, slot: number, gen: number): FakeConnection {
+    this.calls.push({ method, slot, gen });
+    const connection = this.#connections.get(slot);
+    if (connection === undefined || connection.gen !== gen || !connection.alive) {
+      throw codedError('ETS_ERR_STREAM_CLOSED', `connection ${slot}/${gen} is closed`);
+    }
+    return connection;
+  }
+
+  #buffer(method: string, slot: number, gen: number, buffer: BufferKind): Uint8Array[] {
+    const connection = this.#connection(method, slot, gen);
+    if (buffer === 1 && !connection.inWrite) throw codedError('ETS_ERR_NOT_IN_HOOK', 'no write buffer now');
+    return connection.buffers[buffer];
+  }
+
+  bufferLength(slot: number, gen: number, buffer: BufferKind): number {
+    return this.#buffer('bufferLength', slot, gen, buffer).reduce((n, chunk) => n + chunk.length, 0);
+  }
+
+  bufferChunks(slot: number, gen: number, buffer: BufferKind): Uint8Array[] {
+    return this.#buffer('bufferChunks', slot, gen, buffer).map((chunk) => chunk.subarray());
+  }
+
+  drainBuffer(slot: number, gen: number, buffer: BufferKind, length: number): void {
+    const chunks = this.#buffer('drainBuffer', slot, gen, buffer);
+    const rest = concat(chunks).subarray(length);
+    chunks.length = 0;
+    if (rest.length > 0) chunks.push(rest);
+  }
+
+  prependBuffer(slot: number, gen: number, buffer: BufferKind, data: Uint8Array): void {
+    this.#buffer('prependBuffer', slot, gen, buffer).unshift(Buffer.from(data));
+  }
+
+  appendBuffer(slot: number, gen: number, buffer: BufferKind, data: Uint8Array): void {
+    this.#buffer('appendBuffer', slot, gen, buffer).push(Buffer.from(data));
+  }
+
+  connectionWrite(slot: number, gen: number, data: Uint8Array, endStream: boolean): void {
+    this.#connection('connectionWrite', slot, gen).written.push(Buffer.from(data).toString() + (endStream ? '<EOF>' : ''));
+  }
+
+  injectRead(slot: number, gen: number, data: Uint8Array, endStream: boolean): void {
+    this.#connection('injectRead', slot, gen).injected.push(Buffer.from(data).toString() + (endStream ? '<EOF>' : ''));
+  }
+
+  continueReading(slot: number, gen: number): void {
+    this.#connection('continueReading', slot, gen).continued++;
+  }
+
+  closeConnection(slot: number, gen: number, type: CloseType): void {
+    this.#connection('closeConnection', slot, gen).closedWith = type;
+  }
+
+  readDisable(slot: number, gen: number, disabled: boolean): void {
+    this.#connection('readDisable', slot, gen).readDisabled += disabled ? 1 : -1;
+  }
+
+  connectionInfo(slot: number, gen: number): [number, string, number, string, number, boolean, string | undefined] {
+    this.#connection('connectionInfo', slot, gen);
+    return [slot + 100, '10.0.0.1', 40000 + slot, '127.0.0.1', 10000, false, undefined];
+  }
+
+  setMetadata(slot: number, gen: number, namespace: string, key: string, value: string | number | boolean): void {
+    this.#connection('setMetadata', slot, gen).metadata.set(`${namespace}.${key}`, value);
+  }
+
+  setFilterState(slot: number, gen: number, key: string, value: Uint8Array, typed: boolean): void {
+    const connection = this.#connection('setFilterState', slot, gen);
+    if (typed && key !== 'envoy.tcp_proxy.cluster') throw codedError('ETS_ERR_FILTER_STATE', `no factory for ${key}`);
+    connection.filterState.set(key, Buffer.from(value));
+  }
+
+  getFilterState(slot: number, gen: number, key: string): Uint8Array | undefined {
+    return this.#connection('getFilterState', slot, gen).filterState.get(key);
+  }
+
+  metric(slot: number, gen: number, index: number, op: MetricOp, value: number): void {
+    this.#connection('metric', slot, gen).metrics.push([index, op, value]);
+  }
+
+  sharedCounterAdd(key: string, delta: number): number {
+    const value = (this.#shared.get(key) ?? 0) + delta;
+    if (value === 0) this.#shared.delete(key);
+    else this.#shared.set(key, value);
+    return value;
+  }
+
+  sharedCounterGet(key: string): number {
+    return this.#shared.get(key) ?? 0;
   }
 
   log(level: NativeLogLevel, message: string): void {
@@ -223,12 +411,13 @@ export function setup(options: DispatcherOptions = {}, isMainThread = false): { 
 
 /**
  * A fake binding whose bundle loader serves `exports` for the path '/fake/bundle.js', with config 1
- * loaded from `chain` (throws if the config is rejected).
+ * loaded from `chain` (throws if the config is rejected). `kind`: 0 HTTP, 1 network.
  */
-export function withChain(moduleExports: unknown, chain: unknown[],
-                          failurePolicy: 'closed' | 'open' = 'closed'): { binding: FakeBinding; runtime: Runtime } {
+export function withChain(moduleExports: unknown, chain: unknown[], failurePolicy: 'closed' | 'open' = 'closed',
+                          kind: 0 | 1 = 0): { binding: FakeBinding; runtime: Runtime } {
   const context = setup({ loadBundle: () => moduleExports });
-  const error = context.runtime.loadConfig(1, JSON.stringify({ bundle: '/fake/bundle.js', chain, failurePolicy }));
+  const error = context.runtime.loadConfig(1, JSON.stringify({ bundle: '/fake/bundle.js', chain, failurePolicy }),
+                                           kind);
   if (error !== undefined) throw new Error(`config rejected: ${error}`);
   return context;
 }

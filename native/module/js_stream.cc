@@ -1,0 +1,94 @@
+#include "native/module/js_stream.h"
+
+namespace envoy_ts::module {
+
+using bridge::HookOutcome;
+
+HookOutcome JsStream::resumeInHook(Phase phase, HookOutcome outcome) {
+  while (outcome == HookOutcome::Pending && resume_requested_ && waiting_ == phase) {
+    resume_requested_ = false;
+    stopWaiting();
+    outcome = bridge_.resume(ref_);
+    if (outcome == HookOutcome::Pending) {
+      startWaiting(phase);
+    }
+    env_.pump();
+  }
+  return outcome;
+}
+
+void JsStream::leaveHook() {
+  // Views of Envoy's buffers made during this hook must not outlive it.
+  bridge_.detachViews(env_.callDepth());
+  --hook_depth_;
+  if (hook_depth_ == 0 && resume_requested_) {
+    // JS settled a wait of another phase (a nested hook): resume it from the scheduler.
+    resume_requested_ = false;
+    scheduleResume();
+  }
+}
+
+void JsStream::onScheduledEvent(uint64_t event_id) {
+  if (closed_) {
+    return;
+  }
+  runtime::Environment::CallScope scope(env_);
+  if (event_id == kResumeEvent && waiting_ != kNotWaiting) {
+    const Phase phase = waiting_;
+    ++hook_depth_;
+    stopWaiting();
+    HookOutcome outcome = bridge_.resume(ref_);
+    if (outcome == HookOutcome::Pending) {
+      startWaiting(phase);
+    }
+    env_.pump();
+    outcome = resumeInHook(phase, outcome);
+    applyResume(phase, outcome);
+    leaveHook();
+  }
+  // Both events end by running what the loop has due (and re-arming the waker); the waker's
+  // event means the loop's fd is readable: poll it.
+  env_.pump(event_id == kPumpEvent ? runtime::Environment::Poll::Now
+                                   : runtime::Environment::Poll::IfDue);
+}
+
+void JsStream::requestResumeFromJs() {
+  if (closed_) {
+    return;
+  }
+  if (hook_depth_ > 0) {
+    resume_requested_ = true;  // applied before the hook on the stack returns
+    return;
+  }
+  scheduleResume();
+}
+
+void JsStream::closeJs() {
+  if (closed_) {
+    return;
+  }
+  closed_ = true;
+  stopWaiting();
+  bridge_.closeStream(ref_);
+}
+
+void JsStream::startWaiting(Phase phase) {
+  waiting_ = phase;
+  ensureScheduler();
+  env_.waker()->addTarget(this);
+}
+
+void JsStream::stopWaiting() {
+  if (waiting_ == kNotWaiting) {
+    return;
+  }
+  waiting_ = kNotWaiting;
+  env_.waker()->removeTarget(this);
+}
+
+void JsStream::scheduleResume() {
+  ensureScheduler();
+  commitEvent(kResumeEvent);
+}
+
+}  // namespace envoy_ts::module

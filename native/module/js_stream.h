@@ -1,0 +1,85 @@
+// What HTTP streams and network connections share on the native side: the (slot, gen) handle JS
+// addresses them by, entering JS for a hook, waiting on JS (a waker target with a scheduler), and
+// resuming either inside the hook or from the scheduler (DESIGN.md §3, §5).
+#pragma once
+
+#include <cstdint>
+
+#include "native/bridge/bridge.h"
+#include "native/runtime/environment.h"
+#include "native/runtime/loop_waker.h"
+
+namespace envoy_ts::module {
+
+class JsStream : public runtime::WakeTarget {
+ public:
+  // runtime::WakeTarget (waker thread): the Node loop has work due.
+  void wake() override { commitEvent(kPumpEvent); }
+
+ protected:
+  // A direction stopped while JS works. Subclasses name theirs; 0 is "not waiting".
+  using Phase = int;
+  static constexpr Phase kNotWaiting = 0;
+
+  // Scheduler events.
+  static constexpr uint64_t kResumeEvent = 1;  // JS settled: apply its decision
+  static constexpr uint64_t kPumpEvent = 2;    // the Node loop has work due (from the waker)
+
+  explicit JsStream(runtime::Environment& env) : env_(env), bridge_(bridge::Bridge::of(env)) {}
+  ~JsStream() override = default;
+
+  // One hook of `phase`: `call` makes the call into JS. A Pending outcome makes the stream wait;
+  // JS that settles before the hook returns (an `async` function that never really waited) is
+  // resumed right here, without a round trip through the scheduler.
+  template <class Call>
+  bridge::HookOutcome enter(Phase phase, Call call) {
+    if (closed_) {
+      return bridge::HookOutcome::Continue;
+    }
+    runtime::Environment::CallScope scope(env_);
+    ++hook_depth_;
+    bridge::HookOutcome outcome = call();
+    if (outcome == bridge::HookOutcome::Pending) {
+      startWaiting(phase);
+    }
+    env_.pump();
+    outcome = resumeInHook(phase, outcome);
+    leaveHook();
+    return outcome;
+  }
+
+  // on_*_scheduled: apply a resume (through applyResume), then run what the loop has due.
+  void onScheduledEvent(uint64_t event_id);
+  // bridge::HostBase::requestResume.
+  void requestResumeFromJs();
+  // The stream is over (completed, reset or destroyed): JS can no longer reach it and its pending
+  // work is aborted. Events already committed for it are ignored.
+  void closeJs();
+
+  bool waiting() const { return waiting_ != kNotWaiting; }
+
+  // Creates the subclass's Envoy scheduler if needed (worker thread).
+  virtual void ensureScheduler() = 0;
+  // Commits an event on that scheduler (any thread; only called once ensureScheduler ran).
+  virtual void commitEvent(uint64_t event_id) = 0;
+  // JS settled what `phase` waited for and decided `outcome` (Pending: it waits again).
+  virtual void applyResume(Phase phase, bridge::HookOutcome outcome) = 0;
+
+  runtime::Environment& env_;
+  bridge::Bridge& bridge_;
+  bridge::StreamRef ref_;
+  bool closed_ = false;
+
+ private:
+  bridge::HookOutcome resumeInHook(Phase phase, bridge::HookOutcome outcome);
+  void leaveHook();
+  void startWaiting(Phase phase);
+  void stopWaiting();
+  void scheduleResume();
+
+  Phase waiting_ = kNotWaiting;
+  int hook_depth_ = 0;  // this stream's hooks on the stack
+  bool resume_requested_ = false;
+};
+
+}  // namespace envoy_ts::module

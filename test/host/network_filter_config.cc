@@ -1,0 +1,87 @@
+#include "network_filter_config.h"
+
+#include "logger.h"
+
+namespace EnvoyTsHost {
+namespace {
+
+// Envoy's NetworkFilters::DefaultMetricsNamespace (metrics_namespace unset).
+constexpr char MetricsNamespace[] = "dynamicmodulescustom.";
+
+} // namespace
+
+NetworkFilterConfig::~NetworkFilterConfig() {
+  if (module_config_ != nullptr) {
+    HOST_LOG(Debug, "destroying network filter config of " + module_->path());
+    hooks_.config_destroy(module_config_);
+  }
+}
+
+std::shared_ptr<NetworkFilterConfig> NetworkFilterConfig::create(const DynamicModuleFilterSpec& spec,
+                                                                 std::string& error) {
+  std::string module_error;
+  std::shared_ptr<NetworkFilterConfig> config(new NetworkFilterConfig());
+  config->module_ =
+      DynamicModule::load(spec.module_name, spec.do_not_close, spec.load_globally, module_error);
+  if (config->module_ == nullptr ||
+      !config->module_->resolveNetworkFilterHooks(config->hooks_, module_error)) {
+    error = spec.path + ": " + module_error;
+    return nullptr;
+  }
+  const envoy_dynamic_module_type_envoy_buffer name{spec.filter_name.data(),
+                                                    spec.filter_name.size()};
+  const envoy_dynamic_module_type_envoy_buffer bytes{spec.filter_config.data(),
+                                                     spec.filter_config.size()};
+  config->defining_metrics_ = true;
+  config->module_config_ = config->hooks_.config_new(config.get(), name, bytes);
+  config->defining_metrics_ = false;
+  if (config->module_config_ == nullptr) {
+    error = spec.path + ": dynamic module network filter config rejected (see the module's log above)";
+    return nullptr;
+  }
+  return config;
+}
+
+envoy_dynamic_module_type_metrics_result NetworkFilterConfig::defineCounter(const std::string& name,
+                                                                            size_t* id) {
+  if (!defining_metrics_) {
+    return envoy_dynamic_module_type_metrics_result_Frozen;
+  }
+  *id = counters_.size();
+  counters_.push_back(&StatsStore::get().counter(MetricsNamespace + name));
+  return envoy_dynamic_module_type_metrics_result_Success;
+}
+
+envoy_dynamic_module_type_metrics_result NetworkFilterConfig::defineGauge(const std::string& name,
+                                                                          size_t* id) {
+  if (!defining_metrics_) {
+    return envoy_dynamic_module_type_metrics_result_Frozen;
+  }
+  *id = gauges_.size();
+  gauges_.push_back(&StatsStore::get().gauge(MetricsNamespace + name));
+  return envoy_dynamic_module_type_metrics_result_Success;
+}
+
+envoy_dynamic_module_type_metrics_result
+NetworkFilterConfig::defineHistogram(const std::string& name, size_t* id) {
+  if (!defining_metrics_) {
+    return envoy_dynamic_module_type_metrics_result_Frozen;
+  }
+  *id = histograms_.size();
+  histograms_.push_back(&StatsStore::get().histogram(MetricsNamespace + name));
+  return envoy_dynamic_module_type_metrics_result_Success;
+}
+
+bool createNetworkFilterChainConfig(const std::vector<DynamicModuleFilterSpec>& specs,
+                                    NetworkFilterChainConfig& chain, std::string& error) {
+  for (const DynamicModuleFilterSpec& spec : specs) {
+    NetworkFilterConfigSharedPtr config = NetworkFilterConfig::create(spec, error);
+    if (config == nullptr) {
+      return false;
+    }
+    chain.push_back(std::move(config));
+  }
+  return true;
+}
+
+} // namespace EnvoyTsHost

@@ -229,27 +229,24 @@ HookOutcome Bridge::toOutcome(bool ok, napi_value result) {
 }
 
 HookOutcome Bridge::runHook(uint64_t config_id, StreamRef ref, HookKind hook, bool end_of_stream) {
-  Napi::HandleScope scope(env_);
-  napi_value args[5] = {Napi::Number::New(env_, static_cast<double>(config_id)),
-                        Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
-                        Napi::Number::New(env_, static_cast<uint32_t>(hook)),
-                        Napi::Boolean::New(env_, end_of_stream)};
-  napi_value result = nullptr;
-  ActiveCall active(streams_, ref);
-  bool ok = callDispatcher(on_hook_, 5, args, &result, "onHook");
-  return toOutcome(ok, result);
+  return callHook(on_hook_, "onHook", config_id, ref, static_cast<uint32_t>(hook), end_of_stream);
 }
 
 HookOutcome Bridge::runNetworkHook(uint64_t config_id, StreamRef ref, NetworkHookKind hook,
                                    bool end_of_stream) {
+  return callHook(on_network_hook_, "onNetworkHook", config_id, ref, static_cast<uint32_t>(hook),
+                  end_of_stream);
+}
+
+HookOutcome Bridge::callHook(napi_ref function, const char* what, uint64_t config_id,
+                             StreamRef ref, uint32_t hook, bool end_of_stream) {
   Napi::HandleScope scope(env_);
   napi_value args[5] = {Napi::Number::New(env_, static_cast<double>(config_id)),
                         Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
-                        Napi::Number::New(env_, static_cast<uint32_t>(hook)),
-                        Napi::Boolean::New(env_, end_of_stream)};
+                        Napi::Number::New(env_, hook), Napi::Boolean::New(env_, end_of_stream)};
   napi_value result = nullptr;
   ActiveCall active(streams_, ref);
-  bool ok = callDispatcher(on_network_hook_, 5, args, &result, "onNetworkHook");
+  bool ok = callDispatcher(function, 5, args, &result, what);
   return toOutcome(ok, result);
 }
 

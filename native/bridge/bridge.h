@@ -76,6 +76,9 @@ class Bridge {
   bool callDispatcher(napi_ref function, size_t argc, const napi_value* argv, napi_value* result,
                       const char* what);
   HookOutcome toOutcome(bool ok, napi_value result);
+  // onHook / onNetworkHook: (configId, slot, gen, hook, endOfStream).
+  HookOutcome callHook(napi_ref function, const char* what, uint64_t config_id, StreamRef ref,
+                       uint32_t hook, bool end_of_stream);
 
   napi_env env_;
   runtime::Environment& owner_;

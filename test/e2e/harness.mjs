@@ -70,16 +70,20 @@ function proxyCommand(configPath, concurrency, logLevel) {
   return { file: path.join(moduleDir, 'envoy-ts-host'), args };
 }
 
-/** Spawns the proxy with the given yaml; resolves once it exits (for configs it must reject). */
-export async function runProxyToExit(yaml, { concurrency = 1, logLevel = 'info', timeoutMs = 20000 } = {}) {
+function spawnProxy(yaml, concurrency, logLevel) {
   const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-e2e-'));
   const configPath = path.join(dir, 'envoy.yaml');
   writeFileSync(configPath, yaml);
   const { file, args } = proxyCommand(configPath, concurrency, logLevel);
-  const child = spawn(file, args, {
+  return spawn(file, args, {
     env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: moduleDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** Spawns the proxy with the given yaml; resolves once it exits (for configs it must reject). */
+export async function runProxyToExit(yaml, { concurrency = 1, logLevel = 'info', timeoutMs = 20000 } = {}) {
+  const child = spawnProxy(yaml, concurrency, logLevel);
   let output = '';
   child.stdout.on('data', (d) => { output += d; });
   child.stderr.on('data', (d) => { output += d; });
@@ -90,22 +94,13 @@ export async function runProxyToExit(yaml, { concurrency = 1, logLevel = 'info',
 }
 
 /**
- * Starts a proxy in front of `upstreamPort` with one envoy_ts filter per entry of
- * `filterConfigs` (objects are JSON-encoded). Resolves once the admin endpoint says LIVE.
+ * Starts a proxy with `yaml` (whose listener is on `port` and admin on `adminPort`); resolves
+ * once the admin endpoint says LIVE. The proxy object has its output, stop() and the admin stats.
  */
-export async function startProxy({ upstreamPort, filterConfigs, concurrency = 1, logLevel = 'info' }) {
-  const listenPort = await freePort();
-  const adminPort = await freePort();
-  const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-e2e-'));
-  const configPath = path.join(dir, 'envoy.yaml');
-  writeFileSync(configPath, envoyYaml({ listenPort, adminPort, upstreamPort, filterConfigs }));
-  const { file, args } = proxyCommand(configPath, concurrency, logLevel);
-  const child = spawn(file, args, {
-    env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: moduleDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function launchProxy(yaml, { port, adminPort, concurrency = 1, logLevel = 'info' }) {
+  const child = spawnProxy(yaml, concurrency, logLevel);
   const proxy = {
-    port: listenPort,
+    port,
     adminPort,
     child,
     output: '',
@@ -117,6 +112,21 @@ export async function startProxy({ upstreamPort, filterConfigs, concurrency = 1,
       const result = await proxy.exitPromise;
       clearTimeout(killer);
       return result;
+    },
+    /** The admin endpoint's /stats text (Envoy's "name: value" lines). */
+    async statsText() {
+      const response = await request(adminPort, { path: '/stats' });
+      if (response.status !== 200) throw new Error(`GET /stats answered ${response.status}: ${response.body}`);
+      return response.body;
+    },
+    /**
+     * The value of the stat whose name ends in `.<suffix>` (any prefix, e.g. Envoy's namespace for
+     * dynamic-module metrics), or undefined when /stats has no such line.
+     */
+    async stat(suffix) {
+      const escaped = suffix.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+      const match = new RegExp(`^(?:\\S*\\.)?${escaped}: (-?\\d+)$`, 'm').exec(await proxy.statsText());
+      return match ? Number(match[1]) : undefined;
     },
   };
   child.stdout.on('data', (d) => { proxy.output += d; });
@@ -143,6 +153,17 @@ export async function startProxy({ upstreamPort, filterConfigs, concurrency = 1,
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return proxy;
+}
+
+/**
+ * Starts a proxy in front of `upstreamPort` with one envoy_ts filter per entry of
+ * `filterConfigs` (objects are JSON-encoded). Resolves once the admin endpoint says LIVE.
+ */
+export async function startProxy({ upstreamPort, filterConfigs, concurrency = 1, logLevel = 'info' }) {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const yaml = envoyYaml({ listenPort: port, adminPort, upstreamPort, filterConfigs });
+  return launchProxy(yaml, { port, adminPort, concurrency, logLevel });
 }
 
 /** One HTTP/1.1 request from a real client; resolves with {status, headers, body}. */

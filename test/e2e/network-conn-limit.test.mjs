@@ -4,28 +4,12 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
 import { examplesBundle, proxyName } from './harness.mjs';
-import { connectRaw, sleep, startTcpProxy, until } from './network-harness.mjs';
+import { connectRaw, sleep, startTcpProxy, startTcpUpstream, until } from './network-harness.mjs';
 
 const MESSAGE = 'conn-limit: too many connections\n';
 
-/** A TCP echo upstream counting the connections it accepted. */
-async function startEcho() {
-  const upstream = { accepted: 0, sockets: new Set() };
-  const server = net.createServer((socket) => {
-    upstream.accepted += 1;
-    upstream.sockets.add(socket);
-    socket.on('data', (chunk) => socket.write(chunk));
-    socket.on('error', () => {});
-    socket.on('close', () => upstream.sockets.delete(socket));
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  upstream.port = server.address().port;
-  upstream.close = () => new Promise((resolve) => {
-    for (const socket of upstream.sockets) socket.destroy();
-    server.close(resolve);
-  });
-  return upstream;
-}
+/** A TCP echo upstream (`connections.length` counts what it accepted). */
+const startEcho = () => startTcpUpstream((chunk) => chunk);
 
 /** A connection through the proxy that proved it reaches the echo upstream. */
 async function echoing(port, tag) {
@@ -57,11 +41,11 @@ for (const concurrency of [1, 2]) {
     test('the third concurrent connection is told and closed; a freed slot is reused', async () => {
       const a = await echoing(proxy.port, 'a1');
       const b = await echoing(proxy.port, 'b1');
-      const acceptedBefore = upstream.accepted;
+      const acceptedBefore = upstream.connections.length;
       const c = await connectRaw(proxy.port);
       await c.waitClosed();
       assert.equal(c.text(), MESSAGE);
-      assert.equal(upstream.accepted, acceptedBefore, 'the rejected connection never reached the upstream');
+      assert.equal(upstream.connections.length, acceptedBefore, 'the rejected connection never reached the upstream');
       // The first two still work.
       await a.write('a2');
       await a.readUntil((text) => text === 'a1a2', 'a2 echoed');

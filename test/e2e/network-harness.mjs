@@ -2,13 +2,10 @@
 // set) with a listener → envoy_ts network filters → tcp_proxy, a real redis-server, raw sockets
 // with timeouts, and the proxy's admin /stats.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 
 import { tcpProxyYaml } from '../support/proxy-config.mjs';
-import { freePort, moduleDir, realEnvoy, request } from './harness.mjs';
+import { freePort, launchProxy } from './harness.mjs';
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -23,12 +20,6 @@ export async function until(predicate, what, timeoutMs = 5000) {
   }
 }
 
-function proxyCommand(configPath, concurrency, logLevel) {
-  const args = ['-c', configPath, '--concurrency', String(concurrency), '-l', logLevel];
-  if (realEnvoy) return { file: realEnvoy, args: [...args, '--disable-hot-restart'] };
-  return { file: path.join(moduleDir, 'envoy-ts-host'), args };
-}
-
 /**
  * Starts a TCP proxy: one listener → one envoy_ts network filter per `filterConfigs` entry
  * (objects are JSON-encoded) → tcp_proxy to `defaultCluster` (default: the first cluster), or to
@@ -37,74 +28,15 @@ function proxyCommand(configPath, concurrency, logLevel) {
 export async function startTcpProxy({
   clusters, filterConfigs, defaultCluster, concurrency = 1, logLevel = 'info',
 }) {
-  const listenPort = await freePort();
+  const port = await freePort();
   const adminPort = await freePort();
   const filters = filterConfigs.map((config) => ({
     module: 'envoy_ts',
     filterName: 'chain',
     config: typeof config === 'string' ? config : JSON.stringify(config),
   }));
-  const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-e2e-tcp-'));
-  const configPath = path.join(dir, 'envoy.yaml');
-  writeFileSync(configPath, tcpProxyYaml({ listenPort, adminPort, clusters, filters, defaultCluster }));
-  const { file, args } = proxyCommand(configPath, concurrency, logLevel);
-  const child = spawn(file, args, {
-    env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: moduleDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const proxy = {
-    port: listenPort,
-    adminPort,
-    child,
-    output: '',
-    exited: null,
-    async stop() {
-      if (proxy.exited) return proxy.exited;
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      const result = await proxy.exitPromise;
-      clearTimeout(killer);
-      return result;
-    },
-    /** The admin endpoint's /stats text (Envoy's "name: value" lines). */
-    async statsText() {
-      const response = await request(adminPort, { path: '/stats' });
-      if (response.status !== 200) throw new Error(`GET /stats answered ${response.status}: ${response.body}`);
-      return response.body;
-    },
-    /**
-     * The value of the stat whose name ends in `.<suffix>` (any prefix, e.g. Envoy's namespace for
-     * dynamic-module metrics), or undefined when /stats has no such line.
-     */
-    async stat(suffix) {
-      const escaped = suffix.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
-      const match = new RegExp(`^(?:\\S*\\.)?${escaped}: (-?\\d+)$`, 'm').exec(await proxy.statsText());
-      return match ? Number(match[1]) : undefined;
-    },
-  };
-  child.stdout.on('data', (d) => { proxy.output += d; });
-  child.stderr.on('data', (d) => { proxy.output += d; });
-  proxy.exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => {
-    proxy.exited = { code, signal };
-    resolve(proxy.exited);
-  }));
-  const deadline = Date.now() + 20000;
-  for (;;) {
-    if (proxy.exited) {
-      throw new Error(`proxy exited (${JSON.stringify(proxy.exited)}) before it was ready:\n${proxy.output}`);
-    }
-    try {
-      if ((await request(adminPort, { path: '/ready' })).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await proxy.stop();
-      throw new Error(`proxy not ready after 20 s:\n${proxy.output}`);
-    }
-    await sleep(50);
-  }
-  return proxy;
+  const yaml = tcpProxyYaml({ listenPort: port, adminPort, clusters, filters, defaultCluster });
+  return launchProxy(yaml, { port, adminPort, concurrency, logLevel });
 }
 
 /** Whether redis-server and redis-cli are installed (scripts/setup.sh installs them). */
@@ -211,18 +143,19 @@ export function resp(...args) {
 }
 
 /**
- * A real TCP upstream for rpc-router tests: records every byte it receives per connection, and
- * answers each chunk with `<name>:<byte count>` so clients see which upstream they reached.
+ * A real TCP upstream: records every byte it receives per connection (`connections[i].received`)
+ * and answers each chunk with `respond(chunk, record)` (nothing when it returns undefined).
  */
-export async function startRecordingUpstream(name) {
-  const upstream = { name, connections: [], sockets: new Set() };
+export async function startTcpUpstream(respond) {
+  const upstream = { connections: [], sockets: new Set() };
   const server = net.createServer((socket) => {
     const record = { received: Buffer.alloc(0) };
     upstream.connections.push(record);
     upstream.sockets.add(socket);
     socket.on('data', (chunk) => {
       record.received = Buffer.concat([record.received, chunk]);
-      socket.write(`${name}:${record.received.length};`);
+      const answer = respond(chunk, record);
+      if (answer !== undefined) socket.write(answer);
     });
     socket.on('error', () => {});
     socket.on('close', () => upstream.sockets.delete(socket));
@@ -233,6 +166,13 @@ export async function startRecordingUpstream(name) {
     for (const socket of upstream.sockets) socket.destroy();
     server.close(resolve);
   });
+  return upstream;
+}
+
+/** An upstream that answers each chunk with `<name>:<bytes received so far>;` (which one was reached). */
+export async function startRecordingUpstream(name) {
+  const upstream = await startTcpUpstream((_chunk, record) => `${name}:${record.received.length};`);
+  upstream.name = name;
   return upstream;
 }
 

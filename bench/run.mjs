@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 // `npm run bench`: what a TypeScript filter costs next to the same work done natively, on one machine,
-// in one run. See bench/README.md. Writes bench/results/latest.{json,md}; exits 1 if any configuration
-// failed its checks (wrong status, wrong x-request-id behaviour, errors in the host log).
+// in one run; and what the TS resp-guard network filter costs next to no filter in front of Redis.
+// See bench/README.md. Writes bench/results/latest.{json,md}; exits 1 if any configuration failed its
+// checks (wrong status, wrong x-request-id behaviour, a blocked command not refused, errors in the host log).
 //
-// Options (flags or env): --script-only, --http-only, --quick (a short smoke run),
-//   BENCH_SCRIPT_STREAMS, BENCH_SCRIPT_WARMUP, BENCH_SCRIPT_RUNS, BENCH_HTTP_RUNS, BENCH_HTTP_SECONDS.
+// Options (flags or env): --script-only, --http-only, --network-only (combinable), --quick (a short
+//   smoke run), BENCH_SCRIPT_STREAMS, BENCH_SCRIPT_WARMUP, BENCH_SCRIPT_RUNS, BENCH_HTTP_RUNS,
+//   BENCH_HTTP_SECONDS, BENCH_NET_RUNS, BENCH_NET_REQUESTS, BENCH_NET_PIPELINED_REQUESTS.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { httpBench } from './lib/http.mjs';
+import { networkBench } from './lib/network.mjs';
 import { scriptedBench } from './lib/scripted.mjs';
 import { BenchFailure, examplesBundle, fmt, hostBin, log, machineInfo, mdTable, releaseDir, root,
   textTable } from './lib/util.mjs';
@@ -16,14 +19,18 @@ import { BenchFailure, examplesBundle, fmt, hostBin, log, machineInfo, mdTable, 
 const TARGET_CROSSING_NS = 500;
 const TARGET_RPS_RATIO = 0.95;
 
+const PARTS = { '--script-only': 'scripted', '--http-only': 'http', '--network-only': 'network' };
 const argv = new Set(process.argv.slice(2));
 for (const arg of argv) {
-  if (!['--script-only', '--http-only', '--quick'].includes(arg)) {
-    console.error(`unknown option ${arg} (options: --script-only, --http-only, --quick)`);
+  if (!(arg in PARTS) && arg !== '--quick') {
+    console.error(`unknown option ${arg} (options: ${Object.keys(PARTS).join(', ')}, --quick)`);
     process.exit(2);
   }
 }
 const quick = argv.has('--quick');
+// The --*-only flags name the parts to run (several may be given); none: all of them.
+const only = Object.keys(PARTS).filter((flag) => argv.has(flag)).map((flag) => PARTS[flag]);
+const runs = (partName) => only.length === 0 || only.includes(partName);
 const envInt = (name, dflt) => {
   const value = process.env[name];
   if (value === undefined || value === '') return dflt;
@@ -44,6 +51,15 @@ const settings = {
     concurrency: 2,
     wrk: { threads: 1, connections: 32 },
   },
+  network: {
+    runs: envInt('BENCH_NET_RUNS', quick ? 1 : 3),
+    requests: envInt('BENCH_NET_REQUESTS', quick ? 20000 : 100000),
+    pipelinedRequests: envInt('BENCH_NET_PIPELINED_REQUESTS', quick ? 100000 : 500000),
+    warmupRequests: quick ? 5000 : 20000,
+    pipeline: 16,
+    clients: 32,
+    concurrency: 2,
+  },
 };
 
 for (const file of [hostBin, path.join(releaseDir, 'libenvoy_ts.so'), path.join(releaseDir, 'libbaseline_request_id.so'), examplesBundle]) {
@@ -54,7 +70,8 @@ for (const file of [hostBin, path.join(releaseDir, 'libenvoy_ts.so'), path.join(
 }
 
 const started = Date.now();
-const report = { date: new Date().toISOString(), machine: machineInfo(), settings, scripted: null, http: null, failures: [] };
+const report = { date: new Date().toISOString(), machine: machineInfo(), settings, scripted: null, http: null, network: null,
+  failures: [] };
 log(`machine: ${report.machine.nproc} CPUs (${report.machine.cpu_model}), ${report.machine.kernel}, ` +
     `commit ${report.machine.git_commit?.slice(0, 12)}${report.machine.git_dirty ? ' (dirty)' : ''}`);
 
@@ -69,8 +86,9 @@ async function part(name, fn) {
   }
 }
 
-if (!argv.has('--http-only')) report.scripted = await part('scripted', () => scriptedBench(settings.script));
-if (!argv.has('--script-only')) report.http = await part('http', () => httpBench(settings.http));
+if (runs('scripted')) report.scripted = await part('scripted', () => scriptedBench(settings.script));
+if (runs('http')) report.http = await part('http', () => httpBench(settings.http));
+if (runs('network')) report.network = await part('network', () => networkBench(settings.network));
 report.duration_s = Math.round((Date.now() - started) / 100) / 10;
 
 // ---- tables ----
@@ -143,6 +161,43 @@ if (report.http) {
       `thread's. From an extra idle probe at --concurrency 1: ≈ ${fmt.mib(h.memory.ts_per_worker_environment_kib)} per ` +
       `worker environment, ≈ ${fmt.mib(h.memory.ts_main_and_runtime_kib)} for the main thread's environment and the ` +
       'runtime itself (libnode, V8 heap, bundle).'],
+  });
+}
+
+if (report.network) {
+  const n = report.network;
+  const { none, ts } = n.configs;
+  const rb = n.redis_benchmark;
+  const rows = n.tests.map((t) => [
+    t.pipelined ? `${t.label} (-P ${rb.pipeline})` : t.label,
+    fmt.int(n.redis.alone[t.key].rps), fmt.int(none.tests[t.key].rps), fmt.int(ts.tests[t.key].rps),
+    fmt.fixed(n.ratios.rps_ts_over_none[t.key], 3),
+    n.ratios.rps_ts_over_none_runs[t.key].map((r) => fmt.fixed(r, 3)).join(', '),
+    fmt.ms(none.tests[t.key].p50_ms), fmt.ms(ts.tests[t.key].p50_ms),
+    fmt.fixed(none.tests[t.key].host_cpu_us_per_request, 2), fmt.fixed(ts.tests[t.key].host_cpu_us_per_request, 2),
+    fmt.fixed(n.ratios.cpu_per_request_ts_over_none[t.key]),
+  ]);
+  sections.push({
+    title: `Redis through the host (L4: TCP listener → [resp-guard] → tcp_proxy → redis-server ${n.redis.version ?? ''}, ` +
+      `--concurrency ${n.host_concurrency}), redis-benchmark -c ${rb.clients} -n ${fmt.int(rb.requests)} ` +
+      `(pipelined: -P ${rb.pipeline} -n ${fmt.int(rb.pipelined_requests)}) after a ${fmt.int(rb.warmup_requests)}-request ` +
+      `warmup per test; req/s, medians of ${n.runs} interleaved runs`,
+    header: ['test', 'redis alone', 'no filter (tcp_proxy)', 'TS resp-guard', 'resp-guard / no filter', 'per run',
+      'p50 no filter', 'p50 resp-guard', 'host CPU µs/req no filter', 'host CPU µs/req resp-guard', 'CPU resp-guard / no filter'],
+    rows,
+    notes: [
+      `resp-guard config \`${JSON.stringify({ blocked: n.blocked })}\`: it frames every command (RESP parse in TS), ` +
+        'forwards it with injectRead and counts the replies in onWrite; no filter = the host\'s tcp_proxy alone.',
+      'Host CPU per request = utime+stime of all host threads during that redis-benchmark run / requests.',
+      `Host RSS (medians, idle after start → after load): no filter ${fmt.mib(none.rss_idle_kib)} → ` +
+        `${fmt.mib(none.rss_after_load_kib)}; TS resp-guard ${fmt.mib(ts.rss_idle_kib)} → ${fmt.mib(ts.rss_after_load_kib)} ` +
+        `(+${fmt.mib(ts.rss_idle_kib - none.rss_idle_kib)} idle, +${fmt.mib(ts.rss_after_load_kib - none.rss_after_load_kib)} after load).`,
+      `Verified per run, before and after load: SET/GET round trip through the proxy (and in redis); with resp-guard, ` +
+        `FLUSHALL and KEYS answered \`-ERR command '…' is blocked by policy\`, the key survives, and redis never ran them; ` +
+        'redis saw every benchmark request.',
+      `redis-benchmark, redis-server and the host (${n.host_concurrency} workers) share ${report.machine.nproc} CPUs: ` +
+        'compare ratios within one run.',
+    ],
   });
 }
 

@@ -159,13 +159,16 @@ function get(port, urlPath, headers = {}) {
   });
 }
 
-async function startHost(config, upstreamPort, concurrency) {
+/**
+ * Starts `envoy-ts-host --concurrency <n> -l warn` with the envoy.yaml that `makeYaml({ listenPort, adminPort })`
+ * returns; resolves once admin /ready answers 200. The host object: { port, pid, output, exit, stop() }.
+ */
+export async function launchHost(key, makeYaml, concurrency) {
   const listenPort = await freePort();
   const adminPort = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-bench-host-'));
   const yaml = path.join(dir, 'envoy.yaml');
-  writeFileSync(yaml, httpProxyYaml({ listenPort, adminPort, upstreamPort,
-                                     filters: config.filter === null ? [] : [config.filter] }));
+  writeFileSync(yaml, makeYaml({ listenPort, adminPort }));
   const child = spawn(hostBin, ['-c', yaml, '--concurrency', String(concurrency), '-l', 'warn'], {
     env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: releaseDir },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -185,13 +188,26 @@ async function startHost(config, upstreamPort, concurrency) {
   };
   const deadline = Date.now() + 30000;
   for (;;) {
-    if (host.exit !== null) throw new BenchFailure(`host (${config.key}) exited at startup: ${JSON.stringify(host.exit)}\n${host.output}`);
+    if (host.exit !== null) throw new BenchFailure(`host (${key}) exited at startup: ${JSON.stringify(host.exit)}\n${host.output}`);
     const ready = await get(adminPort, '/ready').catch(() => null);
     if (ready?.status === 200) break;
-    if (Date.now() > deadline) { await host.stop(); throw new BenchFailure(`host (${config.key}) not ready after 30 s\n${host.output}`); }
+    if (Date.now() > deadline) { await host.stop(); throw new BenchFailure(`host (${key}) not ready after 30 s\n${host.output}`); }
     await sleep(50);
   }
   return host;
+}
+
+function startHost(config, upstreamPort, concurrency) {
+  return launchHost(config.key, ({ listenPort, adminPort }) => httpProxyYaml({
+    listenPort, adminPort, upstreamPort, filters: config.filter === null ? [] : [config.filter] }), concurrency);
+}
+
+/** Stops the host (SIGTERM); fails unless it logged no [error]/[critical] line and exited 0. */
+export async function stopCleanly(host, where) {
+  const exit = await host.stop();
+  const errors = errorLines(host.output);
+  if (errors.length > 0) throw new BenchFailure(`${where}: the host logged errors:\n${errors.slice(0, 5).join('\n')}`);
+  if (exit.code !== 0) throw new BenchFailure(`${where}: the host exited ${JSON.stringify(exit)} on SIGTERM\n${host.output.slice(-2000)}`);
 }
 
 /** Real requests through the host: 200, "ok", and the expected x-request-id behaviour. */
@@ -245,7 +261,7 @@ async function wrk(port, { threads, connections, seconds }) {
  * VmRSS once it stops moving: worker Node environments are prepared in the background after the
  * config loads, so "ready" is not "idle". Settled = 4 samples 250 ms apart within 512 KiB (≤ 8 s).
  */
-async function settledRss(pid) {
+export async function settledRss(pid) {
   const samples = [];
   const deadline = Date.now() + 8000;
   for (;;) {
@@ -288,10 +304,7 @@ async function oneRun(config, upstream, opts, index) {
     const se = result.socket_errors;
     if (se && (se.connect > 0 || se.timeout > 0)) throw new BenchFailure(`${where}: socket errors:\n${result.raw}`);
     await verify(config, host.port, `${where} (after load)`);
-    const exit = await host.stop();
-    const errors = errorLines(host.output);
-    if (errors.length > 0) throw new BenchFailure(`${where}: the host logged errors:\n${errors.slice(0, 5).join('\n')}`);
-    if (exit.code !== 0) throw new BenchFailure(`${where}: the host exited ${JSON.stringify(exit)} on SIGTERM\n${host.output.slice(-2000)}`);
+    await stopCleanly(host, where);
     delete result.raw;
     log(`${where}: ${Math.round(result.rps)} req/s, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, ` +
         `host CPU ${result.host_cpu_us_per_request.toFixed(1)} µs/req, RSS ${rssIdle} → ${rssLoaded} KiB`);

@@ -5,6 +5,7 @@
 // returns; callbacks taking it must run on the stream's worker thread, except scheduler_commit.
 #pragma once
 
+#include "native/abi/metrics.h"
 #include "native/abi/types.h"
 
 #ifdef __cplusplus
@@ -79,6 +80,30 @@ typedef enum envoy_dynamic_module_type_http_stream_reset_reason {
   envoy_dynamic_module_type_http_stream_reset_reason_RemoteRefusedStreamReset = 6,
   envoy_dynamic_module_type_http_stream_reset_reason_ProtocolError = 7,
 } envoy_dynamic_module_type_http_stream_reset_reason;
+
+// Where metadata is read from (stream dynamic metadata, or the route/cluster/host of the stream).
+typedef enum envoy_dynamic_module_type_metadata_source {
+  envoy_dynamic_module_type_metadata_source_Dynamic = 0,
+  envoy_dynamic_module_type_metadata_source_Route = 1,
+  envoy_dynamic_module_type_metadata_source_Cluster = 2,
+  envoy_dynamic_module_type_metadata_source_Host = 3,
+  envoy_dynamic_module_type_metadata_source_HostLocality = 4,
+} envoy_dynamic_module_type_metadata_source;
+
+// Stream attributes (Envoy's CEL attribute names); only those envoy-ts reads are listed.
+typedef enum envoy_dynamic_module_type_attribute_id {
+  envoy_dynamic_module_type_attribute_id_RequestId = 9,         // request.id
+  envoy_dynamic_module_type_attribute_id_RequestProtocol = 10,  // request.protocol
+  envoy_dynamic_module_type_attribute_id_SourceAddress = 24,    // source.address
+  envoy_dynamic_module_type_attribute_id_SourcePort = 25,       // source.port
+  envoy_dynamic_module_type_attribute_id_DestinationAddress = 26,  // destination.address
+  envoy_dynamic_module_type_attribute_id_DestinationPort = 27,     // destination.port
+  envoy_dynamic_module_type_attribute_id_ConnectionId = 28,        // connection.id
+  envoy_dynamic_module_type_attribute_id_ConnectionMtls = 29,      // connection.mtls
+  envoy_dynamic_module_type_attribute_id_ConnectionRequestedServerName = 30,
+  envoy_dynamic_module_type_attribute_id_ConnectionTlsVersion = 31,
+  envoy_dynamic_module_type_attribute_id_XdsRouteName = 61,     // xds.route_name
+} envoy_dynamic_module_type_attribute_id;
 
 // ---- Hooks the module exports. Envoy rejects a filter config if any of these is missing. ----
 
@@ -226,6 +251,99 @@ void envoy_dynamic_module_callback_http_filter_continue_decoding(
     envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy);
 void envoy_dynamic_module_callback_http_filter_continue_encoding(
     envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy);
+
+// Routing: after request headers that routing depends on changed, the route is picked again.
+void envoy_dynamic_module_callback_http_clear_route_cache(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy);
+
+// Stream attributes: false when not available (or not of that type).
+bool envoy_dynamic_module_callback_http_filter_get_attribute_string(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_attribute_id attribute_id,
+    envoy_dynamic_module_type_envoy_buffer* result);
+bool envoy_dynamic_module_callback_http_filter_get_attribute_int(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_attribute_id attribute_id, uint64_t* result);
+bool envoy_dynamic_module_callback_http_filter_get_attribute_bool(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_attribute_id attribute_id, bool* result);
+
+// Stream dynamic metadata (namespace → key → value), readable by later filters and access logs.
+void envoy_dynamic_module_callback_http_set_dynamic_metadata_string(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_module_buffer ns, envoy_dynamic_module_type_module_buffer key,
+    envoy_dynamic_module_type_module_buffer value);
+void envoy_dynamic_module_callback_http_set_dynamic_metadata_number(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_module_buffer ns, envoy_dynamic_module_type_module_buffer key,
+    double value);
+void envoy_dynamic_module_callback_http_set_dynamic_metadata_bool(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_module_buffer ns, envoy_dynamic_module_type_module_buffer key,
+    bool value);
+// Reads from `source`; false when absent or of another type.
+bool envoy_dynamic_module_callback_http_get_metadata_string(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_metadata_source source, envoy_dynamic_module_type_module_buffer ns,
+    envoy_dynamic_module_type_module_buffer key, envoy_dynamic_module_type_envoy_buffer* result);
+bool envoy_dynamic_module_callback_http_get_metadata_number(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_metadata_source source, envoy_dynamic_module_type_module_buffer ns,
+    envoy_dynamic_module_type_module_buffer key, double* result);
+bool envoy_dynamic_module_callback_http_get_metadata_bool(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_metadata_source source, envoy_dynamic_module_type_module_buffer ns,
+    envoy_dynamic_module_type_module_buffer key, bool* result);
+
+// Stream filter state as bytes, shared with other dynamic modules.
+bool envoy_dynamic_module_callback_http_set_filter_state_bytes(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_module_buffer key, envoy_dynamic_module_type_module_buffer value);
+bool envoy_dynamic_module_callback_http_get_filter_state_bytes(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_module_buffer key, envoy_dynamic_module_type_envoy_buffer* result);
+
+// Metrics with optional labels. Defined on the config, only inside on_http_filter_config_new
+// (Envoy freezes stat creation after it); recorded per stream with one value per label name.
+envoy_dynamic_module_type_metrics_result
+envoy_dynamic_module_callback_http_filter_config_define_counter(
+    envoy_dynamic_module_type_http_filter_config_envoy_ptr config_envoy,
+    envoy_dynamic_module_type_module_buffer name,
+    envoy_dynamic_module_type_module_buffer* label_names, size_t label_names_length,
+    size_t* counter_id);
+envoy_dynamic_module_type_metrics_result
+envoy_dynamic_module_callback_http_filter_config_define_gauge(
+    envoy_dynamic_module_type_http_filter_config_envoy_ptr config_envoy,
+    envoy_dynamic_module_type_module_buffer name,
+    envoy_dynamic_module_type_module_buffer* label_names, size_t label_names_length,
+    size_t* gauge_id);
+envoy_dynamic_module_type_metrics_result
+envoy_dynamic_module_callback_http_filter_config_define_histogram(
+    envoy_dynamic_module_type_http_filter_config_envoy_ptr config_envoy,
+    envoy_dynamic_module_type_module_buffer name,
+    envoy_dynamic_module_type_module_buffer* label_names, size_t label_names_length,
+    size_t* histogram_id);
+envoy_dynamic_module_type_metrics_result envoy_dynamic_module_callback_http_filter_increment_counter(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy, size_t id,
+    envoy_dynamic_module_type_module_buffer* label_values, size_t label_values_length,
+    uint64_t value);
+envoy_dynamic_module_type_metrics_result envoy_dynamic_module_callback_http_filter_increment_gauge(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy, size_t id,
+    envoy_dynamic_module_type_module_buffer* label_values, size_t label_values_length,
+    uint64_t value);
+envoy_dynamic_module_type_metrics_result envoy_dynamic_module_callback_http_filter_decrement_gauge(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy, size_t id,
+    envoy_dynamic_module_type_module_buffer* label_values, size_t label_values_length,
+    uint64_t value);
+envoy_dynamic_module_type_metrics_result envoy_dynamic_module_callback_http_filter_set_gauge(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy, size_t id,
+    envoy_dynamic_module_type_module_buffer* label_values, size_t label_values_length,
+    uint64_t value);
+envoy_dynamic_module_type_metrics_result
+envoy_dynamic_module_callback_http_filter_record_histogram_value(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy, size_t id,
+    envoy_dynamic_module_type_module_buffer* label_values, size_t label_values_length,
+    uint64_t value);
 
 // A per-stream scheduler. commit may be called from any thread; Envoy posts
 // on_http_filter_scheduled(event_id) to the stream's worker, or drops it if the stream is gone.

@@ -1,5 +1,6 @@
 #include "native/bridge/binding.h"
 
+#include <cstring>
 #include <string>
 
 #include "native/bridge/binding_args.h"
@@ -175,6 +176,151 @@ napi_value logEnabled(napi_env env, napi_callback_info info) {
   return result;
 }
 
+napi_value setMetadata(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  StreamTable::Entry* entry = args.entry();
+  std::string ns;
+  std::string key;
+  if (entry == nullptr) {
+    return nullptr;
+  }
+  if (!args.utf8(2, ns) || !args.utf8(3, key)) {
+    args.throwTypeError("expected (slot, gen, namespace, key, value)");
+    return nullptr;
+  }
+  switch (args.typeOf(4)) {
+  case napi_string: {
+    std::string value;
+    args.utf8(4, value);
+    entry->host->setMetadata(ns, key, std::string_view(value));
+    break;
+  }
+  case napi_number: {
+    double value = 0;
+    args.number(4, value);
+    entry->host->setMetadata(ns, key, value);
+    break;
+  }
+  case napi_boolean: {
+    bool value = false;
+    args.boolean(4, value);
+    entry->host->setMetadata(ns, key, value);
+    break;
+  }
+  default:
+    args.throwTypeError("metadata values are strings, numbers or booleans");
+    return nullptr;
+  }
+  return undefinedValue(env);
+}
+
+napi_value setFilterState(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  StreamTable::Entry* entry = args.entry();
+  std::string key;
+  std::string_view value;
+  bool typed = false;
+  if (entry == nullptr) {
+    return nullptr;
+  }
+  if (!args.utf8(2, key) || !args.bytes(3, value) || !args.boolean(4, typed)) {
+    args.throwTypeError("expected (slot, gen, key, Uint8Array, typed)");
+    return nullptr;
+  }
+  if (!entry->host->setFilterState(key, value, typed)) {
+    std::string message = "Envoy refused filter state '" + key + "'" +
+                          (typed ? " (no object factory for this key, or the value does not parse)"
+                                 : "");
+    napi_throw_error(env, "ETS_ERR_FILTER_STATE", message.c_str());
+    return nullptr;
+  }
+  return undefinedValue(env);
+}
+
+napi_value getFilterState(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  StreamTable::Entry* entry = args.entry();
+  std::string key;
+  bool typed = false;
+  if (entry == nullptr) {
+    return nullptr;
+  }
+  if (!args.utf8(2, key) || !args.boolean(3, typed)) {
+    args.throwTypeError("expected (slot, gen, key, typed)");
+    return nullptr;
+  }
+  std::string_view value;
+  if (!entry->host->getFilterState(key, typed, value)) {
+    return undefinedValue(env);
+  }
+  // A copy: filter state outlives any hook.
+  void* data = nullptr;
+  napi_value array_buffer;
+  napi_create_arraybuffer(env, value.size(), &data, &array_buffer);
+  if (!value.empty()) {
+    std::memcpy(data, value.data(), value.size());
+  }
+  napi_value result;
+  napi_create_typedarray(env, napi_uint8_array, value.size(), array_buffer, 0, &result);
+  return result;
+}
+
+napi_value scalarValue(napi_env env, const std::optional<ScalarValue>& value) {
+  if (!value) {
+    return undefinedValue(env);
+  }
+  napi_value result;
+  if (const auto* text = std::get_if<std::string_view>(&*value)) {
+    napi_create_string_utf8(env, text->data(), text->size(), &result);
+  } else if (const auto* number = std::get_if<double>(&*value)) {
+    napi_create_double(env, *number, &result);
+  } else {
+    napi_get_boolean(env, std::get<bool>(*value), &result);
+  }
+  return result;
+}
+
+napi_value getAttribute(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  StreamHost* stream = args.stream();
+  uint32_t id = 0;
+  uint32_t type = 0;
+  if (stream == nullptr) {
+    return nullptr;
+  }
+  if (!args.uint32(2, id) || !args.uint32(3, type) || type > 2) {
+    args.throwTypeError("expected (slot, gen, attributeId, type)");
+    return nullptr;
+  }
+  return scalarValue(env, stream->getAttribute(id, static_cast<AttributeType>(type)));
+}
+
+napi_value getMetadata(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  StreamHost* stream = args.stream();
+  uint32_t source = 0;
+  std::string ns;
+  std::string key;
+  if (stream == nullptr) {
+    return nullptr;
+  }
+  if (!args.uint32(2, source) || source > 3 || !args.utf8(3, ns) || !args.utf8(4, key)) {
+    args.throwTypeError("expected (slot, gen, source, namespace, key)");
+    return nullptr;
+  }
+  return scalarValue(env, stream->getMetadata(source, ns, key));
+}
+
+napi_value clearRouteCache(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  StreamHost* stream = args.stream();
+  if (stream == nullptr) {
+    return nullptr;
+  }
+  stream->clearRouteCache();
+  return undefinedValue(env);
+}
+
 napi_value metric(napi_env env, napi_callback_info info) {
   Args args(env, info);
   StreamTable::Entry* entry = args.entry();
@@ -184,11 +330,14 @@ napi_value metric(napi_env env, napi_callback_info info) {
   if (entry == nullptr) {
     return nullptr;
   }
-  if (!args.uint32(2, index) || !args.uint32(3, op) || op > 3 || !args.number(4, value)) {
-    args.throwTypeError("expected (slot, gen, index, op, value)");
+  std::vector<std::string> labels;
+  if (!args.uint32(2, index) || !args.uint32(3, op) || op > 3 || !args.number(4, value) ||
+      !args.strings(5, labels)) {
+    args.throwTypeError("expected (slot, gen, index, op, value, labels[])");
     return nullptr;
   }
-  if (!entry->host->recordMetric(index, static_cast<MetricOp>(op), static_cast<int64_t>(value))) {
+  if (!entry->host->recordMetric(index, static_cast<MetricOp>(op), static_cast<int64_t>(value),
+                                 labels)) {
     napi_throw_error(env, "ETS_ERR_METRIC", "Envoy did not record the metric");
     return nullptr;
   }
@@ -252,6 +401,12 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
       {"sendLocalReply", nullptr, sendLocalReply, nullptr, nullptr, nullptr, napi_default, data},
       {"requestResume", nullptr, requestResume, nullptr, nullptr, nullptr, napi_default, data},
       {"metric", nullptr, metric, nullptr, nullptr, nullptr, napi_default, data},
+      {"setMetadata", nullptr, setMetadata, nullptr, nullptr, nullptr, napi_default, data},
+      {"setFilterState", nullptr, setFilterState, nullptr, nullptr, nullptr, napi_default, data},
+      {"getFilterState", nullptr, getFilterState, nullptr, nullptr, nullptr, napi_default, data},
+      {"getAttribute", nullptr, getAttribute, nullptr, nullptr, nullptr, napi_default, data},
+      {"getMetadata", nullptr, getMetadata, nullptr, nullptr, nullptr, napi_default, data},
+      {"clearRouteCache", nullptr, clearRouteCache, nullptr, nullptr, nullptr, napi_default, data},
       {"sharedCounterAdd", nullptr, sharedCounterAdd, nullptr, nullptr, nullptr, napi_default, data},
       {"sharedCounterGet", nullptr, sharedCounterGet, nullptr, nullptr, nullptr, napi_default, data},
       {"log", nullptr, log, nullptr, nullptr, nullptr, napi_default, data},

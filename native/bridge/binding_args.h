@@ -54,15 +54,17 @@ class Args {
 
   // A flat [name, value, ...] string array.
   bool stringPairs(size_t i, std::vector<std::string>& out) const {
+    return strings(i, out) && out.size() % 2 == 0;
+  }
+
+  // A string array (latin1).
+  bool strings(size_t i, std::vector<std::string>& out) const {
     bool is_array = false;
     if (i >= argc_ || napi_is_array(env_, argv_[i], &is_array) != napi_ok || !is_array) {
       return false;
     }
     uint32_t length = 0;
     napi_get_array_length(env_, argv_[i], &length);
-    if (length % 2 != 0) {
-      return false;
-    }
     out.resize(length);
     for (uint32_t k = 0; k < length; ++k) {
       napi_value item;

@@ -153,14 +153,25 @@ std::vector<Bridge::MetricDeclaration> Bridge::describeMetrics(uint64_t config_i
   if (!value.IsArray()) {
     return declared;
   }
+  // Flat [name, kind, labels joined by ',', ...].
   Napi::Array flat = value.As<Napi::Array>();
-  for (uint32_t i = 0; i + 1 < flat.Length(); i += 2) {
-    Napi::Maybe<Napi::Value> name = flat.Get(i);
-    Napi::Maybe<Napi::Value> kind = flat.Get(i + 1);
-    if (name.IsJust() && kind.IsJust() && name.Unwrap().IsString() && kind.Unwrap().IsString()) {
-      declared.push_back({name.Unwrap().As<Napi::String>().Utf8Value(),
-                          kind.Unwrap().As<Napi::String>().Utf8Value()});
+  auto text = [&](uint32_t i) -> std::string {
+    Napi::Maybe<Napi::Value> item = flat.Get(i);
+    return item.IsJust() && item.Unwrap().IsString() ? item.Unwrap().As<Napi::String>().Utf8Value()
+                                                     : std::string();
+  };
+  for (uint32_t i = 0; i + 2 < flat.Length(); i += 3) {
+    MetricDeclaration metric{text(i), text(i + 1), {}};
+    std::string labels = text(i + 2);
+    for (size_t start = 0; !labels.empty() && start <= labels.size();) {
+      size_t comma = labels.find(',', start);
+      if (comma == std::string::npos) {
+        comma = labels.size();
+      }
+      metric.labels.push_back(labels.substr(start, comma - start));
+      start = comma + 1;
     }
+    declared.push_back(std::move(metric));
   }
   return declared;
 }

@@ -32,8 +32,9 @@ class Bridge {
   std::string loadConfig(uint64_t config_id, const std::string& json, ConfigKind kind);
   // The metrics a loaded config's filters declare, in the order JS addresses them.
   struct MetricDeclaration {
-    std::string name;  // "<filter>.<metric>"
-    std::string kind;  // "counter" | "gauge" | "histogram"
+    std::string name;                 // "<filter>.<metric>"
+    std::string kind;                 // "counter" | "gauge" | "histogram"
+    std::vector<std::string> labels;  // label names
   };
   std::vector<MetricDeclaration> describeMetrics(uint64_t config_id);
   void unloadConfig(uint64_t config_id);

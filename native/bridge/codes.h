@@ -5,8 +5,17 @@
 
 namespace envoy_ts::bridge {
 
-// Which hook Dispatcher.onHook runs.
-enum class HookKind : uint32_t { RequestHeaders = 0, ResponseHeaders = 1 };
+// Which hook Dispatcher.onHook runs (StreamComplete is synchronous; its outcome is ignored).
+enum class HookKind : uint32_t {
+  RequestHeaders = 0,
+  ResponseHeaders = 1,
+  RequestTrailers = 2,
+  ResponseTrailers = 3,
+  StreamComplete = 4,
+};
+
+// Which flavour of stream attribute getAttribute reads.
+enum class AttributeType : uint32_t { String = 0, Int = 1, Bool = 2 };
 
 // Which header map a binding call addresses; equal to Envoy's http_header_type values.
 enum class HeaderMapKind : uint32_t {

@@ -1,5 +1,4 @@
 // The binding functions for network connections (ts-filters/runtime/native.d.ts).
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -173,95 +172,6 @@ napi_value connectionInfo(napi_env env, napi_callback_info info) {
   return result;
 }
 
-napi_value setMetadata(napi_env env, napi_callback_info info) {
-  Args args(env, info);
-  ConnectionHost* connection = args.connection();
-  std::string ns;
-  std::string key;
-  if (connection == nullptr) {
-    return nullptr;
-  }
-  if (!args.utf8(2, ns) || !args.utf8(3, key)) {
-    args.throwTypeError("expected (slot, gen, namespace, key, value)");
-    return nullptr;
-  }
-  switch (args.typeOf(4)) {
-  case napi_string: {
-    std::string value;
-    args.utf8(4, value);
-    connection->setMetadata(ns, key, std::string_view(value));
-    break;
-  }
-  case napi_number: {
-    double value = 0;
-    args.number(4, value);
-    connection->setMetadata(ns, key, value);
-    break;
-  }
-  case napi_boolean: {
-    bool value = false;
-    args.boolean(4, value);
-    connection->setMetadata(ns, key, value);
-    break;
-  }
-  default:
-    args.throwTypeError("metadata values are strings, numbers or booleans");
-    return nullptr;
-  }
-  return undefinedValue(env);
-}
-
-napi_value setFilterState(napi_env env, napi_callback_info info) {
-  Args args(env, info);
-  ConnectionHost* connection = args.connection();
-  std::string key;
-  std::string_view value;
-  bool typed = false;
-  if (connection == nullptr) {
-    return nullptr;
-  }
-  if (!args.utf8(2, key) || !args.bytes(3, value) || !args.boolean(4, typed)) {
-    args.throwTypeError("expected (slot, gen, key, Uint8Array, typed)");
-    return nullptr;
-  }
-  if (!connection->setFilterState(key, value, typed)) {
-    std::string message = "Envoy refused filter state '" + key + "'" +
-                          (typed ? " (no object factory for this key, or the value does not parse)"
-                                 : "");
-    napi_throw_error(env, "ETS_ERR_FILTER_STATE", message.c_str());
-    return nullptr;
-  }
-  return undefinedValue(env);
-}
-
-napi_value getFilterState(napi_env env, napi_callback_info info) {
-  Args args(env, info);
-  ConnectionHost* connection = args.connection();
-  std::string key;
-  bool typed = false;
-  if (connection == nullptr) {
-    return nullptr;
-  }
-  if (!args.utf8(2, key) || !args.boolean(3, typed)) {
-    args.throwTypeError("expected (slot, gen, key, typed)");
-    return nullptr;
-  }
-  std::string_view value;
-  if (!connection->getFilterState(key, typed, value)) {
-    return undefinedValue(env);
-  }
-  // A copy: filter state outlives any hook.
-  void* data = nullptr;
-  napi_value array_buffer;
-  napi_create_arraybuffer(env, value.size(), &data, &array_buffer);
-  if (!value.empty()) {
-    std::memcpy(data, value.data(), value.size());
-  }
-  napi_value result;
-  napi_create_typedarray(env, napi_uint8_array, value.size(), array_buffer, 0, &result);
-  return result;
-}
-
 }  // namespace
 
 void defineConnectionFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge) {
@@ -283,9 +193,6 @@ void defineConnectionFunctions(Napi::Env env, Napi::Object exports, Bridge& brid
       {"closeConnection", nullptr, closeConnection, nullptr, nullptr, nullptr, napi_default, data},
       {"readDisable", nullptr, readDisable, nullptr, nullptr, nullptr, napi_default, data},
       {"connectionInfo", nullptr, connectionInfo, nullptr, nullptr, nullptr, napi_default, data},
-      {"setMetadata", nullptr, setMetadata, nullptr, nullptr, nullptr, napi_default, data},
-      {"setFilterState", nullptr, setFilterState, nullptr, nullptr, nullptr, napi_default, data},
-      {"getFilterState", nullptr, getFilterState, nullptr, nullptr, nullptr, napi_default, data},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
 }

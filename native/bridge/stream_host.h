@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <variant>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -21,10 +23,22 @@ class HostBase {
   // JS settled what the stream waited for: arrange for Bridge::resume on the stream's own
   // callback. Called on the worker thread, possibly while another stream's hook runs.
   virtual void requestResume() = 0;
-  // Record a metric of the stream's config (`index` into its declared metrics). False when the
-  // index is unknown or Envoy refused.
-  virtual bool recordMetric(uint32_t index, MetricOp op, int64_t value) = 0;
+  // Record a metric of the stream's config (`index` into its declared metrics), with one value
+  // per declared label. False when the index is unknown or Envoy refused.
+  virtual bool recordMetric(uint32_t index, MetricOp op, int64_t value,
+                            const std::vector<std::string>& labels) = 0;
+
+  // Dynamic metadata and filter state of the stream or connection.
+  virtual void setMetadata(std::string_view ns, std::string_view key, std::string_view value) = 0;
+  virtual void setMetadata(std::string_view ns, std::string_view key, double value) = 0;
+  virtual void setMetadata(std::string_view ns, std::string_view key, bool value) = 0;
+  // `typed`: Envoy builds the object with the factory registered for `key` (network only).
+  virtual bool setFilterState(std::string_view key, std::string_view value, bool typed) = 0;
+  virtual bool getFilterState(std::string_view key, bool typed, std::string_view& value) = 0;
 };
+
+// A metadata or attribute value; views are valid until the next call on the stream.
+using ScalarValue = std::variant<std::string_view, double, bool>;
 
 // An HTTP stream.
 class StreamHost : public HostBase {
@@ -42,6 +56,13 @@ class StreamHost : public HostBase {
 
   virtual void sendLocalReply(uint32_t status, const HeaderList& headers, std::string_view body,
                               std::string_view details) = 0;
+
+  // A stream attribute (Envoy's attribute id), if Envoy has it.
+  virtual std::optional<ScalarValue> getAttribute(uint32_t attribute_id, AttributeType type) = 0;
+  // Metadata `ns.key` from `source` (envoy_dynamic_module_type_metadata_source), if present.
+  virtual std::optional<ScalarValue> getMetadata(uint32_t source, std::string_view ns,
+                                                 std::string_view key) = 0;
+  virtual void clearRouteCache() = 0;
 };
 
 // Facts about a downstream connection.
@@ -74,12 +95,6 @@ class ConnectionHost : public HostBase {
   virtual void readDisable(bool disabled) = 0;
   // Views in the result are valid until the next call on this connection.
   virtual ConnectionFacts facts() = 0;
-
-  virtual void setMetadata(std::string_view ns, std::string_view key, std::string_view value) = 0;
-  virtual void setMetadata(std::string_view ns, std::string_view key, double value) = 0;
-  virtual void setMetadata(std::string_view ns, std::string_view key, bool value) = 0;
-  virtual bool setFilterState(std::string_view key, std::string_view value, bool typed) = 0;
-  virtual bool getFilterState(std::string_view key, bool typed, std::string_view& value) = 0;
 };
 
 }  // namespace envoy_ts::bridge

@@ -101,13 +101,13 @@ std::optional<LoadedConfig> loadFilterConfig(std::string_view filter_name, std::
   for (const auto& metric : declared) {
     std::optional<DefinedMetric::Kind> metric_kind = metricKind(metric.kind);
     size_t envoy_id = 0;
-    if (!metric_kind || !define_metric(*metric_kind, metric.name, envoy_id)) {
+    if (!metric_kind || !define_metric(*metric_kind, metric.name, metric.labels, envoy_id)) {
       Environment::CallScope scope(*env);
       bridge.unloadConfig(loaded.id);
       reject("Envoy refused to define the " + metric.kind + " '" + metric.name + "'");
       return std::nullopt;
     }
-    loaded.metrics.push_back({*metric_kind, envoy_id});
+    loaded.metrics.push_back({*metric_kind, envoy_id, metric.labels.size()});
   }
   registry.add(loaded.id, {std::move(json), static_cast<uint32_t>(kind)});
   runtime::EnvironmentPool::prepare(workerEnvironmentCount());

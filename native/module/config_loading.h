@@ -17,11 +17,13 @@ struct DefinedMetric {
   enum class Kind { Counter, Gauge, Histogram };
   Kind kind;
   size_t envoy_id;
+  size_t label_count;
 };
 
 // Defines one metric in Envoy (only possible while config_new runs). False if Envoy refused.
-using MetricDefiner = std::function<bool(DefinedMetric::Kind kind, const std::string& name,
-                                         size_t& envoy_id)>;
+using MetricDefiner =
+    std::function<bool(DefinedMetric::Kind kind, const std::string& name,
+                       const std::vector<std::string>& labels, size_t& envoy_id)>;
 
 struct LoadedConfig {
   uint64_t id;  // runtime::ConfigRegistry id, shared by every environment

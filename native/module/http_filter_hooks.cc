@@ -1,5 +1,5 @@
 // The per-stream HTTP hooks Envoy calls (worker thread). Each unwraps the stream and makes one
-// call; bodies, trailers, callouts and watermarks pass through until the TypeScript API has them.
+// call; bodies, callouts and watermarks pass through until the TypeScript API has them.
 #include <string>
 
 #include "native/abi/http_filter.h"
@@ -62,8 +62,8 @@ envoy_dynamic_module_on_http_filter_request_body(envoy_dynamic_module_type_http_
 envoy_dynamic_module_type_on_http_filter_request_trailers_status
 envoy_dynamic_module_on_http_filter_request_trailers(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
-    envoy_dynamic_module_type_http_filter_module_ptr) {
-  return envoy_dynamic_module_type_on_http_filter_request_trailers_status_Continue;
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module) {
+  return streamOf(filter_module)->onRequestTrailers();
 }
 
 envoy_dynamic_module_type_on_http_filter_response_body_status
@@ -76,8 +76,8 @@ envoy_dynamic_module_on_http_filter_response_body(envoy_dynamic_module_type_http
 envoy_dynamic_module_type_on_http_filter_response_trailers_status
 envoy_dynamic_module_on_http_filter_response_trailers(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
-    envoy_dynamic_module_type_http_filter_module_ptr) {
-  return envoy_dynamic_module_type_on_http_filter_response_trailers_status_Continue;
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module) {
+  return streamOf(filter_module)->onResponseTrailers();
 }
 
 void envoy_dynamic_module_on_http_filter_stream_complete(

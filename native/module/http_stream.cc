@@ -63,8 +63,29 @@ HttpStream::onResponseHeaders(bool end_of_stream) {
   return envoy_dynamic_module_type_on_http_filter_response_headers_status_StopIteration;
 }
 
+envoy_dynamic_module_type_on_http_filter_request_trailers_status HttpStream::onRequestTrailers() {
+  return trailersContinue(HookKind::RequestTrailers)
+             ? envoy_dynamic_module_type_on_http_filter_request_trailers_status_Continue
+             : envoy_dynamic_module_type_on_http_filter_request_trailers_status_StopIteration;
+}
+
+envoy_dynamic_module_type_on_http_filter_response_trailers_status HttpStream::onResponseTrailers() {
+  return trailersContinue(HookKind::ResponseTrailers)
+             ? envoy_dynamic_module_type_on_http_filter_response_trailers_status_Continue
+             : envoy_dynamic_module_type_on_http_filter_response_trailers_status_StopIteration;
+}
+
+bool HttpStream::trailersContinue(HookKind hook) {
+  HookOutcome outcome = runHook(hook, true);
+  if (outcome == HookOutcome::Failed) {
+    failClosed();
+  }
+  return outcome == HookOutcome::Continue;
+}
+
 bridge::HookOutcome HttpStream::runHook(HookKind hook, bool end_of_stream) {
-  const Phase phase = hook == HookKind::RequestHeaders ? kRequest : kResponse;
+  const Phase phase =
+      hook == HookKind::RequestHeaders || hook == HookKind::RequestTrailers ? kRequest : kResponse;
   return enter(phase, [&] {
     if (!bridge_.hasConfig(config_.id)) {
       runtime::log(runtime::LogLevel::Error, "this worker has no usable copy of filter config " +
@@ -94,6 +115,11 @@ void HttpStream::applyResume(Phase phase, HookOutcome outcome) {
 }
 
 void HttpStream::onStreamComplete() {
+  if (closed_) {
+    return;
+  }
+  // End-of-stream hooks run while the stream's data can still be read, then JS lets go of it.
+  runHook(HookKind::StreamComplete, true);
   runtime::Environment::CallScope scope(env_);
   closeJs();
   env_.pump();
@@ -124,8 +150,132 @@ void HttpStream::failClosed() {
                                                    moduleBuffer(kDetails));
 }
 
-// HTTP filters declare no metrics yet.
-bool HttpStream::recordMetric(uint32_t, bridge::MetricOp, int64_t) { return false; }
+bool HttpStream::recordMetric(uint32_t index, bridge::MetricOp op, int64_t value,
+                              const std::vector<std::string>& labels) {
+  if (index >= config_.metrics.size() || labels.size() != config_.metrics[index].label_count) {
+    return false;
+  }
+  const DefinedMetric& metric = config_.metrics[index];
+  std::vector<envoy_dynamic_module_type_module_buffer> label_values;
+  label_values.reserve(labels.size());
+  for (const std::string& label : labels) {
+    label_values.push_back(moduleBuffer(label));
+  }
+  const uint64_t amount = static_cast<uint64_t>(value < 0 ? -value : value);
+  auto result = envoy_dynamic_module_type_metrics_result_MetricNotFound;
+  auto* values = label_values.data();
+  const size_t count = label_values.size();
+  switch (metric.kind) {
+  case DefinedMetric::Kind::Counter:
+    if (op == bridge::MetricOp::Increment) {
+      result = envoy_dynamic_module_callback_http_filter_increment_counter(envoy_, metric.envoy_id,
+                                                                           values, count, amount);
+    }
+    break;
+  case DefinedMetric::Kind::Gauge:
+    if (op == bridge::MetricOp::Set) {
+      result = envoy_dynamic_module_callback_http_filter_set_gauge(envoy_, metric.envoy_id, values,
+                                                                   count, amount);
+    } else if (op == bridge::MetricOp::Add) {
+      result = value < 0 ? envoy_dynamic_module_callback_http_filter_decrement_gauge(
+                               envoy_, metric.envoy_id, values, count, amount)
+                         : envoy_dynamic_module_callback_http_filter_increment_gauge(
+                               envoy_, metric.envoy_id, values, count, amount);
+    }
+    break;
+  case DefinedMetric::Kind::Histogram:
+    if (op == bridge::MetricOp::Record) {
+      result = envoy_dynamic_module_callback_http_filter_record_histogram_value(
+          envoy_, metric.envoy_id, values, count, amount);
+    }
+    break;
+  }
+  return result == envoy_dynamic_module_type_metrics_result_Success;
+}
+
+std::optional<bridge::ScalarValue> HttpStream::getAttribute(uint32_t attribute_id,
+                                                            bridge::AttributeType type) {
+  auto id = static_cast<envoy_dynamic_module_type_attribute_id>(attribute_id);
+  switch (type) {
+  case bridge::AttributeType::String: {
+    envoy_dynamic_module_type_envoy_buffer result{nullptr, 0};
+    if (envoy_dynamic_module_callback_http_filter_get_attribute_string(envoy_, id, &result)) {
+      return viewOf(result);
+    }
+    break;
+  }
+  case bridge::AttributeType::Int: {
+    uint64_t result = 0;
+    if (envoy_dynamic_module_callback_http_filter_get_attribute_int(envoy_, id, &result)) {
+      return static_cast<double>(result);
+    }
+    break;
+  }
+  case bridge::AttributeType::Bool: {
+    bool result = false;
+    if (envoy_dynamic_module_callback_http_filter_get_attribute_bool(envoy_, id, &result)) {
+      return result;
+    }
+    break;
+  }
+  }
+  return std::nullopt;
+}
+
+// Metadata values are typed; a key holds one of string, number or bool.
+std::optional<bridge::ScalarValue> HttpStream::getMetadata(uint32_t source, std::string_view ns,
+                                                           std::string_view key) {
+  auto from = static_cast<envoy_dynamic_module_type_metadata_source>(source);
+  envoy_dynamic_module_type_envoy_buffer text{nullptr, 0};
+  if (envoy_dynamic_module_callback_http_get_metadata_string(envoy_, from, moduleBuffer(ns),
+                                                             moduleBuffer(key), &text)) {
+    return viewOf(text);
+  }
+  double number = 0;
+  if (envoy_dynamic_module_callback_http_get_metadata_number(envoy_, from, moduleBuffer(ns),
+                                                             moduleBuffer(key), &number)) {
+    return number;
+  }
+  bool flag = false;
+  if (envoy_dynamic_module_callback_http_get_metadata_bool(envoy_, from, moduleBuffer(ns),
+                                                           moduleBuffer(key), &flag)) {
+    return flag;
+  }
+  return std::nullopt;
+}
+
+void HttpStream::clearRouteCache() { envoy_dynamic_module_callback_http_clear_route_cache(envoy_); }
+
+void HttpStream::setMetadata(std::string_view ns, std::string_view key, std::string_view value) {
+  envoy_dynamic_module_callback_http_set_dynamic_metadata_string(envoy_, moduleBuffer(ns),
+                                                                 moduleBuffer(key), moduleBuffer(value));
+}
+
+void HttpStream::setMetadata(std::string_view ns, std::string_view key, double value) {
+  envoy_dynamic_module_callback_http_set_dynamic_metadata_number(envoy_, moduleBuffer(ns),
+                                                                 moduleBuffer(key), value);
+}
+
+void HttpStream::setMetadata(std::string_view ns, std::string_view key, bool value) {
+  envoy_dynamic_module_callback_http_set_dynamic_metadata_bool(envoy_, moduleBuffer(ns),
+                                                               moduleBuffer(key), value);
+}
+
+// HTTP filter state is bytes only (typed filter state is not offered to HTTP filters).
+bool HttpStream::setFilterState(std::string_view key, std::string_view value, bool typed) {
+  return !typed && envoy_dynamic_module_callback_http_set_filter_state_bytes(
+                       envoy_, moduleBuffer(key), moduleBuffer(value));
+}
+
+bool HttpStream::getFilterState(std::string_view key, bool typed, std::string_view& value) {
+  envoy_dynamic_module_type_envoy_buffer result{nullptr, 0};
+  if (typed || !envoy_dynamic_module_callback_http_get_filter_state_bytes(envoy_, moduleBuffer(key),
+                                                                          &result)) {
+    return false;
+  }
+  value = viewOf(result);
+  return true;
+}
 
 // ---- bridge::StreamHost ----
 

@@ -18,6 +18,8 @@ class HttpStream : public JsStream, public bridge::StreamHost {
   // Envoy hooks (worker thread).
   envoy_dynamic_module_type_on_http_filter_request_headers_status onRequestHeaders(bool end_of_stream);
   envoy_dynamic_module_type_on_http_filter_response_headers_status onResponseHeaders(bool end_of_stream);
+  envoy_dynamic_module_type_on_http_filter_request_trailers_status onRequestTrailers();
+  envoy_dynamic_module_type_on_http_filter_response_trailers_status onResponseTrailers();
   void onScheduled(uint64_t event_id) { onScheduledEvent(event_id); }
   void onStreamComplete();
   // Ends with `delete this`.
@@ -32,8 +34,19 @@ class HttpStream : public JsStream, public bridge::StreamHost {
   bool removeHeader(bridge::HeaderMapKind map, std::string_view name) override;
   void sendLocalReply(uint32_t status, const bridge::HeaderList& headers, std::string_view body,
                       std::string_view details) override;
+  std::optional<bridge::ScalarValue> getAttribute(uint32_t attribute_id,
+                                                  bridge::AttributeType type) override;
+  std::optional<bridge::ScalarValue> getMetadata(uint32_t source, std::string_view ns,
+                                                 std::string_view key) override;
+  void clearRouteCache() override;
   void requestResume() override { requestResumeFromJs(); }
-  bool recordMetric(uint32_t index, bridge::MetricOp op, int64_t value) override;
+  bool recordMetric(uint32_t index, bridge::MetricOp op, int64_t value,
+                    const std::vector<std::string>& labels) override;
+  void setMetadata(std::string_view ns, std::string_view key, std::string_view value) override;
+  void setMetadata(std::string_view ns, std::string_view key, double value) override;
+  void setMetadata(std::string_view ns, std::string_view key, bool value) override;
+  bool setFilterState(std::string_view key, std::string_view value, bool typed) override;
+  bool getFilterState(std::string_view key, bool typed, std::string_view& value) override;
 
  private:
   // Which direction is stopped while JS works.
@@ -42,6 +55,8 @@ class HttpStream : public JsStream, public bridge::StreamHost {
 
   ~HttpStream() override;
   bridge::HookOutcome runHook(bridge::HookKind hook, bool end_of_stream);
+  // Trailers hooks: Continue, or StopIteration while JS works or after a local reply.
+  bool trailersContinue(bridge::HookKind hook);
   void failClosed();
 
   // JsStream

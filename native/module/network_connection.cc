@@ -266,8 +266,9 @@ bool NetworkConnection::getFilterState(std::string_view key, bool typed, std::st
   return found;
 }
 
-bool NetworkConnection::recordMetric(uint32_t index, bridge::MetricOp op, int64_t value) {
-  if (index >= config_.metrics.size()) {
+bool NetworkConnection::recordMetric(uint32_t index, bridge::MetricOp op, int64_t value,
+                                     const std::vector<std::string>& labels) {
+  if (index >= config_.metrics.size() || !labels.empty()) {
     return false;
   }
   const DefinedMetric& metric = config_.metrics[index];

@@ -44,7 +44,8 @@ class NetworkConnection : public JsStream, public bridge::ConnectionHost {
   bool setFilterState(std::string_view key, std::string_view value, bool typed) override;
   bool getFilterState(std::string_view key, bool typed, std::string_view& value) override;
   void requestResume() override { requestResumeFromJs(); }
-  bool recordMetric(uint32_t index, bridge::MetricOp op, int64_t value) override;
+  bool recordMetric(uint32_t index, bridge::MetricOp op, int64_t value,
+                    const std::vector<std::string>& labels) override;
 
  private:
   // The read path is what waits on JS (the write path cannot: Envoy never resumes it).

@@ -40,8 +40,10 @@ envoy_dynamic_module_on_network_filter_config_new(
   using namespace envoy_ts;
   auto loaded = module::loadFilterConfig(
       module::viewOf(name), std::string(module::viewOf(config)), bridge::ConfigKind::Network,
-      [config_envoy](DefinedMetric::Kind kind, const std::string& metric, size_t& envoy_id) {
-        return defineMetric(config_envoy, kind, metric, envoy_id);
+      [config_envoy](DefinedMetric::Kind kind, const std::string& metric,
+                     const std::vector<std::string>& labels, size_t& envoy_id) {
+        // Envoy's network filter metrics have no labels (the runtime rejects labelled ones).
+        return labels.empty() && defineMetric(config_envoy, kind, metric, envoy_id);
       });
   if (!loaded) {
     return nullptr;

@@ -83,9 +83,16 @@ bool address(const std::string& text, uint32_t port, envoy_dynamic_module_type_e
   return true;
 }
 
-envoy_dynamic_module_type_metrics_result found(bool ok) {
-  return ok ? envoy_dynamic_module_type_metrics_result_Success
-            : envoy_dynamic_module_type_metrics_result_MetricNotFound;
+using EnvoyTsHost::ModuleMetrics;
+
+ModuleMetrics&
+configMetrics(envoy_dynamic_module_type_network_filter_config_envoy_ptr config_envoy) {
+  return static_cast<NetworkFilterConfig*>(config_envoy)->metrics();
+}
+
+const ModuleMetrics&
+filterMetrics(envoy_dynamic_module_type_network_filter_envoy_ptr filter_envoy) {
+  return filterOf(filter_envoy).config().metrics();
 }
 
 } // namespace
@@ -302,77 +309,63 @@ HOST_EXPORT bool envoy_dynamic_module_callback_network_get_filter_state_typed(
   return true;
 }
 
-// ---- Metrics ----
+// ---- Metrics (no labels in the network ABI) ----
 
 HOST_EXPORT envoy_dynamic_module_type_metrics_result
 envoy_dynamic_module_callback_network_filter_config_define_counter(
     envoy_dynamic_module_type_network_filter_config_envoy_ptr config_envoy,
     envoy_dynamic_module_type_module_buffer name, size_t* counter_id) {
-  return static_cast<NetworkFilterConfig*>(config_envoy)->defineCounter(text(name), counter_id);
+  return configMetrics(config_envoy).define(ModuleMetrics::Kind::Counter, text(name), {},
+                                            counter_id);
 }
 
 HOST_EXPORT envoy_dynamic_module_type_metrics_result
 envoy_dynamic_module_callback_network_filter_config_define_gauge(
     envoy_dynamic_module_type_network_filter_config_envoy_ptr config_envoy,
     envoy_dynamic_module_type_module_buffer name, size_t* gauge_id) {
-  return static_cast<NetworkFilterConfig*>(config_envoy)->defineGauge(text(name), gauge_id);
+  return configMetrics(config_envoy).define(ModuleMetrics::Kind::Gauge, text(name), {},
+                                            gauge_id);
 }
 
 HOST_EXPORT envoy_dynamic_module_type_metrics_result
 envoy_dynamic_module_callback_network_filter_config_define_histogram(
     envoy_dynamic_module_type_network_filter_config_envoy_ptr config_envoy,
     envoy_dynamic_module_type_module_buffer name, size_t* histogram_id) {
-  return static_cast<NetworkFilterConfig*>(config_envoy)->defineHistogram(text(name), histogram_id);
+  return configMetrics(config_envoy).define(ModuleMetrics::Kind::Histogram, text(name), {},
+                                            histogram_id);
 }
 
 HOST_EXPORT envoy_dynamic_module_type_metrics_result
 envoy_dynamic_module_callback_network_filter_increment_counter(
     envoy_dynamic_module_type_network_filter_envoy_ptr filter_envoy, size_t id, uint64_t value) {
-  EnvoyTsHost::Counter* counter = filterOf(filter_envoy).config().counter(id);
-  if (counter != nullptr) {
-    counter->add(value);
-  }
-  return found(counter != nullptr);
+  return filterMetrics(filter_envoy).incrementCounter(id, nullptr, 0, value);
 }
 
 HOST_EXPORT envoy_dynamic_module_type_metrics_result
 envoy_dynamic_module_callback_network_filter_set_gauge(
     envoy_dynamic_module_type_network_filter_envoy_ptr filter_envoy, size_t id, uint64_t value) {
-  EnvoyTsHost::Gauge* gauge = filterOf(filter_envoy).config().gauge(id);
-  if (gauge != nullptr) {
-    gauge->set(value);
-  }
-  return found(gauge != nullptr);
+  return filterMetrics(filter_envoy).updateGauge(id, nullptr, 0, ModuleMetrics::GaugeOp::Set,
+                                                 value);
 }
 
 HOST_EXPORT envoy_dynamic_module_type_metrics_result
 envoy_dynamic_module_callback_network_filter_increment_gauge(
     envoy_dynamic_module_type_network_filter_envoy_ptr filter_envoy, size_t id, uint64_t value) {
-  EnvoyTsHost::Gauge* gauge = filterOf(filter_envoy).config().gauge(id);
-  if (gauge != nullptr) {
-    gauge->add(value);
-  }
-  return found(gauge != nullptr);
+  return filterMetrics(filter_envoy).updateGauge(id, nullptr, 0, ModuleMetrics::GaugeOp::Increase,
+                                                 value);
 }
 
 HOST_EXPORT envoy_dynamic_module_type_metrics_result
 envoy_dynamic_module_callback_network_filter_decrement_gauge(
     envoy_dynamic_module_type_network_filter_envoy_ptr filter_envoy, size_t id, uint64_t value) {
-  EnvoyTsHost::Gauge* gauge = filterOf(filter_envoy).config().gauge(id);
-  if (gauge != nullptr) {
-    gauge->sub(value);
-  }
-  return found(gauge != nullptr);
+  return filterMetrics(filter_envoy).updateGauge(id, nullptr, 0, ModuleMetrics::GaugeOp::Decrease,
+                                                 value);
 }
 
 HOST_EXPORT envoy_dynamic_module_type_metrics_result
 envoy_dynamic_module_callback_network_filter_record_histogram_value(
     envoy_dynamic_module_type_network_filter_envoy_ptr filter_envoy, size_t id, uint64_t value) {
-  EnvoyTsHost::Histogram* histogram = filterOf(filter_envoy).config().histogram(id);
-  if (histogram != nullptr) {
-    histogram->record(value);
-  }
-  return found(histogram != nullptr);
+  return filterMetrics(filter_envoy).recordHistogram(id, nullptr, 0, value);
 }
 
 } // extern "C"

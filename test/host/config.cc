@@ -166,7 +166,8 @@ void routeConfig(const YAML::Node& rc, const std::string& path, ListenerSpec& li
       const YAML::Node route = required(r, "route", r_path);
       checkKeys(route, r_path + ".route", {"cluster"});
       spec.routes.push_back(
-          {scalar(required(match, "prefix", r_path + ".match"), r_path + ".match.prefix"),
+          {r["name"] ? scalar(r["name"], r_path + ".name") : std::string(),
+           scalar(required(match, "prefix", r_path + ".match"), r_path + ".match.prefix"),
            scalar(required(route, "cluster", r_path + ".route"), r_path + ".route.cluster")});
     }
     listener.virtual_hosts.push_back(std::move(spec));

@@ -30,6 +30,7 @@ struct DynamicModuleFilterSpec {
 };
 
 struct RouteSpec {
+  std::string name; // Optional.
   std::string prefix;
   std::string cluster;
 };

@@ -1,6 +1,7 @@
 #include "filter_manager.h"
 
 #include "logger.h"
+#include "router.h"
 
 namespace EnvoyTsHost {
 namespace {
@@ -39,8 +40,36 @@ bool FilterManager::createFilters() {
   return true;
 }
 
+void FilterManager::setStreamInfo(std::shared_ptr<const DownstreamConnectionInfo> connection,
+                                  std::string protocol, const RouteTable* routes) {
+  connection_ = std::move(connection);
+  protocol_ = std::move(protocol);
+  routes_ = routes;
+}
+
+const RouteEntry* FilterManager::route() {
+  if (!route_cached_ && request_headers_ != nullptr) {
+    cached_route_ = routes_ == nullptr ? nullptr : routes_->route(*request_headers_);
+    route_cached_ = true;
+  }
+  return cached_route_;
+}
+
+void FilterManager::clearRouteCache() {
+  if (upstream_ != nullptr) {
+    // Envoy's HCM blocks the route cache once the router has used the route (ENVOY_BUG).
+    HOST_LOG(Error, "clear_route_cache ignored: the router already uses the route");
+    return;
+  }
+  HOST_LOG(Debug, "route cache cleared: the route is picked again from the request headers");
+  route_cached_ = false;
+  cached_route_ = nullptr;
+}
+
 void FilterManager::decodeHeaders(HeaderMapPtr headers, bool end_stream) {
   request_headers_ = std::move(headers);
+  // Like Envoy's ActiveStream::decodeHeaders: the route is picked before any filter runs.
+  route();
   decode_.headers_started = true;
   decode_.remote_complete = end_stream;
   if (!halted(true)) {

@@ -1,12 +1,14 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "connection_info.h"
 #include "dispatcher.h"
 #include "header_map.h"
 #include "http_filter.h"
@@ -15,6 +17,20 @@
 namespace EnvoyTsHost {
 
 using HeaderMapPtr = std::unique_ptr<HeaderMap>;
+
+class RouteTable;
+struct RouteEntry;
+
+// One value of stream dynamic metadata (a google.protobuf.Value of the kinds modules can set).
+struct MetadataValue {
+  enum class Type { String, Number, Bool };
+  Type type{Type::String};
+  std::string string;
+  double number{0};
+  bool boolean{false};
+};
+// filter_metadata: namespace -> key -> value.
+using DynamicMetadata = std::map<std::string, std::map<std::string, MetadataValue>>;
 
 // Where the response goes once all encoder filters let it through (the HTTP/1 server codec, or
 // the script runner).
@@ -83,6 +99,26 @@ public:
   HeaderMap* responseHeaders() { return response_headers_.get(); }
   HeaderMap* responseTrailers() { return response_trailers_.get(); }
 
+  // ---- Stream info (what Envoy's StreamInfo and the HCM give filters) ----
+
+  // Set by the codec before decodeHeaders: the downstream connection (nullptr in scripted mode),
+  // the protocol ("HTTP/1.1" or "HTTP/1.0") and the listener's routes (nullptr: none).
+  void setStreamInfo(std::shared_ptr<const DownstreamConnectionInfo> connection,
+                     std::string protocol, const RouteTable* routes);
+  const DownstreamConnectionInfo* downstreamConnection() const { return connection_.get(); }
+  const std::string& protocol() const { return protocol_; }
+
+  // Envoy's cached route: picked from the request headers as they arrive (before the first
+  // decoder filter) and kept until clearRouteCache(); picked again, from the headers as they are
+  // then, the next time it is needed (by the router at the latest). nullptr: no route matched.
+  const RouteEntry* route();
+  // clear_route_cache. Ignored once the router has started (Envoy blocks the route cache then).
+  void clearRouteCache();
+
+  DynamicMetadata& dynamicMetadata() { return dynamic_metadata_; }
+  // Filter state objects set as bytes (Envoy: ReadOnly StringAccessor objects).
+  std::map<std::string, std::string>& filterStateBytes() { return filter_state_bytes_; }
+
   Dispatcher& dispatcher() { return dispatcher_; }
   bool complete() const { return complete_; }
   bool localReplySent() const { return local_reply_sent_; }
@@ -132,6 +168,13 @@ private:
   HeaderMapPtr response_trailers_;
   DirectionState decode_;
   DirectionState encode_;
+  std::shared_ptr<const DownstreamConnectionInfo> connection_;
+  std::string protocol_{"HTTP/1.1"};
+  const RouteTable* routes_{nullptr};
+  bool route_cached_{false};
+  const RouteEntry* cached_route_{nullptr};
+  DynamicMetadata dynamic_metadata_;
+  std::map<std::string, std::string> filter_state_bytes_;
   bool downstream_started_{false}; // Response bytes went to the downstream encoder.
   bool local_reply_sent_{false};
   bool complete_{false};

@@ -25,7 +25,8 @@ public:
 class HttpConnection : public DownstreamEncoder {
 public:
   HttpConnection(Dispatcher& dispatcher, evutil_socket_t fd, const FilterChainConfig& chain,
-                 UpstreamFactory upstream_factory, ConnectionOwner& owner);
+                 const RouteTable* routes, UpstreamFactory upstream_factory,
+                 ConnectionOwner& owner);
   ~HttpConnection() override;
 
   // Resets the active stream and closes the socket now.
@@ -54,6 +55,8 @@ private:
   Dispatcher& dispatcher_;
   bufferevent* connection_;
   const FilterChainConfig& chain_;
+  const RouteTable* routes_;
+  const std::shared_ptr<const DownstreamConnectionInfo> info_;
   UpstreamFactory upstream_factory_;
   ConnectionOwner& owner_;
   Http1Parser parser_{HTTP_REQUEST};

@@ -38,6 +38,7 @@ public:
   void onScheduled(uint64_t event_id) override;
 
   FilterManager& manager() { return manager_; }
+  const HttpFilterConfig& config() const { return *config_; }
   size_t index() const { return index_; }
   const std::shared_ptr<FilterLiveness>& liveness() const { return liveness_; }
   FilterIterationState& state(bool decode) { return decode ? decode_state_ : encode_state_; }

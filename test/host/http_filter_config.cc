@@ -27,6 +27,7 @@ std::shared_ptr<HttpFilterConfig> HttpFilterConfig::create(const DynamicModuleFi
   const envoy_dynamic_module_type_envoy_buffer bytes{spec.filter_config.data(),
                                                      spec.filter_config.size()};
   config->module_config_ = config->hooks_.config_new(config.get(), name, bytes);
+  config->metrics_.freeze();
   if (config->module_config_ == nullptr) {
     error = spec.path + ": dynamic module filter config rejected (see the module's log above)";
     return nullptr;

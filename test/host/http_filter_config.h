@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "dynamic_module.h"
+#include "module_metrics.h"
 
 namespace EnvoyTsHost {
 
@@ -25,12 +26,18 @@ public:
     return module_config_;
   }
 
+  // The module's metrics ("dynamicmodulescustom.<name>[.<label>.<value>]..."); defining works
+  // only inside config_new (Envoy freezes stat creation once it returns).
+  ModuleMetrics& metrics() { return metrics_; }
+  const ModuleMetrics& metrics() const { return metrics_; }
+
 private:
   HttpFilterConfig() = default;
 
   DynamicModuleSharedPtr module_;
   HttpFilterHooks hooks_{};
   envoy_dynamic_module_type_http_filter_config_module_ptr module_config_{nullptr};
+  ModuleMetrics metrics_{"dynamicmodulescustom"}; // Envoy's HttpFilters::DefaultMetricsNamespace.
 };
 
 using HttpFilterConfigSharedPtr = std::shared_ptr<HttpFilterConfig>;

@@ -3,13 +3,6 @@
 #include "logger.h"
 
 namespace EnvoyTsHost {
-namespace {
-
-// Envoy's NetworkFilters::DefaultMetricsNamespace (metrics_namespace unset).
-constexpr char MetricsNamespace[] = "dynamicmodulescustom.";
-
-} // namespace
-
 NetworkFilterConfig::~NetworkFilterConfig() {
   if (module_config_ != nullptr) {
     HOST_LOG(Debug, "destroying network filter config of " + module_->path());
@@ -32,44 +25,13 @@ std::shared_ptr<NetworkFilterConfig> NetworkFilterConfig::create(const DynamicMo
                                                     spec.filter_name.size()};
   const envoy_dynamic_module_type_envoy_buffer bytes{spec.filter_config.data(),
                                                      spec.filter_config.size()};
-  config->defining_metrics_ = true;
   config->module_config_ = config->hooks_.config_new(config.get(), name, bytes);
-  config->defining_metrics_ = false;
+  config->metrics_.freeze();
   if (config->module_config_ == nullptr) {
     error = spec.path + ": dynamic module network filter config rejected (see the module's log above)";
     return nullptr;
   }
   return config;
-}
-
-envoy_dynamic_module_type_metrics_result NetworkFilterConfig::defineCounter(const std::string& name,
-                                                                            size_t* id) {
-  if (!defining_metrics_) {
-    return envoy_dynamic_module_type_metrics_result_Frozen;
-  }
-  *id = counters_.size();
-  counters_.push_back(&StatsStore::get().counter(MetricsNamespace + name));
-  return envoy_dynamic_module_type_metrics_result_Success;
-}
-
-envoy_dynamic_module_type_metrics_result NetworkFilterConfig::defineGauge(const std::string& name,
-                                                                          size_t* id) {
-  if (!defining_metrics_) {
-    return envoy_dynamic_module_type_metrics_result_Frozen;
-  }
-  *id = gauges_.size();
-  gauges_.push_back(&StatsStore::get().gauge(MetricsNamespace + name));
-  return envoy_dynamic_module_type_metrics_result_Success;
-}
-
-envoy_dynamic_module_type_metrics_result
-NetworkFilterConfig::defineHistogram(const std::string& name, size_t* id) {
-  if (!defining_metrics_) {
-    return envoy_dynamic_module_type_metrics_result_Frozen;
-  }
-  *id = histograms_.size();
-  histograms_.push_back(&StatsStore::get().histogram(MetricsNamespace + name));
-  return envoy_dynamic_module_type_metrics_result_Success;
 }
 
 bool createNetworkFilterChainConfig(const std::vector<DynamicModuleFilterSpec>& specs,

@@ -7,7 +7,7 @@
 #include "config.h"
 #include "dynamic_module.h"
 #include "native/abi/network_filter.h"
-#include "stats.h"
+#include "module_metrics.h"
 
 namespace EnvoyTsHost {
 
@@ -27,17 +27,9 @@ public:
     return module_config_;
   }
 
-  // The network define_* callbacks: Frozen outside config_new. The full stat name is
-  // "dynamicmodulescustom.<name>" (Envoy's DefaultMetricsNamespace scope).
-  envoy_dynamic_module_type_metrics_result defineCounter(const std::string& name, size_t* id);
-  envoy_dynamic_module_type_metrics_result defineGauge(const std::string& name, size_t* id);
-  envoy_dynamic_module_type_metrics_result defineHistogram(const std::string& name, size_t* id);
-  // nullptr when `id` was not defined by this config (MetricNotFound).
-  Counter* counter(size_t id) const { return id < counters_.size() ? counters_[id] : nullptr; }
-  Gauge* gauge(size_t id) const { return id < gauges_.size() ? gauges_[id] : nullptr; }
-  Histogram* histogram(size_t id) const {
-    return id < histograms_.size() ? histograms_[id] : nullptr;
-  }
+  // The module's metrics ("dynamicmodulescustom.<name>"); defining works only inside config_new.
+  ModuleMetrics& metrics() { return metrics_; }
+  const ModuleMetrics& metrics() const { return metrics_; }
 
 private:
   NetworkFilterConfig() = default;
@@ -45,10 +37,7 @@ private:
   DynamicModuleSharedPtr module_;
   NetworkFilterHooks hooks_{};
   envoy_dynamic_module_type_network_filter_config_module_ptr module_config_{nullptr};
-  bool defining_metrics_{false};
-  std::vector<Counter*> counters_;
-  std::vector<Gauge*> gauges_;
-  std::vector<Histogram*> histograms_;
+  ModuleMetrics metrics_{"dynamicmodulescustom"}; // Envoy's DefaultMetricsNamespace.
 };
 
 using NetworkFilterConfigSharedPtr = std::shared_ptr<NetworkFilterConfig>;

@@ -63,7 +63,7 @@ RouteTable::RouteTable(const ListenerSpec& listener, ClusterMap& clusters) {
       vh.domains.push_back(toLower(domain));
     }
     for (const RouteSpec& route : spec.routes) {
-      vh.routes.emplace_back(route.prefix, clusters.at(route.cluster).get());
+      vh.routes.push_back({route.name, route.prefix, clusters.at(route.cluster).get()});
     }
     virtual_hosts_.push_back(std::move(vh));
   }
@@ -90,7 +90,7 @@ bool domainMatches(const std::string& domain, const std::string& host) {
 
 } // namespace
 
-Cluster* RouteTable::route(const HeaderMap& headers) const {
+const RouteEntry* RouteTable::route(const HeaderMap& headers) const {
   const std::string* authority = headers.get(":authority");
   const std::string* path = headers.get(":path");
   const std::string host = authority == nullptr ? "" : toLower(*authority);
@@ -103,9 +103,9 @@ Cluster* RouteTable::route(const HeaderMap& headers) const {
     if (!matched) {
       continue;
     }
-    for (const auto& [prefix, cluster] : vh.routes) {
-      if (path != nullptr && path->compare(0, prefix.size(), prefix) == 0) {
-        return cluster;
+    for (const RouteEntry& entry : vh.routes) {
+      if (path != nullptr && path->compare(0, entry.prefix.size(), entry.prefix) == 0) {
+        return &entry;
       }
     }
     return nullptr;
@@ -113,14 +113,17 @@ Cluster* RouteTable::route(const HeaderMap& headers) const {
   return nullptr;
 }
 
-RouterUpstream::RouterUpstream(FilterManager& stream, const RouteTable& routes,
-                               UpstreamConnPool& pool, Dispatcher& dispatcher)
-    : stream_(stream), routes_(routes), pool_(pool), dispatcher_(dispatcher) {}
+RouterUpstream::RouterUpstream(FilterManager& stream, UpstreamConnPool& pool,
+                               Dispatcher& dispatcher)
+    : stream_(stream), pool_(pool), dispatcher_(dispatcher) {}
 
 RouterUpstream::~RouterUpstream() { closeConnection(false); }
 
 void RouterUpstream::decodeHeaders(HeaderMap& headers, bool end_stream) {
-  cluster_ = routes_.route(headers);
+  // The stream's cached route: picked before the decoder filters ran, or again from the current
+  // headers if a filter cleared the route cache.
+  const RouteEntry* route = stream_.route();
+  cluster_ = route == nullptr ? nullptr : route->cluster;
   if (cluster_ == nullptr) {
     done_ = true;
     stream_.sendLocalReply(404, {}, "", "route_not_found");

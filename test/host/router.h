@@ -37,26 +37,35 @@ private:
   std::map<Key, std::vector<std::unique_ptr<IdleConnection>>> idle_;
 };
 
+// One route of a virtual host: a prefix match to a cluster; `name` is the route's optional name
+// (Envoy's xds.route_name).
+struct RouteEntry {
+  std::string name;
+  std::string prefix;
+  Cluster* cluster{nullptr};
+};
+
 // Route lookup for one listener (first virtual host whose domain matches, first prefix match).
 class RouteTable {
 public:
   RouteTable(const ListenerSpec& listener, ClusterMap& clusters);
-  Cluster* route(const HeaderMap& headers) const;
+  // nullptr when no route matches.
+  const RouteEntry* route(const HeaderMap& headers) const;
 
 private:
   struct VirtualHost {
     std::vector<std::string> domains;
-    std::vector<std::pair<std::string, Cluster*>> routes;
+    std::vector<RouteEntry> routes;
   };
   std::vector<VirtualHost> virtual_hosts_;
 };
 
-// The router filter's upstream side: forwards the filtered request to the cluster over HTTP/1.1
-// and feeds the response back into the encoder chain. One upstream connection per stream.
+// The router filter's upstream side: forwards the filtered request to the cluster of the stream's
+// (cached) route over HTTP/1.1 and feeds the response back into the encoder chain. One upstream
+// connection per stream.
 class RouterUpstream : public UpstreamRequest {
 public:
-  RouterUpstream(FilterManager& stream, const RouteTable& routes, UpstreamConnPool& pool,
-                 Dispatcher& dispatcher);
+  RouterUpstream(FilterManager& stream, UpstreamConnPool& pool, Dispatcher& dispatcher);
   ~RouterUpstream() override;
 
   // UpstreamRequest
@@ -77,7 +86,6 @@ private:
   void closeConnection(bool reusable);
 
   FilterManager& stream_;
-  const RouteTable& routes_;
   UpstreamConnPool& pool_;
   Dispatcher& dispatcher_;
   Cluster* cluster_{nullptr};

@@ -1,10 +1,5 @@
 #include "tcp_connection.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-#include <atomic>
-
 #include "logger.h"
 
 namespace EnvoyTsHost {
@@ -18,23 +13,6 @@ constexpr auto LocalClose = envoy_dynamic_module_type_network_connection_event_L
 // The typed filter state key whose factory tcp_proxy reads (PerConnectionCluster).
 constexpr char TcpProxyClusterKey[] = "envoy.tcp_proxy.cluster";
 
-// Envoy numbers every connection (downstream and upstream) from one process-wide counter.
-std::atomic<uint64_t> next_connection_id{1};
-
-void socketAddressText(const sockaddr_storage& address, std::string& text, uint32_t& port) {
-  char buffer[INET6_ADDRSTRLEN] = {0};
-  if (address.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&address);
-    inet_ntop(AF_INET, &in->sin_addr, buffer, sizeof(buffer));
-    port = ntohs(in->sin_port);
-  } else if (address.ss_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
-    inet_ntop(AF_INET6, &in6->sin6_addr, buffer, sizeof(buffer));
-    port = ntohs(in6->sin6_port);
-  }
-  text = buffer;
-}
-
 const char* eventName(envoy_dynamic_module_type_network_connection_event event) {
   return event == RemoteClose ? "RemoteClose" : "LocalClose";
 }
@@ -44,19 +22,9 @@ const char* eventName(envoy_dynamic_module_type_network_connection_event event) 
 TcpConnection::TcpConnection(Dispatcher& dispatcher, evutil_socket_t fd, ListenerRuntime& listener,
                              TcpConnectionOwner& owner)
     : dispatcher_(dispatcher), listener_(listener), owner_(owner),
-      id_(next_connection_id.fetch_add(1, std::memory_order_relaxed)),
+      info_(downstreamConnectionInfo(fd)), id_(info_.id),
       downstream_(std::make_unique<TcpSocket>(dispatcher, fd, *this, false)),
-      read_buffer_(downstream_->input()), alive_(std::make_shared<bool>(true)) {
-  sockaddr_storage address;
-  socklen_t length = sizeof(address);
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    socketAddressText(address, remote_address_, remote_port_);
-  }
-  length = sizeof(address);
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    socketAddressText(address, local_address_, local_port_);
-  }
-}
+      read_buffer_(downstream_->input()), alive_(std::make_shared<bool>(true)) {}
 
 TcpConnection::~TcpConnection() {
   *alive_ = false;
@@ -68,8 +36,7 @@ TcpConnection::~TcpConnection() {
 }
 
 void TcpConnection::start() {
-  HOST_LOG(Debug, "[C" + std::to_string(id_) + "] new tcp connection from " + remote_address_ +
-                      ":" + std::to_string(remote_port_));
+  HOST_LOG(Debug, "[C" + std::to_string(id_) + "] new tcp connection from " + info_.remote.text);
   // Building the chain: each module filter's on_network_filter_new, then tcp_proxy's initialize,
   // which enables half-close and read-disables the connection until its upstream is up.
   for (const NetworkFilterConfigSharedPtr& config : listener_.network_chain) {

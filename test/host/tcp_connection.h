@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "buffer.h"
+#include "connection_info.h"
 #include "dispatcher.h"
 #include "listener.h"
 #include "native/abi/network_filter.h"
@@ -62,10 +63,10 @@ public:
 
   // Connection facts and stream info.
   uint64_t id() const { return id_; }
-  const std::string& remoteAddress() const { return remote_address_; }
-  uint32_t remotePort() const { return remote_port_; }
-  const std::string& localAddress() const { return local_address_; }
-  uint32_t localPort() const { return local_port_; }
+  const std::string& remoteAddress() const { return info_.remote.ip; }
+  uint32_t remotePort() const { return info_.remote.port; }
+  const std::string& localAddress() const { return info_.local.ip; }
+  uint32_t localPort() const { return info_.local.port; }
   std::map<std::string, std::string>& filterStateBytes() { return filter_state_bytes_; }
   // Typed filter state: only keys with a known factory (envoy.tcp_proxy.cluster); false otherwise.
   bool setFilterStateTyped(const std::string& key, const std::string& value);
@@ -103,12 +104,9 @@ private:
   Dispatcher& dispatcher_;
   ListenerRuntime& listener_;
   TcpConnectionOwner& owner_;
+  const DownstreamConnectionInfo info_;
   const uint64_t id_;
   std::unique_ptr<TcpSocket> downstream_;
-  std::string remote_address_;
-  uint32_t remote_port_{0};
-  std::string local_address_;
-  uint32_t local_port_{0};
   std::vector<NetworkFilterPtr> filters_;
   std::vector<bool> read_initialized_; // Per read filter, the tcp_proxy last.
   Buffer& read_buffer_;

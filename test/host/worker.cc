@@ -86,11 +86,11 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void*
     return;
   }
   UpstreamFactory factory = [runtime, &worker](FilterManager& stream) {
-    return std::make_unique<RouterUpstream>(stream, *runtime->routes, *worker.pool_,
-                                            *worker.dispatcher_);
+    return std::make_unique<RouterUpstream>(stream, *worker.pool_, *worker.dispatcher_);
   };
   auto connection = std::make_unique<HttpConnection>(*worker.dispatcher_, fd, runtime->chain,
-                                                     std::move(factory), worker);
+                                                     runtime->routes.get(), std::move(factory),
+                                                     worker);
   HttpConnection* raw = connection.get();
   worker.connections_.emplace(raw, std::move(connection));
 }

@@ -1,7 +1,8 @@
 // defineHttpFilter and the definition it makes.
 
 import { HTTP_FILTER_BRAND_VERSION, kHttpFilter } from './symbols';
-import type { HttpHeadersHook } from './types';
+import type { MetricsDeclaration } from './metrics';
+import type { HttpHeadersHook, HttpStreamCompleteHook } from './types';
 
 /** What an author passes to `defineHttpFilter`. Every hook is optional. */
 export interface HttpFilterOptions<C = undefined> {
@@ -16,6 +17,20 @@ export interface HttpFilterOptions<C = undefined> {
   readonly onRequestHeaders?: HttpHeadersHook<C>;
   /** Runs for the response headers, in reverse chain order (like Envoy's encoder filters). */
   readonly onResponseHeaders?: HttpHeadersHook<C>;
+  /** Runs for the request trailers (when the request has any), in chain order. */
+  readonly onRequestTrailers?: HttpHeadersHook<C>;
+  /** Runs for the response trailers (when the response has any), in reverse chain order. */
+  readonly onResponseTrailers?: HttpHeadersHook<C>;
+  /**
+   * Runs when the stream is complete, in chain order, for end-of-stream work (e.g. access-log-like
+   * records). Synchronous; headers are still readable.
+   */
+  readonly onStreamComplete?: HttpStreamCompleteHook<C>;
+  /**
+   * Metrics this filter uses, with optional labels; a function of the parsed config when their
+   * set depends on it. Envoy defines them when the config loads.
+   */
+  readonly metrics?: MetricsDeclaration | ((config: C) => MetricsDeclaration);
 }
 
 /** A branded HTTP filter definition, as exported from a filter bundle. */
@@ -24,7 +39,8 @@ export interface HttpFilter<C = undefined> extends HttpFilterOptions<C> {
   readonly [kHttpFilter]: typeof HTTP_FILTER_BRAND_VERSION;
 }
 
-const HOOK_KEYS = ['parseConfig', 'onRequestHeaders', 'onResponseHeaders'] as const;
+const HOOK_KEYS = ['parseConfig', 'onRequestHeaders', 'onResponseHeaders', 'onRequestTrailers',
+                   'onResponseTrailers', 'onStreamComplete'] as const;
 
 /**
  * Define an HTTP filter. Export the result from your bundle; the chain config refers to it by name.
@@ -43,6 +59,11 @@ export function defineHttpFilter<C = undefined>(options: HttpFilterOptions<C>): 
     if (value !== undefined && typeof value !== 'function') {
       throw new TypeError(`defineHttpFilter('${name}'): \`${key}\` must be a function`);
     }
+  }
+  const { metrics } = options;
+  if (metrics !== undefined && typeof metrics !== 'function' &&
+      (typeof metrics !== 'object' || metrics === null)) {
+    throw new TypeError(`defineHttpFilter('${name}'): \`metrics\` must be an object or a function`);
   }
   return Object.freeze({ ...options, [kHttpFilter]: HTTP_FILTER_BRAND_VERSION });
 }

@@ -7,9 +7,12 @@ export type {
   HeaderMap,
   HttpFilterContext,
   HttpHeadersHook,
+  HttpStreamCompleteHook,
   LocalReplyHeaders,
   LocalReplyInit,
   Logger,
+  MetadataSource,
+  StreamAttributes,
 } from './types';
 export { NetworkStatus, defineNetworkFilter } from './network-filter';
 export type {
@@ -18,15 +21,19 @@ export type {
   ConnectionBuffer,
   ConnectionCloseEvent,
   ConnectionInfo,
-  MetricKind,
-  Metrics,
-  MetricsDeclaration,
   NetworkFilter,
   NetworkFilterContext,
   NetworkFilterOptions,
   NetworkHookResult,
-  SharedCounters,
 } from './network-filter';
+export type {
+  MetricDeclaration,
+  MetricKind,
+  MetricLabels,
+  Metrics,
+  MetricsDeclaration,
+  SharedCounters,
+} from './metrics';
 export {
   ChunkedBytes,
   FrameDecoder,

@@ -1,6 +1,7 @@
 // defineNetworkFilter and the shapes an L4 (network) filter sees.
 
 import { kNetworkFilter, NETWORK_FILTER_BRAND_VERSION } from './symbols';
+import type { Metrics, MetricsDeclaration, SharedCounters } from './metrics';
 import type { Logger } from './types';
 
 /** What a network hook returns to Envoy (Envoy's Network::FilterStatus names). */
@@ -79,39 +80,6 @@ export interface ConnectionInfo {
   readonly ssl: boolean;
   /** The SNI the client asked for, or null. */
   readonly serverName: string | null;
-}
-
-/** Kinds of metric a filter may declare. */
-export type MetricKind = 'counter' | 'gauge' | 'histogram';
-
-/** A filter's metrics by name, e.g. `{ blocked: 'counter', open: 'gauge' }`. */
-export type MetricsDeclaration = Readonly<Record<string, MetricKind>>;
-
-/**
- * The filter's declared metrics, defined in Envoy when the config loads (Envoy allows no later
- * definition) and named `<filter name>.<metric name>` in Envoy's stats. Using an undeclared name,
- * or a name with an operation its kind does not have, throws a TypeError.
- */
-export interface Metrics {
-  /** Add `value` (default 1) to a counter. */
-  increment(name: string, value?: number): void;
-  /** Set a gauge. */
-  set(name: string, value: number): void;
-  /** Add `delta` (negative to subtract) to a gauge. */
-  add(name: string, delta: number): void;
-  /** Record a histogram sample. */
-  record(name: string, value: number): void;
-}
-
-/**
- * Counters shared by every Envoy worker of the process (module-level JavaScript state is per
- * worker). A key's value starts at 0 and the key disappears when it returns to 0.
- */
-export interface SharedCounters {
-  /** Atomically add `delta` to the counter `key` and return the new value. */
-  add(key: string, delta: number): number;
-  /** The current value of `key` (0 when absent). */
-  get(key: string): number;
 }
 
 /** What a network hook gets besides the data. One context per filter per connection. */

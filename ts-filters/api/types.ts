@@ -1,4 +1,6 @@
-// Shapes a filter sees. The runtime implements them; authors only consume them.
+// Shapes an HTTP filter sees. The runtime implements them; authors only consume them.
+
+import type { Metrics, SharedCounters } from './metrics';
 
 /**
  * A live view of one of the stream's header maps. Reads and writes go to Envoy on demand; nothing
@@ -56,6 +58,33 @@ export interface LocalReplyInit {
   readonly details?: string;
 }
 
+/** Facts about the stream, from Envoy; null when Envoy does not know one. */
+export interface StreamAttributes {
+  /** Envoy's request id (request.id). */
+  readonly requestId: string | null;
+  /** "HTTP/1.1", "HTTP/2", ... (request.protocol). */
+  readonly protocol: string | null;
+  /** The client's address as "ip:port" (source.address). */
+  readonly sourceAddress: string | null;
+  readonly sourcePort: number | null;
+  /** The address the client connected to, "ip:port" (destination.address). */
+  readonly destinationAddress: string | null;
+  readonly destinationPort: number | null;
+  /** Envoy's downstream connection id. */
+  readonly connectionId: number | null;
+  /** Whether the client presented a certificate (mutual TLS). */
+  readonly mtls: boolean | null;
+  /** The SNI of the connection. */
+  readonly requestedServerName: string | null;
+  /** The TLS version of the connection. */
+  readonly tlsVersion: string | null;
+  /** The matched route's name (xds.route_name). */
+  readonly routeName: string | null;
+}
+
+/** Where `getMetadata` reads from. */
+export type MetadataSource = 'dynamic' | 'route' | 'cluster' | 'host';
+
 /** What a hook gets besides the headers. One context per filter per stream. */
 export interface HttpFilterContext<C = undefined> {
   /** The filter's config: what `parseConfig` returned, or the raw `config` JSON value without it. */
@@ -72,6 +101,28 @@ export interface HttpFilterContext<C = undefined> {
   readonly log: Logger;
   /** Aborted (with a `StreamClosedError` reason) when the stream is destroyed. */
   readonly signal: AbortSignal;
+  /** The filter's declared metrics (see `metrics` in the filter definition). */
+  readonly metrics: Metrics;
+  /** Counters shared by every Envoy worker of the process. */
+  readonly shared: SharedCounters;
+  /** Facts about the stream (read from Envoy when asked). */
+  readonly attributes: StreamAttributes;
+  /** Set stream dynamic metadata `namespace.key` (seen by later filters and access logs). */
+  setMetadata(namespace: string, key: string, value: string | number | boolean): void;
+  /** Read metadata (default: the stream's dynamic metadata), or null. */
+  getMetadata(namespace: string, key: string, source?: MetadataSource): string | number | boolean | null;
+  /**
+   * Set stream filter state (bytes) under `key`, for other filters and dynamic modules. Envoy keeps
+   * filter state read-only once set: setting a key again throws (`ETS_ERR_FILTER_STATE`).
+   */
+  setFilterState(key: string, value: Uint8Array | string): void;
+  /** Read stream filter state set as bytes, or null. */
+  getFilterState(key: string): Uint8Array | null;
+  /**
+   * Make Envoy pick the route again from the current request headers. Called for you when a
+   * filter sets or deletes `:path`, `:authority`, `:method` or `host` in a request hook.
+   */
+  clearRouteCache(): void;
   /**
    * Send a local reply and stop the chain: later filters' hooks for this direction do not run.
    * Works synchronously in a hook and after an `await` in it (the reply is sent when the hook's
@@ -82,5 +133,11 @@ export interface HttpFilterContext<C = undefined> {
   respond(status: number, init?: LocalReplyInit): void;
 }
 
-/** A header hook. Return nothing to continue, or a Promise to hold the stream until it settles. */
+/**
+ * A headers or trailers hook. Return nothing to continue, or a Promise to hold the stream until it
+ * settles.
+ */
 export type HttpHeadersHook<C> = (headers: HeaderMap, ctx: HttpFilterContext<C>) => void | Promise<void>;
+
+/** Runs once the stream is complete (response sent or stream reset), before it is destroyed. */
+export type HttpStreamCompleteHook<C> = (ctx: HttpFilterContext<C>) => void;

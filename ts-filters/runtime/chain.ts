@@ -1,19 +1,18 @@
 // Running a chain's hook over its filters. Request hooks run in chain order, response hooks in
-// reverse (config.responseChain is already reversed). A hook that returns a promise stops the chain;
+// reverse (config.chains has them ordered). A hook that returns a promise stops the chain;
 // once it settled, the native side calls onResume and the chain goes on after that filter.
 
-import { HookKind, HookOutcome, LogLevel } from './codes';
+import { HookOutcome, LogLevel } from './codes';
 import type { ChainLink } from './config';
 import { CONTINUE_CHAIN, applyFailure } from './failure';
-import { RUNTIME_PREFIX, describeError, writeLog } from './log';
+import { RUNTIME_PREFIX, describeError, filterPrefix, writeLog } from './log';
 import type { HookOutcome as NativeHookOutcome, HookKind as NativeHookKind } from './native';
 import type { PendingHook, StreamState } from './stream';
 
 /** Run `hook` for every filter of the chain from position `from`. The caller sets stream.inHook. */
 export function runChain(stream: StreamState, hook: NativeHookKind, from: number): NativeHookOutcome {
-  const isRequest = hook === HookKind.RequestHeaders;
-  const chain = isRequest ? stream.config.requestChain : stream.config.responseChain;
-  const headers = isRequest ? stream.requestHeaders : stream.responseHeaderMap();
+  const chain = stream.config.chains[hook] ?? [];
+  const headers = stream.headerMapFor(hook);
   for (let i = from; i < chain.length; i++) {
     const link = chain[i] as ChainLink;
     const ctx = stream.contextFor(link.filter);
@@ -91,4 +90,15 @@ function sendReply(stream: StreamState): NativeHookOutcome {
     writeLog(stream.binding, LogLevel.Error, RUNTIME_PREFIX, `sendLocalReply failed: ${describeError(error)}`, []);
   }
   return HookOutcome.Replied;
+}
+
+/** Run every onStreamComplete hook (synchronous; a throw is logged and the others still run). */
+export function runCompleteChain(stream: StreamState): void {
+  for (const { filter, hook } of stream.config.completeChain) {
+    try {
+      hook.call(filter.definition, stream.contextFor(filter));
+    } catch (error) {
+      writeLog(stream.binding, LogLevel.Error, filterPrefix(filter.name), `onStreamComplete threw: ${describeError(error)}`, []);
+    }
+  }
 }

@@ -1,12 +1,15 @@
 // Names for the numeric codes of the native contract (native.d.ts, native/bridge/codes.h).
 
 import type {
+  AttributeId as NativeAttributeId,
+  AttributeType as NativeAttributeType,
   BufferKind as NativeBufferKind,
   CloseType as NativeCloseType,
   ConfigKind as NativeConfigKind,
   HeaderMapKind as NativeHeaderMapKind,
   HookKind as NativeHookKind,
   HookOutcome as NativeHookOutcome,
+  MetadataSource as NativeMetadataSource,
   MetricOp as NativeMetricOp,
   NativeLogLevel,
   NetworkEvent as NativeNetworkEvent,
@@ -23,7 +26,40 @@ export const ConfigKind = {
 export const HookKind = {
   RequestHeaders: 0,
   ResponseHeaders: 1,
+  RequestTrailers: 2,
+  ResponseTrailers: 3,
+  StreamComplete: 4,
 } as const satisfies Record<string, NativeHookKind>;
+
+/** Envoy attribute ids. */
+export const AttributeId = {
+  RequestId: 9,
+  RequestProtocol: 10,
+  SourceAddress: 24,
+  SourcePort: 25,
+  DestinationAddress: 26,
+  DestinationPort: 27,
+  ConnectionId: 28,
+  ConnectionMtls: 29,
+  ConnectionRequestedServerName: 30,
+  ConnectionTlsVersion: 31,
+  XdsRouteName: 61,
+} as const satisfies Record<string, NativeAttributeId>;
+
+/** getAttribute flavours. */
+export const AttributeType = {
+  String: 0,
+  Int: 1,
+  Bool: 2,
+} as const satisfies Record<string, NativeAttributeType>;
+
+/** Metadata sources. */
+export const MetadataSource = {
+  dynamic: 0,
+  route: 1,
+  cluster: 2,
+  host: 3,
+} as const satisfies Record<string, NativeMetadataSource>;
 
 /** Which header map a binding call addresses (Envoy's http_header_type). */
 export const HeaderMapKind = {

@@ -9,9 +9,9 @@ import { resolve } from 'path';
 
 import { ConfigError } from '../api/errors';
 import { isHttpFilter, type HttpFilter } from '../api/http-filter';
-import { isNetworkFilter, type MetricKind, type MetricsDeclaration, type NetworkFilter }
-  from '../api/network-filter';
-import type { HttpHeadersHook, Logger } from '../api/types';
+import type { MetricKind, MetricsDeclaration } from '../api/metrics';
+import { isNetworkFilter, type NetworkFilter } from '../api/network-filter';
+import type { HttpHeadersHook, HttpStreamCompleteHook, Logger } from '../api/types';
 import { ConfigKind, FailurePolicy } from './codes';
 import { createLogger, errorMessage, filterPrefix } from './log';
 import type { ConfigKind as NativeConfigKind, NativeBinding } from './native';
@@ -36,35 +36,41 @@ export interface LoadedNetworkFilter extends LoadedFilter {
   readonly definition: NetworkFilter<unknown>;
 }
 
-/** A declared metric: its position in the config's list (what the binding addresses) and kind. */
+/** A declared metric: its position in the config's list (what the binding addresses), kind and
+ *  label names. */
 export interface MetricSlot {
   readonly index: number;
   readonly kind: MetricKind;
+  readonly labels: readonly string[];
 }
+
+/** Which hooks an HTTP chain runs, by name. */
+export type HttpHookName = 'onRequestHeaders' | 'onResponseHeaders' | 'onRequestTrailers' | 'onResponseTrailers';
 
 /** A filter that has a hook for the chain being run. */
 export interface ChainLink {
   readonly filter: LoadedHttpFilter;
   readonly hook: HttpHeadersHook<unknown>;
-  readonly hookName: 'onRequestHeaders' | 'onResponseHeaders';
+  readonly hookName: HttpHookName;
 }
 
 interface ConfigBase {
   readonly id: number;
   readonly bundle: string;
   readonly failurePolicy: FailurePolicy;
-  /** Every declared metric as `<filter>.<metric>` and its kind, in index order. */
-  readonly metrics: readonly { readonly name: string; readonly kind: MetricKind }[];
+  /** Every declared metric as `<filter>.<metric>`, its kind and labels, in index order. */
+  readonly metrics: readonly { readonly name: string; readonly kind: MetricKind; readonly labels: readonly string[] }[];
 }
 
 /** A validated HTTP filter_config. */
 export interface HttpConfig extends ConfigBase {
   readonly kind: typeof ConfigKind.Http;
   readonly filters: readonly LoadedHttpFilter[];
-  /** Filters with onRequestHeaders, in chain order. */
-  readonly requestChain: readonly ChainLink[];
-  /** Filters with onResponseHeaders, in reverse chain order. */
-  readonly responseChain: readonly ChainLink[];
+  /** Per HookKind (request/response headers/trailers): the filters with that hook, request hooks in
+   *  chain order, response hooks in reverse chain order. */
+  readonly chains: readonly (readonly ChainLink[])[];
+  /** Filters with onStreamComplete, in chain order. */
+  readonly completeChain: readonly { readonly filter: LoadedHttpFilter; readonly hook: HttpStreamCompleteHook<unknown> }[];
 }
 
 /** A validated network filter_config. Each list holds the filters that have that hook. */
@@ -148,7 +154,7 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
     : collectFilters(moduleExports, bundle, isHttpFilter);
 
   const filters: (LoadedHttpFilter | LoadedNetworkFilter)[] = [];
-  const metrics: { name: string; kind: MetricKind }[] = [];
+  const metrics: { name: string; kind: MetricKind; labels: readonly string[] }[] = [];
   for (let i = 0; i < entries.length; i++) {
     const { name, config: rawConfig } = entries[i] as { name: string; config: unknown };
     const definition = available.get(name);
@@ -165,7 +171,8 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
         throw new ConfigError(`filter '${name}': ${errorMessage(error)}`);
       }
     }
-    const declared = 'metrics' in definition ? declaredMetrics(definition, config) : {};
+    const declared = declaredMetrics(name, definition.metrics as MetricsOption, config,
+                                     kind === ConfigKind.Http);
     filters.push({
       index: i, name, definition, config, log: createLogger(binding, filterPrefix(name)),
       metrics: assignMetrics(name, declared, metrics),
@@ -178,65 +185,90 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
 }
 
 const METRIC_NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const METRIC_KINDS: readonly string[] = ['counter', 'gauge', 'histogram'];
 
-function declaredMetrics(definition: NetworkFilter<unknown>, config: unknown): MetricsDeclaration {
-  const { name, metrics } = definition;
+type MetricsOption = MetricsDeclaration | ((config: unknown) => MetricsDeclaration) | undefined;
+
+/** A metric as declared, normalised. */
+interface Declared {
+  readonly kind: MetricKind;
+  readonly labels: readonly string[];
+}
+
+function declaredMetrics(filterName: string, metrics: MetricsOption, config: unknown,
+                         labelsAllowed: boolean): Map<string, Declared> {
   let declared: unknown;
   try {
     declared = typeof metrics === 'function' ? metrics(config) : metrics ?? {};
   } catch (error) {
-    throw new ConfigError(`filter '${name}': metrics: ${errorMessage(error)}`);
+    throw new ConfigError(`filter '${filterName}': metrics: ${errorMessage(error)}`);
   }
   if (!isPlainObject(declared)) {
-    throw new ConfigError(`filter '${name}': metrics must be an object of name → 'counter' | 'gauge' | 'histogram'`);
+    throw new ConfigError(`filter '${filterName}': metrics must be an object of name → 'counter' | 'gauge' | 'histogram'`);
   }
-  for (const [metric, kind] of Object.entries(declared)) {
+  const result = new Map<string, Declared>();
+  for (const [metric, value] of Object.entries(declared)) {
     if (!METRIC_NAME.test(metric)) {
-      throw new ConfigError(`filter '${name}': invalid metric name '${metric}' (letters, digits, '_' and '.')`);
+      throw new ConfigError(`filter '${filterName}': invalid metric name '${metric}' (letters, digits, '_' and '.')`);
     }
+    const kind: unknown = isPlainObject(value) ? value['kind'] : value;
+    const labels: unknown = isPlainObject(value) ? value['labels'] ?? [] : [];
     if (typeof kind !== 'string' || !METRIC_KINDS.includes(kind)) {
-      throw new ConfigError(`filter '${name}': metric '${metric}' must be 'counter', 'gauge' or 'histogram'`);
+      throw new ConfigError(`filter '${filterName}': metric '${metric}' must be 'counter', 'gauge' or 'histogram'`);
     }
+    if (!Array.isArray(labels) || !labels.every((label) => typeof label === 'string' && LABEL_NAME.test(label)) ||
+        new Set(labels).size !== labels.length) {
+      throw new ConfigError(`filter '${filterName}': metric '${metric}': labels must be distinct names ` +
+                            `matching ${String(LABEL_NAME)}`);
+    }
+    if (labels.length > 0 && !labelsAllowed) {
+      throw new ConfigError(`filter '${filterName}': metric '${metric}': network filter metrics cannot have ` +
+                            `labels (Envoy's network filter metrics have none)`);
+    }
+    result.set(metric, { kind: kind as MetricKind, labels: labels as string[] });
   }
-  return declared as MetricsDeclaration;
+  return result;
 }
 
 // A filter that appears twice in a chain shares its metrics: one Envoy stat per full name.
-function assignMetrics(filterName: string, declared: MetricsDeclaration,
-                       all: { name: string; kind: MetricKind }[]): Map<string, MetricSlot> {
+function assignMetrics(filterName: string, declared: ReadonlyMap<string, Declared>,
+                       all: { name: string; kind: MetricKind; labels: readonly string[] }[]): Map<string, MetricSlot> {
   const slots = new Map<string, MetricSlot>();
-  for (const [metric, kind] of Object.entries(declared)) {
+  for (const [metric, { kind, labels }] of declared) {
     const full = `${filterName}.${metric}`;
     let index = all.findIndex((m) => m.name === full);
     if (index < 0) {
       index = all.length;
-      all.push({ name: full, kind });
-    } else if (all[index]?.kind !== kind) {
-      throw new ConfigError(`metric '${full}' is declared both as ${all[index]?.kind} and ${kind}`);
+      all.push({ name: full, kind, labels });
+    } else if (all[index]?.kind !== kind || all[index]?.labels.join() !== labels.join()) {
+      throw new ConfigError(`metric '${full}' is declared twice, differently`);
     }
-    slots.set(metric, { index, kind });
+    slots.set(metric, { index, kind, labels });
   }
   return slots;
 }
 
+const HTTP_HOOKS: readonly HttpHookName[] = ['onRequestHeaders', 'onResponseHeaders', 'onRequestTrailers',
+                                             'onResponseTrailers'];
+
 function httpConfig(base: Omit<ConfigBase, never>, filters: LoadedHttpFilter[]): HttpConfig {
-  const requestChain: ChainLink[] = [];
-  const responseChain: ChainLink[] = [];
+  // Indexed by HookKind: request hooks (even kinds) in chain order, response hooks reversed.
+  const chains = HTTP_HOOKS.map((hookName, kind) => {
+    const ordered = kind % 2 === 0 ? filters : [...filters].reverse();
+    const links: ChainLink[] = [];
+    for (const filter of ordered) {
+      const hook = filter.definition[hookName];
+      if (hook !== undefined) links.push({ filter, hook, hookName });
+    }
+    return links;
+  });
+  const completeChain = [];
   for (const filter of filters) {
-    const { onRequestHeaders } = filter.definition;
-    if (onRequestHeaders !== undefined) {
-      requestChain.push({ filter, hook: onRequestHeaders, hookName: 'onRequestHeaders' });
-    }
+    const hook = filter.definition.onStreamComplete;
+    if (hook !== undefined) completeChain.push({ filter, hook });
   }
-  for (let i = filters.length - 1; i >= 0; i--) {
-    const filter = filters[i] as LoadedHttpFilter;
-    const { onResponseHeaders } = filter.definition;
-    if (onResponseHeaders !== undefined) {
-      responseChain.push({ filter, hook: onResponseHeaders, hookName: 'onResponseHeaders' });
-    }
-  }
-  return { ...base, kind: ConfigKind.Http, filters, requestChain, responseChain };
+  return { ...base, kind: ConfigKind.Http, filters, chains, completeChain };
 }
 
 function networkConfig(base: Omit<ConfigBase, never>, filters: LoadedNetworkFilter[]): NetworkConfig {

@@ -1,9 +1,14 @@
 // HttpFilterContext: one per filter per stream, created on the filter's first hook.
 
 import { InvalidStateError, NotInHookError, StreamClosedError } from '../api/errors';
-import type { HeaderMap, HttpFilterContext, LocalReplyInit, Logger } from '../api/types';
-import { DEFAULT_REPLY_DETAILS, HookKind } from './codes';
+import type { Metrics, SharedCounters } from '../api/metrics';
+import type { HeaderMap, HttpFilterContext, LocalReplyInit, Logger, MetadataSource, StreamAttributes }
+  from '../api/types';
+import { AttributeId, AttributeType, DEFAULT_REPLY_DETAILS, MetadataSource as NativeMetadataSources } from './codes';
 import type { LoadedHttpFilter } from './config';
+import { toBytes } from './connection-buffer';
+import { FilterMetrics, sharedCountersOf } from './metrics';
+import type { AttributeId as NativeAttributeId, AttributeType as NativeAttributeType } from './native';
 import { checkHeaderName, checkHeaderValue } from './header-map';
 import type { LocalReply, StreamState } from './stream';
 
@@ -12,6 +17,8 @@ const DETAILS = /^[\x21-\x7e]+$/;
 export class FilterContext implements HttpFilterContext<unknown> {
   readonly #stream: StreamState;
   readonly #filter: LoadedHttpFilter;
+  #metrics: FilterMetrics | undefined = undefined;
+  #attributes: Attributes | undefined = undefined;
 
   constructor(stream: StreamState, filter: LoadedHttpFilter) {
     this.#stream = stream;
@@ -32,7 +39,7 @@ export class FilterContext implements HttpFilterContext<unknown> {
 
   get responseHeaders(): HeaderMap {
     const stream = this.#stream;
-    if (stream.phase !== HookKind.ResponseHeaders) {
+    if (!stream.inResponse) {
       throw new InvalidStateError('responseHeaders is only available in the response phase');
     }
     return stream.responseHeaderMap();
@@ -48,6 +55,57 @@ export class FilterContext implements HttpFilterContext<unknown> {
 
   get signal(): AbortSignal {
     return this.#stream.signal;
+  }
+
+  get metrics(): Metrics {
+    this.#metrics ??= new FilterMetrics(this.#stream.binding, this.#stream, this.#filter.name, this.#filter.metrics);
+    return this.#metrics;
+  }
+
+  get shared(): SharedCounters {
+    return sharedCountersOf(this.#stream.binding);
+  }
+
+  get attributes(): StreamAttributes {
+    this.#attributes ??= new Attributes(this.#stream);
+    return this.#attributes;
+  }
+
+  setMetadata(namespace: string, key: string, value: string | number | boolean): void {
+    checkMetadata(namespace, key, value);
+    const stream = this.#open('setMetadata()');
+    stream.binding.setMetadata(stream.slot, stream.gen, namespace, key, value);
+  }
+
+  getMetadata(namespace: string, key: string, source: MetadataSource = 'dynamic'): string | number | boolean | null {
+    const native = NativeMetadataSources[source];
+    if (native === undefined) throw new TypeError(`getMetadata(): unknown source ${JSON.stringify(source)}`);
+    const stream = this.#open('getMetadata()');
+    return stream.binding.getMetadata(stream.slot, stream.gen, native, namespace, key) ?? null;
+  }
+
+  setFilterState(key: string, value: Uint8Array | string): void {
+    if (typeof key !== 'string' || key === '') throw new TypeError('setFilterState(): key must be a non-empty string');
+    const bytes = toBytes(value, 'setFilterState()');
+    const stream = this.#open('setFilterState()');
+    stream.binding.setFilterState(stream.slot, stream.gen, key, bytes, false);
+  }
+
+  getFilterState(key: string): Uint8Array | null {
+    if (typeof key !== 'string' || key === '') throw new TypeError('getFilterState(): key must be a non-empty string');
+    const stream = this.#open('getFilterState()');
+    return stream.binding.getFilterState(stream.slot, stream.gen, key, false) ?? null;
+  }
+
+  clearRouteCache(): void {
+    const stream = this.#open('clearRouteCache()');
+    stream.binding.clearRouteCache(stream.slot, stream.gen);
+  }
+
+  #open(what: string): StreamState {
+    const stream = this.#stream;
+    if (stream.closed) throw new StreamClosedError(`${what}: the stream is closed`);
+    return stream;
   }
 
   respond(status: number, init?: LocalReplyInit): void {
@@ -107,4 +165,49 @@ function checkReplyHeaderName(name: unknown): string {
     throw new TypeError(`respond(): pseudo-header '${key}' cannot be set on a local reply`);
   }
   return key;
+}
+
+/** Metadata namespace/key/value checks shared by HTTP and network contexts. */
+export function checkMetadata(namespace: unknown, key: unknown, value: unknown): void {
+  if (typeof namespace !== 'string' || namespace === '' || typeof key !== 'string' || key === '') {
+    throw new TypeError('setMetadata(): namespace and key must be non-empty strings');
+  }
+  if (typeof value !== 'string' && typeof value !== 'boolean' &&
+      (typeof value !== 'number' || !Number.isFinite(value))) {
+    throw new TypeError('setMetadata(): value must be a string, a finite number or a boolean');
+  }
+}
+
+/** Stream attributes, each asked from Envoy when read. */
+class Attributes implements StreamAttributes {
+  readonly #stream: StreamState;
+
+  constructor(stream: StreamState) {
+    this.#stream = stream;
+  }
+
+  #get(id: NativeAttributeId, type: NativeAttributeType): string | number | boolean | null {
+    const stream = this.#stream;
+    if (stream.closed) throw new StreamClosedError('attributes: the stream is closed');
+    return stream.binding.getAttribute(stream.slot, stream.gen, id, type) ?? null;
+  }
+
+  get requestId(): string | null { return this.#get(AttributeId.RequestId, AttributeType.String) as string | null; }
+  get protocol(): string | null { return this.#get(AttributeId.RequestProtocol, AttributeType.String) as string | null; }
+  get sourceAddress(): string | null { return this.#get(AttributeId.SourceAddress, AttributeType.String) as string | null; }
+  get sourcePort(): number | null { return this.#get(AttributeId.SourcePort, AttributeType.Int) as number | null; }
+  get destinationAddress(): string | null {
+    return this.#get(AttributeId.DestinationAddress, AttributeType.String) as string | null;
+  }
+  get destinationPort(): number | null { return this.#get(AttributeId.DestinationPort, AttributeType.Int) as number | null; }
+  get connectionId(): number | null { return this.#get(AttributeId.ConnectionId, AttributeType.Int) as number | null; }
+  get mtls(): boolean | null { return this.#get(AttributeId.ConnectionMtls, AttributeType.Bool) as boolean | null; }
+  get requestedServerName(): string | null {
+    return this.#get(AttributeId.ConnectionRequestedServerName, AttributeType.String) as string | null;
+  }
+  get tlsVersion(): string | null { return this.#get(AttributeId.ConnectionTlsVersion, AttributeType.String) as string | null; }
+  // Envoy answers "" for a route without a name.
+  get routeName(): string | null {
+    return (this.#get(AttributeId.XdsRouteName, AttributeType.String) as string | null) || null;
+  }
 }

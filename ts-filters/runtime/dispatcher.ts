@@ -2,7 +2,7 @@
 
 import { ConfigError } from '../api/errors';
 import { CloseType, ConfigKind, HookKind, HookOutcome, LogLevel, NetworkHookKind, NetworkOutcome } from './codes';
-import { resumeChain, runChain } from './chain';
+import { resumeChain, runChain, runCompleteChain } from './chain';
 import { requireBundle, loadFilterConfig, type BundleLoader, type LoadedConfig } from './config';
 import { ConnectionState } from './connection';
 import { sendFailureReply } from './failure';
@@ -56,7 +56,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
 
   const describeMetrics = (configId: number): string[] => {
     const flat: string[] = [];
-    for (const { name, kind } of configs.get(configId)?.metrics ?? []) flat.push(name, kind);
+    for (const { name, kind, labels } of configs.get(configId)?.metrics ?? []) flat.push(name, kind, labels.join(','));
     return flat;
   };
 
@@ -74,8 +74,12 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
         stream = new StreamState(binding, config, slot, gen);
         streams[slot] = stream;
       }
+      if (hook === HookKind.StreamComplete) {
+        if (!stream.poisoned) runCompleteChain(stream);
+        return HookOutcome.Continue;
+      }
       if (stream.poisoned) return HookOutcome.Continue;
-      if (hook !== HookKind.RequestHeaders && hook !== HookKind.ResponseHeaders) {
+      if (!(hook in stream.config.chains)) {
         throw new Error(`onHook with unknown hook kind ${String(hook)}`);
       }
       // A new hook supersedes pending work (e.g. a local reply sent by another Envoy filter while

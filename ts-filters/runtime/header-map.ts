@@ -3,7 +3,8 @@
 
 import { StreamClosedError } from '../api/errors';
 import type { HeaderMap } from '../api/types';
-import type { HeaderMapKind, NativeBinding } from './native';
+import { HeaderMapKind } from './codes';
+import type { HeaderMapKind as NativeHeaderMapKind, NativeBinding } from './native';
 
 // RFC 7230 token, optionally preceded by ':' (HTTP/2 pseudo-headers such as :path, :authority).
 const HEADER_NAME = /^:?[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -22,6 +23,9 @@ function describeChar(char: string): string {
     default: return hex;
   }
 }
+
+/** Request headers route matching reads. */
+const ROUTING_HEADERS: ReadonlySet<string> = new Set([':path', ':authority', ':method', 'host']);
 
 /** Validate a header name and return it lowercased. Throws TypeError when invalid. */
 export function checkHeaderName(name: unknown): string {
@@ -60,9 +64,9 @@ export interface HeaderTarget {
 export class HeaderMapView implements HeaderMap {
   readonly #binding: NativeBinding;
   readonly #stream: HeaderTarget;
-  readonly #kind: HeaderMapKind;
+  readonly #kind: NativeHeaderMapKind;
 
-  constructor(binding: NativeBinding, stream: HeaderTarget, kind: HeaderMapKind) {
+  constructor(binding: NativeBinding, stream: HeaderTarget, kind: NativeHeaderMapKind) {
     this.#binding = binding;
     this.#stream = stream;
     this.#kind = kind;
@@ -92,6 +96,7 @@ export class HeaderMapView implements HeaderMap {
     checkHeaderValue(key, value);
     const stream = this.#open();
     this.#binding.setHeader(stream.slot, stream.gen, this.#kind, key, value);
+    this.#routingChanged(stream, key);
   }
 
   add(name: string, value: string): void {
@@ -99,12 +104,22 @@ export class HeaderMapView implements HeaderMap {
     checkHeaderValue(key, value);
     const stream = this.#open();
     this.#binding.addHeader(stream.slot, stream.gen, this.#kind, key, value);
+    this.#routingChanged(stream, key);
   }
 
   delete(name: string): void {
     const key = checkHeaderName(name);
     const stream = this.#open();
     this.#binding.removeHeader(stream.slot, stream.gen, this.#kind, key);
+    this.#routingChanged(stream, key);
+  }
+
+  // Envoy picks the route from the request headers once; a change to what routes read makes it
+  // pick again (a no-op in Envoy once the request went upstream).
+  #routingChanged(stream: HeaderTarget, key: string): void {
+    if (this.#kind === HeaderMapKind.RequestHeaders && ROUTING_HEADERS.has(key)) {
+      this.#binding.clearRouteCache(stream.slot, stream.gen);
+    }
   }
 
   entries(): IterableIterator<[string, string]> {

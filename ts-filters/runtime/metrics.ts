@@ -1,7 +1,7 @@
 // A filter's declared metrics, recorded through its stream's binding calls (Envoy records a
 // filter's metrics on the filter, with ids defined at config load).
 
-import type { MetricKind, Metrics, SharedCounters } from '../api/network-filter';
+import type { MetricKind, MetricLabels, Metrics, SharedCounters } from '../api/metrics';
 import { MetricOp } from './codes';
 import type { MetricSlot } from './config';
 import type { MetricOp as NativeMetricOp, NativeBinding } from './native';
@@ -26,24 +26,24 @@ export class FilterMetrics implements Metrics {
     this.#slots = slots;
   }
 
-  increment(name: string, value = 1): void {
-    this.#record(name, 'counter', MetricOp.Increment, checkAmount(name, value));
+  increment(name: string, value = 1, labels?: MetricLabels): void {
+    this.#record(name, 'counter', MetricOp.Increment, checkAmount(name, value), labels);
   }
 
-  set(name: string, value: number): void {
-    this.#record(name, 'gauge', MetricOp.Set, checkAmount(name, value));
+  set(name: string, value: number, labels?: MetricLabels): void {
+    this.#record(name, 'gauge', MetricOp.Set, checkAmount(name, value), labels);
   }
 
-  add(name: string, delta: number): void {
+  add(name: string, delta: number, labels?: MetricLabels): void {
     if (!Number.isInteger(delta)) throw new TypeError(`metric '${name}': delta must be an integer`);
-    this.#record(name, 'gauge', MetricOp.Add, delta);
+    this.#record(name, 'gauge', MetricOp.Add, delta, labels);
   }
 
-  record(name: string, value: number): void {
-    this.#record(name, 'histogram', MetricOp.Record, checkAmount(name, value));
+  record(name: string, value: number, labels?: MetricLabels): void {
+    this.#record(name, 'histogram', MetricOp.Record, checkAmount(name, value), labels);
   }
 
-  #record(name: string, kind: MetricKind, op: NativeMetricOp, value: number): void {
+  #record(name: string, kind: MetricKind, op: NativeMetricOp, value: number, labels: MetricLabels | undefined): void {
     const slot = this.#slots.get(name);
     if (slot === undefined) {
       throw new TypeError(`filter '${this.#filterName}' declared no metric '${name}'`);
@@ -51,8 +51,25 @@ export class FilterMetrics implements Metrics {
     if (slot.kind !== kind) {
       throw new TypeError(`metric '${name}' is a ${slot.kind}, not a ${kind}`);
     }
-    this.#binding.metric(this.#target.slot, this.#target.gen, slot.index, op, value);
+    this.#binding.metric(this.#target.slot, this.#target.gen, slot.index, op, value,
+                         labelValues(name, slot.labels, labels));
   }
+}
+
+const NO_LABELS: string[] = [];
+
+/** The values of a recording's labels, in declaration order: exactly the declared names. */
+function labelValues(name: string, declared: readonly string[], given: MetricLabels | undefined): string[] {
+  const count = given === undefined ? 0 : Object.keys(given).length;
+  if (declared.length === 0 && count === 0) return NO_LABELS;
+  if (given === undefined || count !== declared.length) {
+    throw new TypeError(`metric '${name}' takes the labels ${JSON.stringify(declared)}`);
+  }
+  return declared.map((label) => {
+    const value = given[label];
+    if (typeof value !== 'string') throw new TypeError(`metric '${name}': label '${label}' must be a string`);
+    return value;
+  });
 }
 
 function checkAmount(name: string, value: number): number {
@@ -62,8 +79,16 @@ function checkAmount(name: string, value: number): number {
   return value;
 }
 
+let sharedCounters: NativeSharedCounters | undefined;
+
+/** The environment's view of the process-wide shared counters. */
+export function sharedCountersOf(binding: NativeBinding): SharedCounters {
+  sharedCounters ??= new NativeSharedCounters(binding);
+  return sharedCounters;
+}
+
 /** Process-wide counters, shared by every worker's environment. */
-export class NativeSharedCounters implements SharedCounters {
+class NativeSharedCounters implements SharedCounters {
   readonly #binding: NativeBinding;
 
   constructor(binding: NativeBinding) {

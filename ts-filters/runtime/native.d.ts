@@ -8,8 +8,19 @@
 // Numeric codes shared with native/bridge. The runtime names them with `as const` objects
 // (ts-filters/runtime/codes.ts); the values here and in native/bridge/codes.h must agree.
 
-/** Which hook onHook runs: 0 request headers, 1 response headers. */
-export type HookKind = 0 | 1;
+/** Which hook onHook runs: 0 request headers, 1 response headers, 2 request trailers, 3 response
+ *  trailers, 4 stream complete (synchronous; its outcome is ignored). */
+export type HookKind = 0 | 1 | 2 | 3 | 4;
+
+/** Envoy attribute ids the runtime reads (envoy_dynamic_module_type_attribute_id values). */
+export type AttributeId = 9 | 10 | 24 | 25 | 26 | 27 | 28 | 29 | 30 | 31 | 61;
+
+/** Which getAttribute flavour: 0 string, 1 integer, 2 boolean. */
+export type AttributeType = 0 | 1 | 2;
+
+/** Metadata sources (envoy_dynamic_module_type_metadata_source): 0 dynamic, 1 route, 2 cluster,
+ *  3 host. */
+export type MetadataSource = 0 | 1 | 2 | 3;
 
 /** Which kind of Envoy filter a config belongs to: 0 HTTP (DynamicModuleFilter), 1 network
  *  (DynamicModuleNetworkFilter). */
@@ -57,9 +68,10 @@ export interface Dispatcher {
    */
   loadConfig(configId: number, json: string, kind: ConfigKind): string | undefined;
   /**
-   * The metrics a loaded config's filters declare, as a flat [name, kind, ...] list (kind:
-   * 'counter' | 'gauge' | 'histogram'), in the order metric indexes refer to them. Called on the
-   * main environment right after loadConfig succeeded, while Envoy still allows defining metrics.
+   * The metrics a loaded config's filters declare, as a flat [name, kind, labels, ...] list (kind:
+   * 'counter' | 'gauge' | 'histogram'; labels: label names joined by ','), in the order metric
+   * indexes refer to them. Called on the main environment right after loadConfig succeeded, while
+   * Envoy still allows defining metrics.
    */
   describeMetrics(configId: number): string[];
   /** The config is gone: drop it. */
@@ -108,6 +120,22 @@ export interface NativeBinding {
    */
   requestResume(slot: number, gen: number): void;
 
+  /** A stream attribute, or undefined when Envoy has none. */
+  getAttribute(slot: number, gen: number, id: AttributeId, type: AttributeType): string | number | boolean | undefined;
+  /** HTTP metadata `namespace.key` from `source`, or undefined. */
+  getMetadata(slot: number, gen: number, source: MetadataSource, namespace: string,
+              key: string): string | number | boolean | undefined;
+  /** HTTP: make Envoy pick the route again from the current request headers. */
+  clearRouteCache(slot: number, gen: number): void;
+
+  // ---- Streams and connections alike. ----
+
+  setMetadata(slot: number, gen: number, namespace: string, key: string, value: string | number | boolean): void;
+  /** `typed` (network only): Envoy builds the object with the factory registered for `key` (throws
+   *  ETS_ERR_FILTER_STATE if none does or the value does not parse). */
+  setFilterState(slot: number, gen: number, key: string, value: Uint8Array, typed: boolean): void;
+  getFilterState(slot: number, gen: number, key: string, typed: boolean): Uint8Array | undefined;
+
   // ---- Connections (network filters). Buffer views are zero-copy: they are detached (length 0)
   // when the hook that made them returns, or when that buffer is changed. ----
 
@@ -125,14 +153,9 @@ export interface NativeBinding {
   readDisable(slot: number, gen: number, disabled: boolean): void;
   /** [id, remoteAddress, remotePort, localAddress, localPort, ssl, serverName | undefined] */
   connectionInfo(slot: number, gen: number): [number, string, number, string, number, boolean, string | undefined];
-  setMetadata(slot: number, gen: number, namespace: string, key: string, value: string | number | boolean): void;
-  /** `typed`: Envoy builds the object with the factory registered for `key` (throws
-   *  ETS_ERR_FILTER_STATE if none does or the value does not parse). */
-  setFilterState(slot: number, gen: number, key: string, value: Uint8Array, typed: boolean): void;
-  getFilterState(slot: number, gen: number, key: string, typed: boolean): Uint8Array | undefined;
-
-  /** Record a metric of the stream's config: `index` into its describeMetrics() list. */
-  metric(slot: number, gen: number, index: number, op: MetricOp, value: number): void;
+  /** Record a metric of the stream's config: `index` into its describeMetrics() list; one label
+   *  value per declared label name, in declaration order. */
+  metric(slot: number, gen: number, index: number, op: MetricOp, value: number, labels: string[]): void;
   /** Process-wide counters shared by every worker: add and return the new value. */
   sharedCounterAdd(key: string, delta: number): number;
   sharedCounterGet(key: string): number;

@@ -1,15 +1,16 @@
 // NetworkFilterContext: one per filter per connection, created on the filter's first hook.
 
 import { StreamClosedError } from '../api/errors';
-import type { BytesLike, CloseMode, ConnectionInfo, Metrics, NetworkFilterContext, SharedCounters }
-  from '../api/network-filter';
+import type { Metrics, SharedCounters } from '../api/metrics';
+import type { BytesLike, CloseMode, ConnectionInfo, NetworkFilterContext } from '../api/network-filter';
 import type { Logger } from '../api/types';
 import { CloseType } from './codes';
 import type { LoadedNetworkFilter } from './config';
 import type { ConnectionState } from './connection';
 import { toBytes } from './connection-buffer';
-import { FilterMetrics, NativeSharedCounters } from './metrics';
-import type { CloseType as NativeCloseType, NativeBinding } from './native';
+import { checkMetadata } from './context';
+import { FilterMetrics, sharedCountersOf } from './metrics';
+import type { CloseType as NativeCloseType } from './native';
 
 const CLOSE_TYPES: Readonly<Record<CloseMode, NativeCloseType>> = {
   'flush': CloseType.FlushWrite,
@@ -18,13 +19,6 @@ const CLOSE_TYPES: Readonly<Record<CloseMode, NativeCloseType>> = {
   'abort': CloseType.Abort,
   'reset': CloseType.AbortReset,
 };
-
-let sharedCounters: NativeSharedCounters | undefined;
-
-function sharedOf(binding: NativeBinding): SharedCounters {
-  sharedCounters ??= new NativeSharedCounters(binding);
-  return sharedCounters;
-}
 
 export class NetworkContext implements NetworkFilterContext<unknown> {
   readonly #state: ConnectionState;
@@ -59,7 +53,7 @@ export class NetworkContext implements NetworkFilterContext<unknown> {
   }
 
   get shared(): SharedCounters {
-    return sharedOf(this.#state.binding);
+    return sharedCountersOf(this.#state.binding);
   }
 
   get signal(): AbortSignal {
@@ -99,13 +93,7 @@ export class NetworkContext implements NetworkFilterContext<unknown> {
   }
 
   setMetadata(namespace: string, key: string, value: string | number | boolean): void {
-    if (typeof namespace !== 'string' || namespace === '' || typeof key !== 'string' || key === '') {
-      throw new TypeError('setMetadata(): namespace and key must be non-empty strings');
-    }
-    if (typeof value !== 'string' && typeof value !== 'boolean' &&
-        (typeof value !== 'number' || !Number.isFinite(value))) {
-      throw new TypeError('setMetadata(): value must be a string, a finite number or a boolean');
-    }
+    checkMetadata(namespace, key, value);
     const state = this.#open('setMetadata()');
     state.binding.setMetadata(state.slot, state.gen, namespace, key, value);
   }

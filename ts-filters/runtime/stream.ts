@@ -47,6 +47,7 @@ export class StreamState implements HeaderTarget {
   pending: PendingHook | undefined = undefined;
   readonly requestHeaders: HeaderMapView;
   #responseHeaders: HeaderMapView | undefined = undefined;
+  readonly #trailers: (HeaderMapView | undefined)[] = [];
   #abort: AbortController | undefined = undefined;
   readonly #contexts: (FilterContext | undefined)[] = [];
 
@@ -61,6 +62,30 @@ export class StreamState implements HeaderTarget {
   responseHeaderMap(): HeaderMapView {
     this.#responseHeaders ??= new HeaderMapView(this.binding, this, HeaderMapKind.ResponseHeaders);
     return this.#responseHeaders;
+  }
+
+  /** The map a hook of `hook` gets: headers or trailers of its direction. */
+  headerMapFor(hook: NativeHookKind): HeaderMapView {
+    switch (hook) {
+      case HookKind.RequestHeaders:
+        return this.requestHeaders;
+      case HookKind.ResponseHeaders:
+        return this.responseHeaderMap();
+      default: {
+        const kind = hook === HookKind.RequestTrailers ? HeaderMapKind.RequestTrailers : HeaderMapKind.ResponseTrailers;
+        let map = this.#trailers[kind];
+        if (map === undefined) {
+          map = new HeaderMapView(this.binding, this, kind);
+          this.#trailers[kind] = map;
+        }
+        return map;
+      }
+    }
+  }
+
+  /** Whether the response phase (headers or trailers) has started. */
+  get inResponse(): boolean {
+    return this.phase === HookKind.ResponseHeaders || this.phase === HookKind.ResponseTrailers;
   }
 
   /** The context of one filter for this stream (created on first use). */

@@ -27,8 +27,10 @@ envoy_dynamic_module_on_http_filter_config_new(
 }
 #endif
 
+#ifndef PASSTHROUGH_SKIP_CONFIG_DESTROY
 ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_config_destroy(
     envoy_dynamic_module_type_http_filter_config_module_ptr config_module) {}
+#endif
 
 #ifndef PASSTHROUGH_SKIP_FILTER_NEW
 ENVOY_TS_HOOK filter_module_ptr envoy_dynamic_module_on_http_filter_new(
@@ -58,11 +60,13 @@ envoy_dynamic_module_on_http_filter_request_trailers(
   return PASSTHROUGH_CONTINUE;
 }
 
+#ifndef PASSTHROUGH_SKIP_RESPONSE_HEADERS
 ENVOY_TS_HOOK envoy_dynamic_module_type_on_http_filter_response_headers_status
 envoy_dynamic_module_on_http_filter_response_headers(
     filter_envoy_ptr filter_envoy, filter_module_ptr filter_module, bool end_of_stream) {
   return PASSTHROUGH_CONTINUE;
 }
+#endif
 
 ENVOY_TS_HOOK envoy_dynamic_module_type_on_http_filter_response_body_status
 envoy_dynamic_module_on_http_filter_response_body(

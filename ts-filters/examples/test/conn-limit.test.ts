@@ -5,7 +5,7 @@ import { connLimit } from '../conn-limit';
 import { FakeConnection, FakeMetrics, FakeShared } from './fake-network';
 
 describe('conn-limit', () => {
-  const declared = { rejected: 'counter', active: 'gauge' };
+  const declared = { rejected: 'counter', active: 'gauge' } as const;
 
   function setup(config: unknown) {
     // Every connection shares the process-wide counters and the filter's metrics, like workers do.

@@ -9,6 +9,7 @@ import type {
   ConnectionBuffer,
   ConnectionInfo,
   Metrics,
+  MetricsDeclaration,
   NetworkFilter,
   NetworkFilterContext,
   NetworkStatus,
@@ -76,8 +77,8 @@ export class FakeShared implements SharedCounters {
 export class FakeMetrics implements Metrics {
   readonly values = new Map<string, number>();
   readonly declared: Readonly<Record<string, string>>;
-  constructor(declared: Readonly<Record<string, string>>) {
-    this.declared = declared;
+  constructor(declared: MetricsDeclaration) {
+    this.declared = Object.fromEntries(Object.entries(declared).map(([name, d]) => [name, typeof d === 'string' ? d : d.kind]));
   }
   #check(name: string, kind: string): void {
     if (this.declared[name] !== kind) throw new TypeError(`metric '${name}' is not a declared ${kind}`);

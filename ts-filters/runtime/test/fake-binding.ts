@@ -5,8 +5,8 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 
 import { createDispatcher, type DispatcherOptions, type Runtime } from '../dispatcher';
-import type { BufferKind, CloseType, Dispatcher, HeaderMapKind, HookKind, HookOutcome, MetricOp,
-  NativeBinding, NativeLogLevel, NetworkEvent, NetworkHookKind } from '../native';
+import type { AttributeId, BufferKind, CloseType, Dispatcher, HeaderMapKind, HookKind, HookOutcome,
+  MetadataSource, MetricOp, NativeBinding, NativeLogLevel, NetworkEvent, NetworkHookKind } from '../native';
 
 export interface FakeStream {
   readonly slot: number;
@@ -16,6 +16,11 @@ export interface FakeStream {
   readonly maps: [string, string][][];
   alive: boolean;
   localReply: { status: number; headers: string[]; body: string; details: string } | undefined;
+  readonly metadata: Map<string, string | number | boolean>;
+  readonly filterState: Map<string, Uint8Array>;
+  /** [index, op, value, labels] per metric() call. */
+  readonly metrics: [number, MetricOp, number, string[]][];
+  routeCacheClears: number;
 }
 
 export interface FakeConnection {
@@ -32,8 +37,8 @@ export interface FakeConnection {
   readDisabled: number;
   readonly metadata: Map<string, string | number | boolean>;
   readonly filterState: Map<string, Uint8Array>;
-  /** [index, op, value] per metric() call. */
-  readonly metrics: [number, MetricOp, number][];
+  /** [index, op, value, labels] per metric() call. */
+  readonly metrics: [number, MetricOp, number, string[]][];
   alive: boolean;
   inWrite: boolean;
 }
@@ -83,6 +88,10 @@ export class FakeBinding implements NativeBinding {
       maps: [list.map(([n, v]) => [n.toLowerCase(), v]), [], [], []],
       alive: true,
       localReply: undefined,
+      metadata: new Map(),
+      filterState: new Map(),
+      metrics: [],
+      routeCacheClears: 0,
     };
     this.#streams.set(stream.slot, stream);
     return stream;
@@ -362,22 +371,47 @@ export class FakeBinding implements NativeBinding {
     return [slot + 100, '10.0.0.1', 40000 + slot, '127.0.0.1', 10000, false, undefined];
   }
 
+  /** The stream or connection at (slot, gen). */
+  #target(method: string, slot: number, gen: number): FakeStream | FakeConnection {
+    const connection = this.#connections.get(slot);
+    return connection !== undefined && connection.gen === gen
+      ? this.#connection(method, slot, gen) : this.#stream(method, slot, gen);
+  }
+
   setMetadata(slot: number, gen: number, namespace: string, key: string, value: string | number | boolean): void {
-    this.#connection('setMetadata', slot, gen).metadata.set(`${namespace}.${key}`, value);
+    this.#target('setMetadata', slot, gen).metadata.set(`${namespace}.${key}`, value);
+  }
+
+  getMetadata(slot: number, gen: number, source: MetadataSource, namespace: string,
+              key: string): string | number | boolean | undefined {
+    const stream = this.#stream('getMetadata', slot, gen);
+    return source === 0 ? stream.metadata.get(`${namespace}.${key}`) : undefined;
   }
 
   setFilterState(slot: number, gen: number, key: string, value: Uint8Array, typed: boolean): void {
-    const connection = this.#connection('setFilterState', slot, gen);
+    const target = this.#target('setFilterState', slot, gen);
     if (typed && key !== 'envoy.tcp_proxy.cluster') throw codedError('ETS_ERR_FILTER_STATE', `no factory for ${key}`);
-    connection.filterState.set(key, Buffer.from(value));
+    target.filterState.set(key, Buffer.from(value));
   }
 
   getFilterState(slot: number, gen: number, key: string): Uint8Array | undefined {
-    return this.#connection('getFilterState', slot, gen).filterState.get(key);
+    return this.#target('getFilterState', slot, gen).filterState.get(key);
   }
 
-  metric(slot: number, gen: number, index: number, op: MetricOp, value: number): void {
-    this.#connection('metric', slot, gen).metrics.push([index, op, value]);
+  metric(slot: number, gen: number, index: number, op: MetricOp, value: number, labels: string[]): void {
+    this.#target('metric', slot, gen).metrics.push([index, op, value, labels]);
+  }
+
+  getAttribute(slot: number, gen: number, id: AttributeId): string | number | boolean | undefined {
+    this.#stream('getAttribute', slot, gen);
+    const attributes: Partial<Record<AttributeId, string | number | boolean>> = {
+      10: 'HTTP/1.1', 24: '10.0.0.1:40000', 25: 40000, 28: 7, 29: false,
+    };
+    return attributes[id];
+  }
+
+  clearRouteCache(slot: number, gen: number): void {
+    this.#stream('clearRouteCache', slot, gen).routeCacheClears++;
   }
 
   sharedCounterAdd(key: string, delta: number): number {

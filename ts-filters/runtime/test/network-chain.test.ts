@@ -204,10 +204,10 @@ describe('network chain', () => {
       },
     });
     const { binding, runtime } = network([f], [{ name: 'm', config: { commands: ['get', 'set'] } }]);
-    assert.deepEqual(runtime.describeMetrics(1), ['m.cmd.get', 'counter', 'm.cmd.set', 'counter', 'm.open', 'gauge']);
+    assert.deepEqual(runtime.describeMetrics(1), ['m.cmd.get', 'counter', '', 'm.cmd.set', 'counter', '', 'm.open', 'gauge', '']);
     const c = binding.openConnection(1);
     binding.receive(c, 'x');
-    assert.deepEqual(c.metrics, [[0, MetricOp.Increment, 1], [1, MetricOp.Increment, 2], [2, MetricOp.Add, -1]]);
+    assert.deepEqual(c.metrics, [[0, MetricOp.Increment, 1, []], [1, MetricOp.Increment, 2, []], [2, MetricOp.Add, -1, []]]);
   });
 
   test('invalid metric declarations reject the config, naming the filter', () => {
@@ -215,6 +215,8 @@ describe('network chain', () => {
     assert.throws(() => network([f], [{ name: 'm' }]), /filter 'm': invalid metric name 'bad name'/);
     const g = defineNetworkFilter({ name: 'g', metrics: { x: 'meter' as never } });
     assert.throws(() => network([g], [{ name: 'g' }]), /metric 'x' must be 'counter', 'gauge' or 'histogram'/);
+    const h = defineNetworkFilter({ name: 'h', metrics: { x: { kind: 'counter', labels: ['a'] } } });
+    assert.throws(() => network([h], [{ name: 'h' }]), /network filter metrics cannot have labels/);
   });
 
   test('network and HTTP configs only name filters of their kind', () => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { freePort, httpProxyYaml } from '../support/proxy-config.mjs';
+import { listenLoopback } from '../support/servers.mjs';
 
 export { freePort };
 
@@ -40,15 +41,7 @@ export async function startUpstream() {
       res.end(JSON.stringify(echo));
     });
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: server.address().port,
-    seen,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(resolve);
-    }),
-  };
+  return { ...(await listenLoopback(server)), seen };
 }
 
 /** envoy.yaml with one envoy_ts filter per entry of `filterConfigs` (objects are JSON-encoded). */

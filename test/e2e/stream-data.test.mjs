@@ -5,6 +5,7 @@ import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
 import { echoOf, fixturesBundle, proxyName, request, startProxy } from './harness.mjs';
+import { listenLoopback } from '../support/servers.mjs';
 
 /** An upstream that echoes like the harness's and, for /trailers, answers with chunked trailers. */
 async function startTrailerUpstream() {
@@ -22,14 +23,7 @@ async function startTrailerUpstream() {
       res.end(JSON.stringify({ method: req.method, path: req.url, headers: req.headers }));
     });
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: server.address().port,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(resolve);
-    }),
-  };
+  return listenLoopback(server);
 }
 
 /** A GET whose response trailers are collected. */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { freePort, httpProxyYaml, tcpProxyYaml } from '../../support/proxy-config.mjs';
+import { listenLoopback } from '../../support/servers.mjs';
 
 export { freePort };
 
@@ -41,14 +42,7 @@ export async function startUpstream() {
       res.end(`upstream saw ${req.method} ${req.url}`);
     });
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: server.address().port,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(resolve);
-    }),
-  };
+  return listenLoopback(server);
 }
 
 /** envoy.yaml: one listener → one DynamicModuleFilter per `filters` entry → router → upstream. */

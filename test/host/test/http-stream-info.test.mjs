@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { freePort, request, startHostWithYaml, testModulesDir } from './helpers.mjs';
+import { listenLoopback } from '../../support/servers.mjs';
 
 const searchPath = testModulesDir;
 const module = 'http_stream_info';
@@ -22,14 +23,7 @@ async function startUpstream(label) {
       res.end(`${label} saw ${req.method} ${req.url}`);
     });
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: server.address().port,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(resolve);
-    }),
-  };
+  return listenLoopback(server);
 }
 
 /** envoy.yaml: one module filter (its config selects the :path behaviour), three routes. */

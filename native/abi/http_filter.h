@@ -69,6 +69,15 @@ typedef enum envoy_dynamic_module_type_on_http_filter_response_trailers_status {
   envoy_dynamic_module_type_on_http_filter_response_trailers_status_StopIteration = 1,
 } envoy_dynamic_module_type_on_http_filter_response_trailers_status;
 
+// Whether a callout could be started.
+typedef enum envoy_dynamic_module_type_http_callout_init_result {
+  envoy_dynamic_module_type_http_callout_init_result_Success = 0,
+  envoy_dynamic_module_type_http_callout_init_result_MissingRequiredHeaders = 1,  // :method, :path, host
+  envoy_dynamic_module_type_http_callout_init_result_ClusterNotFound = 2,
+  envoy_dynamic_module_type_http_callout_init_result_DuplicateCalloutId = 3,
+  envoy_dynamic_module_type_http_callout_init_result_CannotCreateRequest = 4,  // e.g. no healthy host
+} envoy_dynamic_module_type_http_callout_init_result;
+
 // Why a streaming callout was reset (AsyncClient::StreamResetReason).
 typedef enum envoy_dynamic_module_type_http_stream_reset_reason {
   envoy_dynamic_module_type_http_stream_reset_reason_ConnectionFailure = 0,
@@ -251,6 +260,19 @@ void envoy_dynamic_module_callback_http_filter_continue_decoding(
     envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy);
 void envoy_dynamic_module_callback_http_filter_continue_encoding(
     envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy);
+
+// Starts a one-shot HTTP request to `cluster` through Envoy's async client; `headers` must hold
+// :method, :path and host. The response (headers, then the buffered body) arrives in
+// on_http_filter_http_callout_done with the id written to `callout_id`. A connect failure or the
+// timeout (0 = none) before the response started arrives as Success with Envoy's own 503/504
+// reply (its async client runs a router); a reset after that as Reset. Envoy cancels the callout
+// if the stream goes away first.
+envoy_dynamic_module_type_http_callout_init_result
+envoy_dynamic_module_callback_http_filter_http_callout(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy, uint64_t* callout_id,
+    envoy_dynamic_module_type_module_buffer cluster_name,
+    envoy_dynamic_module_type_module_http_header* headers, size_t headers_size,
+    envoy_dynamic_module_type_module_buffer body, uint64_t timeout_milliseconds);
 
 // Routing: after request headers that routing depends on changed, the route is picked again.
 void envoy_dynamic_module_callback_http_clear_route_cache(

@@ -311,6 +311,41 @@ napi_value getMetadata(napi_env env, napi_callback_info info) {
   return scalarValue(env, stream->getMetadata(source, ns, key));
 }
 
+napi_value startCallout(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  StreamHost* stream = args.stream();
+  std::string cluster;
+  std::vector<std::string> flat;
+  std::string_view body;
+  double timeout_ms = 0;
+  if (stream == nullptr) {
+    return nullptr;
+  }
+  if (!args.utf8(2, cluster) || !args.stringPairs(3, flat) || !args.bytes(4, body) ||
+      !args.number(5, timeout_ms) || timeout_ms < 0) {
+    args.throwTypeError("expected (slot, gen, cluster, headers[], Uint8Array, timeoutMs)");
+    return nullptr;
+  }
+  HeaderList headers;
+  for (size_t i = 0; i + 1 < flat.size(); i += 2) {
+    headers.emplace_back(flat[i], flat[i + 1]);
+  }
+  static constexpr const char* kInitResults[] = {
+      "started", "the request lacks :method, :path or host", "no such cluster",
+      "duplicate callout id", "Envoy cannot create the request (no healthy host?)"};
+  uint64_t id = 0;
+  uint32_t result = stream->startCallout(cluster, headers, body, static_cast<uint64_t>(timeout_ms), id);
+  if (result != 0) {
+    std::string message = "fetch to cluster '" + cluster + "' could not start: " +
+                          (result < 5 ? kInitResults[result] : "unknown reason");
+    napi_throw_error(env, "ETS_ERR_FETCH", message.c_str());
+    return nullptr;
+  }
+  napi_value out;
+  napi_create_double(env, static_cast<double>(id), &out);
+  return out;
+}
+
 napi_value clearRouteCache(napi_env env, napi_callback_info info) {
   Args args(env, info);
   StreamHost* stream = args.stream();
@@ -407,6 +442,7 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
       {"getAttribute", nullptr, getAttribute, nullptr, nullptr, nullptr, napi_default, data},
       {"getMetadata", nullptr, getMetadata, nullptr, nullptr, nullptr, napi_default, data},
       {"clearRouteCache", nullptr, clearRouteCache, nullptr, nullptr, nullptr, napi_default, data},
+      {"startCallout", nullptr, startCallout, nullptr, nullptr, nullptr, napi_default, data},
       {"sharedCounterAdd", nullptr, sharedCounterAdd, nullptr, nullptr, nullptr, napi_default, data},
       {"sharedCounterGet", nullptr, sharedCounterGet, nullptr, nullptr, nullptr, napi_default, data},
       {"log", nullptr, log, nullptr, nullptr, nullptr, napi_default, data},

@@ -1,5 +1,7 @@
 #include "native/bridge/bridge.h"
 
+#include <cstring>
+
 #include "native/bridge/binding.h"
 #include "native/runtime/config_registry.h"
 #include "native/runtime/environment.h"
@@ -105,6 +107,7 @@ void Bridge::setDispatcher(Napi::Object dispatcher) {
   on_hook_ = ref("onHook");
   on_network_hook_ = ref("onNetworkHook");
   on_network_event_ = ref("onNetworkEvent");
+  on_callout_done_ = ref("onCalloutDone");
   on_resume_ = ref("onResume");
   on_destroy_ = ref("onDestroy");
 }
@@ -270,6 +273,38 @@ void Bridge::networkEvent(StreamRef ref, NetworkEvent event) {
                         Napi::Number::New(env_, static_cast<uint32_t>(event))};
   napi_value result;
   callDispatcher(on_network_event_, 3, args, &result, "onNetworkEvent");
+}
+
+void Bridge::calloutDone(StreamRef ref, uint64_t callout_id, uint32_t result,
+                         const HeaderList& headers, const std::vector<std::string_view>& body) {
+  if (streams_.find(ref.slot, ref.gen) == nullptr) {
+    return;
+  }
+  Napi::HandleScope scope(env_);
+  Napi::Array flat = Napi::Array::New(env_, headers.size() * 2);
+  uint32_t index = 0;
+  for (const auto& [key, value] : headers) {
+    flat.Set(index++, Napi::String::New(env_, key.data(), key.size()));
+    flat.Set(index++, Napi::String::New(env_, value.data(), value.size()));
+  }
+  size_t length = 0;
+  for (std::string_view chunk : body) {
+    length += chunk.size();
+  }
+  // A copy: the response outlives the hook that delivered it.
+  Napi::ArrayBuffer bytes = Napi::ArrayBuffer::New(env_, length);
+  size_t offset = 0;
+  for (std::string_view chunk : body) {
+    std::memcpy(static_cast<char*>(bytes.Data()) + offset, chunk.data(), chunk.size());
+    offset += chunk.size();
+  }
+  napi_value args[6] = {Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
+                        Napi::Number::New(env_, static_cast<double>(callout_id)),
+                        Napi::Number::New(env_, result), flat,
+                        Napi::Uint8Array::New(env_, length, bytes, 0)};
+  ActiveCall active(streams_, ref);
+  napi_value ignored;
+  callDispatcher(on_callout_done_, 6, args, &ignored, "onCalloutDone");
 }
 
 int Bridge::callDepth() const { return owner_.callDepth(); }

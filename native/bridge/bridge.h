@@ -54,6 +54,10 @@ class Bridge {
   HookOutcome runNetworkHook(uint64_t config_id, StreamRef ref, NetworkHookKind hook,
                              bool end_of_stream);
   void networkEvent(StreamRef ref, NetworkEvent event);
+  // A callout of the stream finished: `result` is Envoy's callout result (0 success); headers and
+  // body are Envoy's, valid during the call (JS gets copies).
+  void calloutDone(StreamRef ref, uint64_t callout_id, uint32_t result, const HeaderList& headers,
+                   const std::vector<std::string_view>& body);
   HookOutcome resume(StreamRef ref);
 
   // ---- Buffer views ----
@@ -91,6 +95,7 @@ class Bridge {
   napi_ref on_hook_ = nullptr;
   napi_ref on_network_hook_ = nullptr;
   napi_ref on_network_event_ = nullptr;
+  napi_ref on_callout_done_ = nullptr;
   napi_ref on_resume_ = nullptr;
   napi_ref on_destroy_ = nullptr;
   napi_async_context async_context_ = nullptr;

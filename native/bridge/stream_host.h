@@ -63,6 +63,11 @@ class StreamHost : public HostBase {
   virtual std::optional<ScalarValue> getMetadata(uint32_t source, std::string_view ns,
                                                  std::string_view key) = 0;
   virtual void clearRouteCache() = 0;
+  // Starts an HTTP callout to `cluster` (headers hold :method, :path, host). Returns Envoy's
+  // init result (0 = started, with the callout's id in `id`); the response arrives through
+  // Bridge::calloutDone.
+  virtual uint32_t startCallout(std::string_view cluster, const HeaderList& headers,
+                                std::string_view body, uint64_t timeout_ms, uint64_t& id) = 0;
 };
 
 // Facts about a downstream connection.

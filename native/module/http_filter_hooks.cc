@@ -1,5 +1,5 @@
 // The per-stream HTTP hooks Envoy calls (worker thread). Each unwraps the stream and makes one
-// call; bodies, callouts and watermarks pass through until the TypeScript API has them.
+// call; bodies, streaming callouts and watermarks pass through until the TypeScript API has them.
 #include <string>
 
 #include "native/abi/http_filter.h"
@@ -97,12 +97,17 @@ void envoy_dynamic_module_on_http_filter_scheduled(
   streamOf(filter_module)->onScheduled(event_id);
 }
 
-// Callouts and streaming callouts are never started yet; Envoy requires the hooks to exist.
 void envoy_dynamic_module_on_http_filter_http_callout_done(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
-    envoy_dynamic_module_type_http_filter_module_ptr, uint64_t,
-    envoy_dynamic_module_type_http_callout_result, envoy_dynamic_module_type_envoy_http_header*,
-    size_t, envoy_dynamic_module_type_envoy_buffer*, size_t) {}
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, uint64_t callout_id,
+    envoy_dynamic_module_type_http_callout_result result,
+    envoy_dynamic_module_type_envoy_http_header* headers, size_t headers_size,
+    envoy_dynamic_module_type_envoy_buffer* body_chunks, size_t body_chunks_size) {
+  streamOf(filter_module)->onCalloutDone(callout_id, result, headers, headers_size, body_chunks,
+                                         body_chunks_size);
+}
+
+// Streaming callouts are never started yet; Envoy requires the hooks to exist.
 
 void envoy_dynamic_module_on_http_filter_http_stream_headers(
     envoy_dynamic_module_type_http_filter_envoy_ptr,

@@ -246,6 +246,38 @@ std::optional<bridge::ScalarValue> HttpStream::getMetadata(uint32_t source, std:
 
 void HttpStream::clearRouteCache() { envoy_dynamic_module_callback_http_clear_route_cache(envoy_); }
 
+uint32_t HttpStream::startCallout(std::string_view cluster, const bridge::HeaderList& headers,
+                                  std::string_view body, uint64_t timeout_ms, uint64_t& id) {
+  std::vector<envoy_dynamic_module_type_module_http_header> envoy_headers;
+  envoy_headers.reserve(headers.size());
+  for (const auto& [key, value] : headers) {
+    envoy_headers.push_back({key.data(), key.size(), value.data(), value.size()});
+  }
+  return envoy_dynamic_module_callback_http_filter_http_callout(
+      envoy_, &id, moduleBuffer(cluster), envoy_headers.data(), envoy_headers.size(),
+      moduleBuffer(body), timeout_ms);
+}
+
+void HttpStream::onCalloutDone(uint64_t callout_id,
+                               envoy_dynamic_module_type_http_callout_result result,
+                               const envoy_dynamic_module_type_envoy_http_header* headers,
+                               size_t headers_size,
+                               const envoy_dynamic_module_type_envoy_buffer* body,
+                               size_t body_size) {
+  bridge::HeaderList response_headers;
+  for (size_t i = 0; headers != nullptr && i < headers_size; ++i) {
+    response_headers.emplace_back(std::string_view(headers[i].key_ptr, headers[i].key_length),
+                                  std::string_view(headers[i].value_ptr, headers[i].value_length));
+  }
+  std::vector<std::string_view> chunks;
+  for (size_t i = 0; body != nullptr && i < body_size; ++i) {
+    chunks.push_back(viewOf(body[i]));
+  }
+  deliverToJs([&] {
+    bridge_.calloutDone(ref_, callout_id, static_cast<uint32_t>(result), response_headers, chunks);
+  });
+}
+
 void HttpStream::setMetadata(std::string_view ns, std::string_view key, std::string_view value) {
   envoy_dynamic_module_callback_http_set_dynamic_metadata_string(envoy_, moduleBuffer(ns),
                                                                  moduleBuffer(key), moduleBuffer(value));

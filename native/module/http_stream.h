@@ -21,6 +21,9 @@ class HttpStream : public JsStream, public bridge::StreamHost {
   envoy_dynamic_module_type_on_http_filter_request_trailers_status onRequestTrailers();
   envoy_dynamic_module_type_on_http_filter_response_trailers_status onResponseTrailers();
   void onScheduled(uint64_t event_id) { onScheduledEvent(event_id); }
+  void onCalloutDone(uint64_t callout_id, envoy_dynamic_module_type_http_callout_result result,
+                     const envoy_dynamic_module_type_envoy_http_header* headers, size_t headers_size,
+                     const envoy_dynamic_module_type_envoy_buffer* body, size_t body_size);
   void onStreamComplete();
   // Ends with `delete this`.
   void onDestroy();
@@ -39,6 +42,8 @@ class HttpStream : public JsStream, public bridge::StreamHost {
   std::optional<bridge::ScalarValue> getMetadata(uint32_t source, std::string_view ns,
                                                  std::string_view key) override;
   void clearRouteCache() override;
+  uint32_t startCallout(std::string_view cluster, const bridge::HeaderList& headers,
+                        std::string_view body, uint64_t timeout_ms, uint64_t& id) override;
   void requestResume() override { requestResumeFromJs(); }
   bool recordMetric(uint32_t index, bridge::MetricOp op, int64_t value,
                     const std::vector<std::string>& labels) override;

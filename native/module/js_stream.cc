@@ -34,22 +34,26 @@ void JsStream::onScheduledEvent(uint64_t event_id) {
   }
   runtime::Environment::CallScope scope(env_);
   if (event_id == kResumeEvent && waiting_ != kNotWaiting) {
-    const Phase phase = waiting_;
     ++hook_depth_;
-    stopWaiting();
-    HookOutcome outcome = bridge_.resume(ref_);
-    if (outcome == HookOutcome::Pending) {
-      startWaiting(phase);
-    }
-    env_.pump();
-    outcome = resumeInHook(phase, outcome);
-    applyResume(phase, outcome);
+    resumeWaiting();
     leaveHook();
   }
   // Both events end by running what the loop has due (and re-arming the waker); the waker's
   // event means the loop's fd is readable: poll it.
   env_.pump(event_id == kPumpEvent ? runtime::Environment::Poll::Now
                                    : runtime::Environment::Poll::IfDue);
+}
+
+void JsStream::resumeWaiting() {
+  const Phase phase = waiting_;
+  stopWaiting();
+  HookOutcome outcome = bridge_.resume(ref_);
+  if (outcome == HookOutcome::Pending) {
+    startWaiting(phase);
+  }
+  env_.pump();
+  outcome = resumeInHook(phase, outcome);
+  applyResume(phase, outcome);
 }
 
 void JsStream::requestResumeFromJs() {

@@ -50,6 +50,24 @@ class JsStream : public runtime::WakeTarget {
 
   // on_*_scheduled: apply a resume (through applyResume), then run what the loop has due.
   void onScheduledEvent(uint64_t event_id);
+
+  // An Envoy event for this stream that JS must see (e.g. a callout's response): `call` makes the
+  // call into JS. If that settles what the stream waits for, the decision is applied right here.
+  template <class Call>
+  void deliverToJs(Call call) {
+    if (closed_) {
+      return;
+    }
+    runtime::Environment::CallScope scope(env_);
+    ++hook_depth_;
+    call();
+    env_.pump();
+    if (waiting_ != kNotWaiting && resume_requested_) {
+      resume_requested_ = false;
+      resumeWaiting();
+    }
+    leaveHook();
+  }
   // bridge::HostBase::requestResume.
   void requestResumeFromJs();
   // The stream is over (completed, reset or destroyed): JS can no longer reach it and its pending
@@ -72,6 +90,8 @@ class JsStream : public runtime::WakeTarget {
 
  private:
   bridge::HookOutcome resumeInHook(Phase phase, bridge::HookOutcome outcome);
+  // JS settled what the stream waits for: take its decision and apply it (inside a hook scope).
+  void resumeWaiting();
   void leaveHook();
   void startWaiting(Phase phase);
   void stopWaiting();

@@ -45,13 +45,13 @@ export async function startUpstream() {
 }
 
 /** envoy.yaml with one envoy_ts filter per entry of `filterConfigs` (objects are JSON-encoded). */
-export function envoyYaml({ listenPort, adminPort, upstreamPort, filterConfigs }) {
+export function envoyYaml({ listenPort, adminPort, upstreamPort, filterConfigs, extraClusters = [] }) {
   const filters = filterConfigs.map((config) => ({
     module: 'envoy_ts',
     filterName: 'chain',
     config: typeof config === 'string' ? config : JSON.stringify(config),
   }));
-  return httpProxyYaml({ listenPort, adminPort, upstreamPort, filters });
+  return httpProxyYaml({ listenPort, adminPort, upstreamPort, filters, extraClusters });
 }
 
 function proxyCommand(configPath, concurrency, logLevel) {
@@ -150,12 +150,13 @@ export async function launchProxy(yaml, { port, adminPort, concurrency = 1, logL
 
 /**
  * Starts a proxy in front of `upstreamPort` with one envoy_ts filter per entry of
- * `filterConfigs` (objects are JSON-encoded). Resolves once the admin endpoint says LIVE.
+ * `filterConfigs` (objects are JSON-encoded) and `extraClusters` ([{ name, port }], for callouts).
+ * Resolves once the admin endpoint says LIVE.
  */
-export async function startProxy({ upstreamPort, filterConfigs, concurrency = 1, logLevel = 'info' }) {
+export async function startProxy({ upstreamPort, filterConfigs, extraClusters, concurrency = 1, logLevel = 'info' }) {
   const port = await freePort();
   const adminPort = await freePort();
-  const yaml = envoyYaml({ listenPort: port, adminPort, upstreamPort, filterConfigs });
+  const yaml = envoyYaml({ listenPort: port, adminPort, upstreamPort, filterConfigs, extraClusters });
   return launchProxy(yaml, { port, adminPort, concurrency, logLevel });
 }
 

@@ -29,6 +29,7 @@ public:
   uint32_t connectTimeoutMs() const { return connect_timeout_ms_; }
   size_t pickEndpoint() { return next_.fetch_add(1, std::memory_order_relaxed) % endpoints_.size(); }
   const Endpoint& endpoint(size_t index) const { return endpoints_[index]; }
+  size_t endpointCount() const { return endpoints_.size(); }
 
 private:
   std::string name_;

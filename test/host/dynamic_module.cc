@@ -97,7 +97,7 @@ bool DynamicModule::resolveHttpFilterHooks(HttpFilterHooks& hooks, std::string& 
   HOST_RESOLVE(hooks.response_trailers, "response_trailers");
   HOST_RESOLVE(hooks.stream_complete, "stream_complete");
   HOST_RESOLVE(hooks.destroy, "destroy");
-  HOST_RESOLVE(unused, "http_callout_done");
+  HOST_RESOLVE(hooks.http_callout_done, "http_callout_done");
   HOST_RESOLVE(unused, "http_stream_headers");
   HOST_RESOLVE(unused, "http_stream_data");
   HOST_RESOLVE(unused, "http_stream_trailers");

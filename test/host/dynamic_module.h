@@ -22,6 +22,7 @@ struct HttpFilterHooks {
   decltype(&envoy_dynamic_module_on_http_filter_stream_complete) stream_complete;
   decltype(&envoy_dynamic_module_on_http_filter_destroy) destroy;
   decltype(&envoy_dynamic_module_on_http_filter_scheduled) scheduled;
+  decltype(&envoy_dynamic_module_on_http_filter_http_callout_done) http_callout_done;
 };
 
 // The network filter hooks of one module, resolved like Envoy's newDynamicModuleNetworkFilterConfig:
@@ -55,8 +56,8 @@ public:
   static std::shared_ptr<DynamicModule> load(const std::string& name, bool do_not_close,
                                              bool load_globally, std::string& error);
 
-  // Resolves every HTTP filter hook (the callout/stream/watermark ones are required too, as in
-  // Envoy, though the host never calls them). False with `error` naming the missing symbol.
+  // Resolves every HTTP filter hook (the stream/watermark ones are required too, as in Envoy,
+  // though the host never calls them). False with `error` naming the missing symbol.
   bool resolveHttpFilterHooks(HttpFilterHooks& hooks, std::string& error) const;
 
   // Resolves the network filter hooks. False with `error` naming the first missing required one.

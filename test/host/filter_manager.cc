@@ -370,6 +370,10 @@ void FilterManager::finish(bool reset) {
   for (HttpFilterPtr& filter : filters_) {
     filter->onStreamComplete();
   }
+  // Envoy calls every filter's onDestroy right after: callouts are cancelled there.
+  for (HttpFilterPtr& filter : filters_) {
+    filter->closeCallouts();
+  }
   if (reset) {
     downstream_.onStreamReset();
   } else {

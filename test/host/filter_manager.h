@@ -11,6 +11,7 @@
 #include "connection_info.h"
 #include "dispatcher.h"
 #include "header_map.h"
+#include "http_callout.h"
 #include "http_filter.h"
 #include "http_filter_config.h"
 
@@ -106,6 +107,9 @@ public:
   void setStreamInfo(std::shared_ptr<const DownstreamConnectionInfo> connection,
                      std::string protocol, const RouteTable* routes);
   const DownstreamConnectionInfo* downstreamConnection() const { return connection_.get(); }
+  // The clusters and upstream pool of the stream's worker, for filter callouts (none by default).
+  void setCalloutContext(const CalloutContext& context) { callout_context_ = context; }
+  const CalloutContext& calloutContext() const { return callout_context_; }
   const std::string& protocol() const { return protocol_; }
 
   // Envoy's cached route: picked from the request headers as they arrive (before the first
@@ -171,6 +175,7 @@ private:
   std::shared_ptr<const DownstreamConnectionInfo> connection_;
   std::string protocol_{"HTTP/1.1"};
   const RouteTable* routes_{nullptr};
+  CalloutContext callout_context_;
   bool route_cached_{false};
   const RouteEntry* cached_route_{nullptr};
   DynamicMetadata dynamic_metadata_;

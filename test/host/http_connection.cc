@@ -8,12 +8,13 @@ namespace EnvoyTsHost {
 
 HttpConnection::HttpConnection(Dispatcher& dispatcher, evutil_socket_t fd,
                                const FilterChainConfig& chain, const RouteTable* routes,
-                               UpstreamFactory upstream_factory, ConnectionOwner& owner)
+                               UpstreamFactory upstream_factory, CalloutContext callouts,
+                               ConnectionOwner& owner)
     : dispatcher_(dispatcher),
       connection_(bufferevent_socket_new(dispatcher.base(), fd, BEV_OPT_CLOSE_ON_FREE)),
       chain_(chain), routes_(routes),
       info_(std::make_shared<DownstreamConnectionInfo>(downstreamConnectionInfo(fd))),
-      upstream_factory_(std::move(upstream_factory)), owner_(owner),
+      upstream_factory_(std::move(upstream_factory)), callouts_(callouts), owner_(owner),
       alive_(std::make_shared<bool>(true)) {
   bufferevent_setcb(connection_, &HttpConnection::onReadCallback, nullptr,
                     &HttpConnection::onEventCallback, this);
@@ -141,6 +142,7 @@ void HttpConnection::startStream() {
                           parser_.trailers().empty();
   stream_ = std::make_unique<FilterManager>(dispatcher_, chain_, *this, upstream_factory_);
   stream_->setStreamInfo(info_, parser_.http10() ? "HTTP/1.0" : "HTTP/1.1", routes_);
+  stream_->setCalloutContext(callouts_);
   if (!stream_->createFilters()) {
     return;
   }

@@ -26,7 +26,7 @@ class HttpConnection : public DownstreamEncoder {
 public:
   HttpConnection(Dispatcher& dispatcher, evutil_socket_t fd, const FilterChainConfig& chain,
                  const RouteTable* routes, UpstreamFactory upstream_factory,
-                 ConnectionOwner& owner);
+                 CalloutContext callouts, ConnectionOwner& owner);
   ~HttpConnection() override;
 
   // Resets the active stream and closes the socket now.
@@ -58,6 +58,7 @@ private:
   const RouteTable* routes_;
   const std::shared_ptr<const DownstreamConnectionInfo> info_;
   UpstreamFactory upstream_factory_;
+  const CalloutContext callouts_;
   ConnectionOwner& owner_;
   Http1Parser parser_{HTTP_REQUEST};
   std::unique_ptr<FilterManager> stream_;

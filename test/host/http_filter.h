@@ -1,8 +1,12 @@
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "dispatcher.h"
+#include "header_map.h"
 #include "http_filter_config.h"
 #include "native/abi/http_filter.h"
 #include "scheduler.h"
@@ -11,6 +15,7 @@ namespace EnvoyTsHost {
 
 class FilterManager;
 class HttpFilter;
+class HttpCallout;
 
 // How far one filter let one direction iterate (Envoy's ActiveStreamFilterBase state).
 enum class Iteration { Continue, StopSingle, StopAll };
@@ -37,6 +42,21 @@ public:
   void onStreamComplete();
   void onScheduled(uint64_t event_id) override;
 
+  // ---- One-shot HTTP callouts (Envoy's DynamicModuleHttpFilter::sendHttpCallout) ----
+
+  // `headers` are lowercase and hold :method, :path and host (checked by the caller). Writes the
+  // id (a per-filter counter from 1) on Success; the result arrives later on this worker.
+  envoy_dynamic_module_type_http_callout_init_result
+  startCallout(uint64_t* callout_id, const std::string& cluster_name,
+               const std::vector<HeaderMap::Entry>& headers, const std::string& body,
+               uint64_t timeout_ms);
+  // From a finished callout (its last action): calls on_http_filter_http_callout_done unless the
+  // callouts were closed, then disposes of the callout.
+  void onCalloutDone(uint64_t callout_id, envoy_dynamic_module_type_http_callout_result result);
+  // Envoy's onDestroy, which comes right after stream_complete: pending callouts are cancelled and
+  // no callout result reaches the module any more (later callouts are sent, never reported).
+  void closeCallouts();
+
   FilterManager& manager() { return manager_; }
   const HttpFilterConfig& config() const { return *config_; }
   size_t index() const { return index_; }
@@ -56,6 +76,9 @@ private:
   std::shared_ptr<FilterLiveness> liveness_;
   FilterIterationState decode_state_;
   FilterIterationState encode_state_;
+  std::map<uint64_t, std::unique_ptr<HttpCallout>> callouts_;
+  uint64_t next_callout_id_{1};
+  bool callouts_closed_{false};
 };
 
 using HttpFilterPtr = std::unique_ptr<HttpFilter>;

@@ -36,7 +36,7 @@ struct ListenerRuntime {
   FilterChainConfig chain;                 // HTTP listeners.
   std::unique_ptr<RouteTable> routes;      // HTTP listeners.
   NetworkFilterChainConfig network_chain;  // TCP listeners.
-  ClusterMap* clusters{nullptr};           // TCP listeners: tcp_proxy picks one per connection.
+  ClusterMap* clusters{nullptr};           // tcp_proxy picks one per connection; HTTP callouts.
   std::unique_ptr<TcpProxyStats> tcp_stats; // TCP listeners.
   std::vector<evutil_socket_t> sockets;
   uint16_t bound_port{0};

@@ -68,8 +68,8 @@ int runServer(const Options& options) {
                    options.config_path.c_str(), error.c_str());
       return 1;
     }
+    runtime->clusters = &clusters;
     if (tcp) {
-      runtime->clusters = &clusters;
       runtime->tcp_stats =
           std::make_unique<TcpProxyStats>("tcp." + runtime->spec.tcp_proxy.stat_prefix + ".");
     } else {

@@ -90,6 +90,8 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void*
   };
   auto connection = std::make_unique<HttpConnection>(*worker.dispatcher_, fd, runtime->chain,
                                                      runtime->routes.get(), std::move(factory),
+                                                     CalloutContext{runtime->clusters,
+                                                                    worker.pool_.get()},
                                                      worker);
   HttpConnection* raw = connection.get();
   worker.connections_.emplace(raw, std::move(connection));

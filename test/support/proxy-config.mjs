@@ -15,7 +15,7 @@ export async function freePort() {
 /**
  * `filters`: [{ module, filterName, config (string), doNotClose = true }], in chain order.
  */
-export function httpProxyYaml({ listenPort, adminPort, upstreamPort, filters }) {
+export function httpProxyYaml({ listenPort, adminPort, upstreamPort, filters, extraClusters = [] }) {
   const httpFilters = filters.map(({ module, filterName, config, doNotClose = true }, i) => `
           - name: ${module}_${i}
             typed_config:
@@ -61,7 +61,22 @@ static_resources:
         - endpoint:
             address:
               socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} }
-`;
+${staticClustersYaml(extraClusters)}`;
+}
+
+/** STATIC clusters on 127.0.0.1, as `clusters:` list items. */
+function staticClustersYaml(clusters) {
+  return clusters.map(({ name, port }) => `  - name: ${name}
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: ${name}
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address: { address: 127.0.0.1, port_value: ${port} }
+`).join('');
 }
 
 /**
@@ -82,17 +97,6 @@ export function tcpProxyYaml({ listenPort, adminPort, clusters, filters = [], de
           filter_config:
             "@type": type.googleapis.com/google.protobuf.StringValue
             value: ${JSON.stringify(config)}`).join('');
-  const staticClusters = clusters.map(({ name, port }) => `
-  - name: ${name}
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: ${name}
-      endpoints:
-      - lb_endpoints:
-        - endpoint:
-            address:
-              socket_address: { address: 127.0.0.1, port_value: ${port} }`).join('');
   return `admin:
   address:
     socket_address: { address: 127.0.0.1, port_value: ${adminPort} }
@@ -108,6 +112,6 @@ static_resources:
           "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
           stat_prefix: tcp
           cluster: ${cluster}
-  clusters:${staticClusters}
-`;
+  clusters:
+${staticClustersYaml(clusters)}`;
 }

@@ -6,7 +6,8 @@ export type EnvoyTsErrorCode =
   | 'ETS_ERR_STREAM_CLOSED'
   | 'ETS_ERR_CONFIG'
   | 'ETS_ERR_NOT_IN_HOOK'
-  | 'ETS_ERR_INVALID_STATE';
+  | 'ETS_ERR_INVALID_STATE'
+  | 'ETS_ERR_FETCH';
 
 /** Base class of the errors envoy-ts throws; narrow on `code`. */
 export abstract class EnvoyTsError extends Error {
@@ -45,6 +46,16 @@ export class NotInHookError extends EnvoyTsError {
 export class InvalidStateError extends EnvoyTsError {
   override readonly name = 'InvalidStateError';
   readonly code = 'ETS_ERR_INVALID_STATE';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** `ctx.fetch()` failed: Envoy could not start it, the upstream reset mid-response, or the response
+ *  was over the buffer limit. */
+export class FetchError extends EnvoyTsError {
+  override readonly name = 'FetchError';
+  readonly code = 'ETS_ERR_FETCH';
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
   }

@@ -10,6 +10,7 @@ export type {
   HttpStreamCompleteHook,
   LocalReplyHeaders,
   LocalReplyInit,
+  FetchInit,
   Logger,
   MetadataSource,
   StreamAttributes,
@@ -55,6 +56,7 @@ export type {
 export {
   ConfigError,
   EnvoyTsError,
+  FetchError,
   InvalidStateError,
   NotInHookError,
   StreamClosedError,

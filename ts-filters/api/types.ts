@@ -82,6 +82,21 @@ export interface StreamAttributes {
   readonly routeName: string | null;
 }
 
+/** Options of `ctx.fetch()`. */
+export interface FetchInit {
+  /** Default GET. */
+  readonly method?: string;
+  /** Request headers (a record, [name, value] pairs, or a Headers object). */
+  readonly headers?: Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]> | Iterable<[string, string]>;
+  readonly body?: string | Uint8Array;
+  /** The Envoy cluster to send it to (default: the URL's host name). */
+  readonly cluster?: string;
+  /** Give up after this long (default 5000 ms; 0: no limit). */
+  readonly timeoutMs?: number;
+  /** Abort the wait (the promise rejects; Envoy still finishes or times out the request). */
+  readonly signal?: AbortSignal;
+}
+
 /** Where `getMetadata` reads from. */
 export type MetadataSource = 'dynamic' | 'route' | 'cluster' | 'host';
 
@@ -118,6 +133,15 @@ export interface HttpFilterContext<C = undefined> {
   setFilterState(key: string, value: Uint8Array | string): void;
   /** Read stream filter state set as bytes, or null. */
   getFilterState(key: string): Uint8Array | null;
+  /**
+   * Send an HTTP request through an Envoy cluster (Envoy's async client: its load balancing,
+   * health checking and TLS apply) and resolve with a standard `Response`. The URL's host names the
+   * cluster (or `init.cluster`) and becomes the Host header; its path and query are the :path.
+   * A connect failure or the timeout before the response starts resolves with Envoy's own 503/504
+   * response (as Envoy's async client answers). Rejects with `FetchError` when Envoy cannot start it
+   * or the upstream resets mid-response, and with `StreamClosedError` when the stream ends first.
+   */
+  fetch(url: string | URL, init?: FetchInit): Promise<Response>;
   /**
    * Make Envoy pick the route again from the current request headers. Called for you when a
    * filter sets or deletes `:path`, `:authority`, `:method` or `host` in a request hook.

@@ -2,11 +2,12 @@
 
 import { InvalidStateError, NotInHookError, StreamClosedError } from '../api/errors';
 import type { Metrics, SharedCounters } from '../api/metrics';
-import type { HeaderMap, HttpFilterContext, LocalReplyInit, Logger, MetadataSource, StreamAttributes }
-  from '../api/types';
+import type { FetchInit, HeaderMap, HttpFilterContext, LocalReplyInit, Logger, MetadataSource,
+  StreamAttributes } from '../api/types';
 import { AttributeId, AttributeType, DEFAULT_REPLY_DETAILS, MetadataSource as NativeMetadataSources } from './codes';
 import type { LoadedHttpFilter } from './config';
 import { toBytes } from './connection-buffer';
+import { fetchThrough } from './fetch';
 import { FilterMetrics, sharedCountersOf } from './metrics';
 import type { AttributeId as NativeAttributeId, AttributeType as NativeAttributeType } from './native';
 import { checkHeaderName, checkHeaderValue } from './header-map';
@@ -95,6 +96,10 @@ export class FilterContext implements HttpFilterContext<unknown> {
     if (typeof key !== 'string' || key === '') throw new TypeError('getFilterState(): key must be a non-empty string');
     const stream = this.#open('getFilterState()');
     return stream.binding.getFilterState(stream.slot, stream.gen, key, false) ?? null;
+  }
+
+  fetch(url: string | URL, init?: FetchInit): Promise<Response> {
+    return fetchThrough(this.#stream, url, init);
   }
 
   clearRouteCache(): void {

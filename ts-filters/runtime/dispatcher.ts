@@ -5,6 +5,7 @@ import { CloseType, ConfigKind, HookKind, HookOutcome, LogLevel, NetworkHookKind
 import { resumeChain, runChain, runCompleteChain } from './chain';
 import { requireBundle, loadFilterConfig, type BundleLoader, type LoadedConfig } from './config';
 import { ConnectionState } from './connection';
+import { settleFetch } from './fetch';
 import { sendFailureReply } from './failure';
 import { RUNTIME_PREFIX, describeError, errorMessage, writeLog } from './log';
 import type { ConfigKind as NativeConfigKind, Dispatcher, HookKind as NativeHookKind,
@@ -128,6 +129,17 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     }
   };
 
+  const onCalloutDone = (slot: number, gen: number, calloutId: number, result: number, headers: string[],
+                         body: Uint8Array): void => {
+    const stream = streams[slot];
+    if (!(stream instanceof StreamState) || stream.gen !== gen) return;
+    try {
+      settleFetch(stream, calloutId, result, headers, body);
+    } catch (error) {
+      internalError('onCalloutDone', error);
+    }
+  };
+
   const onNetworkEvent = (slot: number, gen: number, event: NativeNetworkEvent): void => {
     const state = streams[slot];
     if (!(state instanceof ConnectionState) || state.gen !== gen) return;
@@ -208,6 +220,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     onHook,
     onNetworkHook,
     onNetworkEvent,
+    onCalloutDone,
     onResume,
     onDestroy,
     streamCount: () => streams.reduce((n, s) => (s === undefined ? n : n + 1), 0),

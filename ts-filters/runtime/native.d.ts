@@ -82,6 +82,10 @@ export interface Dispatcher {
    *  For data and write hooks the bytes are in the connection's buffers (bufferChunks). */
   onNetworkHook(configId: number, slot: number, gen: number, hook: NetworkHookKind,
                 endOfStream: boolean): HookOutcome;
+  /** A callout started with startCallout finished: `result` 0 success (headers and body hold the
+   *  response, `:status` first), 1 reset or timed out, 2 response over the buffer limit. */
+  onCalloutDone(slot: number, gen: number, calloutId: number, result: number, headers: string[],
+                body: Uint8Array): void;
   /** The connection closed (remote or local); onDestroy follows. */
   onNetworkEvent(slot: number, gen: number, event: NetworkEvent): void;
   /** Called inside the stream's own scheduled callback after requestResume(): apply the decision. */
@@ -127,6 +131,10 @@ export interface NativeBinding {
               key: string): string | number | boolean | undefined;
   /** HTTP: make Envoy pick the route again from the current request headers. */
   clearRouteCache(slot: number, gen: number): void;
+  /** HTTP: start a callout to `cluster` (headers flat, with :method, :path, host); returns its id,
+   *  or throws ETS_ERR_FETCH naming why Envoy could not start it. onCalloutDone follows. */
+  startCallout(slot: number, gen: number, cluster: string, headers: string[], body: Uint8Array,
+               timeoutMs: number): number;
 
   // ---- Streams and connections alike. ----
 

@@ -4,6 +4,7 @@ import { StreamClosedError } from '../api/errors';
 import { HeaderMapKind, HookKind } from './codes';
 import type { ChainLink, HttpConfig, LoadedHttpFilter } from './config';
 import { FilterContext } from './context';
+import { abandonFetches, type FetchTarget, type PendingFetch } from './fetch';
 import { HeaderMapView, type HeaderTarget } from './header-map';
 import type { HookKind as NativeHookKind, NativeBinding } from './native';
 
@@ -27,7 +28,7 @@ export interface LocalReply {
   readonly details: string;
 }
 
-export class StreamState implements HeaderTarget {
+export class StreamState implements HeaderTarget, FetchTarget {
   readonly binding: NativeBinding;
   readonly config: HttpConfig;
   readonly slot: number;
@@ -45,6 +46,8 @@ export class StreamState implements HeaderTarget {
   replied = false;
   reply: LocalReply | undefined = undefined;
   pending: PendingHook | undefined = undefined;
+  /** ctx.fetch() calls waiting for Envoy, by callout id. */
+  readonly fetches = new Map<number, PendingFetch>();
   readonly requestHeaders: HeaderMapView;
   #responseHeaders: HeaderMapView | undefined = undefined;
   readonly #trailers: (HeaderMapView | undefined)[] = [];
@@ -113,6 +116,7 @@ export class StreamState implements HeaderTarget {
     this.closed = true;
     this.pending = undefined;
     this.reply = undefined;
+    abandonFetches(this);
     this.#abort?.abort(new StreamClosedError());
   }
 }

@@ -93,11 +93,13 @@ ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_scheduled(
     filter_envoy_ptr filter_envoy, filter_module_ptr filter_module, uint64_t event_id) {}
 #endif
 
+#ifndef PASSTHROUGH_SKIP_CALLOUT_DONE
 ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_http_callout_done(
     filter_envoy_ptr filter_envoy, filter_module_ptr filter_module, uint64_t callout_id,
     envoy_dynamic_module_type_http_callout_result result,
     envoy_dynamic_module_type_envoy_http_header* headers, size_t headers_size,
     envoy_dynamic_module_type_envoy_buffer* body_chunks, size_t body_chunks_size) {}
+#endif
 
 ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_http_stream_headers(
     filter_envoy_ptr filter_envoy, filter_module_ptr filter_module, uint64_t stream_id,

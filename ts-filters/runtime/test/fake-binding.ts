@@ -66,6 +66,8 @@ export class FakeBinding implements NativeBinding {
   /** Lowest enabled level. */
   logLevel: NativeLogLevel = 0;
   readonly resumeRequests: { slot: number; gen: number }[] = [];
+  readonly callouts: { slot: number; gen: number; id: number; cluster: string; headers: string[]; body: string;
+    timeoutMs: number }[] = [];
   readonly #streams = new Map<number, FakeStream>();
   readonly #connections = new Map<number, FakeConnection>();
   readonly #shared = new Map<string, number>();
@@ -408,6 +410,25 @@ export class FakeBinding implements NativeBinding {
       10: 'HTTP/1.1', 24: '10.0.0.1:40000', 25: 40000, 28: 7, 29: false,
     };
     return attributes[id];
+  }
+
+  startCallout(slot: number, gen: number, cluster: string, headers: string[], body: Uint8Array,
+               timeoutMs: number): number {
+    this.#stream('startCallout', slot, gen);
+    if (cluster === 'missing') throw codedError('ETS_ERR_FETCH', `fetch to cluster '${cluster}' could not start: no such cluster`);
+    const id = this.callouts.length + 1;
+    this.callouts.push({ slot, gen, id, cluster, headers: [...headers], body: Buffer.from(body).toString(), timeoutMs });
+    return id;
+  }
+
+  /** Envoy answers a callout (as on_http_filter_http_callout_done does). */
+  answerCallout(stream: FakeStream, id: number, result: number, headers: Record<string, string> = {},
+                body = ''): void {
+    this.#enter(stream, () => {
+      this.#dispatcher().onCalloutDone(stream.slot, stream.gen, id, result, Object.entries(headers).flat(),
+                                       Buffer.from(body));
+      return 0;
+    });
   }
 
   clearRouteCache(slot: number, gen: number): void {

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { defineHttpFilter } from '../../api/http-filter';
+import { HookKind, HookOutcome } from '../codes';
+import { withChain } from './fake-binding';
+
+describe('ctx.fetch', () => {
+  test('builds the callout from the URL and init, and resolves with a standard Response', async () => {
+    let seen: unknown[] = [];
+    const f = defineHttpFilter({
+      name: 'f',
+      async onRequestHeaders(headers, ctx) {
+        const response = await ctx.fetch('http://authz:8080/check?u=1', {
+          method: 'post', headers: { 'x-user': 'alice', host: 'authz.internal' }, body: '{"a":1}', timeoutMs: 250,
+        });
+        seen = [response.status, response.headers.get('content-type'), await response.json()];
+        headers.set('x-decision', String(seen[2] && (seen[2] as { allow: boolean }).allow));
+      },
+    });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    assert.equal(binding.hook(s, HookKind.RequestHeaders), HookOutcome.Pending);
+    const [callout] = binding.callouts;
+    assert.deepEqual(callout, {
+      slot: s.slot, gen: s.gen, id: 1, cluster: 'authz', timeoutMs: 250, body: '{"a":1}',
+      headers: [':method', 'POST', ':path', '/check?u=1', 'x-user', 'alice', 'host', 'authz.internal'],
+    });
+    binding.answerCallout(s, 1, 0, { ':status': '200', 'content-type': 'application/json' }, '{"allow":true}');
+    await binding.untilResumeRequested(s);
+    assert.equal(binding.resume(s), HookOutcome.Continue);
+    assert.deepEqual(seen, [200, 'application/json', { allow: true }]);
+    assert.equal(binding.header(s, 0, 'x-decision'), 'true');
+  });
+
+  test('a reset rejects with FetchError; an unknown cluster throws at once', async () => {
+    const errors: unknown[] = [];
+    const f = defineHttpFilter({
+      name: 'f',
+      async onRequestHeaders(_headers, ctx) {
+        await ctx.fetch('http://slow/').catch((error: unknown) => errors.push(error));
+        try {
+          await ctx.fetch('http://missing/');
+        } catch (error) {
+          errors.push(error);
+        }
+      },
+    });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    binding.hook(s, HookKind.RequestHeaders);
+    binding.answerCallout(s, 1, 1);
+    await binding.untilResumeRequested(s);
+    assert.equal(binding.resume(s), HookOutcome.Continue);
+    assert.match(String(errors[0]), /FetchError: fetch to cluster 'slow' failed: the upstream reset the response/);
+    assert.equal((errors[1] as { code?: string }).code, 'ETS_ERR_FETCH');
+  });
+
+  test('the stream ending rejects pending fetches; a late answer is ignored', async () => {
+    let failure: unknown;
+    const f = defineHttpFilter({
+      name: 'f',
+      async onRequestHeaders(_headers, ctx) {
+        try {
+          await ctx.fetch('http://authz/');
+        } catch (error) {
+          failure = error;
+        }
+      },
+    });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    binding.hook(s, HookKind.RequestHeaders);
+    binding.destroy(s);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal((failure as { code?: string }).code, 'ETS_ERR_STREAM_CLOSED');
+  });
+
+  test('invalid input is rejected before anything reaches Envoy', () => {
+    const f = defineHttpFilter({
+      name: 'f',
+      onRequestHeaders(_headers, ctx) {
+        assert.throws(() => void ctx.fetch('http://a/', { method: 'GE T' }), /invalid method/);
+        assert.throws(() => void ctx.fetch('http://a/', { headers: { 'x-bad': 'a\r\nb' } }), /forbidden character/);
+        assert.throws(() => void ctx.fetch('http://a/', { headers: { ':path': '/' } }), /pseudo-header/);
+        assert.throws(() => void ctx.fetch('not a url'), TypeError);
+      },
+    });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    assert.equal(binding.hook(s, HookKind.RequestHeaders), HookOutcome.Continue);
+    assert.equal(binding.callouts.length, 0);
+  });
+});

@@ -219,11 +219,14 @@ bool Bridge::hasConfig(uint64_t config_id) const {
   return it != configs_.end() && it->second;
 }
 
-void Bridge::closeStream(StreamRef ref) {
+void Bridge::closeStream(StreamRef ref, bool notify_js) {
   if (streams_.find(ref.slot, ref.gen) == nullptr) {
     return;
   }
   streams_.close(ref);
+  if (!notify_js) {
+    return;
+  }
   Napi::HandleScope scope(env_);
   napi_value args[2] = {Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen)};
   napi_value result;

@@ -48,8 +48,9 @@ class Bridge {
   StreamRef openConnection(ConnectionHost* host) {
     return streams_.open(host, StreamTable::Kind::Network);
   }
-  // Invalidates the stream for JS first, then tells the runtime (which aborts pending work).
-  void closeStream(StreamRef ref);
+  // Invalidates the stream for JS first, then (with `notify_js`) tells the runtime, which aborts
+  // pending work. Without it the runtime already let go (the StreamComplete hook does).
+  void closeStream(StreamRef ref, bool notify_js = true);
   HookOutcome runHook(uint64_t config_id, StreamRef ref, HookKind hook, bool end_of_stream);
   HookOutcome runNetworkHook(uint64_t config_id, StreamRef ref, NetworkHookKind hook,
                              bool end_of_stream);

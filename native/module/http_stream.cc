@@ -118,11 +118,10 @@ void HttpStream::onStreamComplete() {
   if (closed_) {
     return;
   }
-  // End-of-stream hooks run while the stream's data can still be read, then JS lets go of it.
+  // One call: JS runs the end-of-stream hooks while the stream's data can still be read, then
+  // drops the stream (aborting what is pending), so closing needs no second call.
   runHook(HookKind::StreamComplete, true);
-  runtime::Environment::CallScope scope(env_);
-  closeJs();
-  env_.pump();
+  closeJs(/*notify_js=*/false);
 }
 
 void HttpStream::onDestroy() {

@@ -67,13 +67,13 @@ void JsStream::requestResumeFromJs() {
   scheduleResume();
 }
 
-void JsStream::closeJs() {
+void JsStream::closeJs(bool notify_js) {
   if (closed_) {
     return;
   }
   closed_ = true;
   stopWaiting();
-  bridge_.closeStream(ref_);
+  bridge_.closeStream(ref_, notify_js);
 }
 
 void JsStream::startWaiting(Phase phase) {

@@ -71,8 +71,9 @@ class JsStream : public runtime::WakeTarget {
   // bridge::HostBase::requestResume.
   void requestResumeFromJs();
   // The stream is over (completed, reset or destroyed): JS can no longer reach it and its pending
-  // work is aborted. Events already committed for it are ignored.
-  void closeJs();
+  // work is aborted (`notify_js` false: JS already dropped the stream). Events already committed
+  // for it are ignored.
+  void closeJs(bool notify_js = true);
 
   bool waiting() const { return waiting_ != kNotWaiting; }
 

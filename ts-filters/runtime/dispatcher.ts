@@ -76,7 +76,13 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
         streams[slot] = stream;
       }
       if (hook === HookKind.StreamComplete) {
-        if (!stream.poisoned) runCompleteChain(stream);
+        // The stream is over: its end-of-stream hooks, then the state goes (no onDestroy follows).
+        try {
+          if (!stream.poisoned) runCompleteChain(stream);
+        } finally {
+          streams[slot] = undefined;
+          stream.close();
+        }
         return HookOutcome.Continue;
       }
       if (stream.poisoned) return HookOutcome.Continue;

@@ -17,7 +17,8 @@ export interface FetchTarget {
   readonly slot: number;
   readonly gen: number;
   readonly closed: boolean;
-  readonly fetches: Map<number, PendingFetch>;
+  /** The stream's pending fetches, by callout id. */
+  pendingFetches(): Map<number, PendingFetch>;
 }
 
 export interface PendingFetch {
@@ -51,9 +52,10 @@ export function fetchThrough(target: FetchTarget, url: string | URL, init: Fetch
 
   const id = target.binding.startCallout(target.slot, target.gen, cluster, headers, body, timeout);
   return new Promise<Response>((resolve, reject) => {
-    target.fetches.set(id, { cluster, resolve, reject });
+    const pending = target.pendingFetches();
+    pending.set(id, { cluster, resolve, reject });
     init.signal?.addEventListener('abort', () => {
-      if (target.fetches.delete(id)) reject(init.signal?.reason as Error);
+      if (pending.delete(id)) reject(init.signal?.reason as Error);
     }, { once: true });
   });
 }
@@ -61,9 +63,10 @@ export function fetchThrough(target: FetchTarget, url: string | URL, init: Fetch
 /** Envoy's answer to callout `id`. */
 export function settleFetch(target: FetchTarget, id: number, result: number, headers: string[],
                             body: Uint8Array): void {
-  const pending = target.fetches.get(id);
+  const fetches = target.pendingFetches();
+  const pending = fetches.get(id);
   if (pending === undefined) return;  // aborted meanwhile
-  target.fetches.delete(id);
+  fetches.delete(id);
   if (result !== 0) {
     pending.reject(new FetchError(`fetch to cluster '${pending.cluster}' failed: ` +
                                   (result === 2 ? 'the response is over the buffer limit' : 'the upstream reset the response')));
@@ -83,11 +86,11 @@ export function settleFetch(target: FetchTarget, id: number, result: number, hea
 }
 
 /** The stream is gone: every pending fetch rejects. */
-export function abandonFetches(target: FetchTarget): void {
-  for (const pending of target.fetches.values()) {
+export function abandonFetches(fetches: Map<number, PendingFetch>): void {
+  for (const pending of fetches.values()) {
     pending.reject(new StreamClosedError(`fetch to cluster '${pending.cluster}': the stream is closed`));
   }
-  target.fetches.clear();
+  fetches.clear();
 }
 
 function headerEntries(headers: FetchInit['headers']): Iterable<readonly [string, string]> {

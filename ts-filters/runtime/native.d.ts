@@ -9,7 +9,8 @@
 // (ts-filters/runtime/codes.ts); the values here and in native/bridge/codes.h must agree.
 
 /** Which hook onHook runs: 0 request headers, 1 response headers, 2 request trailers, 3 response
- *  trailers, 4 stream complete (synchronous; its outcome is ignored). */
+ *  trailers, 4 stream complete (synchronous, outcome ignored; the runtime drops the stream after
+ *  it, and no onDestroy follows). */
 export type HookKind = 0 | 1 | 2 | 3 | 4;
 
 /** Envoy attribute ids the runtime reads (envoy_dynamic_module_type_attribute_id values). */
@@ -90,7 +91,8 @@ export interface Dispatcher {
   onNetworkEvent(slot: number, gen: number, event: NetworkEvent): void;
   /** Called inside the stream's own scheduled callback after requestResume(): apply the decision. */
   onResume(slot: number, gen: number): HookOutcome;
-  /** The stream is gone (completed, reset or destroyed): abort pending work and drop its state. */
+  /** The stream or connection is gone (a connection closed, or a stream destroyed without its
+   *  StreamComplete hook): abort pending work and drop its state. */
   onDestroy(slot: number, gen: number): void;
 }
 

@@ -46,11 +46,10 @@ export class StreamState implements HeaderTarget, FetchTarget {
   replied = false;
   reply: LocalReply | undefined = undefined;
   pending: PendingHook | undefined = undefined;
-  /** ctx.fetch() calls waiting for Envoy, by callout id. */
-  readonly fetches = new Map<number, PendingFetch>();
+  #fetches: Map<number, PendingFetch> | undefined = undefined;
   readonly requestHeaders: HeaderMapView;
   #responseHeaders: HeaderMapView | undefined = undefined;
-  readonly #trailers: (HeaderMapView | undefined)[] = [];
+  #trailers: (HeaderMapView | undefined)[] | undefined = undefined;
   #abort: AbortController | undefined = undefined;
   readonly #contexts: (FilterContext | undefined)[] = [];
 
@@ -76,14 +75,20 @@ export class StreamState implements HeaderTarget, FetchTarget {
         return this.responseHeaderMap();
       default: {
         const kind = hook === HookKind.RequestTrailers ? HeaderMapKind.RequestTrailers : HeaderMapKind.ResponseTrailers;
-        let map = this.#trailers[kind];
+        const trailers = (this.#trailers ??= []);
+        let map = trailers[kind];
         if (map === undefined) {
           map = new HeaderMapView(this.binding, this, kind);
-          this.#trailers[kind] = map;
+          trailers[kind] = map;
         }
         return map;
       }
     }
+  }
+
+  /** ctx.fetch() calls waiting for Envoy, by callout id (made on the first fetch). */
+  pendingFetches(): Map<number, PendingFetch> {
+    return (this.#fetches ??= new Map());
   }
 
   /** Whether the response phase (headers or trailers) has started. */
@@ -116,7 +121,7 @@ export class StreamState implements HeaderTarget, FetchTarget {
     this.closed = true;
     this.pending = undefined;
     this.reply = undefined;
-    abandonFetches(this);
+    if (this.#fetches !== undefined) abandonFetches(this.#fetches);
     this.#abort?.abort(new StreamClosedError());
   }
 }

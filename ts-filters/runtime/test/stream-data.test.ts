@@ -52,6 +52,18 @@ describe('HTTP stream data', () => {
     assert.match(binding.errorLogs()[0] ?? '', /\[filter=bad\] onStreamComplete threw: Error: complete failed/);
   });
 
+  test('StreamComplete also ends the stream: the signal aborts and the state is gone', () => {
+    let signal: AbortSignal | undefined;
+    const f = defineHttpFilter({ name: 'f', onRequestHeaders(_headers, ctx) { signal = ctx.signal; } });
+    const { binding, runtime } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    binding.hook(s, HookKind.RequestHeaders);
+    assert.equal(runtime.streamCount(), 1);
+    binding.hook(s, HookKind.StreamComplete);
+    assert.equal(signal?.aborted, true);
+    assert.equal(runtime.streamCount(), 0);
+  });
+
   test('metrics with labels: values in declaration order, exactly the declared labels', () => {
     const f = defineHttpFilter({
       name: 'm',

@@ -31,6 +31,8 @@ describe(`failure policy through ${proxyName}`, () => {
       }
       assert.match(proxy.output, new RegExp(`filter=${fixture}`), 'the error log names the filter');
       assert.match(proxy.output, /at .*filters\.js/, 'the error log carries the stack');
+      assert.ok((await proxy.stat(`envoy_ts.filter_failures.filter.${fixture}`)) >= 3,
+                'each failure is counted in Envoy stats');
       assert.equal(proxy.exited, null, 'the proxy is still running');
       await proxy.stop();
       proxy = undefined;

@@ -26,6 +26,8 @@ export interface LoadedFilter {
   readonly log: Logger;
   /** Index in LoadedConfig.metrics of each metric the filter declared, by name. */
   readonly metrics: ReadonlyMap<string, MetricSlot>;
+  /** The built-in counter of this filter's failures (throws and rejections). */
+  readonly failures: MetricSlot;
 }
 
 export interface LoadedHttpFilter extends LoadedFilter {
@@ -176,6 +178,7 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
     filters.push({
       index: i, name, definition, config, log: createLogger(binding, filterPrefix(name)),
       metrics: assignMetrics(name, declared, metrics),
+      failures: failureMetric(name, kind, metrics),
     } as LoadedHttpFilter | LoadedNetworkFilter);
   }
   const base = { id, bundle, failurePolicy: policy, metrics };
@@ -251,6 +254,23 @@ function assignMetrics(filterName: string, declared: ReadonlyMap<string, Declare
 
 const HTTP_HOOKS: readonly HttpHookName[] = ['onRequestHeaders', 'onResponseHeaders', 'onRequestTrailers',
                                              'onResponseTrailers'];
+
+/**
+ * Every config counts its filters' failures (DESIGN §6): HTTP configs in one counter labelled by
+ * filter, `envoy_ts.filter_failures`; network configs (whose metrics have no labels) in one
+ * counter per filter, `envoy_ts.<filter>.failures`. Names under `envoy_ts.` are reserved.
+ */
+function failureMetric(filterName: string, kind: NativeConfigKind,
+                       all: { name: string; kind: MetricKind; labels: readonly string[] }[]): MetricSlot {
+  const labels = kind === ConfigKind.Http ? ['filter'] : [];
+  const name = kind === ConfigKind.Http ? 'envoy_ts.filter_failures' : `envoy_ts.${filterName}.failures`;
+  let index = all.findIndex((m) => m.name === name);
+  if (index < 0) {
+    index = all.length;
+    all.push({ name, kind: 'counter', labels });
+  }
+  return { index, kind: 'counter', labels };
+}
 
 function httpConfig(base: Omit<ConfigBase, never>, filters: LoadedHttpFilter[]): HttpConfig {
   // Indexed by HookKind: request hooks (even kinds) in chain order, response hooks reversed.

@@ -2,11 +2,11 @@
 // answers with a 500 local reply (HTTP) or closes the connection (network), "open" logs and lets
 // the chain continue with the next filter.
 
-import { CloseType, FAILURE_REPLY, FailurePolicy, HookOutcome, LogLevel, NetworkOutcome } from './codes';
-import type { ChainLink, LoadedNetworkFilter } from './config';
+import { CloseType, FAILURE_REPLY, FailurePolicy, HookOutcome, LogLevel, MetricOp, NetworkOutcome } from './codes';
+import type { ChainLink, LoadedFilter, LoadedNetworkFilter } from './config';
 import type { ConnectionState } from './connection';
 import { RUNTIME_PREFIX, describeError, filterPrefix, writeLog } from './log';
-import type { HookOutcome as NativeHookOutcome } from './native';
+import type { HookOutcome as NativeHookOutcome, NativeBinding } from './native';
 import type { StreamState } from './stream';
 
 /** applyFailure's answer under the "open" policy: run the next filter of the current hook. */
@@ -22,8 +22,22 @@ export function applyFailure(stream: StreamState, link: ChainLink, verb: 'threw'
   stream.reply = undefined;
   writeLog(stream.binding, LogLevel.Error, filterPrefix(link.filter.name),
            `${link.hookName} ${verb}: ${describeError(error)}`, []);
+  countFailure(stream, link.filter);
   if (stream.config.failurePolicy === FailurePolicy.Open) return CONTINUE_CHAIN;
   return sendFailureReply(stream);
+}
+
+/** Bump the filter's failure counter (envoy_ts.filter_failures / envoy_ts.<filter>.failures). */
+function countFailure(target: { readonly binding: NativeBinding; readonly slot: number; readonly gen: number;
+                                readonly closed: boolean }, filter: LoadedFilter): void {
+  if (target.closed) return;
+  const { index, labels } = filter.failures;
+  try {
+    target.binding.metric(target.slot, target.gen, index, MetricOp.Increment, 1,
+                          labels.length === 0 ? [] : [filter.name]);
+  } catch (error) {
+    writeLog(target.binding, LogLevel.Debug, RUNTIME_PREFIX, `counting a failure failed: ${describeError(error)}`, []);
+  }
 }
 
 /**
@@ -55,6 +69,7 @@ export function applyNetworkFailure(state: ConnectionState, filter: LoadedNetwor
     NativeHookOutcome | typeof CONTINUE_CHAIN {
   state.poisoned = true;
   writeLog(state.binding, LogLevel.Error, filterPrefix(filter.name), `${hookName} ${verb}: ${describeError(error)}`, []);
+  countFailure(state, filter);
   if (state.config.failurePolicy === FailurePolicy.Open) return CONTINUE_CHAIN;
   if (!state.closed) {
     try {

@@ -121,6 +121,8 @@ describe('network chain', () => {
     assert.equal(binding.receive(c, 'x'), NetworkOutcome.Stop);
     assert.equal(c.closedWith, CloseType.NoFlush);
     assert.match(binding.errorLogs()[0] ?? '', /\[filter=bad\] onData threw: Error: boom\n\s+at /);
+    // envoy_ts.bad.failures, the config's only metric.
+    assert.deepEqual(c.metrics, [[0, MetricOp.Increment, 1, []]]);
   });
 
   test('"open": a rejecting onData lets data pass, and the connection is passed through from then on', async () => {
@@ -204,7 +206,8 @@ describe('network chain', () => {
       },
     });
     const { binding, runtime } = network([f], [{ name: 'm', config: { commands: ['get', 'set'] } }]);
-    assert.deepEqual(runtime.describeMetrics(1), ['m.cmd.get', 'counter', '', 'm.cmd.set', 'counter', '', 'm.open', 'gauge', '']);
+    assert.deepEqual(runtime.describeMetrics(1), ['m.cmd.get', 'counter', '', 'm.cmd.set', 'counter', '', 'm.open', 'gauge', '',
+                                                 'envoy_ts.m.failures', 'counter', '']);
     const c = binding.openConnection(1);
     binding.receive(c, 'x');
     assert.deepEqual(c.metrics, [[0, MetricOp.Increment, 1, []], [1, MetricOp.Increment, 2, []], [2, MetricOp.Add, -1, []]]);

@@ -77,10 +77,21 @@ describe('HTTP stream data', () => {
       },
     });
     const { binding, runtime } = withChain([f], [{ name: 'm' }]);
-    assert.deepEqual(runtime.describeMetrics(1), ['m.requests', 'counter', 'method,code', 'm.inflight', 'gauge', '']);
+    assert.deepEqual(runtime.describeMetrics(1), ['m.requests', 'counter', 'method,code', 'm.inflight', 'gauge', '',
+                                                 'envoy_ts.filter_failures', 'counter', 'filter']);
     const s = binding.openStream(1, { ':method': 'GET' });
     binding.hook(s, HookKind.RequestHeaders);
     assert.deepEqual(s.metrics, [[0, MetricOp.Increment, 1, ['GET', '2xx']], [1, MetricOp.Add, 1, []]]);
+  });
+
+  test('a failing filter is counted in envoy_ts.filter_failures, labelled with its name', () => {
+    const ok = defineHttpFilter({ name: 'ok' });
+    const bad = defineHttpFilter({ name: 'bad', onRequestHeaders() { throw new Error('boom'); } });
+    const { binding, runtime } = withChain([ok, bad], [{ name: 'ok' }, { name: 'bad' }]);
+    assert.deepEqual(runtime.describeMetrics(1), ['envoy_ts.filter_failures', 'counter', 'filter']);
+    const s = binding.openStream(1);
+    assert.equal(binding.hook(s, HookKind.RequestHeaders), HookOutcome.Replied);
+    assert.deepEqual(s.metrics, [[0, MetricOp.Increment, 1, ['bad']]]);
   });
 
   test('invalid labels reject the config', () => {

@@ -7,6 +7,7 @@
 #include "native/bridge/bridge.h"
 #include "native/runtime/log.h"
 #include "native/runtime/shared_counters.h"
+#include "native/runtime/shared_token_buckets.h"
 
 namespace envoy_ts::bridge {
 namespace {
@@ -404,6 +405,23 @@ napi_value sharedCounterGet(napi_env env, napi_callback_info info) {
   return result;
 }
 
+napi_value sharedTokensTake(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  std::string key;
+  double rate = 0;
+  double burst = 0;
+  double cost = 0;
+  if (!args.utf8(0, key) || !args.number(1, rate) || !args.number(2, burst) || !args.number(3, cost) ||
+      !(rate > 0) || !(burst > 0) || !(cost >= 0)) {
+    args.throwTypeError("expected (key, ratePerSecond > 0, burst > 0, cost >= 0)");
+    return nullptr;
+  }
+  napi_value result;
+  napi_create_double(
+      env, static_cast<double>(runtime::SharedTokenBuckets::take(key, rate, burst, cost)), &result);
+  return result;
+}
+
 napi_value setDispatcher(napi_env env, napi_callback_info info) {
   Args args(env, info);
   size_t argc = 1;
@@ -445,6 +463,7 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
       {"startCallout", nullptr, startCallout, nullptr, nullptr, nullptr, napi_default, data},
       {"sharedCounterAdd", nullptr, sharedCounterAdd, nullptr, nullptr, nullptr, napi_default, data},
       {"sharedCounterGet", nullptr, sharedCounterGet, nullptr, nullptr, nullptr, napi_default, data},
+      {"sharedTokensTake", nullptr, sharedTokensTake, nullptr, nullptr, nullptr, napi_default, data},
       {"log", nullptr, log, nullptr, nullptr, nullptr, napi_default, data},
       {"logEnabled", nullptr, logEnabled, nullptr, nullptr, nullptr, napi_default, data},
       {"isMainThread", nullptr, nullptr, nullptr, nullptr,

@@ -98,3 +98,38 @@ describe(`example filters through ${proxyName}`, () => {
     assert.equal(echo.body, 'hello upstream');
   });
 });
+
+describe(`rate-limit through ${proxyName}`, () => {
+  let upstream;
+  let proxy;
+
+  before(async () => {
+    upstream = await startUpstream();
+    proxy = await startProxy({
+      upstreamPort: upstream.port,
+      concurrency: 2,
+      filterConfigs: [{
+        bundle: examplesBundle,
+        chain: [{ name: 'rate-limit', config: { ratePerSecond: 0.5, burst: 3, key: 'header:x-api-key' } }],
+      }],
+    });
+  });
+
+  after(async () => {
+    await proxy?.stop();
+    await upstream?.close();
+  });
+
+  test('a key gets its burst across both workers, then 429 with retry-after; other keys are not affected', async () => {
+    const before = upstream.seen.length;
+    // Separate connections: the two workers share one bucket per key.
+    const responses = [];
+    for (let i = 0; i < 5; i++) responses.push(await request(proxy.port, { headers: { 'x-api-key': 'tenant-a' } }));
+    assert.deepEqual(responses.map((r) => r.status), [200, 200, 200, 429, 429]);
+    assert.equal(responses[3].body, 'too many requests');
+    assert.equal(responses[3].headers['retry-after'], '2');
+    assert.equal(upstream.seen.length, before + 3, 'limited requests never reach the upstream');
+    assert.equal((await request(proxy.port, { headers: { 'x-api-key': 'tenant-b' } })).status, 200);
+    assert.equal(await proxy.stat('rate-limit.limited'), 2);
+  });
+});

@@ -33,7 +33,8 @@ export type {
   MetricLabels,
   Metrics,
   MetricsDeclaration,
-  SharedCounters,
+  SharedState,
+  TokenBucket,
 } from './metrics';
 export {
   ChunkedBytes,

@@ -32,12 +32,26 @@ export interface Metrics {
 }
 
 /**
- * Counters shared by every Envoy worker of the process (module-level JavaScript state is per
- * worker). A key's value starts at 0 and the key disappears when it returns to 0.
+ * State shared by every Envoy worker of the process (module-level JavaScript state is per worker):
+ * counters, and token buckets for rate limits that hold across workers.
  */
-export interface SharedCounters {
-  /** Atomically add `delta` to the counter `key` and return the new value. */
+export interface SharedState {
+  /** Atomically add `delta` to the counter `key` and return the new value. A key's value starts
+   *  at 0 and the key disappears when it returns to 0. */
   add(key: string, delta: number): number;
-  /** The current value of `key` (0 when absent). */
+  /** The current value of counter `key` (0 when absent). */
   get(key: string): number;
+  /**
+   * Take `cost` (default 1) tokens from the token bucket `key`, which refills at `ratePerSecond`
+   * and holds at most `burst` (a new bucket starts full). `allowed` false leaves the bucket as
+   * it was; `retryAfterMs` says when the tokens would be there.
+   */
+  take(key: string, bucket: TokenBucket): { readonly allowed: boolean; readonly retryAfterMs: number };
+}
+
+/** A token bucket's shape for `SharedState.take`. */
+export interface TokenBucket {
+  readonly ratePerSecond: number;
+  readonly burst: number;
+  readonly cost?: number;
 }

@@ -1,7 +1,7 @@
 // defineNetworkFilter and the shapes an L4 (network) filter sees.
 
 import { kNetworkFilter, NETWORK_FILTER_BRAND_VERSION } from './symbols';
-import type { Metrics, MetricsDeclaration, SharedCounters } from './metrics';
+import type { Metrics, MetricsDeclaration, SharedState } from './metrics';
 import type { Logger } from './types';
 
 /** What a network hook returns to Envoy (Envoy's Network::FilterStatus names). */
@@ -90,7 +90,7 @@ export interface NetworkFilterContext<C = undefined> {
   readonly connection: ConnectionInfo;
   readonly log: Logger;
   readonly metrics: Metrics;
-  readonly shared: SharedCounters;
+  readonly shared: SharedState;
   /** Aborted when the connection is closed. */
   readonly signal: AbortSignal;
   /** Write bytes to the client (through the write filters). `endStream` half-closes. */

@@ -1,6 +1,6 @@
 // Shapes an HTTP filter sees. The runtime implements them; authors only consume them.
 
-import type { Metrics, SharedCounters } from './metrics';
+import type { Metrics, SharedState } from './metrics';
 
 /**
  * A live view of one of the stream's header maps. Reads and writes go to Envoy on demand; nothing
@@ -119,7 +119,7 @@ export interface HttpFilterContext<C = undefined> {
   /** The filter's declared metrics (see `metrics` in the filter definition). */
   readonly metrics: Metrics;
   /** Counters shared by every Envoy worker of the process. */
-  readonly shared: SharedCounters;
+  readonly shared: SharedState;
   /** Facts about the stream (read from Envoy when asked). */
   readonly attributes: StreamAttributes;
   /** Set stream dynamic metadata `namespace.key` (seen by later filters and access logs). */

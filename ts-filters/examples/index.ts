@@ -4,6 +4,8 @@ export { asyncDelay } from './async-delay';
 export type { AsyncDelayConfig } from './async-delay';
 export { headerAuth } from './header-auth';
 export type { HeaderAuthConfig } from './header-auth';
+export { rateLimit } from './rate-limit';
+export type { RateLimitConfig } from './rate-limit';
 export { requestId } from './request-id';
 export { connLimit } from './conn-limit';
 export type { ConnLimitConfig } from './conn-limit';

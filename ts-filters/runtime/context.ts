@@ -1,14 +1,14 @@
 // HttpFilterContext: one per filter per stream, created on the filter's first hook.
 
 import { InvalidStateError, NotInHookError, StreamClosedError } from '../api/errors';
-import type { Metrics, SharedCounters } from '../api/metrics';
+import type { Metrics, SharedState } from '../api/metrics';
 import type { FetchInit, HeaderMap, HttpFilterContext, LocalReplyInit, Logger, MetadataSource,
   StreamAttributes } from '../api/types';
 import { AttributeId, AttributeType, DEFAULT_REPLY_DETAILS, MetadataSource as NativeMetadataSources } from './codes';
 import type { LoadedHttpFilter } from './config';
 import { toBytes } from './connection-buffer';
 import { fetchThrough } from './fetch';
-import { FilterMetrics, sharedCountersOf } from './metrics';
+import { FilterMetrics, sharedStateOf } from './metrics';
 import type { AttributeId as NativeAttributeId, AttributeType as NativeAttributeType } from './native';
 import { checkHeaderName, checkHeaderValue } from './header-map';
 import type { LocalReply, StreamState } from './stream';
@@ -63,8 +63,8 @@ export class FilterContext implements HttpFilterContext<unknown> {
     return this.#metrics;
   }
 
-  get shared(): SharedCounters {
-    return sharedCountersOf(this.#stream.binding);
+  get shared(): SharedState {
+    return sharedStateOf(this.#stream.binding);
   }
 
   get attributes(): StreamAttributes {

@@ -1,7 +1,7 @@
 // A filter's declared metrics, recorded through its stream's binding calls (Envoy records a
 // filter's metrics on the filter, with ids defined at config load).
 
-import type { MetricKind, MetricLabels, Metrics, SharedCounters } from '../api/metrics';
+import type { MetricKind, MetricLabels, Metrics, SharedState, TokenBucket } from '../api/metrics';
 import { MetricOp } from './codes';
 import type { MetricSlot } from './config';
 import type { MetricOp as NativeMetricOp, NativeBinding } from './native';
@@ -79,16 +79,16 @@ function checkAmount(name: string, value: number): number {
   return value;
 }
 
-let sharedCounters: NativeSharedCounters | undefined;
+let sharedCounters: NativeSharedState | undefined;
 
 /** The environment's view of the process-wide shared counters. */
-export function sharedCountersOf(binding: NativeBinding): SharedCounters {
-  sharedCounters ??= new NativeSharedCounters(binding);
+export function sharedStateOf(binding: NativeBinding): SharedState {
+  sharedCounters ??= new NativeSharedState(binding);
   return sharedCounters;
 }
 
-/** Process-wide counters, shared by every worker's environment. */
-class NativeSharedCounters implements SharedCounters {
+/** Process-wide counters and token buckets, shared by every worker's environment. */
+class NativeSharedState implements SharedState {
   readonly #binding: NativeBinding;
 
   constructor(binding: NativeBinding) {
@@ -104,5 +104,15 @@ class NativeSharedCounters implements SharedCounters {
   get(key: string): number {
     if (typeof key !== 'string') throw new TypeError('shared counter key must be a string');
     return this.#binding.sharedCounterGet(key);
+  }
+
+  take(key: string, bucket: TokenBucket): { readonly allowed: boolean; readonly retryAfterMs: number } {
+    if (typeof key !== 'string') throw new TypeError('token bucket key must be a string');
+    const { ratePerSecond, burst, cost = 1 } = bucket;
+    if (!(ratePerSecond > 0) || !(burst > 0) || !(cost >= 0) || !Number.isFinite(ratePerSecond + burst + cost)) {
+      throw new TypeError('take(): ratePerSecond and burst must be positive, cost non-negative');
+    }
+    const retryAfterMs = this.#binding.sharedTokensTake(key, ratePerSecond, burst, cost);
+    return { allowed: retryAfterMs === 0, retryAfterMs };
   }
 }

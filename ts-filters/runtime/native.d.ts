@@ -169,6 +169,9 @@ export interface NativeBinding {
   /** Process-wide counters shared by every worker: add and return the new value. */
   sharedCounterAdd(key: string, delta: number): number;
   sharedCounterGet(key: string): number;
+  /** Process-wide token bucket: take `cost` tokens; 0 when taken, else milliseconds until they
+   *  would be there. */
+  sharedTokensTake(key: string, ratePerSecond: number, burst: number, cost: number): number;
 
   /** Write to Envoy's log (dynamic_modules logger). */
   log(level: NativeLogLevel, message: string): void;

@@ -1,7 +1,7 @@
 // NetworkFilterContext: one per filter per connection, created on the filter's first hook.
 
 import { StreamClosedError } from '../api/errors';
-import type { Metrics, SharedCounters } from '../api/metrics';
+import type { Metrics, SharedState } from '../api/metrics';
 import type { BytesLike, CloseMode, ConnectionInfo, NetworkFilterContext } from '../api/network-filter';
 import type { Logger } from '../api/types';
 import { CloseType } from './codes';
@@ -9,7 +9,7 @@ import type { LoadedNetworkFilter } from './config';
 import type { ConnectionState } from './connection';
 import { toBytes } from './connection-buffer';
 import { checkMetadata } from './context';
-import { FilterMetrics, sharedCountersOf } from './metrics';
+import { FilterMetrics, sharedStateOf } from './metrics';
 import type { CloseType as NativeCloseType } from './native';
 
 const CLOSE_TYPES: Readonly<Record<CloseMode, NativeCloseType>> = {
@@ -52,8 +52,8 @@ export class NetworkContext implements NetworkFilterContext<unknown> {
     return this.#metrics;
   }
 
-  get shared(): SharedCounters {
-    return sharedCountersOf(this.#state.binding);
+  get shared(): SharedState {
+    return sharedStateOf(this.#state.binding);
   }
 
   get signal(): AbortSignal {

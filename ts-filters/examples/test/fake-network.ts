@@ -13,7 +13,7 @@ import type {
   NetworkFilter,
   NetworkFilterContext,
   NetworkStatus,
-  SharedCounters,
+  SharedState,
 } from 'envoy-ts';
 
 const encoder = new TextEncoder();
@@ -60,7 +60,7 @@ export class FakeBuffer implements ConnectionBuffer {
 }
 
 /** Shared counters as Envoy keeps them: one map for the whole process (pass one to several connections). */
-export class FakeShared implements SharedCounters {
+export class FakeShared implements SharedState {
   readonly values = new Map<string, number>();
   add(key: string, delta: number): number {
     const value = (this.values.get(key) ?? 0) + delta;
@@ -70,6 +70,9 @@ export class FakeShared implements SharedCounters {
   }
   get(key: string): number {
     return this.values.get(key) ?? 0;
+  }
+  take(): { allowed: boolean; retryAfterMs: number } {
+    throw new Error('token buckets are not faked for network filter tests');
   }
 }
 

@@ -446,6 +446,22 @@ export class FakeBinding implements NativeBinding {
     return this.#shared.get(key) ?? 0;
   }
 
+  /** Token buckets on a clock tests set (`nowMs`), refilled like native/runtime's. */
+  nowMs = 0;
+  readonly #buckets = new Map<string, { tokens: number; updated: number }>();
+
+  sharedTokensTake(key: string, ratePerSecond: number, burst: number, cost: number): number {
+    const bucket = this.#buckets.get(key) ?? { tokens: burst, updated: this.nowMs };
+    bucket.tokens = Math.min(burst, bucket.tokens + ((this.nowMs - bucket.updated) / 1000) * ratePerSecond);
+    bucket.updated = this.nowMs;
+    this.#buckets.set(key, bucket);
+    if (bucket.tokens >= cost) {
+      bucket.tokens -= cost;
+      return 0;
+    }
+    return Math.ceil(((cost - bucket.tokens) / ratePerSecond) * 1000);
+  }
+
   log(level: NativeLogLevel, message: string): void {
     this.logs.push({ level, message });
     if (process.env['ETS_TEST_LOG'] !== undefined) process.stderr.write(`[${level}] ${message}\n`);

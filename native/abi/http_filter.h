@@ -17,6 +17,7 @@ typedef const void* envoy_dynamic_module_type_http_filter_config_module_ptr;
 typedef void* envoy_dynamic_module_type_http_filter_envoy_ptr;
 typedef const void* envoy_dynamic_module_type_http_filter_module_ptr;
 typedef void* envoy_dynamic_module_type_http_filter_scheduler_module_ptr;
+typedef const void* envoy_dynamic_module_type_http_filter_per_route_config_module_ptr;
 
 // Which header map a header callback addresses.
 typedef enum envoy_dynamic_module_type_http_header_type {
@@ -126,6 +127,17 @@ envoy_dynamic_module_on_http_filter_config_new(
 // Main thread. No stream of this config exists any more.
 ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_config_destroy(
     envoy_dynamic_module_type_http_filter_config_module_ptr config_module);
+
+// Main thread: a DynamicModuleFilterPerRoute (typed_per_filter_config of a route or virtual
+// host). `name` is its per_route_config_name, `config` the bytes of its filter_config. NULL
+// rejects the route configuration. Envoy only looks these hooks up when a per-route config is
+// used.
+ENVOY_TS_HOOK envoy_dynamic_module_type_http_filter_per_route_config_module_ptr
+envoy_dynamic_module_on_http_filter_per_route_config_new(
+    envoy_dynamic_module_type_envoy_buffer name, envoy_dynamic_module_type_envoy_buffer config);
+
+ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_per_route_config_destroy(
+    envoy_dynamic_module_type_http_filter_per_route_config_module_ptr per_route_config);
 
 // Worker thread, once per HTTP stream. NULL closes the stream.
 ENVOY_TS_HOOK envoy_dynamic_module_type_http_filter_module_ptr envoy_dynamic_module_on_http_filter_new(
@@ -273,6 +285,12 @@ envoy_dynamic_module_callback_http_filter_http_callout(
     envoy_dynamic_module_type_module_buffer cluster_name,
     envoy_dynamic_module_type_module_http_header* headers, size_t headers_size,
     envoy_dynamic_module_type_module_buffer body, uint64_t timeout_milliseconds);
+
+// The most specific per-route config of the stream's route (route, then virtual host), as
+// returned by on_http_filter_per_route_config_new, or NULL.
+envoy_dynamic_module_type_http_filter_per_route_config_module_ptr
+envoy_dynamic_module_callback_get_most_specific_route_config(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy);
 
 // Routing: after request headers that routing depends on changed, the route is picked again.
 void envoy_dynamic_module_callback_http_clear_route_cache(

@@ -245,25 +245,29 @@ HookOutcome Bridge::toOutcome(bool ok, napi_value result) {
   return static_cast<HookOutcome>(code);
 }
 
-HookOutcome Bridge::runHook(uint64_t config_id, StreamRef ref, HookKind hook, bool end_of_stream) {
-  return callHook(on_hook_, "onHook", config_id, ref, static_cast<uint32_t>(hook), end_of_stream);
+HookOutcome Bridge::runHook(uint64_t config_id, StreamRef ref, HookKind hook, bool end_of_stream,
+                            uint64_t route_config_id) {
+  return callHook(on_hook_, "onHook", config_id, ref, static_cast<uint32_t>(hook), end_of_stream,
+                  route_config_id);
 }
 
 HookOutcome Bridge::runNetworkHook(uint64_t config_id, StreamRef ref, NetworkHookKind hook,
                                    bool end_of_stream) {
   return callHook(on_network_hook_, "onNetworkHook", config_id, ref, static_cast<uint32_t>(hook),
-                  end_of_stream);
+                  end_of_stream, 0);
 }
 
 HookOutcome Bridge::callHook(napi_ref function, const char* what, uint64_t config_id,
-                             StreamRef ref, uint32_t hook, bool end_of_stream) {
+                             StreamRef ref, uint32_t hook, bool end_of_stream,
+                             uint64_t route_config_id) {
   Napi::HandleScope scope(env_);
-  napi_value args[5] = {Napi::Number::New(env_, static_cast<double>(config_id)),
+  napi_value args[6] = {Napi::Number::New(env_, static_cast<double>(config_id)),
                         Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
-                        Napi::Number::New(env_, hook), Napi::Boolean::New(env_, end_of_stream)};
+                        Napi::Number::New(env_, hook), Napi::Boolean::New(env_, end_of_stream),
+                        Napi::Number::New(env_, static_cast<double>(route_config_id))};
   napi_value result = nullptr;
   ActiveCall active(streams_, ref);
-  bool ok = callDispatcher(function, 5, args, &result, what);
+  bool ok = callDispatcher(function, 6, args, &result, what);
   return toOutcome(ok, result);
 }
 

@@ -51,7 +51,9 @@ class Bridge {
   // Invalidates the stream for JS first, then (with `notify_js`) tells the runtime, which aborts
   // pending work. Without it the runtime already let go (the StreamComplete hook does).
   void closeStream(StreamRef ref, bool notify_js = true);
-  HookOutcome runHook(uint64_t config_id, StreamRef ref, HookKind hook, bool end_of_stream);
+  // `route_config_id`: the stream's per-route config (0 for none), read on its first hook.
+  HookOutcome runHook(uint64_t config_id, StreamRef ref, HookKind hook, bool end_of_stream,
+                      uint64_t route_config_id);
   HookOutcome runNetworkHook(uint64_t config_id, StreamRef ref, NetworkHookKind hook,
                              bool end_of_stream);
   void networkEvent(StreamRef ref, NetworkEvent event);
@@ -82,9 +84,9 @@ class Bridge {
   bool callDispatcher(napi_ref function, size_t argc, const napi_value* argv, napi_value* result,
                       const char* what);
   HookOutcome toOutcome(bool ok, napi_value result);
-  // onHook / onNetworkHook: (configId, slot, gen, hook, endOfStream).
+  // onHook / onNetworkHook: (configId, slot, gen, hook, endOfStream[, routeConfigId]).
   HookOutcome callHook(napi_ref function, const char* what, uint64_t config_id, StreamRef ref,
-                       uint32_t hook, bool end_of_stream);
+                       uint32_t hook, bool end_of_stream, uint64_t route_config_id);
 
   napi_env env_;
   runtime::Environment& owner_;

@@ -25,8 +25,8 @@ enum class HeaderMapKind : uint32_t {
   ResponseTrailers = 3,
 };
 
-// Which kind of Envoy filter a config belongs to.
-enum class ConfigKind : uint32_t { Http = 0, Network = 1 };
+// Which kind of Envoy filter a config belongs to (Route: a DynamicModuleFilterPerRoute).
+enum class ConfigKind : uint32_t { Http = 0, Network = 1, Route = 2 };
 
 // Which hook Dispatcher.onNetworkHook runs.
 enum class NetworkHookKind : uint32_t { NewConnection = 0, Data = 1, Write = 2 };

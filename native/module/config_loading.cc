@@ -71,8 +71,9 @@ std::optional<LoadedConfig> loadFilterConfig(std::string_view filter_name, std::
                                              bridge::ConfigKind kind,
                                              const MetricDefiner& define_metric) {
   if (filter_name != kChainFilterName) {
-    reject("filter_name \"" + std::string(filter_name) +
-           "\" is unknown; envoy-ts filters use filter_name: chain");
+    const char* field = kind == bridge::ConfigKind::Route ? "per_route_config_name" : "filter_name";
+    reject(std::string(field) + " \"" + std::string(filter_name) + "\" is unknown; envoy-ts uses " +
+           field + ": chain");
     return std::nullopt;
   }
   std::string error;

@@ -61,3 +61,25 @@ extern "C" void envoy_dynamic_module_on_http_filter_config_destroy(
   envoy_ts::module::unloadFilterConfig(config->id);
   delete config;
 }
+
+extern "C" envoy_dynamic_module_type_http_filter_per_route_config_module_ptr
+envoy_dynamic_module_on_http_filter_per_route_config_new(envoy_dynamic_module_type_envoy_buffer name,
+                                                         envoy_dynamic_module_type_envoy_buffer config) {
+  using namespace envoy_ts;
+  auto loaded = module::loadFilterConfig(
+      module::viewOf(name), std::string(module::viewOf(config)), bridge::ConfigKind::Route,
+      [](DefinedMetric::Kind, const std::string&, const std::vector<std::string>&, size_t&) {
+        return false;  // route configs declare no metrics
+      });
+  if (!loaded) {
+    return nullptr;
+  }
+  return new envoy_ts::module::PerRouteConfig{loaded->id};
+}
+
+extern "C" void envoy_dynamic_module_on_http_filter_per_route_config_destroy(
+    envoy_dynamic_module_type_http_filter_per_route_config_module_ptr per_route_config) {
+  auto* config = static_cast<const envoy_ts::module::PerRouteConfig*>(per_route_config);
+  envoy_ts::module::unloadFilterConfig(config->id);
+  delete config;
+}

@@ -15,4 +15,9 @@ struct HttpFilterConfig {
   std::vector<DefinedMetric> metrics;
 };
 
+// One DynamicModuleFilterPerRoute (per_route_config_name "chain"): overrides of a route.
+struct PerRouteConfig {
+  uint64_t id;  // runtime::ConfigRegistry id
+};
+
 }  // namespace envoy_ts::module

@@ -92,8 +92,16 @@ bridge::HookOutcome HttpStream::runHook(HookKind hook, bool end_of_stream) {
                                                  std::to_string(config_.id));
       return HookOutcome::Failed;
     }
-    return bridge_.runHook(config_.id, ref_, hook, end_of_stream);
+    return bridge_.runHook(config_.id, ref_, hook, end_of_stream,
+                           hook == HookKind::RequestHeaders ? routeConfigId() : 0);
   });
+}
+
+// The per-route config of the stream's route, read when JS starts the stream.
+uint64_t HttpStream::routeConfigId() {
+  const auto* route = static_cast<const PerRouteConfig*>(
+      envoy_dynamic_module_callback_get_most_specific_route_config(envoy_));
+  return route == nullptr ? 0 : route->id;
 }
 
 void HttpStream::applyResume(Phase phase, HookOutcome outcome) {

@@ -60,6 +60,7 @@ class HttpStream : public JsStream, public bridge::StreamHost {
 
   ~HttpStream() override;
   bridge::HookOutcome runHook(bridge::HookKind hook, bool end_of_stream);
+  uint64_t routeConfigId();
   // Trailers hooks: Continue, or StopIteration while JS works or after a local reply.
   bool trailersContinue(bridge::HookKind hook);
   void failClosed();

@@ -45,13 +45,13 @@ export async function startUpstream() {
 }
 
 /** envoy.yaml with one envoy_ts filter per entry of `filterConfigs` (objects are JSON-encoded). */
-export function envoyYaml({ listenPort, adminPort, upstreamPort, filterConfigs, extraClusters = [] }) {
+export function envoyYaml({ listenPort, adminPort, upstreamPort, filterConfigs, extraClusters = [], routes }) {
   const filters = filterConfigs.map((config) => ({
     module: 'envoy_ts',
     filterName: 'chain',
     config: typeof config === 'string' ? config : JSON.stringify(config),
   }));
-  return httpProxyYaml({ listenPort, adminPort, upstreamPort, filters, extraClusters });
+  return httpProxyYaml({ listenPort, adminPort, upstreamPort, filters, extraClusters, routes });
 }
 
 function proxyCommand(configPath, concurrency, logLevel) {
@@ -150,13 +150,15 @@ export async function launchProxy(yaml, { port, adminPort, concurrency = 1, logL
 
 /**
  * Starts a proxy in front of `upstreamPort` with one envoy_ts filter per entry of
- * `filterConfigs` (objects are JSON-encoded) and `extraClusters` ([{ name, port }], for callouts).
+ * `filterConfigs` (objects are JSON-encoded, filters named envoy_ts_<index>), `extraClusters`
+ * ([{ name, port }], for callouts) and `routes` (see httpProxyYaml; default one route for "/").
  * Resolves once the admin endpoint says LIVE.
  */
-export async function startProxy({ upstreamPort, filterConfigs, extraClusters, concurrency = 1, logLevel = 'info' }) {
+export async function startProxy({ upstreamPort, filterConfigs, extraClusters, routes, concurrency = 1,
+                                   logLevel = 'info' }) {
   const port = await freePort();
   const adminPort = await freePort();
-  const yaml = envoyYaml({ listenPort: port, adminPort, upstreamPort, filterConfigs, extraClusters });
+  const yaml = envoyYaml({ listenPort: port, adminPort, upstreamPort, filterConfigs, extraClusters, routes });
   return launchProxy(yaml, { port, adminPort, concurrency, logLevel });
 }
 

@@ -91,6 +91,22 @@ HOST_EXPORT void envoy_dynamic_module_callback_http_clear_route_cache(
   streamOf(filter_envoy).clearRouteCache();
 }
 
+// Envoy's resolveMostSpecificPerFilterConfig: the current route (picked again if the cache was
+// cleared), then the entry keyed by this filter's name in the route's typed_per_filter_config,
+// else in its virtual host's; NULL without a route or an entry.
+HOST_EXPORT envoy_dynamic_module_type_http_filter_per_route_config_module_ptr
+envoy_dynamic_module_callback_get_most_specific_route_config(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy) {
+  HttpFilter* filter = HttpFilter::fromEnvoyPtr(filter_envoy);
+  const EnvoyTsHost::RouteEntry* route = filter->manager().route();
+  if (route == nullptr) {
+    return nullptr;
+  }
+  const EnvoyTsHost::HttpPerRouteConfig* config =
+      route->mostSpecificPerFilterConfig(filter->config().configName());
+  return config == nullptr ? nullptr : config->moduleConfig();
+}
+
 // ---- Attributes ----
 
 HOST_EXPORT bool envoy_dynamic_module_callback_http_filter_get_attribute_string(

@@ -13,6 +13,9 @@ constexpr char HcmType[] = "type.googleapis.com/envoy.extensions.filters.network
                            "http_connection_manager.v3.HttpConnectionManager";
 constexpr char DynamicModuleType[] =
     "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter";
+constexpr char DynamicModulePerRouteType[] = "type.googleapis.com/envoy.extensions.filters.http."
+                                            "dynamic_modules.v3.DynamicModuleFilterPerRoute";
+constexpr char RouteFilterConfigType[] = "type.googleapis.com/envoy.config.route.v3.FilterConfig";
 constexpr char NetworkDynamicModuleType[] = "type.googleapis.com/envoy.extensions.filters.network."
                                            "dynamic_modules.v3.DynamicModuleNetworkFilter";
 constexpr char TcpProxyType[] =
@@ -111,11 +114,9 @@ std::string anyValue(const YAML::Node& any, const std::string& path) {
   fail(path + ".@type", "unsupported " + type + " (StringValue or BytesValue expected)");
 }
 
-DynamicModuleFilterSpec dynamicModuleFilter(const YAML::Node& tc, const std::string& path) {
-  checkKeys(tc, path, {"@type", "dynamic_module_config", "filter_name", "filter_config",
-                       "terminal_filter"});
-  DynamicModuleFilterSpec spec;
-  spec.path = path;
+// envoy.extensions.dynamic_modules.v3.DynamicModuleConfig (the supported fields) into `spec`.
+template <class Spec>
+void dynamicModuleConfig(const YAML::Node& tc, const std::string& path, Spec& spec) {
   const std::string dm_path = path + ".dynamic_module_config";
   const YAML::Node dm = required(tc, "dynamic_module_config", path);
   checkKeys(dm, dm_path, {"name", "do_not_close", "load_globally"});
@@ -126,6 +127,58 @@ DynamicModuleFilterSpec dynamicModuleFilter(const YAML::Node& tc, const std::str
   if (dm["load_globally"]) {
     spec.load_globally = boolean(dm["load_globally"], dm_path + ".load_globally");
   }
+}
+
+// A route's or virtual host's typed_per_filter_config. As in Envoy (Router::PerFilterConfigs)
+// the factory is chosen by the value's type URL, not by the key: a key that names no http filter
+// of the connection manager is accepted (its config is created, and never used). Only the
+// dynamic-module filter's DynamicModuleFilterPerRoute is supported.
+PerFilterConfigSpecs perFilterConfigs(const YAML::Node& node, const std::string& path) {
+  if (!node.IsMap()) {
+    fail(path, "expected a mapping");
+  }
+  PerFilterConfigSpecs result;
+  for (const auto& item : node) {
+    const std::string name = item.first.as<std::string>();
+    const std::string e_path = path + "." + name;
+    const YAML::Node any = item.second;
+    if (!any.IsMap()) {
+      fail(e_path, "expected a mapping");
+    }
+    const std::string type = scalar(required(any, "@type", e_path), e_path + ".@type");
+    if (type == RouteFilterConfigType) {
+      fail(e_path + ".@type", "envoy.config.route.v3.FilterConfig is not supported by the "
+                              "conformance host yet");
+    }
+    if (type != DynamicModulePerRouteType) {
+      fail(e_path + ".@type", "unsupported " + type + " (DynamicModuleFilterPerRoute expected)");
+    }
+    checkKeys(any, e_path, {"@type", "dynamic_module_config", "per_route_config_name",
+                            "filter_config", "disabled"});
+    if (any["disabled"] && boolean(any["disabled"], e_path + ".disabled")) {
+      fail(e_path + ".disabled", "not supported by the conformance host yet");
+    }
+    PerRouteConfigSpec spec;
+    spec.path = e_path;
+    dynamicModuleConfig(any, e_path, spec);
+    if (any["per_route_config_name"]) {
+      spec.per_route_config_name =
+          scalar(any["per_route_config_name"], e_path + ".per_route_config_name");
+    }
+    if (any["filter_config"]) {
+      spec.filter_config = anyValue(any["filter_config"], e_path + ".filter_config");
+    }
+    result.emplace_back(name, std::move(spec));
+  }
+  return result;
+}
+
+DynamicModuleFilterSpec dynamicModuleFilter(const YAML::Node& tc, const std::string& path) {
+  checkKeys(tc, path, {"@type", "dynamic_module_config", "filter_name", "filter_config",
+                       "terminal_filter"});
+  DynamicModuleFilterSpec spec;
+  spec.path = path;
+  dynamicModuleConfig(tc, path, spec);
   if (tc["terminal_filter"] && boolean(tc["terminal_filter"], path + ".terminal_filter")) {
     fail(path + ".terminal_filter", "not supported by the conformance host yet");
   }
@@ -144,10 +197,7 @@ void routeConfig(const YAML::Node& rc, const std::string& path, ListenerSpec& li
   for (size_t i = 0; i < vhosts.size(); ++i) {
     const std::string vh_path = path + ".virtual_hosts[" + std::to_string(i) + "]";
     const YAML::Node vh = vhosts[i];
-    if (vh["typed_per_filter_config"]) {
-      fail(vh_path + ".typed_per_filter_config", "not supported by the conformance host yet");
-    }
-    checkKeys(vh, vh_path, {"name", "domains", "routes"});
+    checkKeys(vh, vh_path, {"name", "domains", "routes", "typed_per_filter_config"});
     VirtualHostSpec spec;
     spec.name = scalar(required(vh, "name", vh_path), vh_path + ".name");
     for (const auto& domain : required(vh, "domains", vh_path)) {
@@ -157,10 +207,7 @@ void routeConfig(const YAML::Node& rc, const std::string& path, ListenerSpec& li
     for (size_t j = 0; j < routes.size(); ++j) {
       const std::string r_path = vh_path + ".routes[" + std::to_string(j) + "]";
       const YAML::Node r = routes[j];
-      if (r["typed_per_filter_config"]) {
-        fail(r_path + ".typed_per_filter_config", "not supported by the conformance host yet");
-      }
-      checkKeys(r, r_path, {"name", "match", "route"});
+      checkKeys(r, r_path, {"name", "match", "route", "typed_per_filter_config"});
       const YAML::Node match = required(r, "match", r_path);
       checkKeys(match, r_path + ".match", {"prefix"});
       const YAML::Node route = required(r, "route", r_path);
@@ -168,7 +215,16 @@ void routeConfig(const YAML::Node& rc, const std::string& path, ListenerSpec& li
       spec.routes.push_back(
           {r["name"] ? scalar(r["name"], r_path + ".name") : std::string(),
            scalar(required(match, "prefix", r_path + ".match"), r_path + ".match.prefix"),
-           scalar(required(route, "cluster", r_path + ".route"), r_path + ".route.cluster")});
+           scalar(required(route, "cluster", r_path + ".route"), r_path + ".route.cluster"),
+           {}});
+      if (r["typed_per_filter_config"]) {
+        spec.routes.back().typed_per_filter_config =
+            perFilterConfigs(r["typed_per_filter_config"], r_path + ".typed_per_filter_config");
+      }
+    }
+    if (vh["typed_per_filter_config"]) {
+      spec.typed_per_filter_config =
+          perFilterConfigs(vh["typed_per_filter_config"], vh_path + ".typed_per_filter_config");
     }
     listener.virtual_hosts.push_back(std::move(spec));
   }
@@ -198,6 +254,9 @@ void httpConnectionManager(const YAML::Node& tc, const std::string& path, Listen
     const std::string type = scalar(required(ftc, "@type", tc_path), tc_path + ".@type");
     if (type == DynamicModuleType) {
       listener.filters.push_back(dynamicModuleFilter(ftc, f_path));
+      if (f["name"]) {
+        listener.filters.back().config_name = scalar(f["name"], f_path + ".name");
+      }
     } else if (type == RouterType) {
       checkKeys(ftc, tc_path, {"@type"});
       router_seen = true;

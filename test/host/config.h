@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -21,7 +22,8 @@ struct SocketAddress {
 
 // envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter.
 struct DynamicModuleFilterSpec {
-  std::string path; // Config path, for error messages.
+  std::string path;        // Config path, for error messages.
+  std::string config_name; // The filter's `name` in its chain (keys typed_per_filter_config).
   std::string module_name;
   bool do_not_close{false};
   bool load_globally{false};
@@ -29,16 +31,32 @@ struct DynamicModuleFilterSpec {
   std::string filter_config; // StringValue bytes or decoded BytesValue.
 };
 
+// envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilterPerRoute: one value of a
+// route's or virtual host's typed_per_filter_config.
+struct PerRouteConfigSpec {
+  std::string path; // Config path (...typed_per_filter_config.<filter name>), for error messages.
+  std::string module_name;
+  bool do_not_close{false};
+  bool load_globally{false};
+  std::string per_route_config_name;
+  std::string filter_config; // StringValue bytes or decoded BytesValue.
+};
+
+// typed_per_filter_config: http filter name -> config, in config order.
+using PerFilterConfigSpecs = std::vector<std::pair<std::string, PerRouteConfigSpec>>;
+
 struct RouteSpec {
   std::string name; // Optional.
   std::string prefix;
   std::string cluster;
+  PerFilterConfigSpecs typed_per_filter_config;
 };
 
 struct VirtualHostSpec {
   std::string name;
   std::vector<std::string> domains;
   std::vector<RouteSpec> routes;
+  PerFilterConfigSpecs typed_per_filter_config;
 };
 
 // envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy (the supported fields).

@@ -110,6 +110,26 @@ bool DynamicModule::resolveHttpFilterHooks(HttpFilterHooks& hooks, std::string& 
   return ok;
 }
 
+bool DynamicModule::resolveHttpPerRouteConfigHooks(HttpPerRouteConfigHooks& hooks,
+                                                   std::string& error) const {
+  hooks.config_new = reinterpret_cast<decltype(hooks.config_new)>(
+      dlsym(handle_, "envoy_dynamic_module_on_http_filter_per_route_config_new"));
+  if (hooks.config_new == nullptr) {
+    error = "Failed to resolve symbol envoy_dynamic_module_on_http_filter_per_route_config_new in " +
+            path_;
+    return false;
+  }
+  hooks.config_destroy = reinterpret_cast<decltype(hooks.config_destroy)>(
+      dlsym(handle_, "envoy_dynamic_module_on_http_filter_per_route_config_destroy"));
+  if (hooks.config_destroy == nullptr) {
+    error = "Failed to resolve symbol envoy_dynamic_module_on_http_filter_per_route_config_destroy "
+            "in " +
+            path_;
+    return false;
+  }
+  return true;
+}
+
 bool DynamicModule::resolveNetworkFilterHooks(NetworkFilterHooks& hooks, std::string& error) const {
   bool ok = true;
   auto resolve = [&](auto& slot, const char* symbol, bool required) {

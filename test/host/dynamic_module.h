@@ -25,6 +25,14 @@ struct HttpFilterHooks {
   decltype(&envoy_dynamic_module_on_http_filter_http_callout_done) http_callout_done;
 };
 
+// The two per-route config hooks of one module, resolved like Envoy's
+// newDynamicModuleHttpPerRouteConfig: only when a DynamicModuleFilterPerRoute uses the module, so a
+// module without them still loads as an HTTP filter.
+struct HttpPerRouteConfigHooks {
+  decltype(&envoy_dynamic_module_on_http_filter_per_route_config_new) config_new;
+  decltype(&envoy_dynamic_module_on_http_filter_per_route_config_destroy) config_destroy;
+};
+
 // The network filter hooks of one module, resolved like Envoy's newDynamicModuleNetworkFilterConfig:
 // the first eight are required; the others are optional (Envoy versions differ) and never called
 // when missing.
@@ -59,6 +67,9 @@ public:
   // Resolves every HTTP filter hook (the stream/watermark ones are required too, as in Envoy,
   // though the host never calls them). False with `error` naming the missing symbol.
   bool resolveHttpFilterHooks(HttpFilterHooks& hooks, std::string& error) const;
+
+  // Resolves both per-route config hooks. False with `error` naming the first missing symbol.
+  bool resolveHttpPerRouteConfigHooks(HttpPerRouteConfigHooks& hooks, std::string& error) const;
 
   // Resolves the network filter hooks. False with `error` naming the first missing required one.
   bool resolveNetworkFilterHooks(NetworkFilterHooks& hooks, std::string& error) const;

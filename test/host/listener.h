@@ -34,7 +34,9 @@ struct TcpProxyStats {
 struct ListenerRuntime {
   ListenerSpec spec;
   FilterChainConfig chain;                 // HTTP listeners.
-  std::unique_ptr<RouteTable> routes;      // HTTP listeners.
+  // HTTP listeners. Declared after `chain` so that it is destroyed first: as in Envoy's
+  // HttpConnectionManagerConfig, per-route configs go before the filter configs.
+  std::unique_ptr<RouteTable> routes;
   NetworkFilterChainConfig network_chain;  // TCP listeners.
   ClusterMap* clusters{nullptr};           // tcp_proxy picks one per connection; HTTP callouts.
   std::unique_ptr<TcpProxyStats> tcp_stats; // TCP listeners.

@@ -33,6 +33,7 @@ public:
                                                     std::string& error) {
     std::string module_error;
     std::shared_ptr<ModuleFilterConfig> config(new ModuleFilterConfig());
+    config->config_name_ = spec.config_name;
     config->module_ =
         DynamicModule::load(spec.module_name, spec.do_not_close, spec.load_globally, module_error);
     if (config->module_ == nullptr ||
@@ -55,6 +56,8 @@ public:
   }
 
   const Hooks& hooks() const { return hooks_; }
+  // The filter's `name` in its chain (Envoy's filter config name; it keys typed_per_filter_config).
+  const std::string& configName() const { return config_name_; }
   ModuleConfigPtr moduleConfig() const { return module_config_; }
 
   // The module's metrics ("dynamicmodulescustom.<name>[.<label>.<value>]..."); defining works
@@ -65,6 +68,7 @@ public:
 private:
   ModuleFilterConfig() = default;
 
+  std::string config_name_;
   DynamicModuleSharedPtr module_;
   Hooks hooks_{};
   ModuleConfigPtr module_config_{nullptr};

@@ -56,17 +56,49 @@ void UpstreamConnPool::drop(IdleConnection* idle) {
   }
 }
 
-RouteTable::RouteTable(const ListenerSpec& listener, ClusterMap& clusters) {
+std::unique_ptr<RouteTable> RouteTable::create(const ListenerSpec& listener,
+                                               ClusterMap& clusters, std::string& error) {
+  std::unique_ptr<RouteTable> table(new RouteTable());
   for (const VirtualHostSpec& spec : listener.virtual_hosts) {
     VirtualHost vh;
     for (const std::string& domain : spec.domains) {
       vh.domains.push_back(toLower(domain));
     }
-    for (const RouteSpec& route : spec.routes) {
-      vh.routes.push_back({route.name, route.prefix, clusters.at(route.cluster).get()});
+    // As in Envoy's VirtualHostImpl, the virtual host's per-filter configs are built before its
+    // routes' ones.
+    auto vh_configs = std::make_shared<PerFilterConfigs>();
+    if (!createPerFilterConfigs(spec.typed_per_filter_config, *vh_configs, error)) {
+      return nullptr;
     }
-    virtual_hosts_.push_back(std::move(vh));
+    for (const RouteSpec& route : spec.routes) {
+      RouteEntry entry;
+      entry.name = route.name;
+      entry.prefix = route.prefix;
+      entry.cluster = clusters.at(route.cluster).get();
+      entry.virtual_host_configs = vh_configs;
+      if (!createPerFilterConfigs(route.typed_per_filter_config, entry.per_filter_configs, error)) {
+        return nullptr;
+      }
+      vh.routes.push_back(std::move(entry));
+    }
+    table->virtual_hosts_.push_back(std::move(vh));
   }
+  return table;
+}
+
+const HttpPerRouteConfig*
+RouteEntry::mostSpecificPerFilterConfig(const std::string& filter_name) const {
+  auto it = per_filter_configs.find(filter_name);
+  if (it != per_filter_configs.end()) {
+    return it->second.get();
+  }
+  if (virtual_host_configs != nullptr) {
+    auto vh_it = virtual_host_configs->find(filter_name);
+    if (vh_it != virtual_host_configs->end()) {
+      return vh_it->second.get();
+    }
+  }
+  return nullptr;
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "filter_manager.h"
 #include "http_codec.h"
+#include "per_route_config.h"
 
 namespace EnvoyTsHost {
 
@@ -43,16 +44,27 @@ struct RouteEntry {
   std::string name;
   std::string prefix;
   Cluster* cluster{nullptr};
+  PerFilterConfigs per_filter_configs;                          // The route's own.
+  std::shared_ptr<const PerFilterConfigs> virtual_host_configs; // Its virtual host's.
+
+  // Envoy's mostSpecificPerFilterConfig for the http filter named `filter_name`: the route's
+  // typed_per_filter_config entry, else its virtual host's; nullptr when neither has one.
+  const HttpPerRouteConfig* mostSpecificPerFilterConfig(const std::string& filter_name) const;
 };
 
 // Route lookup for one listener (first virtual host whose domain matches, first prefix match).
+// Owns the per-route configs of its routes and virtual hosts.
 class RouteTable {
 public:
-  RouteTable(const ListenerSpec& listener, ClusterMap& clusters);
+  // Builds the table and its per-route configs (main thread); nullptr with `error` set.
+  static std::unique_ptr<RouteTable> create(const ListenerSpec& listener, ClusterMap& clusters,
+                                            std::string& error);
   // nullptr when no route matches.
   const RouteEntry* route(const HeaderMap& headers) const;
 
 private:
+  RouteTable() = default;
+
   struct VirtualHost {
     std::vector<std::string> domains;
     std::vector<RouteEntry> routes;

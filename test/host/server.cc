@@ -59,7 +59,13 @@ int runServer(const Options& options) {
     runtime->spec = bootstrap.listeners[i];
     std::string error;
     const bool tcp = runtime->spec.kind == ListenerSpec::Kind::Tcp;
-    if (!(tcp ? createNetworkFilterChainConfig(runtime->spec.network_filters,
+    // As in Envoy's HttpConnectionManagerConfig, the route configuration (with its per-route
+    // filter configs) is built before the http filters; ListenerRuntime destroys it first too.
+    if (!tcp) {
+      runtime->routes = RouteTable::create(runtime->spec, clusters, error);
+    }
+    if ((!tcp && runtime->routes == nullptr) ||
+        !(tcp ? createNetworkFilterChainConfig(runtime->spec.network_filters,
                                                runtime->network_chain, error)
               : createFilterChainConfig(runtime->spec.filters, runtime->chain, error)) ||
         !bindListenSockets(runtime->spec.address, options.concurrency, runtime->sockets,
@@ -72,8 +78,6 @@ int runServer(const Options& options) {
     if (tcp) {
       runtime->tcp_stats =
           std::make_unique<TcpProxyStats>("tcp." + runtime->spec.tcp_proxy.stat_prefix + ".");
-    } else {
-      runtime->routes = std::make_unique<RouteTable>(runtime->spec, clusters);
     }
     listeners.push_back(std::move(runtime));
   }
@@ -121,7 +125,7 @@ int runServer(const Options& options) {
   }
   HOST_LOG(Debug, "shutdown: workers joined");
   workers.clear();
-  HOST_LOG(Debug, "shutdown: destroying filter configs");
+  HOST_LOG(Debug, "shutdown: destroying route tables (per-route configs), then filter configs");
   listeners.clear();
   event_free(sigint);
   event_free(sigterm);

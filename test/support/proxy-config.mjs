@@ -13,9 +13,13 @@ export async function freePort() {
 }
 
 /**
- * `filters`: [{ module, filterName, config (string), doNotClose = true }], in chain order.
+ * `filters`: [{ module, filterName, config (string), doNotClose = true }], in chain order; they are
+ * named `<module>_<index>`. `routes`: [{ prefix, perRoute?: { <filter name>: { module, config } } }]
+ * (default: one route for "/"); `perRoute` becomes the route's typed_per_filter_config
+ * (DynamicModuleFilterPerRoute, per_route_config_name "chain").
  */
-export function httpProxyYaml({ listenPort, adminPort, upstreamPort, filters, extraClusters = [] }) {
+export function httpProxyYaml({ listenPort, adminPort, upstreamPort, filters, extraClusters = [],
+                                routes = [{ prefix: '/' }] }) {
   const httpFilters = filters.map(({ module, filterName, config, doNotClose = true }, i) => `
           - name: ${module}_${i}
             typed_config:
@@ -43,9 +47,7 @@ static_resources:
             virtual_hosts:
             - name: all
               domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: upstream }
+              routes:${routes.map(routeYaml).join('')}
           http_filters:${httpFilters}
           - name: envoy.filters.http.router
             typed_config:
@@ -62,6 +64,21 @@ static_resources:
             address:
               socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} }
 ${staticClustersYaml(extraClusters)}`;
+}
+
+function routeYaml({ prefix, perRoute = {} }) {
+  const perFilter = Object.entries(perRoute).map(([name, { module, config }]) => `
+                  ${name}:
+                    "@type": type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilterPerRoute
+                    dynamic_module_config: { name: ${module}, do_not_close: true }
+                    per_route_config_name: chain
+                    filter_config:
+                      "@type": type.googleapis.com/google.protobuf.StringValue
+                      value: ${JSON.stringify(config)}`).join('');
+  return `
+              - match: { prefix: ${JSON.stringify(prefix)} }
+                route: { cluster: upstream }${perFilter === '' ? '' : `
+                typed_per_filter_config:${perFilter}`}`;
 }
 
 /** STATIC clusters on 127.0.0.1, as `clusters:` list items. */

@@ -15,6 +15,7 @@ export function runChain(stream: StreamState, hook: NativeHookKind, from: number
   const headers = stream.headerMapFor(hook);
   for (let i = from; i < chain.length; i++) {
     const link = chain[i] as ChainLink;
+    if (stream.disabled(link.filter)) continue;
     const ctx = stream.contextFor(link.filter);
     let result: unknown;
     try {
@@ -95,6 +96,7 @@ function sendReply(stream: StreamState): NativeHookOutcome {
 /** Run every onStreamComplete hook (synchronous; a throw is logged and the others still run). */
 export function runCompleteChain(stream: StreamState): void {
   for (const { filter, hook } of stream.config.completeChain) {
+    if (stream.disabled(filter)) continue;
     try {
       hook.call(filter.definition, stream.contextFor(filter));
     } catch (error) {

@@ -20,6 +20,7 @@ import type {
 export const ConfigKind = {
   Http: 0,
   Network: 1,
+  Route: 2,
 } as const satisfies Record<string, NativeConfigKind>;
 
 /** Which hook onHook runs. */

@@ -92,7 +92,7 @@ export type LoadedConfig = HttpConfig | NetworkConfig;
 /** Loads a bundle and returns its exports; throws ConfigError with a message for Envoy's log. */
 export type BundleLoader = (path: string) => unknown;
 
-const TOP_LEVEL_KEYS = new Set(['bundle', 'chain', 'failurePolicy']);
+const TOP_LEVEL_KEYS = ['bundle', 'chain', 'failurePolicy'];
 const ENTRY_KEYS = new Set(['name', 'config']);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -103,9 +103,8 @@ function quoteList(names: readonly string[]): string {
   return names.map((name) => `'${name}'`).join(', ');
 }
 
-/** Parse, validate and load a filter_config. Throws ConfigError naming the problem. */
-export function loadFilterConfig(binding: NativeBinding, id: number, json: string,
-                                 kind: NativeConfigKind, loadBundle: BundleLoader): LoadedConfig {
+/** A filter_config's JSON object, with no key outside `allowed`. Throws ConfigError. */
+export function parseConfigObject(json: string, allowed: readonly string[]): Record<string, unknown> {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
@@ -113,12 +112,44 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
     throw new ConfigError(`filter_config is not valid JSON: ${errorMessage(error)}`);
   }
   if (!isPlainObject(raw)) throw new ConfigError('filter_config must be a JSON object');
-
-  const unknownKeys = Object.keys(raw).filter((key) => !TOP_LEVEL_KEYS.has(key));
+  const unknownKeys = Object.keys(raw).filter((key) => !allowed.includes(key));
   if (unknownKeys.length > 0) {
     throw new ConfigError(`filter_config has unknown key(s) ${quoteList(unknownKeys)} ` +
-                          `(allowed: 'bundle', 'chain', 'failurePolicy')`);
+                          `(allowed: ${quoteList(allowed)})`);
   }
+  return raw;
+}
+
+/** The HTTP filters a config's `bundle` exports, by name, and the bundle's resolved path. */
+export function loadHttpFilters(bundlePath: unknown, loadBundle: BundleLoader):
+    { bundle: string; available: Map<string, HttpFilter<unknown>> } {
+  const bundle = resolveBundlePath(bundlePath);
+  return { bundle, available: collectFilters(loadBundle(bundle), bundle, isHttpFilter) };
+}
+
+function resolveBundlePath(bundlePath: unknown): string {
+  if (typeof bundlePath !== 'string' || bundlePath === '') {
+    throw new ConfigError(`'bundle' is required and must be a string (path of a filter bundle)`);
+  }
+  // A relative path is resolved against the proxy's working directory.
+  return resolve(bundlePath);
+}
+
+/** A filter's `config` through its parseConfig (the raw value without one). */
+export function parseFilterConfig(name: string, definition: { readonly parseConfig?: (raw: unknown) => unknown },
+                                  rawConfig: unknown): unknown {
+  if (definition.parseConfig === undefined) return rawConfig;
+  try {
+    return definition.parseConfig(rawConfig);
+  } catch (error) {
+    throw new ConfigError(`filter '${name}': ${errorMessage(error)}`);
+  }
+}
+
+/** Parse, validate and load a filter_config. Throws ConfigError naming the problem. */
+export function loadFilterConfig(binding: NativeBinding, id: number, json: string,
+                                 kind: NativeConfigKind, loadBundle: BundleLoader): LoadedConfig {
+  const raw = parseConfigObject(json, TOP_LEVEL_KEYS);
 
   const policy = raw['failurePolicy'] ?? FailurePolicy.Closed;
   if (policy !== FailurePolicy.Closed && policy !== FailurePolicy.Open) {
@@ -143,12 +174,7 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
     entries.push({ name: entry['name'], config: entry['config'] });
   }
 
-  const bundlePath = raw['bundle'];
-  if (typeof bundlePath !== 'string' || bundlePath === '') {
-    throw new ConfigError(`'bundle' is required and must be a string (path of a filter bundle)`);
-  }
-  // A relative path is resolved against the proxy's working directory.
-  const bundle = resolve(bundlePath);
+  const bundle = resolveBundlePath(raw['bundle']);
   const kindName = kind === ConfigKind.Network ? 'network' : 'HTTP';
   const moduleExports = loadBundle(bundle);
   const available: Map<string, HttpFilter<unknown> | NetworkFilter<unknown>> = kind === ConfigKind.Network
@@ -165,14 +191,7 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
       throw new ConfigError(`chain[${i}]: ${kindName} filter '${name}' is not exported by ${bundle} ` +
                             `(available: ${names.length > 0 ? quoteList(names) : 'none'})`);
     }
-    let config: unknown = rawConfig;
-    if (definition.parseConfig !== undefined) {
-      try {
-        config = definition.parseConfig(rawConfig);
-      } catch (error) {
-        throw new ConfigError(`filter '${name}': ${errorMessage(error)}`);
-      }
-    }
+    const config = parseFilterConfig(name, definition, rawConfig);
     const declared = declaredMetrics(name, definition.metrics as MetricsOption, config,
                                      kind === ConfigKind.Http);
     filters.push({

@@ -27,7 +27,7 @@ export class FilterContext implements HttpFilterContext<unknown> {
   }
 
   get config(): unknown {
-    return this.#filter.config;
+    return this.#stream.configOf(this.#filter);
   }
 
   get filterName(): string {

@@ -3,7 +3,7 @@
 import { ConfigError } from '../api/errors';
 import { CloseType, ConfigKind, HookKind, HookOutcome, LogLevel, NetworkHookKind, NetworkOutcome } from './codes';
 import { resumeChain, runChain, runCompleteChain } from './chain';
-import { requireBundle, loadFilterConfig, type BundleLoader, type LoadedConfig } from './config';
+import { requireBundle, loadFilterConfig, type BundleLoader, type HttpConfig, type LoadedConfig } from './config';
 import { ConnectionState } from './connection';
 import { settleFetch } from './fetch';
 import { sendFailureReply } from './failure';
@@ -12,6 +12,7 @@ import type { ConfigKind as NativeConfigKind, Dispatcher, HookKind as NativeHook
   HookOutcome as NativeHookOutcome, NativeBinding, NetworkEvent as NativeNetworkEvent,
   NetworkHookKind as NativeNetworkHookKind } from './native';
 import { resumeNetworkChain, runCloseChain, runNetworkChain, runWriteChain } from './network-chain';
+import { loadRouteConfig, type RouteConfig } from './route-config';
 import { StreamState } from './stream';
 
 export interface DispatcherOptions {
@@ -28,6 +29,7 @@ export interface Runtime extends Dispatcher {
 export function createDispatcher(binding: NativeBinding, options: DispatcherOptions = {}): Runtime {
   const loadBundle = options.loadBundle ?? requireBundle;
   const configs = new Map<number, LoadedConfig>();
+  const routeConfigs = new Map<number, RouteConfig>();
   // Indexed by slot: slots are small integers indexing the native stream table, which holds HTTP
   // streams and network connections alike.
   const streams: (StreamState | ConnectionState | undefined)[] = [];
@@ -41,10 +43,15 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
       if (configs.has(configId)) {
         writeLog(binding, LogLevel.Debug, RUNTIME_PREFIX, `config ${configId} loaded again: replacing it`, []);
       }
-      configs.set(configId, loadFilterConfig(binding, configId, json, kind, loadBundle));
+      if (kind === ConfigKind.Route) {
+        routeConfigs.set(configId, loadRouteConfig(configId, json, loadBundle));
+      } else {
+        configs.set(configId, loadFilterConfig(binding, configId, json, kind, loadBundle));
+      }
       return undefined;
     } catch (error) {
       configs.delete(configId);
+      routeConfigs.delete(configId);
       if (error instanceof ConfigError) return error.message;
       internalError('loadConfig', error);
       return `internal error while loading the config: ${errorMessage(error)}`;
@@ -53,6 +60,20 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
 
   const unloadConfig = (configId: number): void => {
     configs.delete(configId);
+    routeConfigs.delete(configId);
+  };
+
+  // The overrides a route's config makes to this chain: only a route config for the chain's own
+  // bundle applies (the filter names and configs were validated against that bundle).
+  const overridesFor = (config: HttpConfig, routeConfigId: number): RouteConfig['overrides'] | undefined => {
+    if (routeConfigId === 0) return undefined;
+    const route = routeConfigs.get(routeConfigId);
+    if (route === undefined || route.bundle !== config.bundle) {
+      writeLog(binding, LogLevel.Debug, RUNTIME_PREFIX,
+               `per-route config ${routeConfigId} does not apply to the chain of ${config.bundle}`, []);
+      return undefined;
+    }
+    return route.overrides;
   };
 
   const describeMetrics = (configId: number): string[] => {
@@ -62,7 +83,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
   };
 
   const onHook = (configId: number, slot: number, gen: number, hook: NativeHookKind,
-                  endOfStream: boolean): NativeHookOutcome => {
+                  endOfStream: boolean, routeConfigId = 0): NativeHookOutcome => {
     const existing = streams[slot];
     let stream = existing instanceof StreamState ? existing : undefined;
     try {
@@ -72,7 +93,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
         if (config?.kind !== ConfigKind.Http) {
           throw new Error(`onHook for unknown HTTP config ${configId}`);
         }
-        stream = new StreamState(binding, config, slot, gen);
+        stream = new StreamState(binding, config, slot, gen, overridesFor(config, routeConfigId));
         streams[slot] = stream;
       }
       if (hook === HookKind.StreamComplete) {

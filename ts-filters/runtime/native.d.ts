@@ -23,9 +23,9 @@ export type AttributeType = 0 | 1 | 2;
  *  3 host. */
 export type MetadataSource = 0 | 1 | 2 | 3;
 
-/** Which kind of Envoy filter a config belongs to: 0 HTTP (DynamicModuleFilter), 1 network
- *  (DynamicModuleNetworkFilter). */
-export type ConfigKind = 0 | 1;
+/** Which kind of Envoy config a config is: 0 HTTP (DynamicModuleFilter), 1 network
+ *  (DynamicModuleNetworkFilter), 2 per-route (DynamicModuleFilterPerRoute). */
+export type ConfigKind = 0 | 1 | 2;
 
 /** Which hook onNetworkHook runs: 0 new connection, 1 data (read), 2 write. */
 export type NetworkHookKind = 0 | 1 | 2;
@@ -77,8 +77,10 @@ export interface Dispatcher {
   describeMetrics(configId: number): string[];
   /** The config is gone: drop it. */
   unloadConfig(configId: number): void;
-  /** Run one hook of the config's chain for a stream. A stream's first call creates its state. */
-  onHook(configId: number, slot: number, gen: number, hook: HookKind, endOfStream: boolean): HookOutcome;
+  /** Run one hook of the config's chain for a stream. A stream's first call creates its state;
+   *  `routeConfigId` (request headers only; 0: none) is the per-route config of its route. */
+  onHook(configId: number, slot: number, gen: number, hook: HookKind, endOfStream: boolean,
+         routeConfigId: number): HookOutcome;
   /** Run one network hook of the config's chain for a connection (first call creates its state).
    *  For data and write hooks the bytes are in the connection's buffers (bufferChunks). */
   onNetworkHook(configId: number, slot: number, gen: number, hook: NetworkHookKind,

@@ -6,6 +6,7 @@ import type { ChainLink, HttpConfig, LoadedHttpFilter } from './config';
 import { FilterContext } from './context';
 import { abandonFetches, type FetchTarget, type PendingFetch } from './fetch';
 import { HeaderMapView, type HeaderTarget } from './header-map';
+import type { FilterOverride } from './route-config';
 import type { HookKind as NativeHookKind, NativeBinding } from './native';
 
 /** A hook that returned a promise; the chain resumes after `position` once it settled. */
@@ -53,11 +54,16 @@ export class StreamState implements HeaderTarget, FetchTarget {
   #abort: AbortController | undefined = undefined;
   readonly #contexts: (FilterContext | undefined)[] = [];
 
-  constructor(binding: NativeBinding, config: HttpConfig, slot: number, gen: number) {
+  /** What the stream's route changes in the chain (per-route config), if anything. */
+  readonly overrides: ReadonlyMap<string, FilterOverride> | undefined;
+
+  constructor(binding: NativeBinding, config: HttpConfig, slot: number, gen: number,
+              overrides?: ReadonlyMap<string, FilterOverride>) {
     this.binding = binding;
     this.config = config;
     this.slot = slot;
     this.gen = gen;
+    this.overrides = overrides;
     this.requestHeaders = new HeaderMapView(binding, this, HeaderMapKind.RequestHeaders);
   }
 
@@ -89,6 +95,17 @@ export class StreamState implements HeaderTarget, FetchTarget {
   /** ctx.fetch() calls waiting for Envoy, by callout id (made on the first fetch). */
   pendingFetches(): Map<number, PendingFetch> {
     return (this.#fetches ??= new Map());
+  }
+
+  /** Whether the stream's route disabled `filter`. */
+  disabled(filter: LoadedHttpFilter): boolean {
+    return this.overrides?.get(filter.name)?.disabled === true;
+  }
+
+  /** The filter's config for this stream: the route's override, else the chain's. */
+  configOf(filter: LoadedHttpFilter): unknown {
+    const override = this.overrides?.get(filter.name)?.config;
+    return override === undefined ? filter.config : override.value;
   }
 
   /** Whether the response phase (headers or trailers) has started. */

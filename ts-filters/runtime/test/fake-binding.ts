@@ -104,9 +104,9 @@ export class FakeBinding implements NativeBinding {
     stream.maps[2] = Object.entries(headers).map(([n, v]) => [n.toLowerCase(), v]);
   }
 
-  hook(stream: FakeStream, hook: HookKind, endOfStream = true): HookOutcome {
+  hook(stream: FakeStream, hook: HookKind, endOfStream = true, routeConfigId = 0): HookOutcome {
     return this.#enter(stream, () => this.#dispatcher().onHook(stream.configId, stream.slot, stream.gen, hook,
-                                                               endOfStream));
+                                                               endOfStream, routeConfigId));
   }
 
   resume(stream: FakeStream): HookOutcome {

@@ -132,9 +132,13 @@ void HttpStream::onStreamComplete() {
   closeJs(/*notify_js=*/false);
 }
 
+// Envoy completes every stream before destroying it; a destroy without that (no Envoy pointer
+// is passed, and stream callbacks may be no-ops by now) only lets JS go of the stream.
 void HttpStream::onDestroy() {
   if (!closed_) {
-    onStreamComplete();
+    runtime::Environment::CallScope scope(env_);
+    closeJs();
+    env_.pump();
   }
   delete this;
 }

@@ -27,6 +27,9 @@ describe(`config errors through ${proxyName}`, () => {
     ['an unknown key', { bundle: examplesBundle, chain: [{ name: 'request-id' }], chian: [] }, /chian/],
     ['a filter config its filter rejects', { bundle: examplesBundle, chain: [{ name: 'header-auth', config: {} }] },
       /header-auth.*tokens/],
+    ['a filter config its schema rejects',
+      { bundle: examplesBundle, chain: [{ name: 'rate-limit', config: { ratePerSecond: 0, burts: 2 } }] },
+      /filter 'rate-limit': (?=.*config\.ratePerSecond must be > 0)(?=.*config\.burts is not a known field)/],
   ];
 
   for (const [what, config, message] of cases) {

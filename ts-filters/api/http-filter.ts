@@ -9,7 +9,14 @@ export interface HttpFilterOptions<C = undefined> {
   /** Name used in the chain config (`{"name": ...}`) and in logs. */
   readonly name: string;
   /**
-   * Validate and convert the chain entry's raw `config` (undefined when absent). Throw to reject
+   * JSON Schema (draft 2020-12) of the chain entry's raw `config`, checked when the config loads:
+   * Envoy rejects a config that does not match, naming each offending field. `default`s fill in
+   * (an absent config of an object schema counts as `{}`), then `parseConfig` (if any) runs.
+   */
+  readonly configSchema?: object;
+  /**
+   * Validate and convert the chain entry's `config` (undefined when absent; checked against
+   * configSchema first when there is one). Throw to reject
    * the config; the message reaches Envoy's log as `filter '<name>': <message>`.
    */
   readonly parseConfig?: (raw: unknown) => C;
@@ -64,6 +71,10 @@ export function defineHttpFilter<C = undefined>(options: HttpFilterOptions<C>): 
   if (metrics !== undefined && typeof metrics !== 'function' &&
       (typeof metrics !== 'object' || metrics === null)) {
     throw new TypeError(`defineHttpFilter('${name}'): \`metrics\` must be an object or a function`);
+  }
+  const { configSchema } = options;
+  if (configSchema !== undefined && (typeof configSchema !== 'object' || configSchema === null)) {
+    throw new TypeError(`defineHttpFilter('${name}'): \`configSchema\` must be a JSON Schema object`);
   }
   return Object.freeze({ ...options, [kHttpFilter]: HTTP_FILTER_BRAND_VERSION });
 }

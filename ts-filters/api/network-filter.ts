@@ -122,6 +122,12 @@ export interface NetworkFilterContext<C = undefined> {
 export interface NetworkFilterOptions<C = undefined> {
   /** Name used in the chain config and in logs and metric names. */
   readonly name: string;
+  /**
+   * JSON Schema (draft 2020-12) of the chain entry's raw `config`, checked when the config loads:
+   * Envoy rejects a config that does not match, naming each offending field. `default`s fill in
+   * (an absent config of an object schema counts as `{}`), then `parseConfig` (if any) runs.
+   */
+  readonly configSchema?: object;
   /** Validate and convert the chain entry's raw `config`; throw to reject the config. */
   readonly parseConfig?: (raw: unknown) => C;
   /** Metrics this filter uses; a function of the parsed config when their set depends on it. */
@@ -170,6 +176,10 @@ export function defineNetworkFilter<C = undefined>(options: NetworkFilterOptions
   if (metrics !== undefined && typeof metrics !== 'function' &&
       (typeof metrics !== 'object' || metrics === null)) {
     throw new TypeError(`defineNetworkFilter('${name}'): \`metrics\` must be an object or a function`);
+  }
+  const { configSchema } = options;
+  if (configSchema !== undefined && (typeof configSchema !== 'object' || configSchema === null)) {
+    throw new TypeError(`defineNetworkFilter('${name}'): \`configSchema\` must be a JSON Schema object`);
   }
   return Object.freeze({ ...options, [kNetworkFilter]: NETWORK_FILTER_BRAND_VERSION });
 }

@@ -26,25 +26,22 @@ interface ParsedConfig {
   readonly scope: string;
 }
 
-const KEYS = new Set(['ratePerSecond', 'burst', 'key']);
+// Checked when the config loads: Envoy rejects a bad one naming the field (e.g.
+// `filter 'rate-limit': config.ratePerSecond must be > 0`).
+const configSchema = {
+  type: 'object',
+  properties: {
+    ratePerSecond: { type: 'number', exclusiveMinimum: 0 },
+    burst: { type: 'number', minimum: 1 },
+    key: { type: 'string', pattern: "^(ip|header:[!#$%&'*+\\-.^_`|~0-9A-Za-z]+)$", default: 'ip' },
+  },
+  required: ['ratePerSecond'],
+  additionalProperties: false,
+} as const;
 
 function parseConfig(raw: unknown): ParsedConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new TypeError('config must be an object like {"ratePerSecond": 10, "burst": 20}');
-  }
-  const config = raw as Record<string, unknown>;
-  const unknownKeys = Object.keys(config).filter((key) => !KEYS.has(key));
-  if (unknownKeys.length > 0) throw new TypeError(`unknown config key(s): ${unknownKeys.join(', ')}`);
-  const { ratePerSecond, burst = ratePerSecond, key = 'ip' } = config;
-  if (typeof ratePerSecond !== 'number' || !(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) {
-    throw new TypeError('"ratePerSecond" must be a positive number');
-  }
-  if (typeof burst !== 'number' || !(burst >= 1) || !Number.isFinite(burst)) {
-    throw new TypeError('"burst" must be a number >= 1');
-  }
-  if (typeof key !== 'string' || (key !== 'ip' && !/^header:[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(key))) {
-    throw new TypeError('"key" must be "ip" or "header:<name>"');
-  }
+  // Schema-checked, key defaulted.
+  const { ratePerSecond, burst = ratePerSecond, key } = raw as RateLimitConfig & { readonly key: string };
   const header = key === 'ip' ? null : key.slice('header:'.length).toLowerCase();
   return { ratePerSecond, burst, header, scope: `rate-limit/${key}/${ratePerSecond}/${burst}/` };
 }
@@ -61,6 +58,7 @@ function ipOf(address: string | null): string {
 /** Limits requests per client key with a shared token bucket (config: RateLimitConfig). */
 export const rateLimit: HttpFilter<ParsedConfig> = defineHttpFilter({
   name: 'rate-limit',
+  configSchema,
   parseConfig,
   metrics: { allowed: 'counter', limited: 'counter' },
   onRequestHeaders(headers, ctx) {

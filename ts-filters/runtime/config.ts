@@ -13,6 +13,7 @@ import type { MetricKind, MetricsDeclaration } from '../api/metrics';
 import { isNetworkFilter, type NetworkFilter } from '../api/network-filter';
 import type { HttpHeadersHook, HttpStreamCompleteHook, Logger } from '../api/types';
 import { ConfigKind, FailurePolicy } from './codes';
+import { checkConfigSchema } from './config-schema';
 import { createLogger, errorMessage, filterPrefix } from './log';
 import type { ConfigKind as NativeConfigKind, NativeBinding } from './native';
 
@@ -89,6 +90,12 @@ export interface NetworkConfig extends ConfigBase {
 
 export type LoadedConfig = HttpConfig | NetworkConfig;
 
+/** What a definition declares about its config. */
+interface FilterConfigHandling {
+  readonly configSchema?: object;
+  readonly parseConfig?: (raw: unknown) => unknown;
+}
+
 /** Loads a bundle and returns its exports; throws ConfigError with a message for Envoy's log. */
 export type BundleLoader = (path: string) => unknown;
 
@@ -135,12 +142,15 @@ function resolveBundlePath(bundlePath: unknown): string {
   return resolve(bundlePath);
 }
 
-/** A filter's `config` through its parseConfig (the raw value without one). */
-export function parseFilterConfig(name: string, definition: { readonly parseConfig?: (raw: unknown) => unknown },
-                                  rawConfig: unknown): unknown {
-  if (definition.parseConfig === undefined) return rawConfig;
+/** A filter's `config` checked against its configSchema, then through its parseConfig (each step
+ *  is skipped when the filter does not declare it). */
+export function parseFilterConfig(name: string, definition: FilterConfigHandling, rawConfig: unknown): unknown {
+  const checked = definition.configSchema === undefined
+    ? rawConfig
+    : checkConfigSchema(name, definition.configSchema, rawConfig);
+  if (definition.parseConfig === undefined) return checked;
   try {
-    return definition.parseConfig(rawConfig);
+    return definition.parseConfig(checked);
   } catch (error) {
     throw new ConfigError(`filter '${name}': ${errorMessage(error)}`);
   }

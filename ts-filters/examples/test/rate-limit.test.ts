@@ -44,10 +44,14 @@ describe('rate-limit', () => {
     assert.deepEqual(second.metrics.map(([index]) => index), [1]);
   });
 
-  test('parseConfig validates', () => {
+  test('the config schema names each bad field', () => {
     for (const [config, message] of [
-      [{}, /ratePerSecond/], [{ ratePerSecond: 0 }, /ratePerSecond/], [{ ratePerSecond: 1, burst: 0.5 }, /burst/],
-      [{ ratePerSecond: 1, key: 'cookie' }, /"key"/], [{ ratePerSecond: 1, extra: true }, /unknown config key/],
+      [undefined, /config\.ratePerSecond is required/],
+      [{ ratePerSecond: 0 }, /config\.ratePerSecond must be > 0/],
+      [{ ratePerSecond: 1, burst: 0.5 }, /config\.burst must be >= 1/],
+      [{ ratePerSecond: 1, key: 'cookie' }, /config\.key must match pattern/],
+      [{ ratePerSecond: 1, extra: true }, /config\.extra is not a known field/],
+      [{ ratePerSecond: '1', burst: 'x' }, /config\.ratePerSecond must be number; config\.burst must be number/],
     ] as const) {
       assert.throws(() => limiter(config), message);
     }

@@ -117,10 +117,12 @@ napi_value sendLocalReply(napi_env env, napi_callback_info info) {
   uint32_t status = 0;
   std::vector<std::string> flat;
   std::string body;
+  std::string_view body_bytes;
   std::string details;
-  if (!args.uint32(2, status) || !args.stringPairs(3, flat) || !args.utf8(4, body) ||
-      !args.latin1(5, details)) {
-    args.throwTypeError("expected (slot, gen, status, headers[], body, details)");
+  // The body is a string (sent as UTF-8) or a Uint8Array (sent as is).
+  const bool body_ok = args.bytes(4, body_bytes) ? (body.assign(body_bytes), true) : args.utf8(4, body);
+  if (!args.uint32(2, status) || !args.stringPairs(3, flat) || !body_ok || !args.latin1(5, details)) {
+    args.throwTypeError("expected (slot, gen, status, headers[], body (string or Uint8Array), details)");
     return nullptr;
   }
   if (entry->active_calls == 0) {

@@ -52,8 +52,8 @@ export type LocalReplyHeaders = Readonly<Record<string, string>> | ReadonlyArray
 export interface LocalReplyInit {
   /** Response headers to add. */
   readonly headers?: LocalReplyHeaders;
-  /** Response body (default empty). */
-  readonly body?: string;
+  /** Response body (default empty): a string is sent as UTF-8. */
+  readonly body?: string | Uint8Array;
   /** Envoy response-code details (no whitespace; default `envoy_ts_local_reply`). */
   readonly details?: string;
 }
@@ -158,10 +158,11 @@ export interface HttpFilterContext<C = undefined> {
 }
 
 /**
- * A headers or trailers hook. Return nothing to continue, or a Promise to hold the stream until it
- * settles.
+ * A headers or trailers hook. Return nothing to continue, a `Response` to answer the client with it
+ * (a local reply, like `ctx.respond`), or a Promise of either to hold the stream until it settles.
  */
-export type HttpHeadersHook<C> = (headers: HeaderMap, ctx: HttpFilterContext<C>) => void | Promise<void>;
+export type HttpHeadersHook<C> = (headers: HeaderMap, ctx: HttpFilterContext<C>) =>
+  void | Response | Promise<void | Response>;
 
 /** Runs once the stream is complete (response sent or stream reset), before it is destroyed. */
 export type HttpStreamCompleteHook<C> = (ctx: HttpFilterContext<C>) => void;

@@ -1,12 +1,15 @@
 // Running a chain's hook over its filters. Request hooks run in chain order, response hooks in
 // reverse (config.chains has them ordered). A hook that returns a promise stops the chain;
 // once it settled, the native side calls onResume and the chain goes on after that filter.
+// A hook that returns (or resolves to) a Response replies with it.
 
+import type { HttpFilterContext } from '../api/types';
 import { HookOutcome, LogLevel } from './codes';
 import type { ChainLink } from './config';
 import { CONTINUE_CHAIN, applyFailure } from './failure';
 import { RUNTIME_PREFIX, describeError, filterPrefix, writeLog } from './log';
 import type { HookOutcome as NativeHookOutcome, HookKind as NativeHookKind } from './native';
+import { isResponse, respondWith } from './response-reply';
 import type { PendingHook, StreamState } from './stream';
 
 /** Run `hook` for every filter of the chain from position `from`. The caller sets stream.inHook. */
@@ -20,6 +23,7 @@ export function runChain(stream: StreamState, hook: NativeHookKind, from: number
     let result: unknown;
     try {
       result = link.hook.call(link.filter.definition, headers, ctx);
+      if (isResponse(result)) result = respondWith(ctx, result);
     } catch (error) {
       const outcome = applyFailure(stream, link, 'threw', error);
       if (outcome === CONTINUE_CHAIN) continue;
@@ -31,7 +35,10 @@ export function runChain(stream: StreamState, hook: NativeHookKind, from: number
       stream.pending = pending;
       try {
         (result as PromiseLike<unknown>).then(
-          () => settle(stream, pending, false, undefined),
+          (value: unknown) => {
+            if (isResponse(value)) settleWithReply(stream, pending, ctx, value);
+            else settle(stream, pending, false, undefined);
+          },
           (error: unknown) => settle(stream, pending, true, error));
       } catch (error) {
         stream.pending = undefined;
@@ -58,6 +65,23 @@ function settle(stream: StreamState, pending: PendingHook, failed: boolean, erro
   } catch (err) {
     writeLog(stream.binding, LogLevel.Debug, RUNTIME_PREFIX,
              `requestResume(${stream.slot}, ${stream.gen}) failed: ${describeError(err)}`, []);
+  }
+}
+
+/** The pending hook resolved to a Response: settle once its reply is requested. */
+function settleWithReply(stream: StreamState, pending: PendingHook, ctx: HttpFilterContext<unknown>,
+                         response: Response): void {
+  if (stream.pending !== pending || stream.closed) return;
+  try {
+    const reading = respondWith(ctx, response);
+    if (reading === undefined) {
+      settle(stream, pending, false, undefined);
+    } else {
+      reading.then(() => settle(stream, pending, false, undefined),
+                   (error: unknown) => settle(stream, pending, true, error));
+    }
+  } catch (error) {
+    settle(stream, pending, true, error);
   }
 }
 

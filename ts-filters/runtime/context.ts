@@ -134,7 +134,9 @@ function buildReply(status: number, init: LocalReplyInit | undefined): LocalRepl
   }
   const headers: string[] = [];
   const body = init?.body ?? '';
-  if (typeof body !== 'string') throw new TypeError('respond(): body must be a string');
+  if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
+    throw new TypeError('respond(): body must be a string or a Uint8Array');
+  }
   const details = init?.details ?? DEFAULT_REPLY_DETAILS;
   if (typeof details !== 'string' || !DETAILS.test(details)) {
     throw new TypeError(

@@ -120,7 +120,7 @@ export interface NativeBinding {
    * Send a local reply. Only legal while this stream's onHook or onResume is on the stack;
    * otherwise throws 'ETS_ERR_NOT_IN_HOOK'. `headers` is a flat [name, value, ...] list.
    */
-  sendLocalReply(slot: number, gen: number, status: number, headers: string[], body: string,
+  sendLocalReply(slot: number, gen: number, status: number, headers: string[], body: string | Uint8Array,
                  details: string): void;
   /**
    * Ask for onResume(slot, gen) to be called inside the stream's scheduled callback. Call it once

@@ -25,7 +25,7 @@ export interface LocalReply {
   readonly status: number;
   /** Flat [name, value, ...] list, validated and lowercased. */
   readonly headers: string[];
-  readonly body: string;
+  readonly body: string | Uint8Array;
   readonly details: string;
 }
 

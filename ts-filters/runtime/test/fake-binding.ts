@@ -286,14 +286,15 @@ export class FakeBinding implements NativeBinding {
     list.push(...kept);
   }
 
-  sendLocalReply(slot: number, gen: number, status: number, headers: string[], body: string,
+  sendLocalReply(slot: number, gen: number, status: number, headers: string[], body: string | Uint8Array,
                  details: string): void {
     const stream = this.#stream('sendLocalReply', slot, gen);
     if (this.#activeSlot !== slot) {
       throw codedError('ETS_ERR_NOT_IN_HOOK', 'sendLocalReply outside the stream\'s hook');
     }
     if (stream.localReply !== undefined) throw new Error('second local reply');
-    stream.localReply = { status, headers: [...headers], body, details };
+    stream.localReply = { status, headers: [...headers], details,
+                          body: typeof body === 'string' ? body : Buffer.from(body).toString('utf8') };
     // What Envoy then encodes: the reply's headers become the response headers.
     const response: [string, string][] = [[':status', String(status)]];
     for (let i = 0; i + 1 < headers.length; i += 2) response.push([headers[i] as string, headers[i + 1] as string]);

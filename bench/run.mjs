@@ -1,25 +1,31 @@
 #!/usr/bin/env node
 // `npm run bench`: what a TypeScript filter costs next to the same work done natively, on one machine,
-// in one run; and what the TS resp-guard network filter costs next to no filter in front of Redis.
+// in one run; what the TS resp-guard network filter costs next to no filter in front of Redis; and
+// whether the HTTP examples leak (peak RSS over 10⁵ more streams).
 // See bench/README.md. Writes bench/results/latest.{json,md}; exits 1 if any configuration failed its
 // checks (wrong status, wrong x-request-id behaviour, a blocked command not refused, errors in the host log).
 //
-// Options (flags or env): --script-only, --http-only, --network-only (combinable), --quick (a short
-//   smoke run), BENCH_SCRIPT_STREAMS, BENCH_SCRIPT_WARMUP, BENCH_SCRIPT_RUNS, BENCH_HTTP_RUNS,
-//   BENCH_HTTP_SECONDS, BENCH_NET_RUNS, BENCH_NET_REQUESTS, BENCH_NET_PIPELINED_REQUESTS.
+// Options (flags or env): --script-only, --http-only, --network-only, --soak-only (combinable),
+//   --quick (a short smoke run), BENCH_SCRIPT_STREAMS, BENCH_SCRIPT_WARMUP, BENCH_SCRIPT_RUNS,
+//   BENCH_HTTP_RUNS, BENCH_HTTP_SECONDS, BENCH_NET_RUNS, BENCH_NET_REQUESTS,
+//   BENCH_NET_PIPELINED_REQUESTS, BENCH_SOAK_STREAMS.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { httpBench } from './lib/http.mjs';
 import { networkBench } from './lib/network.mjs';
 import { scriptedBench } from './lib/scripted.mjs';
+import { soakBench } from './lib/soak.mjs';
 import { BenchFailure, examplesBundle, fmt, hostBin, log, machineInfo, mdTable, releaseDir, root,
   textTable } from './lib/util.mjs';
 
 const TARGET_CROSSING_NS = 500;
 const TARGET_RPS_RATIO = 0.95;
+// Peak RSS growth over 10⁵ streams beyond the host's own above which a filter counts as leaking
+// (≈ 40 bytes per stream; V8's heap sizing moves peaks by less in this run's passes).
+const LEAK_LIMIT_KIB_PER_1E5 = 4096;
 
-const PARTS = { '--script-only': 'scripted', '--http-only': 'http', '--network-only': 'network' };
+const PARTS = { '--script-only': 'scripted', '--http-only': 'http', '--network-only': 'network', '--soak-only': 'soak' };
 const argv = new Set(process.argv.slice(2));
 for (const arg of argv) {
   if (!(arg in PARTS) && arg !== '--quick') {
@@ -60,6 +66,12 @@ const settings = {
     clients: 32,
     concurrency: 2,
   },
+  soak: {
+    // The short pass lets V8 settle its heap size (which takes tens of thousands of streams); the
+    // long one runs BENCH_SOAK_STREAMS more.
+    shortStreams: quick ? 2000 : 100000,
+    longStreams: (quick ? 2000 : 100000) + envInt('BENCH_SOAK_STREAMS', quick ? 10000 : 100000),
+  },
 };
 
 for (const file of [hostBin, path.join(releaseDir, 'libenvoy_ts.so'), path.join(releaseDir, 'libbaseline_request_id.so'), examplesBundle]) {
@@ -71,7 +83,7 @@ for (const file of [hostBin, path.join(releaseDir, 'libenvoy_ts.so'), path.join(
 
 const started = Date.now();
 const report = { date: new Date().toISOString(), machine: machineInfo(), settings, scripted: null, http: null, network: null,
-  failures: [] };
+  soak: null, failures: [] };
 log(`machine: ${report.machine.nproc} CPUs (${report.machine.cpu_model}), ${report.machine.kernel}, ` +
     `commit ${report.machine.git_commit?.slice(0, 12)}${report.machine.git_dirty ? ' (dirty)' : ''}`);
 
@@ -89,6 +101,7 @@ async function part(name, fn) {
 if (runs('scripted')) report.scripted = await part('scripted', () => scriptedBench(settings.script));
 if (runs('http')) report.http = await part('http', () => httpBench(settings.http));
 if (runs('network')) report.network = await part('network', () => networkBench(settings.network));
+if (runs('soak')) report.soak = await part('soak', () => soakBench(settings.soak));
 report.duration_s = Math.round((Date.now() - started) / 100) / 10;
 
 // ---- tables ----
@@ -198,6 +211,35 @@ if (report.network) {
       `redis-benchmark, redis-server and the host (${n.host_concurrency} workers) share ${report.machine.nproc} CPUs: ` +
         'compare ratios within one run.',
     ],
+  });
+}
+
+if (report.soak) {
+  const s = report.soak;
+  const noise = s.configs.none.growth_kib_per_1e5;
+  const leaking = [];
+  const rows = Object.entries(s.configs).map(([key, c]) => {
+    const extra = c.growth_kib_per_1e5 - noise;
+    if (key !== 'none' && extra > LEAK_LIMIT_KIB_PER_1E5) leaking.push(c.label);
+    return [c.label, fmt.mib(c.short.peak_rss_kib), fmt.mib(c.long.peak_rss_kib),
+      `${c.growth_kib_per_1e5 < 0 ? '−' : '+'}${fmt.mib(Math.abs(c.growth_kib_per_1e5))}`,
+      key === 'none' ? '—' : `${extra < 0 ? '−' : '+'}${fmt.mib(Math.abs(extra))}`,
+      fmt.fixed(c.long.seconds, 1)];
+  });
+  // A quick run's passes are too short: V8 is still sizing its heap, which reads as growth.
+  if (leaking.length > 0 && !quick) {
+    report.failures.push({ part: 'soak', message: `peak RSS keeps growing: ${leaking.join(', ')}` });
+  }
+  sections.push({
+    title: `Leak check: scripted mode (1 worker), host peak RSS (ru_maxrss) after ${fmt.int(s.short_streams)} and after ` +
+      `${fmt.int(s.long_streams)} streams of each HTTP example`,
+    header: ['configuration', `peak after ${fmt.int(s.short_streams)}`, `peak after ${fmt.int(s.long_streams)}`,
+      'growth per 10⁵ streams', 'growth vs no filter', 'long pass s'],
+    rows,
+    notes: [quick
+      ? 'Quick run: the passes are too short to judge (V8 is still sizing its heap); not checked.'
+      : `A filter that kept ≥ 40 bytes per stream would add ≥ ${fmt.mib(LEAK_LIMIT_KIB_PER_1E5)} per 10⁵ streams ` +
+        `beyond the host's own growth: ${leaking.length === 0 ? 'none does' : `**${leaking.join(', ')}**`}.`],
   });
 }
 

@@ -1,5 +1,6 @@
 #include "script_runner.h"
 
+#include <sys/resource.h>
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
@@ -301,9 +302,13 @@ int runScript(const Options& options) {
   }
   const size_t streams = driver.measuredStreams();
   const uint64_t total_ns = driver.measuredNs();
+  // Peak RSS so far (KiB on Linux): what a leak per stream makes grow with `repeat`.
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
   out += "],\"timing\":{\"streams\":" + std::to_string(streams) +
          ",\"total_ns\":" + std::to_string(total_ns) +
-         ",\"ns_per_stream\":" + std::to_string(streams ? total_ns / streams : 0) + "}}\n";
+         ",\"ns_per_stream\":" + std::to_string(streams ? total_ns / streams : 0) +
+         "},\"peak_rss_kib\":" + std::to_string(usage.ru_maxrss) + "}\n";
   std::fputs(out.c_str(), stdout);
   chain.clear(); // config_destroy on the main thread.
   return 0;

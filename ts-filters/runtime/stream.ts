@@ -29,6 +29,10 @@ export interface LocalReply {
   readonly details: string;
 }
 
+// The abort reason of every closed stream's signal: one frozen error, not a new one (and its
+// captured stack) per stream.
+const STREAM_CLOSED = Object.freeze(new StreamClosedError());
+
 export class StreamState implements HeaderTarget, FetchTarget {
   readonly binding: NativeBinding;
   readonly config: HttpConfig;
@@ -127,7 +131,7 @@ export class StreamState implements HeaderTarget, FetchTarget {
   get signal(): AbortSignal {
     if (this.#abort === undefined) {
       this.#abort = new AbortController();
-      if (this.closed) this.#abort.abort(new StreamClosedError());
+      if (this.closed) this.#abort.abort(STREAM_CLOSED);
     }
     return this.#abort.signal;
   }
@@ -139,6 +143,6 @@ export class StreamState implements HeaderTarget, FetchTarget {
     this.pending = undefined;
     this.reply = undefined;
     if (this.#fetches !== undefined) abandonFetches(this.#fetches);
-    this.#abort?.abort(new StreamClosedError());
+    this.#abort?.abort(STREAM_CLOSED);
   }
 }

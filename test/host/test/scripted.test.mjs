@@ -17,7 +17,7 @@ function headersJson(pairs) {
 /**
  * Runs one scenario: one envoy_ts filter (`chain`, `failurePolicy`) over `requests` (lists of
  * [key, value] pairs), the upstream answering `upstream` (pairs) with body "ok", after `warmup`
- * unmeasured passes. Returns the host's parsed output ({results, timing}).
+ * unmeasured passes. Returns the host's parsed output ({results, timing, peak_rss_kib}).
  */
 function scenario({ bundle = examplesBundle, chain, failurePolicy = 'closed', requests, upstream, warmup = 0 }) {
   const config = JSON.stringify({ bundle, chain, failurePolicy });
@@ -99,7 +99,7 @@ describe('scripted streams through libenvoy_ts.so', () => {
   });
 
   test('async-delay: the stream resumes after the timer, through the scheduler, without sockets', () => {
-    const { results: [r], timing } = scenario({
+    const { results: [r], timing, peak_rss_kib: peakRss } = scenario({
       chain: [{ name: 'async-delay', config: { ms: 5 } }],
       requests: [get('/slow')],
       warmup: 1, // the measured pass starts with the worker's Node environment ready
@@ -109,6 +109,8 @@ describe('scripted streams through libenvoy_ts.so', () => {
     assert.equal(r.response_body, 'ok');
     // libuv keeps time in whole milliseconds, so a 5 ms timer may fire up to 1 ms early.
     assert.ok(timing.total_ns >= 4e6, `the stream did not wait for the timer (${timing.total_ns} ns)`);
+    // The host's own peak RSS (what the bench's leak check compares): at least the embedded Node.
+    assert.ok(peakRss > 20 * 1024 && peakRss < 4 * 1024 * 1024, `peak_rss_kib ${peakRss}`);
   });
 
   test('set replaces every value of a multi-valued header; other repeated headers stay', () => {

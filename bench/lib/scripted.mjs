@@ -30,11 +30,13 @@ const request = (withId) => ({
 
 const header = (list, name) => (list ?? []).find(([k]) => k.toLowerCase() === name)?.[1];
 
-async function runScenario(dir, name, scenario) {
+/** Runs one scenario through `envoy-ts-host --script` (1 worker); resolves with the host's parsed
+ *  output. Throws BenchFailure on an unclean exit or an error line in the host's log. */
+export async function runScenario(dir, name, scenario, { timeoutMs } = {}) {
   const file = path.join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(scenario));
   const env = { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: releaseDir };
-  const out = await run(hostBin, ['--script', file, '--concurrency', '1', '-l', 'warn'], { env });
+  const out = await run(hostBin, ['--script', file, '--concurrency', '1', '-l', 'warn'], { env, timeoutMs });
   const where = `scripted ${name}`;
   if (out.code !== 0) {
     throw new BenchFailure(`${where}: host exited ${out.code ?? out.signal}\n${out.stderr.slice(-2000)}`);

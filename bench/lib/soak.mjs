@@ -1,13 +1,14 @@
-// Part 4: leak check. Each HTTP example runs a short and a long pass of streams through the host's
+// Part 5: leak check. Each HTTP example runs a short and a long pass of streams through the host's
 // scripted mode (one worker); a filter that keeps something per stream makes the long pass peak
 // higher. The short pass is long enough for V8 to have settled its heap size. Reported: peak RSS
 // of each pass and the growth scaled to 10⁵ streams, next to the same figure with no filter (what
 // the host itself does, and the noise floor).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { BenchFailure, errorLines, examplesBundle, hostBin, log, releaseDir, run } from './util.mjs';
+import { runScenario } from './scripted.mjs';
+import { BenchFailure, examplesBundle, log } from './util.mjs';
 
 const get = (path, headers = {}) => ({
   headers: { ':method': 'GET', ':path': path, ':authority': 'soak.local', ...headers }, body: '',
@@ -30,20 +31,13 @@ export const SOAK_CONFIGS = [
 ];
 
 async function pass(dir, config, streams) {
-  const file = path.join(dir, `${config.key}-${streams}.json`);
   const filters = config.config === null ? [] : [{ module: 'envoy_ts', filter_name: 'chain', config: config.config }];
   const repeat = Math.ceil(streams / config.requests.length);
-  writeFileSync(file, JSON.stringify({
+  const { timing, peak_rss_kib: peak } = await runScenario(dir, `soak-${config.key}-${streams}`, {
     filters, requests: config.requests, repeat, warmup: 0,
     upstream_response: { headers: { ':status': '200', 'content-type': 'text/plain' }, body: 'ok' },
-  }));
-  const env = { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: releaseDir };
-  const out = await run(hostBin, ['--script', file, '--concurrency', '1', '-l', 'warn'], { env, timeoutMs: 600000 });
+  }, { timeoutMs: 600000 });
   const where = `soak ${config.key} (${streams} streams)`;
-  if (out.code !== 0) throw new BenchFailure(`${where}: host exited ${out.code ?? out.signal}\n${out.stderr.slice(-2000)}`);
-  const errors = errorLines(out.stderr);
-  if (errors.length > 0) throw new BenchFailure(`${where}: the host logged errors:\n${errors.slice(0, 5).join('\n')}`);
-  const { timing, peak_rss_kib: peak } = JSON.parse(out.stdout.trim().split('\n').pop());
   if (timing?.streams !== repeat * config.requests.length) throw new BenchFailure(`${where}: bad timing ${JSON.stringify(timing)}`);
   if (!(peak > 0)) throw new BenchFailure(`${where}: no peak_rss_kib in the host's output`);
   return { streams: timing.streams, peak_rss_kib: peak, seconds: timing.total_ns / 1e9 };

@@ -1,5 +1,6 @@
 // defineHttpFilter and the definition it makes.
 
+import { checkFilterOptions } from './filter-options';
 import { HTTP_FILTER_BRAND_VERSION, kHttpFilter } from './symbols';
 import type { MetricsDeclaration } from './metrics';
 import type { HttpHeadersHook, HttpStreamCompleteHook } from './types';
@@ -54,28 +55,7 @@ const HOOK_KEYS = ['parseConfig', 'onRequestHeaders', 'onResponseHeaders', 'onRe
  * Throws a `TypeError` for an empty name or a hook that is not a function.
  */
 export function defineHttpFilter<C = undefined>(options: HttpFilterOptions<C>): HttpFilter<C> {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError('defineHttpFilter: expected an options object');
-  }
-  const { name } = options;
-  if (typeof name !== 'string' || name.length === 0 || name.trim() !== name) {
-    throw new TypeError('defineHttpFilter: `name` must be a non-empty string without surrounding spaces');
-  }
-  for (const key of HOOK_KEYS) {
-    const value: unknown = options[key];
-    if (value !== undefined && typeof value !== 'function') {
-      throw new TypeError(`defineHttpFilter('${name}'): \`${key}\` must be a function`);
-    }
-  }
-  const { metrics } = options;
-  if (metrics !== undefined && typeof metrics !== 'function' &&
-      (typeof metrics !== 'object' || metrics === null)) {
-    throw new TypeError(`defineHttpFilter('${name}'): \`metrics\` must be an object or a function`);
-  }
-  const { configSchema } = options;
-  if (configSchema !== undefined && (typeof configSchema !== 'object' || configSchema === null)) {
-    throw new TypeError(`defineHttpFilter('${name}'): \`configSchema\` must be a JSON Schema object`);
-  }
+  checkFilterOptions('defineHttpFilter', options, HOOK_KEYS);
   return Object.freeze({ ...options, [kHttpFilter]: HTTP_FILTER_BRAND_VERSION });
 }
 

@@ -1,5 +1,6 @@
 // defineNetworkFilter and the shapes an L4 (network) filter sees.
 
+import { checkFilterOptions } from './filter-options';
 import { kNetworkFilter, NETWORK_FILTER_BRAND_VERSION } from './symbols';
 import type { Metrics, MetricsDeclaration, SharedState } from './metrics';
 import type { Logger } from './types';
@@ -160,27 +161,7 @@ const FUNCTION_KEYS = ['parseConfig', 'onNewConnection', 'onData', 'onWrite', 'o
  * (`DynamicModuleNetworkFilter`) refers to it by name.
  */
 export function defineNetworkFilter<C = undefined>(options: NetworkFilterOptions<C>): NetworkFilter<C> {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError('defineNetworkFilter: expected an options object');
-  }
-  const { name, metrics } = options;
-  if (typeof name !== 'string' || name.length === 0 || name.trim() !== name) {
-    throw new TypeError('defineNetworkFilter: `name` must be a non-empty string without surrounding spaces');
-  }
-  for (const key of FUNCTION_KEYS) {
-    const value: unknown = options[key];
-    if (value !== undefined && typeof value !== 'function') {
-      throw new TypeError(`defineNetworkFilter('${name}'): \`${key}\` must be a function`);
-    }
-  }
-  if (metrics !== undefined && typeof metrics !== 'function' &&
-      (typeof metrics !== 'object' || metrics === null)) {
-    throw new TypeError(`defineNetworkFilter('${name}'): \`metrics\` must be an object or a function`);
-  }
-  const { configSchema } = options;
-  if (configSchema !== undefined && (typeof configSchema !== 'object' || configSchema === null)) {
-    throw new TypeError(`defineNetworkFilter('${name}'): \`configSchema\` must be a JSON Schema object`);
-  }
+  checkFilterOptions('defineNetworkFilter', options, FUNCTION_KEYS);
   return Object.freeze({ ...options, [kNetworkFilter]: NETWORK_FILTER_BRAND_VERSION });
 }
 

@@ -66,7 +66,7 @@ export function checkConfigSchema(filterName: string, schema: object, rawConfig:
     ? ((schema as { type?: unknown }).type === 'object' ? {} : undefined)
     : structuredClone(rawConfig);
   if (validate(value)) return value;
-  // `if`/`then` and `anyOf` add a summary error after the specific ones: it names no field.
+  // A failed `if`/`then` adds a summary error after the specific ones: it names no field.
   const messages = (validate.errors ?? []).filter((e) => e.keyword !== 'if').map(describe);
   throw new ConfigError(`filter '${filterName}': ${[...new Set(messages)].join('; ')}`);
 }

@@ -37,21 +37,6 @@ envoy_dynamic_module_type_module_buffer view(const std::string& s) { return {s.d
 
 } // namespace
 
-BASELINE_EXPORT const char* envoy_dynamic_module_on_program_init(void) {
-  return ENVOY_TS_TARGET_ABI_VERSION;
-}
-
-BASELINE_EXPORT envoy_dynamic_module_type_http_filter_config_module_ptr
-envoy_dynamic_module_on_http_filter_config_new(envoy_dynamic_module_type_http_filter_config_envoy_ptr,
-                                               envoy_dynamic_module_type_envoy_buffer,
-                                               envoy_dynamic_module_type_envoy_buffer) {
-  static const int config = 0; // Stateless: any non-NULL pointer accepts the config.
-  return &config;
-}
-
-BASELINE_EXPORT void
-envoy_dynamic_module_on_http_filter_config_destroy(envoy_dynamic_module_type_http_filter_config_module_ptr) {}
-
 BASELINE_EXPORT envoy_dynamic_module_type_http_filter_module_ptr
 envoy_dynamic_module_on_http_filter_new(envoy_dynamic_module_type_http_filter_config_module_ptr,
                                         envoy_dynamic_module_type_http_filter_envoy_ptr) {
@@ -86,12 +71,6 @@ envoy_dynamic_module_on_http_filter_request_body(envoy_dynamic_module_type_http_
   return envoy_dynamic_module_type_on_http_filter_request_body_status_Continue;
 }
 
-BASELINE_EXPORT envoy_dynamic_module_type_on_http_filter_request_trailers_status
-envoy_dynamic_module_on_http_filter_request_trailers(envoy_dynamic_module_type_http_filter_envoy_ptr,
-                                                     envoy_dynamic_module_type_http_filter_module_ptr) {
-  return envoy_dynamic_module_type_on_http_filter_request_trailers_status_Continue;
-}
-
 BASELINE_EXPORT envoy_dynamic_module_type_on_http_filter_response_headers_status
 envoy_dynamic_module_on_http_filter_response_headers(
     envoy_dynamic_module_type_http_filter_envoy_ptr envoy,
@@ -113,45 +92,9 @@ envoy_dynamic_module_on_http_filter_response_body(envoy_dynamic_module_type_http
   return envoy_dynamic_module_type_on_http_filter_response_body_status_Continue;
 }
 
-BASELINE_EXPORT envoy_dynamic_module_type_on_http_filter_response_trailers_status
-envoy_dynamic_module_on_http_filter_response_trailers(envoy_dynamic_module_type_http_filter_envoy_ptr,
-                                                      envoy_dynamic_module_type_http_filter_module_ptr) {
-  return envoy_dynamic_module_type_on_http_filter_response_trailers_status_Continue;
-}
-
-BASELINE_EXPORT void envoy_dynamic_module_on_http_filter_stream_complete(
-    envoy_dynamic_module_type_http_filter_envoy_ptr, envoy_dynamic_module_type_http_filter_module_ptr) {}
-
 BASELINE_EXPORT void
 envoy_dynamic_module_on_http_filter_destroy(envoy_dynamic_module_type_http_filter_module_ptr module) {
   delete self(module);
 }
 
-BASELINE_EXPORT void envoy_dynamic_module_on_http_filter_scheduled(
-    envoy_dynamic_module_type_http_filter_envoy_ptr, envoy_dynamic_module_type_http_filter_module_ptr,
-    uint64_t) {}
-
-// Hooks Envoy requires but this filter never uses.
-BASELINE_EXPORT void envoy_dynamic_module_on_http_filter_http_callout_done(
-    envoy_dynamic_module_type_http_filter_envoy_ptr, envoy_dynamic_module_type_http_filter_module_ptr,
-    uint64_t, envoy_dynamic_module_type_http_callout_result, envoy_dynamic_module_type_envoy_http_header*,
-    size_t, envoy_dynamic_module_type_envoy_buffer*, size_t) {}
-BASELINE_EXPORT void envoy_dynamic_module_on_http_filter_http_stream_headers(
-    envoy_dynamic_module_type_http_filter_envoy_ptr, envoy_dynamic_module_type_http_filter_module_ptr,
-    uint64_t, envoy_dynamic_module_type_envoy_http_header*, size_t, bool) {}
-BASELINE_EXPORT void envoy_dynamic_module_on_http_filter_http_stream_data(
-    envoy_dynamic_module_type_http_filter_envoy_ptr, envoy_dynamic_module_type_http_filter_module_ptr,
-    uint64_t, const envoy_dynamic_module_type_envoy_buffer*, size_t, bool) {}
-BASELINE_EXPORT void envoy_dynamic_module_on_http_filter_http_stream_trailers(
-    envoy_dynamic_module_type_http_filter_envoy_ptr, envoy_dynamic_module_type_http_filter_module_ptr,
-    uint64_t, envoy_dynamic_module_type_envoy_http_header*, size_t) {}
-BASELINE_EXPORT void envoy_dynamic_module_on_http_filter_http_stream_complete(
-    envoy_dynamic_module_type_http_filter_envoy_ptr, envoy_dynamic_module_type_http_filter_module_ptr,
-    uint64_t) {}
-BASELINE_EXPORT void envoy_dynamic_module_on_http_filter_http_stream_reset(
-    envoy_dynamic_module_type_http_filter_envoy_ptr, envoy_dynamic_module_type_http_filter_module_ptr,
-    uint64_t, envoy_dynamic_module_type_http_stream_reset_reason) {}
-BASELINE_EXPORT void envoy_dynamic_module_on_http_filter_downstream_above_write_buffer_high_watermark(
-    envoy_dynamic_module_type_http_filter_envoy_ptr, envoy_dynamic_module_type_http_filter_module_ptr) {}
-BASELINE_EXPORT void envoy_dynamic_module_on_http_filter_downstream_below_write_buffer_low_watermark(
-    envoy_dynamic_module_type_http_filter_envoy_ptr, envoy_dynamic_module_type_http_filter_module_ptr) {}
+#include "bench/baseline/unused_http_hooks.inc"

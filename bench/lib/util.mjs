@@ -9,6 +9,7 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const releaseDir = path.join(root, 'build/Release');
 export const hostBin = path.join(releaseDir, 'envoy-ts-host');
 export const examplesBundle = path.join(root, 'dist/examples/filters.js');
+export const fixturesBundle = path.join(root, 'dist/test/fixtures/filters.js');
 
 export const log = (...args) => console.error('[bench]', ...args);
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -124,4 +125,5 @@ export const fmt = {
   pct: (v) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)} %` : 'n/a'),
   ms: (v) => (Number.isFinite(v) ? `${v.toFixed(2)} ms` : 'n/a'),
   mib: (kib) => (Number.isFinite(kib) ? `${(kib / 1024).toFixed(1)} MiB` : 'n/a'),
+  bytes: (n) => (n >= 1048576 ? `${n / 1048576} MiB` : n >= 1024 ? `${n / 1024} KiB` : `${n} B`),
 };

@@ -27,6 +27,16 @@ typedef enum envoy_dynamic_module_type_http_header_type {
   envoy_dynamic_module_type_http_header_type_ResponseTrailer = 3,
 } envoy_dynamic_module_type_http_header_type;
 
+// Which body a body callback addresses. "Received" is the chunk the current body hook was called
+// with (only inside request_body / response_body); "Buffered" is what the filter manager holds
+// for the stream in that direction (after a StopIterationAndBuffer/Watermark or StopAll*).
+typedef enum envoy_dynamic_module_type_http_body_type {
+  envoy_dynamic_module_type_http_body_type_ReceivedRequestBody = 0,
+  envoy_dynamic_module_type_http_body_type_BufferedRequestBody = 1,
+  envoy_dynamic_module_type_http_body_type_ReceivedResponseBody = 2,
+  envoy_dynamic_module_type_http_body_type_BufferedResponseBody = 3,
+} envoy_dynamic_module_type_http_body_type;
+
 // Envoy's FilterHeadersStatus, for request and response headers alike.
 typedef enum envoy_dynamic_module_type_on_http_filter_request_headers_status {
   envoy_dynamic_module_type_on_http_filter_request_headers_status_Continue = 0,
@@ -260,6 +270,53 @@ bool envoy_dynamic_module_callback_http_add_header(
     envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
     envoy_dynamic_module_type_http_header_type header_type,
     envoy_dynamic_module_type_module_buffer key, envoy_dynamic_module_type_module_buffer value);
+
+// ---- Bodies ----
+// Views returned by get_body_chunks stay valid until the hook returns or a body setter runs.
+// Only the latest filter that has seen the body may change the buffered body.
+
+// Total bytes of a body (0 when it does not exist now).
+size_t envoy_dynamic_module_callback_http_get_body_size(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_body_type body_type);
+
+// Number of slices of a body (0 when it does not exist now), to size get_body_chunks' array.
+size_t envoy_dynamic_module_callback_http_get_body_chunks_size(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_body_type body_type);
+
+// Every slice of a body into `result` (Envoy's memory, not copied). False when it does not exist.
+bool envoy_dynamic_module_callback_http_get_body_chunks(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_body_type body_type,
+    envoy_dynamic_module_type_envoy_buffer* result);
+
+// Appends `data` to a body. Appending to a buffered body that does not exist yet creates it.
+// False when the received body does not exist (outside the body hooks).
+bool envoy_dynamic_module_callback_http_append_body(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_body_type body_type,
+    envoy_dynamic_module_type_module_buffer data);
+
+// Removes up to `number_of_bytes` from the front of a body. False when it does not exist.
+bool envoy_dynamic_module_callback_http_drain_body(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_http_body_type body_type, size_t number_of_bytes);
+
+// Whether the chunk the current body hook received is the body an earlier filter buffered and
+// has now released in one piece.
+bool envoy_dynamic_module_callback_http_received_buffered_request_body(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy);
+bool envoy_dynamic_module_callback_http_received_buffered_response_body(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy);
+
+// The stream's buffer limit in bytes (the listener's per_connection_buffer_limit_bytes unless
+// changed). A buffered body beyond it ends the stream with 413 (request) or 500 (response); a
+// body held with watermarks pauses reading from its source instead.
+uint64_t envoy_dynamic_module_callback_http_get_buffer_limit(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy);
+void envoy_dynamic_module_callback_http_set_buffer_limit(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy, uint64_t limit);
 
 // Sends a local reply. `details` becomes the response code details (may be empty).
 void envoy_dynamic_module_callback_http_send_response(

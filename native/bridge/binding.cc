@@ -349,6 +349,24 @@ napi_value startCallout(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// (slot, gen, direction) → WholeBodyState.
+napi_value bufferWholeBody(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  StreamHost* stream = args.stream();
+  uint32_t direction = 0;
+  if (stream == nullptr) {
+    return nullptr;
+  }
+  if (!args.uint32(2, direction) || direction > 1) {
+    args.throwTypeError("invalid body direction");
+    return nullptr;
+  }
+  napi_value result;
+  napi_create_uint32(env, static_cast<uint32_t>(stream->bufferWholeBody(static_cast<BufferKind>(direction))),
+                     &result);
+  return result;
+}
+
 napi_value clearRouteCache(napi_env env, napi_callback_info info) {
   Args args(env, info);
   StreamHost* stream = args.stream();
@@ -462,6 +480,7 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
       {"getAttribute", nullptr, getAttribute, nullptr, nullptr, nullptr, napi_default, data},
       {"getMetadata", nullptr, getMetadata, nullptr, nullptr, nullptr, napi_default, data},
       {"clearRouteCache", nullptr, clearRouteCache, nullptr, nullptr, nullptr, napi_default, data},
+      {"bufferWholeBody", nullptr, bufferWholeBody, nullptr, nullptr, nullptr, napi_default, data},
       {"startCallout", nullptr, startCallout, nullptr, nullptr, nullptr, napi_default, data},
       {"sharedCounterAdd", nullptr, sharedCounterAdd, nullptr, nullptr, nullptr, napi_default, data},
       {"sharedCounterGet", nullptr, sharedCounterGet, nullptr, nullptr, nullptr, napi_default, data},
@@ -473,6 +492,7 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   defineConnectionFunctions(env, exports, bridge);
+  defineBufferFunctions(env, exports, bridge);
 }
 
 }  // namespace envoy_ts::bridge

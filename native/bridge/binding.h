@@ -12,4 +12,7 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
 // The functions for network connections (connection_binding.cc).
 void defineConnectionFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge);
 
+// The functions over stream and connection bytes (buffer_binding.cc).
+void defineBufferFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge);
+
 }  // namespace envoy_ts::bridge

@@ -104,6 +104,7 @@ void Bridge::setDispatcher(Napi::Object dispatcher) {
   load_config_ = ref("loadConfig");
   unload_config_ = ref("unloadConfig");
   describe_metrics_ = ref("describeMetrics");
+  body_hooks_ = ref("bodyHooks");
   on_hook_ = ref("onHook");
   on_network_hook_ = ref("onNetworkHook");
   on_network_event_ = ref("onNetworkEvent");
@@ -142,6 +143,19 @@ std::string Bridge::loadConfig(uint64_t config_id, const std::string& json, Conf
   std::string error = outcome.IsString() ? outcome.As<Napi::String>().Utf8Value() : "";
   configs_[config_id] = error.empty();
   return error;
+}
+
+uint32_t Bridge::bodyHooks(uint64_t config_id) {
+  Napi::HandleScope scope(env_);
+  napi_value args[1] = {Napi::Number::New(env_, static_cast<double>(config_id))};
+  napi_value result = nullptr;
+  uint32_t hooks = 0;
+  if (!callDispatcher(body_hooks_, 1, args, &result, "bodyHooks") ||
+      napi_get_value_uint32(env_, result, &hooks) != napi_ok) {
+    // Unknown: calling JS for every chunk is always correct.
+    return BodyHooks::kRequest | BodyHooks::kResponse;
+  }
+  return hooks;
 }
 
 std::vector<Bridge::MetricDeclaration> Bridge::describeMetrics(uint64_t config_id) {

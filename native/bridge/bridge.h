@@ -37,6 +37,8 @@ class Bridge {
     std::vector<std::string> labels;  // label names
   };
   std::vector<MetricDeclaration> describeMetrics(uint64_t config_id);
+  // Which body hooks a loaded HTTP config's chain has (BodyHooks bits).
+  uint32_t bodyHooks(uint64_t config_id);
   void unloadConfig(uint64_t config_id);
   // Loads the configs registered since the last call and drops the removed ones. Cheap when
   // nothing changed.
@@ -95,6 +97,7 @@ class Bridge {
   napi_ref load_config_ = nullptr;
   napi_ref unload_config_ = nullptr;
   napi_ref describe_metrics_ = nullptr;
+  napi_ref body_hooks_ = nullptr;
   napi_ref on_hook_ = nullptr;
   napi_ref on_network_hook_ = nullptr;
   napi_ref on_network_event_ = nullptr;

@@ -12,6 +12,8 @@ enum class HookKind : uint32_t {
   RequestTrailers = 2,
   ResponseTrailers = 3,
   StreamComplete = 4,
+  RequestBody = 5,
+  ResponseBody = 6,
 };
 
 // Which flavour of stream attribute getAttribute reads.
@@ -34,8 +36,18 @@ enum class NetworkHookKind : uint32_t { NewConnection = 0, Data = 1, Write = 2 }
 // Connection events Dispatcher.onNetworkEvent reports.
 enum class NetworkEvent : uint32_t { RemoteClose = 0, LocalClose = 1 };
 
-// Which buffer of a connection a binding call addresses.
+// Which buffer a binding call addresses: Read is what comes from the client (a connection's read
+// buffer, an HTTP request body), Write what goes to it (write buffer, response body).
 enum class BufferKind : uint32_t { Read = 0, Write = 1 };
+
+// Bits of Dispatcher.bodyHooks: which directions' body hooks a chain has.
+struct BodyHooks {
+  static constexpr uint32_t kRequest = 1;
+  static constexpr uint32_t kResponse = 2;
+};
+
+// What bufferWholeBody answers.
+enum class WholeBodyState : uint32_t { Buffering = 0, OverLimit = 1, Flowed = 2 };
 
 // How closeConnection closes; equal to Envoy's network_connection_close_type values.
 enum class CloseType : uint32_t { FlushWrite = 0, NoFlush = 1, FlushWriteAndDelay = 2, Abort = 3, AbortReset = 4 };

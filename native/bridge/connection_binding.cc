@@ -9,88 +9,6 @@
 namespace envoy_ts::bridge {
 namespace {
 
-// Argument 2: which buffer.
-bool bufferKind(const Args& args, BufferKind& out) {
-  uint32_t kind = 0;
-  if (!args.uint32(2, kind) || kind > 1) {
-    args.throwTypeError("invalid buffer kind");
-    return false;
-  }
-  out = static_cast<BufferKind>(kind);
-  return true;
-}
-
-napi_value throwNoBuffer(napi_env env) {
-  napi_throw_error(env, "ETS_ERR_NOT_IN_HOOK", "the write buffer only exists while onWrite runs");
-  return nullptr;
-}
-
-napi_value bufferLength(napi_env env, napi_callback_info info) {
-  Args args(env, info);
-  ConnectionHost* connection = args.connection();
-  BufferKind buffer;
-  size_t length = 0;
-  if (connection == nullptr || !bufferKind(args, buffer)) {
-    return nullptr;
-  }
-  if (!connection->bufferLength(buffer, length)) {
-    return throwNoBuffer(env);
-  }
-  napi_value result;
-  napi_create_double(env, static_cast<double>(length), &result);
-  return result;
-}
-
-// Zero-copy: each slice becomes a Uint8Array over Envoy's memory, detached before control returns
-// to Envoy or the buffer changes.
-napi_value bufferChunks(napi_env env, napi_callback_info info) {
-  Args args(env, info);
-  ConnectionHost* connection = args.connection();
-  BufferKind buffer;
-  if (connection == nullptr || !bufferKind(args, buffer)) {
-    return nullptr;
-  }
-  std::vector<std::string_view> slices;
-  if (!connection->bufferSlices(buffer, slices)) {
-    return throwNoBuffer(env);
-  }
-  Bridge& bridge = args.bridge();
-  napi_value result;
-  napi_create_array_with_length(env, slices.size(), &result);
-  for (size_t i = 0; i < slices.size(); ++i) {
-    napi_set_element(env, result, static_cast<uint32_t>(i),
-                     bridge.views().create(env, slices[i], bridge.callDepth()));
-  }
-  return result;
-}
-
-// drainBuffer / prependBuffer / appendBuffer change Envoy's slices: views of them go first.
-enum class BufferEdit { Drain, Prepend, Append };
-
-template <BufferEdit kEdit>
-napi_value editBuffer(napi_env env, napi_callback_info info) {
-  Args args(env, info);
-  ConnectionHost* connection = args.connection();
-  BufferKind buffer;
-  if (connection == nullptr || !bufferKind(args, buffer)) {
-    return nullptr;
-  }
-  double length = 0;
-  std::string_view data;
-  if (kEdit == BufferEdit::Drain ? !args.number(3, length) || length < 0 : !args.bytes(3, data)) {
-    args.throwTypeError(kEdit == BufferEdit::Drain ? "expected a length" : "expected a Uint8Array");
-    return nullptr;
-  }
-  args.bridge().views().detachAll();
-  bool ok = kEdit == BufferEdit::Drain     ? connection->drainBuffer(buffer, static_cast<size_t>(length))
-            : kEdit == BufferEdit::Prepend ? connection->prependBuffer(buffer, data)
-                                           : connection->appendBuffer(buffer, data);
-  if (!ok) {
-    return throwNoBuffer(env);
-  }
-  return undefinedValue(env);
-}
-
 // connectionWrite / injectRead: (slot, gen, bytes, endStream).
 template <void (ConnectionHost::*kSend)(std::string_view, bool)>
 napi_value send(napi_env env, napi_callback_info info) {
@@ -177,14 +95,6 @@ napi_value connectionInfo(napi_env env, napi_callback_info info) {
 void defineConnectionFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge) {
   void* data = &bridge;
   const napi_property_descriptor properties[] = {
-      {"bufferLength", nullptr, bufferLength, nullptr, nullptr, nullptr, napi_default, data},
-      {"bufferChunks", nullptr, bufferChunks, nullptr, nullptr, nullptr, napi_default, data},
-      {"drainBuffer", nullptr, editBuffer<BufferEdit::Drain>, nullptr, nullptr, nullptr,
-       napi_default, data},
-      {"prependBuffer", nullptr, editBuffer<BufferEdit::Prepend>, nullptr, nullptr, nullptr,
-       napi_default, data},
-      {"appendBuffer", nullptr, editBuffer<BufferEdit::Append>, nullptr, nullptr, nullptr,
-       napi_default, data},
       {"connectionWrite", nullptr, send<&ConnectionHost::write>, nullptr, nullptr, nullptr,
        napi_default, data},
       {"injectRead", nullptr, send<&ConnectionHost::injectRead>, nullptr, nullptr, nullptr,

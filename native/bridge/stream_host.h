@@ -35,6 +35,16 @@ class HostBase {
   // `typed`: Envoy builds the object with the factory registered for `key` (network only).
   virtual bool setFilterState(std::string_view key, std::string_view value, bool typed) = 0;
   virtual bool getFilterState(std::string_view key, bool typed, std::string_view& value) = 0;
+
+  // The bytes of one direction (Read: from the client; Write: to the client) that this filter may
+  // see and change now: a connection's read/write buffer, or the part of an HTTP body this filter
+  // holds and has not passed on. Slice views are valid until the buffer changes or the hook
+  // returns. Each returns false when that buffer does not exist now.
+  virtual bool bufferSlices(BufferKind buffer, std::vector<std::string_view>& out) = 0;
+  virtual bool bufferLength(BufferKind buffer, size_t& length) = 0;
+  virtual bool drainBuffer(BufferKind buffer, size_t length) = 0;
+  virtual bool prependBuffer(BufferKind buffer, std::string_view data) = 0;
+  virtual bool appendBuffer(BufferKind buffer, std::string_view data) = 0;
 };
 
 // A metadata or attribute value; views are valid until the next call on the stream.
@@ -68,6 +78,9 @@ class StreamHost : public HostBase {
   // Bridge::calloutDone.
   virtual uint32_t startCallout(std::string_view cluster, const HeaderList& headers,
                                 std::string_view body, uint64_t timeout_ms, uint64_t& id) = 0;
+  // JS needs the whole body of `direction`: hold it with Envoy's buffering (over the buffer limit
+  // Envoy answers 413 or 500) instead of flow control.
+  virtual WholeBodyState bufferWholeBody(BufferKind direction) = 0;
 };
 
 // Facts about a downstream connection.
@@ -85,14 +98,6 @@ struct ConnectionFacts {
 // A network connection.
 class ConnectionHost : public HostBase {
  public:
-  // The slices of a buffer (views valid until the buffer changes or the hook returns). False
-  // when that buffer does not exist now (the write buffer outside on_write).
-  virtual bool bufferSlices(BufferKind buffer, std::vector<std::string_view>& out) = 0;
-  virtual bool bufferLength(BufferKind buffer, size_t& length) = 0;
-  virtual bool drainBuffer(BufferKind buffer, size_t length) = 0;
-  virtual bool prependBuffer(BufferKind buffer, std::string_view data) = 0;
-  virtual bool appendBuffer(BufferKind buffer, std::string_view data) = 0;
-
   virtual void write(std::string_view data, bool end_stream) = 0;
   virtual void injectRead(std::string_view data, bool end_stream) = 0;
   virtual void continueReading() = 0;

@@ -83,7 +83,7 @@ std::optional<LoadedConfig> loadFilterConfig(std::string_view filter_name, std::
     return std::nullopt;
   }
   runtime::ConfigRegistry& registry = runtime::ConfigRegistry::instance();
-  LoadedConfig loaded{registry.reserveId(), {}};
+  LoadedConfig loaded{registry.reserveId(), {}, 0};
   bridge::Bridge& bridge = bridge::Bridge::of(*env);
   std::vector<bridge::Bridge::MetricDeclaration> declared;
   {
@@ -91,6 +91,9 @@ std::optional<LoadedConfig> loadFilterConfig(std::string_view filter_name, std::
     error = bridge.loadConfig(loaded.id, json, kind);
     if (error.empty()) {
       declared = bridge.describeMetrics(loaded.id);
+      if (kind == bridge::ConfigKind::Http) {
+        loaded.body_hooks = bridge.bodyHooks(loaded.id);
+      }
     }
     env->pump();
   }

@@ -1,5 +1,5 @@
 // The per-stream HTTP hooks Envoy calls (worker thread). Each unwraps the stream and makes one
-// call; bodies, streaming callouts and watermarks pass through until the TypeScript API has them.
+// call; streaming callouts and watermarks pass through until the TypeScript API has them.
 #include <string>
 
 #include "native/abi/http_filter.h"
@@ -53,10 +53,10 @@ envoy_dynamic_module_on_http_filter_response_headers(
 }
 
 envoy_dynamic_module_type_on_http_filter_request_body_status
-envoy_dynamic_module_on_http_filter_request_body(envoy_dynamic_module_type_http_filter_envoy_ptr,
-                                                 envoy_dynamic_module_type_http_filter_module_ptr,
-                                                 bool) {
-  return envoy_dynamic_module_type_on_http_filter_request_body_status_Continue;
+envoy_dynamic_module_on_http_filter_request_body(
+    envoy_dynamic_module_type_http_filter_envoy_ptr,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, bool end_of_stream) {
+  return streamOf(filter_module)->onRequestBody(end_of_stream);
 }
 
 envoy_dynamic_module_type_on_http_filter_request_trailers_status
@@ -67,10 +67,10 @@ envoy_dynamic_module_on_http_filter_request_trailers(
 }
 
 envoy_dynamic_module_type_on_http_filter_response_body_status
-envoy_dynamic_module_on_http_filter_response_body(envoy_dynamic_module_type_http_filter_envoy_ptr,
-                                                  envoy_dynamic_module_type_http_filter_module_ptr,
-                                                  bool) {
-  return envoy_dynamic_module_type_on_http_filter_response_body_status_Continue;
+envoy_dynamic_module_on_http_filter_response_body(
+    envoy_dynamic_module_type_http_filter_envoy_ptr,
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, bool end_of_stream) {
+  return streamOf(filter_module)->onResponseBody(end_of_stream);
 }
 
 envoy_dynamic_module_type_on_http_filter_response_trailers_status

@@ -1,5 +1,8 @@
 #include "native/module/http_stream.h"
 
+#include <algorithm>
+#include <string>
+
 #include "native/module/abi_buffer.h"
 #include "native/runtime/log.h"
 
@@ -30,37 +33,79 @@ HttpStream::~HttpStream() {
 
 // ---- Hooks ----
 
+// While JS works on headers the filter answers StopIteration, not StopAll: Envoy then keeps
+// calling the body and trailer hooks, so JS sees the body arrive (and can read it whole) while
+// each chunk is held with flow control or buffered.
 envoy_dynamic_module_type_on_http_filter_request_headers_status
 HttpStream::onRequestHeaders(bool end_of_stream) {
-  switch (runHook(HookKind::RequestHeaders, end_of_stream)) {
-  case HookOutcome::Continue:
-    return envoy_dynamic_module_type_on_http_filter_request_headers_status_Continue;
-  case HookOutcome::Pending:
-    // Hold headers and body (with flow control) until JS decides.
-    return envoy_dynamic_module_type_on_http_filter_request_headers_status_StopAllIterationAndWatermark;
-  case HookOutcome::Failed:
+  HookOutcome outcome = runHook(HookKind::RequestHeaders, end_of_stream);
+  if (outcome == HookOutcome::Failed) {
     failClosed();
-    [[fallthrough]];
-  case HookOutcome::Replied:
-    break;
   }
-  return envoy_dynamic_module_type_on_http_filter_request_headers_status_StopIteration;
+  body_[0].stopped = outcome != HookOutcome::Continue;
+  return outcome == HookOutcome::Continue
+             ? envoy_dynamic_module_type_on_http_filter_request_headers_status_Continue
+             : envoy_dynamic_module_type_on_http_filter_request_headers_status_StopIteration;
 }
 
 envoy_dynamic_module_type_on_http_filter_response_headers_status
 HttpStream::onResponseHeaders(bool end_of_stream) {
-  switch (runHook(HookKind::ResponseHeaders, end_of_stream)) {
+  HookOutcome outcome = runHook(HookKind::ResponseHeaders, end_of_stream);
+  if (outcome == HookOutcome::Failed) {
+    failClosed();
+  }
+  body_[1].stopped = outcome != HookOutcome::Continue;
+  return outcome == HookOutcome::Continue
+             ? envoy_dynamic_module_type_on_http_filter_response_headers_status_Continue
+             : envoy_dynamic_module_type_on_http_filter_response_headers_status_StopIteration;
+}
+
+// The request and response body statuses share their values.
+static_assert(envoy_dynamic_module_type_on_http_filter_request_body_status_StopIterationAndBuffer ==
+              static_cast<int>(envoy_dynamic_module_type_on_http_filter_response_body_status_StopIterationAndBuffer));
+static_assert(envoy_dynamic_module_type_on_http_filter_request_body_status_StopIterationNoBuffer ==
+              static_cast<int>(envoy_dynamic_module_type_on_http_filter_response_body_status_StopIterationNoBuffer));
+
+envoy_dynamic_module_type_on_http_filter_request_body_status
+HttpStream::onRequestBody(bool end_of_stream) {
+  return static_cast<envoy_dynamic_module_type_on_http_filter_request_body_status>(
+      bodyStatus(bridge::BufferKind::Read, end_of_stream));
+}
+
+envoy_dynamic_module_type_on_http_filter_response_body_status
+HttpStream::onResponseBody(bool end_of_stream) {
+  return static_cast<envoy_dynamic_module_type_on_http_filter_response_body_status>(
+      bodyStatus(bridge::BufferKind::Write, end_of_stream));
+}
+
+int HttpStream::bodyStatus(bridge::BufferKind direction, bool end_of_stream) {
+  BodyState& body = body_[static_cast<size_t>(direction)];
+  const bool request = direction == bridge::BufferKind::Read;
+  const uint32_t hooks_bit = request ? bridge::BodyHooks::kRequest : bridge::BodyHooks::kResponse;
+  if ((config_.body_hooks & hooks_bit) == 0 && !body.stopped && !body.whole) {
+    // Nothing in JS looks at this chunk: pass it on without a crossing.
+    body.flowed_unseen = true;
+    return envoy_dynamic_module_type_on_http_filter_request_body_status_Continue;
+  }
+  body.in_body_hook = true;
+  HookOutcome outcome = runHook(request ? HookKind::RequestBody : HookKind::ResponseBody, end_of_stream);
+  body.in_body_hook = false;
+  switch (outcome) {
   case HookOutcome::Continue:
-    return envoy_dynamic_module_type_on_http_filter_response_headers_status_Continue;
+    body.stopped = false;
+    return envoy_dynamic_module_type_on_http_filter_request_body_status_Continue;
   case HookOutcome::Pending:
-    return envoy_dynamic_module_type_on_http_filter_response_headers_status_StopAllIterationAndWatermark;
+    body.stopped = true;
+    return body.whole ? envoy_dynamic_module_type_on_http_filter_request_body_status_StopIterationAndBuffer
+                      : envoy_dynamic_module_type_on_http_filter_request_body_status_StopIterationAndWatermark;
   case HookOutcome::Failed:
     failClosed();
     [[fallthrough]];
   case HookOutcome::Replied:
     break;
   }
-  return envoy_dynamic_module_type_on_http_filter_response_headers_status_StopIteration;
+  body.stopped = true;
+  return envoy_dynamic_module_type_on_http_filter_request_body_status_StopIterationNoBuffer;
 }
 
 envoy_dynamic_module_type_on_http_filter_request_trailers_status HttpStream::onRequestTrailers() {
@@ -80,12 +125,15 @@ bool HttpStream::trailersContinue(HookKind hook) {
   if (outcome == HookOutcome::Failed) {
     failClosed();
   }
+  body_[hook == HookKind::RequestTrailers ? 0 : 1].stopped = outcome != HookOutcome::Continue;
   return outcome == HookOutcome::Continue;
 }
 
 bridge::HookOutcome HttpStream::runHook(HookKind hook, bool end_of_stream) {
-  const Phase phase =
-      hook == HookKind::RequestHeaders || hook == HookKind::RequestTrailers ? kRequest : kResponse;
+  const Phase phase = hook == HookKind::RequestHeaders || hook == HookKind::RequestBody ||
+                              hook == HookKind::RequestTrailers
+                          ? kRequest
+                          : kResponse;
   return enter(phase, [&] {
     if (!bridge_.hasConfig(config_.id)) {
       runtime::log(runtime::LogLevel::Error, "this worker has no usable copy of filter config " +
@@ -107,6 +155,7 @@ uint64_t HttpStream::routeConfigId() {
 void HttpStream::applyResume(Phase phase, HookOutcome outcome) {
   switch (outcome) {
   case HookOutcome::Continue:
+    body_[phase == kRequest ? 0 : 1].stopped = false;
     if (phase == kRequest) {
       envoy_dynamic_module_callback_http_filter_continue_decoding(envoy_);
     } else {
@@ -318,6 +367,130 @@ bool HttpStream::getFilterState(std::string_view key, bool typed, std::string_vi
   }
   value = viewOf(result);
   return true;
+}
+
+// ---- Bodies: what this filter holds of a direction = the buffered body while iteration is
+// stopped here, then the received chunk inside a body hook. That is what Envoy hands on when the
+// filter continues. ----
+
+namespace {
+
+envoy_dynamic_module_type_http_body_type receivedBody(bridge::BufferKind direction) {
+  return direction == bridge::BufferKind::Read
+             ? envoy_dynamic_module_type_http_body_type_ReceivedRequestBody
+             : envoy_dynamic_module_type_http_body_type_ReceivedResponseBody;
+}
+
+envoy_dynamic_module_type_http_body_type bufferedBody(bridge::BufferKind direction) {
+  return direction == bridge::BufferKind::Read
+             ? envoy_dynamic_module_type_http_body_type_BufferedRequestBody
+             : envoy_dynamic_module_type_http_body_type_BufferedResponseBody;
+}
+
+}  // namespace
+
+bool HttpStream::receivedIsBuffered(bridge::BufferKind direction) {
+  return direction == bridge::BufferKind::Read
+             ? envoy_dynamic_module_callback_http_received_buffered_request_body(envoy_)
+             : envoy_dynamic_module_callback_http_received_buffered_response_body(envoy_);
+}
+
+void HttpStream::appendSlices(envoy_dynamic_module_type_http_body_type body,
+                              std::vector<std::string_view>& out) {
+  size_t count = envoy_dynamic_module_callback_http_get_body_chunks_size(envoy_, body);
+  if (count == 0) {
+    return;
+  }
+  slice_scratch_.resize(count);
+  if (!envoy_dynamic_module_callback_http_get_body_chunks(envoy_, body, slice_scratch_.data())) {
+    return;
+  }
+  for (const auto& slice : slice_scratch_) {
+    if (slice.length > 0) {
+      out.push_back(viewOf(slice));
+    }
+  }
+}
+
+bool HttpStream::bufferSlices(bridge::BufferKind direction, std::vector<std::string_view>& out) {
+  const BodyState& body = body_[static_cast<size_t>(direction)];
+  out.clear();
+  const bool received_is_buffered = body.in_body_hook && receivedIsBuffered(direction);
+  if (body.stopped && !received_is_buffered) {
+    appendSlices(bufferedBody(direction), out);
+  }
+  if (body.in_body_hook) {
+    appendSlices(receivedBody(direction), out);
+  }
+  return true;
+}
+
+bool HttpStream::bufferLength(bridge::BufferKind direction, size_t& length) {
+  const BodyState& body = body_[static_cast<size_t>(direction)];
+  length = 0;
+  const bool received_is_buffered = body.in_body_hook && receivedIsBuffered(direction);
+  if (body.stopped && !received_is_buffered) {
+    length += envoy_dynamic_module_callback_http_get_body_size(envoy_, bufferedBody(direction));
+  }
+  if (body.in_body_hook) {
+    length += envoy_dynamic_module_callback_http_get_body_size(envoy_, receivedBody(direction));
+  }
+  return true;
+}
+
+bool HttpStream::drainBuffer(bridge::BufferKind direction, size_t length) {
+  const BodyState& body = body_[static_cast<size_t>(direction)];
+  const bool received_is_buffered = body.in_body_hook && receivedIsBuffered(direction);
+  if (body.stopped && !received_is_buffered) {
+    const size_t buffered = envoy_dynamic_module_callback_http_get_body_size(envoy_, bufferedBody(direction));
+    const size_t from_buffered = std::min(buffered, length);
+    if (from_buffered > 0) {
+      envoy_dynamic_module_callback_http_drain_body(envoy_, bufferedBody(direction), from_buffered);
+    }
+    length -= from_buffered;
+  }
+  if (body.in_body_hook && length > 0) {
+    envoy_dynamic_module_callback_http_drain_body(envoy_, receivedBody(direction), length);
+  }
+  return true;
+}
+
+// Envoy's ABI has no prepend for bodies: the held bytes are put back behind `data` (a copy).
+bool HttpStream::prependBuffer(bridge::BufferKind direction, std::string_view data) {
+  std::vector<std::string_view> slices;
+  bufferSlices(direction, slices);
+  std::string combined(data);
+  size_t held = 0;
+  for (std::string_view slice : slices) {
+    combined.append(slice);
+    held += slice.size();
+  }
+  drainBuffer(direction, held);
+  return appendBuffer(direction, combined);
+}
+
+bool HttpStream::appendBuffer(bridge::BufferKind direction, std::string_view data) {
+  const BodyState& body = body_[static_cast<size_t>(direction)];
+  if (body.in_body_hook) {
+    return envoy_dynamic_module_callback_http_append_body(envoy_, receivedBody(direction),
+                                                          moduleBuffer(data));
+  }
+  // Outside a body hook only a filter that holds the direction may add to its buffered body.
+  return body.stopped && envoy_dynamic_module_callback_http_append_body(
+                             envoy_, bufferedBody(direction), moduleBuffer(data));
+}
+
+bridge::WholeBodyState HttpStream::bufferWholeBody(bridge::BufferKind direction) {
+  BodyState& body = body_[static_cast<size_t>(direction)];
+  if (body.flowed_unseen) {
+    return bridge::WholeBodyState::Flowed;
+  }
+  body.whole = true;
+  const uint64_t limit = envoy_dynamic_module_callback_http_get_buffer_limit(envoy_);
+  size_t held = 0;
+  bufferLength(direction, held);
+  return limit == 0 || held <= limit ? bridge::WholeBodyState::Buffering
+                                     : bridge::WholeBodyState::OverLimit;
 }
 
 // ---- bridge::StreamHost ----

@@ -18,6 +18,8 @@ class HttpStream : public JsStream, public bridge::StreamHost {
   // Envoy hooks (worker thread).
   envoy_dynamic_module_type_on_http_filter_request_headers_status onRequestHeaders(bool end_of_stream);
   envoy_dynamic_module_type_on_http_filter_response_headers_status onResponseHeaders(bool end_of_stream);
+  envoy_dynamic_module_type_on_http_filter_request_body_status onRequestBody(bool end_of_stream);
+  envoy_dynamic_module_type_on_http_filter_response_body_status onResponseBody(bool end_of_stream);
   envoy_dynamic_module_type_on_http_filter_request_trailers_status onRequestTrailers();
   envoy_dynamic_module_type_on_http_filter_response_trailers_status onResponseTrailers();
   void onScheduled(uint64_t event_id) { onScheduledEvent(event_id); }
@@ -52,14 +54,39 @@ class HttpStream : public JsStream, public bridge::StreamHost {
   void setMetadata(std::string_view ns, std::string_view key, bool value) override;
   bool setFilterState(std::string_view key, std::string_view value, bool typed) override;
   bool getFilterState(std::string_view key, bool typed, std::string_view& value) override;
+  bool bufferSlices(bridge::BufferKind direction, std::vector<std::string_view>& out) override;
+  bool bufferLength(bridge::BufferKind direction, size_t& length) override;
+  bool drainBuffer(bridge::BufferKind direction, size_t length) override;
+  bool prependBuffer(bridge::BufferKind direction, std::string_view data) override;
+  bool appendBuffer(bridge::BufferKind direction, std::string_view data) override;
+  bridge::WholeBodyState bufferWholeBody(bridge::BufferKind direction) override;
 
  private:
   // Which direction is stopped while JS works.
   static constexpr Phase kRequest = 1;
   static constexpr Phase kResponse = 2;
 
+  // What this filter knows about one direction's body (index: bridge::BufferKind).
+  struct BodyState {
+    bool in_body_hook = false;  // the received chunk exists
+    // Envoy's iteration stopped at this filter: the buffered body is what this filter holds.
+    bool stopped = false;
+    // JS reads the whole body: Pending buffers (limit → 413/500) instead of using watermarks.
+    bool whole = false;
+    // Body bytes went on without JS seeing them (the chain has no body hooks for it).
+    bool flowed_unseen = false;
+  };
+
   ~HttpStream() override;
   bridge::HookOutcome runHook(bridge::HookKind hook, bool end_of_stream);
+  // Body hooks: Continue, or hold the chunk (StopIterationAndBuffer/Watermark, or NoBuffer after
+  // a local reply). Returns Envoy's body status value.
+  int bodyStatus(bridge::BufferKind direction, bool end_of_stream);
+  // The received chunk of a body hook is the buffer an earlier filter released (not ours too).
+  bool receivedIsBuffered(bridge::BufferKind direction);
+  // Appends the slices of `body` to `out`.
+  void appendSlices(envoy_dynamic_module_type_http_body_type body,
+                    std::vector<std::string_view>& out);
   uint64_t routeConfigId();
   // Trailers hooks: Continue, or StopIteration while JS works or after a local reply.
   bool trailersContinue(bridge::HookKind hook);
@@ -74,6 +101,8 @@ class HttpStream : public JsStream, public bridge::StreamHost {
   envoy_dynamic_module_type_http_filter_envoy_ptr envoy_;
   envoy_dynamic_module_type_http_filter_scheduler_module_ptr scheduler_ = nullptr;
   std::vector<envoy_dynamic_module_type_envoy_http_header> header_scratch_;
+  std::vector<envoy_dynamic_module_type_envoy_buffer> slice_scratch_;
+  BodyState body_[2];
 };
 
 }  // namespace envoy_ts::module

@@ -77,9 +77,11 @@ void JsStream::closeJs(bool notify_js) {
 }
 
 void JsStream::startWaiting(Phase phase) {
-  waiting_ = phase;
-  ensureScheduler();
-  env_.waker()->addTarget(this);
+  if (waiting_ == kNotWaiting) {
+    ensureScheduler();
+    env_.waker()->addTarget(this);
+  }
+  waiting_ = phase;  // a body hook of a direction that already waits keeps waiting
 }
 
 void JsStream::stopWaiting() {

@@ -133,3 +133,41 @@ describe(`rate-limit through ${proxyName}`, () => {
     assert.equal(await proxy.stat('rate-limit.limited'), 2);
   });
 });
+
+describe(`body-rewrite through ${proxyName}`, () => {
+  let upstream;
+  let proxy;
+
+  before(async () => {
+    upstream = await startUpstream();
+    proxy = await startProxy({
+      upstreamPort: upstream.port,
+      filterConfigs: [{
+        bundle: examplesBundle,
+        chain: [{ name: 'body-rewrite', config: { fields: ['authorization', 'cookie'] } }],
+      }],
+    });
+  });
+
+  after(async () => {
+    await proxy?.stop();
+    await upstream?.close();
+  });
+
+  test('credentials an upstream echoes back are redacted as the JSON streams through', async () => {
+    // A large body makes the upstream's JSON arrive in many chunks.
+    const payload = 'x'.repeat(200 * 1024);
+    const response = await request(proxy.port, {
+      method: 'POST', path: '/echo', body: payload,
+      headers: { authorization: 'Bearer s3cret', cookie: 'session=abc', 'x-keep': 'visible' },
+    });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers['content-length'], undefined, 'the length changed: sent chunked');
+    const echo = echoOf(response);
+    assert.equal(echo.headers.authorization, '[redacted]');
+    assert.equal(echo.headers.cookie, '[redacted]');
+    assert.equal(echo.headers['x-keep'], 'visible');
+    assert.equal(echo.body, payload);
+    assert.equal(upstream.seen.at(-1).headers.authorization, 'Bearer s3cret', 'the request itself is untouched');
+  });
+});

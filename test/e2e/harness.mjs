@@ -45,13 +45,15 @@ export async function startUpstream() {
 }
 
 /** envoy.yaml with one envoy_ts filter per entry of `filterConfigs` (objects are JSON-encoded). */
-export function envoyYaml({ listenPort, adminPort, upstreamPort, filterConfigs, extraClusters = [], routes }) {
+export function envoyYaml({ listenPort, adminPort, upstreamPort, filterConfigs, extraClusters = [], routes,
+                            perConnectionBufferLimitBytes }) {
   const filters = filterConfigs.map((config) => ({
     module: 'envoy_ts',
     filterName: 'chain',
     config: typeof config === 'string' ? config : JSON.stringify(config),
   }));
-  return httpProxyYaml({ listenPort, adminPort, upstreamPort, filters, extraClusters, routes });
+  return httpProxyYaml({ listenPort, adminPort, upstreamPort, filters, extraClusters, routes,
+                         perConnectionBufferLimitBytes });
 }
 
 function proxyCommand(configPath, concurrency, logLevel) {
@@ -151,18 +153,23 @@ export async function launchProxy(yaml, { port, adminPort, concurrency = 1, logL
 /**
  * Starts a proxy in front of `upstreamPort` with one envoy_ts filter per entry of
  * `filterConfigs` (objects are JSON-encoded, filters named envoy_ts_<index>), `extraClusters`
- * ([{ name, port }], for callouts) and `routes` (see httpProxyYaml; default one route for "/").
+ * ([{ name, port }], for callouts), `routes` (see httpProxyYaml; default one route for "/") and
+ * the listener's `perConnectionBufferLimitBytes` (default Envoy's 1 MiB).
  * Resolves once the admin endpoint says LIVE.
  */
 export async function startProxy({ upstreamPort, filterConfigs, extraClusters, routes, concurrency = 1,
-                                   logLevel = 'info' }) {
+                                   logLevel = 'info', perConnectionBufferLimitBytes }) {
   const port = await freePort();
   const adminPort = await freePort();
-  const yaml = envoyYaml({ listenPort: port, adminPort, upstreamPort, filterConfigs, extraClusters, routes });
+  const yaml = envoyYaml({ listenPort: port, adminPort, upstreamPort, filterConfigs, extraClusters, routes,
+                          perConnectionBufferLimitBytes });
   return launchProxy(yaml, { port, adminPort, concurrency, logLevel });
 }
 
-/** One HTTP/1.1 request from a real client; resolves with {status, headers, body}. */
+/**
+ * One HTTP/1.1 request from a real client; resolves with {status, headers, body}. `body` may be an
+ * array of pieces: they are sent chunked, a few milliseconds apart, so they arrive separately.
+ */
 export function request(port, { method = 'GET', path: urlPath = '/', headers = {}, body, agent = false } = {}) {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers, agent }, (res) => {
@@ -177,9 +184,21 @@ export function request(port, { method = 'GET', path: urlPath = '/', headers = {
     });
     req.on('error', reject);
     req.setTimeout(15000, () => req.destroy(new Error('request timed out')));
+    if (Array.isArray(body)) {
+      writePieces(req, body).catch(reject);
+      return;
+    }
     if (body !== undefined) req.write(body);
     req.end();
   });
+}
+
+async function writePieces(req, pieces) {
+  for (const piece of pieces) {
+    req.write(piece);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  req.end();
 }
 
 /** The upstream's JSON echo from a proxied response. */

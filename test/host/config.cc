@@ -2,6 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
 #include <set>
 
 #include "logger.h"
@@ -85,6 +88,19 @@ SocketAddress socketAddress(const YAML::Node& address, const std::string& path) 
   }
   result.port = static_cast<uint16_t>(value);
   return result;
+}
+
+// google.protobuf.UInt32Value in YAML: a decimal integer.
+uint32_t uint32Value(const YAML::Node& node, const std::string& path) {
+  const std::string value = scalar(node, path);
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long parsed = std::strtoull(value.c_str(), &end, 10);
+  if (value.empty() || !std::isdigit(static_cast<unsigned char>(value[0])) || *end != '\0' ||
+      errno != 0 || parsed > UINT32_MAX) {
+    fail(path, "expected an unsigned 32-bit integer");
+  }
+  return static_cast<uint32_t>(parsed);
 }
 
 // Protobuf Duration in YAML: "0.25s", "5s".
@@ -280,10 +296,15 @@ void tcpProxy(const YAML::Node& tc, const std::string& path, ListenerSpec& liste
 }
 
 ListenerSpec listenerSpec(const YAML::Node& l, const std::string& path) {
-  checkKeys(l, path, {"name", "address", "filter_chains"});
+  checkKeys(l, path, {"name", "address", "per_connection_buffer_limit_bytes", "filter_chains"});
   ListenerSpec spec;
   spec.name = l["name"] ? scalar(l["name"], path + ".name") : path;
   spec.address = socketAddress(required(l, "address", path), path + ".address");
+  const std::string limit_path = path + ".per_connection_buffer_limit_bytes";
+  if (l["per_connection_buffer_limit_bytes"]) {
+    spec.per_connection_buffer_limit_bytes =
+        uint32Value(l["per_connection_buffer_limit_bytes"], limit_path);
+  }
   const YAML::Node chains = required(l, "filter_chains", path);
   if (chains.size() != 1) {
     fail(path + ".filter_chains", "exactly one filter chain is supported");
@@ -314,6 +335,10 @@ ListenerSpec listenerSpec(const YAML::Node& l, const std::string& path) {
   }
   // A TCP listener: DynamicModuleNetworkFilter entries, then tcp_proxy last.
   spec.kind = ListenerSpec::Kind::Tcp;
+  if (l["per_connection_buffer_limit_bytes"]) {
+    fail(limit_path, "connection buffer limits of TCP listeners are not supported by the "
+                     "conformance host");
+  }
   for (size_t i = 0; i < filters.size(); ++i) {
     const YAML::Node tc = typedConfig(i, tc_path, type);
     const bool last = i + 1 == filters.size();

@@ -9,6 +9,9 @@
 
 namespace EnvoyTsHost {
 
+// Envoy's default for a listener's per_connection_buffer_limit_bytes (1 MiB).
+constexpr uint32_t DefaultPerConnectionBufferLimitBytes = 1024 * 1024;
+
 // Thrown while reading envoy.yaml only (never on the data plane); the message names the field.
 class ConfigError : public std::runtime_error {
 public:
@@ -72,6 +75,8 @@ struct ListenerSpec {
   Kind kind{Kind::Http};
   std::string name;
   SocketAddress address;
+  // HTTP listeners: each stream's starting buffer limit (Envoy's FilterManager buffer_limit_).
+  uint32_t per_connection_buffer_limit_bytes{DefaultPerConnectionBufferLimitBytes};
   std::string stat_prefix;
   std::vector<VirtualHostSpec> virtual_hosts;
   std::vector<DynamicModuleFilterSpec> filters; // HTTP: in chain order; the router is implicit.

@@ -3,11 +3,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "buffer.h"
 #include "connection_info.h"
 #include "dispatcher.h"
 #include "header_map.h"
@@ -39,8 +39,12 @@ class DownstreamEncoder {
 public:
   virtual ~DownstreamEncoder() = default;
   virtual void encodeHeaders(HeaderMap& headers, bool end_stream) = 0;
-  virtual void encodeData(std::string& data, bool end_stream) = 0;
+  // Writes `data` and drains it (Envoy's codec moves the bytes out).
+  virtual void encodeData(Buffer& data, bool end_stream) = 0;
   virtual void encodeTrailers(HeaderMap& trailers) = 0;
+  // Envoy's readDisable on the downstream stream, reference-counted: stop (or resume) reading the
+  // request. Whatever is still disabled when the stream ends is unwound by the owner.
+  virtual void readDisable(bool disable) = 0;
   // The stream is over and every filter got stream_complete; the owner defers its deletion.
   virtual void onStreamComplete() = 0;
   // Like onStreamComplete, but the response could not be completed: close the connection.
@@ -52,8 +56,12 @@ class UpstreamRequest {
 public:
   virtual ~UpstreamRequest() = default;
   virtual void decodeHeaders(HeaderMap& headers, bool end_stream) = 0;
-  virtual void decodeData(std::string& data, bool end_stream) = 0;
+  // Writes `data` and drains it.
+  virtual void decodeData(Buffer& data, bool end_stream) = 0;
   virtual void decodeTrailers(HeaderMap& trailers) = 0;
+  // The router's downstream watermark callbacks, reference-counted: stop (or resume) reading the
+  // response from the upstream connection.
+  virtual void readDisable(bool disable) = 0;
   // Abandons the upstream exchange; called at most once, possibly from inside the above.
   virtual void cancel() = 0;
 };
@@ -66,8 +74,10 @@ using UpstreamFactory = std::function<std::unique_ptr<UpstreamRequest>(FilterMan
 // Worker thread only. Stops, buffering, continue and local replies follow Envoy's rules.
 class FilterManager {
 public:
+  // `buffer_limit`: the listener's per_connection_buffer_limit_bytes (Envoy's buffer_limit_).
   FilterManager(Dispatcher& dispatcher, const FilterChainConfig& chain,
-                DownstreamEncoder& downstream, UpstreamFactory upstream_factory);
+                DownstreamEncoder& downstream, UpstreamFactory upstream_factory,
+                uint64_t buffer_limit);
   ~FilterManager();
 
   // Creates the filters; false (and the stream is reset) when a module refused the stream.
@@ -75,14 +85,14 @@ public:
 
   // From the downstream codec.
   void decodeHeaders(HeaderMapPtr headers, bool end_stream);
-  void decodeData(std::string& data, bool end_stream);
+  void decodeData(Buffer& data, bool end_stream);
   void decodeTrailers(HeaderMapPtr trailers);
   // The downstream connection went away.
   void onDownstreamReset();
 
   // From the router.
   void encodeHeaders(HeaderMapPtr headers, bool end_stream);
-  void encodeData(std::string& data, bool end_stream);
+  void encodeData(Buffer& data, bool end_stream);
   void encodeTrailers(HeaderMapPtr trailers);
   // The upstream failed after the response started: the stream cannot complete.
   void onUpstreamReset();
@@ -93,6 +103,21 @@ public:
 
   // continue_decoding / continue_encoding for `filter`.
   void continueIteration(bool decode, HttpFilter& filter);
+
+  // ---- Bodies (Envoy's decodingBuffer()/encodingBuffer(), modify*Buffer, add*Data) ----
+
+  // The body the filter manager holds for a direction (a filter stopped and buffered, or added
+  // data); nullptr when nothing is buffered. Once created it lives as long as the stream.
+  Buffer* bufferedBody(bool decode) { return direction(decode).buffered.get(); }
+  // Appends `data` to `filter`'s received chunk (only while its body hook runs) or to the buffered
+  // body, applying the buffer limit. False when the received chunk does not exist; appending to a
+  // buffered body that does not exist creates it (Envoy's addDecodedData/addEncodedData).
+  bool appendBody(HttpFilter& filter, bool decode, bool buffered, Buffer& data);
+  // Drains up to `size` bytes from the front. False when the body does not exist.
+  bool drainBody(HttpFilter& filter, bool decode, bool buffered, size_t size);
+  uint64_t bufferLimit() const { return buffer_limit_; }
+  // Changes the limit for both directions of this stream and re-applies it to buffered bodies.
+  void setBufferLimit(uint64_t limit);
 
   // nullptr when the map does not exist (yet).
   HeaderMap* requestHeaders() { return request_headers_.get(); }
@@ -132,12 +157,33 @@ private:
     bool headers_started{false};
     bool remote_complete{false}; // The source sent its last byte.
     bool aborted{false};         // Iteration abandoned after a local reply.
-    std::optional<std::string> buffered;
+    // Envoy's buffered_request_data_ / buffered_response_data_, a watermark buffer: above the
+    // stream's buffer limit it pauses the source while streaming, else ends the stream.
+    std::unique_ptr<Buffer> buffered;
+    // Envoy's decoder_filters_streaming_ / encoder_filters_streaming_: the latest buffering was
+    // StopIterationAndWatermark / StopAllIterationAndWatermark (or data a filter added).
+    bool streaming{false};
+    bool above_high_watermark{false}; // Went above the limit, not yet back to limit / 2.
+    bool source_read_disabled{false}; // This direction holds a readDisable(true) on its source.
   };
+
+  // Which hooks are running (Envoy's FilterCallState), for add*Data.
+  enum CallState : unsigned {
+    DecodeHeaders = 1u << 0,
+    DecodeData = 1u << 1,
+    DecodeTrailers = 1u << 2,
+    EncodeHeaders = 1u << 3,
+    EncodeData = 1u << 4,
+    EncodeTrailers = 1u << 5,
+  };
+  class CallScope;
 
   size_t filterCount() const { return filters_.size(); }
   HttpFilter& filterAt(bool decode, size_t pos) {
     return decode ? *filters_[pos] : *filters_[filters_.size() - 1 - pos];
+  }
+  size_t positionOf(bool decode, const HttpFilter& filter) const {
+    return decode ? filter.index() : filters_.size() - 1 - filter.index();
   }
   DirectionState& direction(bool decode) { return decode ? decode_ : encode_; }
   HeaderMap* trailers(bool decode) {
@@ -146,13 +192,19 @@ private:
   bool halted(bool decode) const { return complete_ || (decode ? decode_ : encode_).aborted; }
 
   void iterateHeaders(bool decode, size_t start, bool end_stream);
-  void iterateData(bool decode, size_t start, std::string& data, bool end_stream);
+  void iterateData(bool decode, size_t start, Buffer& data, bool end_stream);
   void iterateTrailers(bool decode, size_t start);
   void commonContinue(bool decode, size_t pos);
-  void bufferData(bool decode, std::string& data);
+  void continueAddedData(bool decode, size_t pos);
+  void bufferData(bool decode, Buffer& data);
+  void addBufferedData(HttpFilter& filter, bool decode, Buffer& data);
+  void createBuffer(bool decode);
+  void checkHighWatermark(bool decode);
+  void checkLowWatermark(bool decode);
+  void readDisableSource(bool decode, bool disable);
 
   void terminalHeaders(bool decode, bool end_stream);
-  void terminalData(bool decode, std::string& data, bool end_stream);
+  void terminalData(bool decode, Buffer& data, bool end_stream);
   void terminalTrailers(bool decode);
 
   void cancelUpstream();
@@ -172,6 +224,8 @@ private:
   HeaderMapPtr response_trailers_;
   DirectionState decode_;
   DirectionState encode_;
+  uint64_t buffer_limit_;
+  unsigned call_state_{0};
   std::shared_ptr<const DownstreamConnectionInfo> connection_;
   std::string protocol_{"HTTP/1.1"};
   const RouteTable* routes_{nullptr};

@@ -147,13 +147,13 @@ void HttpCallout::takeResponse() {
     parser_.headers().clear();
   }
   if (!parser_.body().empty()) {
-    if (response_body_.size() + parser_.body().size() > kCalloutResponseBufferLimit) {
+    if (response_body_.size() + parser_.body().length() > kCalloutResponseBufferLimit) {
       HOST_LOG(Warn, "the buffer size limit for async client response body has been exceeded");
       complete(envoy_dynamic_module_type_http_callout_result_ExceedResponseBufferLimit);
       return;
     }
-    response_body_ += parser_.body();
-    parser_.body().clear();
+    response_body_ += parser_.body().toString();
+    parser_.body().drain(parser_.body().length());
   }
   if (parser_.messageComplete()) {
     // Trailers are not part of the result (the hook has no trailers).

@@ -54,7 +54,7 @@ void Http1Parser::nextMessage() {
   url_.clear();
   headers_.clear();
   trailers_.clear();
-  body_.clear();
+  body_.drain(body_.length());
   in_value_ = false;
   headers_complete_ = false;
   message_complete_ = false;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "buffer.h"
 #include "header_map.h"
 
 namespace EnvoyTsHost {
@@ -33,7 +34,9 @@ public:
   // Lowercased headers in arrival order (hop-by-hop ones included), valid once headersComplete().
   std::vector<HeaderMap::Entry>& headers() { return headers_; }
   std::vector<HeaderMap::Entry>& trailers() { return trailers_; }
-  std::string& body() { return body_; }
+  // Body bytes parsed so far and not taken, one slice per piece the parser reported (each
+  // execute() input, or each chunk of a chunked body).
+  Buffer& body() { return body_; }
   const std::string& url() const { return url_; }
   const char* method() const;
   unsigned statusCode() const { return parser_.status_code; }
@@ -56,7 +59,7 @@ private:
   std::vector<HeaderMap::Entry> headers_;
   std::vector<HeaderMap::Entry> trailers_;
   bool in_value_{false};
-  std::string body_;
+  Buffer body_;
   bool headers_complete_{false};
   bool message_complete_{false};
   bool keep_alive_{true};

@@ -8,11 +8,11 @@ namespace EnvoyTsHost {
 
 HttpConnection::HttpConnection(Dispatcher& dispatcher, evutil_socket_t fd,
                                const FilterChainConfig& chain, const RouteTable* routes,
-                               UpstreamFactory upstream_factory, CalloutContext callouts,
-                               ConnectionOwner& owner)
+                               uint64_t buffer_limit, UpstreamFactory upstream_factory,
+                               CalloutContext callouts, ConnectionOwner& owner)
     : dispatcher_(dispatcher),
       connection_(bufferevent_socket_new(dispatcher.base(), fd, BEV_OPT_CLOSE_ON_FREE)),
-      chain_(chain), routes_(routes),
+      chain_(chain), routes_(routes), buffer_limit_(buffer_limit),
       info_(std::make_shared<DownstreamConnectionInfo>(downstreamConnectionInfo(fd))),
       upstream_factory_(std::move(upstream_factory)), callouts_(callouts), owner_(owner),
       alive_(std::make_shared<bool>(true)) {
@@ -49,7 +49,8 @@ void HttpConnection::onRead() {
     return; // A posted resume can run after close() but before the deferred deletion.
   }
   evbuffer* input = bufferevent_get_input(connection_);
-  while (!closing_) {
+  // While read-disabled, what was already received waits in the input for readDisable(false).
+  while (!closing_ && read_disable_count_ == 0) {
     if (parser_.messageComplete()) {
       if (stream_ != nullptr) {
         return; // Pipelined request: wait until the current response is done.
@@ -58,12 +59,13 @@ void HttpConnection::onRead() {
       request_started_ = false;
       request_ended_ = false;
     }
-    const size_t length = evbuffer_get_length(input);
-    if (length == 0) {
+    // One input segment (about one socket read) at a time, so each becomes its own body slice.
+    evbuffer_iovec segment;
+    if (evbuffer_get_length(input) == 0 || evbuffer_peek(input, -1, nullptr, &segment, 1) < 1) {
       return;
     }
-    const char* data = reinterpret_cast<const char*>(evbuffer_pullup(input, -1));
-    const size_t consumed = parser_.execute(data, length);
+    const size_t consumed =
+        parser_.execute(static_cast<const char*>(segment.iov_base), segment.iov_len);
     evbuffer_drain(input, consumed);
     if (parser_.failed()) {
       onProtocolError();
@@ -84,15 +86,15 @@ void HttpConnection::dispatchRequest() {
   }
   if (stream_ == nullptr || request_ended_) {
     // No stream wants the rest of this request (it already answered): drain it.
-    parser_.body().clear();
+    parser_.body().drain(parser_.body().length());
     parser_.trailers().clear();
     return;
   }
   const bool complete = parser_.messageComplete();
   const bool has_trailers = complete && !parser_.trailers().empty();
   if (!parser_.body().empty() || (complete && !has_trailers)) {
-    std::string body = std::move(parser_.body());
-    parser_.body().clear();
+    Buffer body;
+    body.move(parser_.body());
     request_ended_ = complete && !has_trailers;
     stream_->decodeData(body, request_ended_);
   }
@@ -140,7 +142,8 @@ void HttpConnection::startStream() {
   }
   const bool end_stream = parser_.messageComplete() && parser_.body().empty() &&
                           parser_.trailers().empty();
-  stream_ = std::make_unique<FilterManager>(dispatcher_, chain_, *this, upstream_factory_);
+  stream_ = std::make_unique<FilterManager>(dispatcher_, chain_, *this, upstream_factory_,
+                                            buffer_limit_);
   stream_->setStreamInfo(info_, parser_.http10() ? "HTTP/1.0" : "HTTP/1.1", routes_);
   stream_->setCalloutContext(callouts_);
   if (!stream_->createFilters()) {
@@ -191,6 +194,11 @@ void HttpConnection::encodeHeaders(HeaderMap& headers, bool end_stream) {
       out += "transfer-encoding: chunked\r\n";
     }
   }
+  // Envoy's HCM: an HTTP/1 response that starts before the whole request arrived ends the
+  // connection, as the rest of the request cannot be skipped safely.
+  if (!request_ended_) {
+    close_after_response_ = true;
+  }
   if (close_after_response_) {
     out += "connection: close\r\n";
   }
@@ -198,21 +206,19 @@ void HttpConnection::encodeHeaders(HeaderMap& headers, bool end_stream) {
   write(out);
 }
 
-void HttpConnection::encodeData(std::string& data, bool end_stream) {
-  if (!response_chunked_) {
-    write(data);
-    return;
-  }
-  std::string out;
-  if (!data.empty()) {
+void HttpConnection::encodeData(Buffer& data, bool end_stream) {
+  if (response_chunked_ && !data.empty()) {
     char size[32];
-    snprintf(size, sizeof(size), "%zx\r\n", data.size());
-    out = size + data + "\r\n";
+    snprintf(size, sizeof(size), "%zx\r\n", data.length());
+    write(size);
   }
-  if (end_stream) {
-    out += "0\r\n\r\n";
+  for (const std::string& slice : data.slices()) {
+    write(slice);
   }
-  write(out);
+  if (response_chunked_) {
+    write(std::string(data.empty() ? "" : "\r\n") + (end_stream ? "0\r\n\r\n" : ""));
+  }
+  data.drain(data.length());
 }
 
 void HttpConnection::encodeTrailers(HeaderMap& trailers) {
@@ -232,17 +238,38 @@ void HttpConnection::onStreamComplete() {
     closeAfterFlush();
     return;
   }
-  // Go on with a pipelined request from a fresh loop iteration, not from inside filter hooks.
-  if (!resume_posted_) {
-    resume_posted_ = true;
-    std::weak_ptr<bool> alive = alive_;
-    dispatcher_.post([this, alive]() {
-      if (auto a = alive.lock(); a && *a) {
-        resume_posted_ = false;
-        onRead();
-      }
-    });
+  // A pipelined request may be waiting.
+  postRead();
+}
+
+void HttpConnection::readDisable(bool disable) {
+  if (disable) {
+    if (read_disable_count_++ == 0 && !closing_ && !close_pending_) {
+      bufferevent_disable(connection_, EV_READ);
+    }
+    return;
   }
+  if (read_disable_count_ == 0 || --read_disable_count_ > 0 || closing_ || close_pending_) {
+    return;
+  }
+  bufferevent_enable(connection_, EV_READ);
+  // Bytes received before the pause are still in the input.
+  postRead();
+}
+
+// Parses what is in the input from a fresh loop iteration, not from inside filter hooks.
+void HttpConnection::postRead() {
+  if (resume_posted_) {
+    return;
+  }
+  resume_posted_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  dispatcher_.post([this, alive]() {
+    if (auto a = alive.lock(); a && *a) {
+      resume_posted_ = false;
+      onRead();
+    }
+  });
 }
 
 void HttpConnection::onStreamReset() {
@@ -253,6 +280,13 @@ void HttpConnection::onStreamReset() {
 void HttpConnection::releaseStream() {
   if (stream_ != nullptr) {
     dispatcher_.deferredDelete(std::move(stream_));
+  }
+  // Like Envoy's HTTP/1 codec, a stream that goes away unwinds the read-disables it left.
+  if (read_disable_count_ > 0) {
+    read_disable_count_ = 0;
+    if (!closing_ && !close_pending_) {
+      bufferevent_enable(connection_, EV_READ);
+    }
   }
 }
 
@@ -266,6 +300,7 @@ void HttpConnection::closeAfterFlush() {
   if (closing_ || connection_ == nullptr) {
     return;
   }
+  close_pending_ = true;
   bufferevent_disable(connection_, EV_READ);
   if (evbuffer_get_length(bufferevent_get_output(connection_)) == 0) {
     close();

@@ -22,10 +22,11 @@ public:
 
 // One downstream HTTP/1.1 connection (Envoy's HTTP/1 ServerConnection + ActiveStream): parses
 // requests, runs one stream at a time through the filter chain and writes the responses.
+// `buffer_limit` is the listener's per_connection_buffer_limit_bytes, each stream's starting limit.
 class HttpConnection : public DownstreamEncoder {
 public:
   HttpConnection(Dispatcher& dispatcher, evutil_socket_t fd, const FilterChainConfig& chain,
-                 const RouteTable* routes, UpstreamFactory upstream_factory,
+                 const RouteTable* routes, uint64_t buffer_limit, UpstreamFactory upstream_factory,
                  CalloutContext callouts, ConnectionOwner& owner);
   ~HttpConnection() override;
 
@@ -34,8 +35,9 @@ public:
 
   // DownstreamEncoder
   void encodeHeaders(HeaderMap& headers, bool end_stream) override;
-  void encodeData(std::string& data, bool end_stream) override;
+  void encodeData(Buffer& data, bool end_stream) override;
   void encodeTrailers(HeaderMap& trailers) override;
+  void readDisable(bool disable) override;
   void onStreamComplete() override;
   void onStreamReset() override;
 
@@ -48,6 +50,7 @@ private:
   void dispatchRequest();
   void startStream();
   void onProtocolError();
+  void postRead();
   void write(const std::string& bytes);
   void closeAfterFlush();
   void releaseStream();
@@ -56,6 +59,7 @@ private:
   bufferevent* connection_;
   const FilterChainConfig& chain_;
   const RouteTable* routes_;
+  const uint64_t buffer_limit_;
   const std::shared_ptr<const DownstreamConnectionInfo> info_;
   UpstreamFactory upstream_factory_;
   const CalloutContext callouts_;
@@ -66,8 +70,11 @@ private:
   bool request_ended_{false};    // ... and so did its end of stream.
   bool response_chunked_{false};
   bool close_after_response_{false};
+  bool close_pending_{false}; // closeAfterFlush(): the last response is being written.
   bool closing_{false};
   bool resume_posted_{false};
+  // Outstanding readDisable(true) calls of the current stream; reading resumes at zero.
+  size_t read_disable_count_{0};
   std::shared_ptr<bool> alive_;
 };
 

@@ -29,9 +29,16 @@ int HttpFilter::onHeaders(bool decode, bool end_stream) {
                 : static_cast<int>(hooks_.response_headers(this, module_filter_, end_stream));
 }
 
-int HttpFilter::onBody(bool decode, bool end_stream) {
-  return decode ? static_cast<int>(hooks_.request_body(this, module_filter_, end_stream))
-                : static_cast<int>(hooks_.response_body(this, module_filter_, end_stream));
+int HttpFilter::onBody(bool decode, Buffer& data, bool end_stream) {
+  Buffer*& received = decode ? received_request_body_ : received_response_body_;
+  // Restored rather than cleared: a continue from inside the hook may run body hooks re-entrantly.
+  Buffer* const outer = received;
+  received = &data;
+  const int status =
+      decode ? static_cast<int>(hooks_.request_body(this, module_filter_, end_stream))
+             : static_cast<int>(hooks_.response_body(this, module_filter_, end_stream));
+  received = outer;
+  return status;
 }
 
 int HttpFilter::onTrailers(bool decode) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "buffer.h"
 #include "dispatcher.h"
 #include "header_map.h"
 #include "http_filter_config.h"
@@ -18,11 +19,15 @@ class HttpFilter;
 class HttpCallout;
 
 // How far one filter let one direction iterate (Envoy's ActiveStreamFilterBase state).
-enum class Iteration { Continue, StopSingle, StopAll };
+enum class Iteration { Continue, StopSingle, StopAllBuffer, StopAllWatermark };
 struct FilterIterationState {
   bool headers_continued{false};
   Iteration iteration{Iteration::Continue};
   bool end_stream{false}; // This filter has seen the end of the stream in this direction.
+
+  bool stoppedAll() const {
+    return iteration == Iteration::StopAllBuffer || iteration == Iteration::StopAllWatermark;
+  }
 };
 
 // One dynamic-module filter instance of one stream (Envoy's DynamicModuleHttpFilter). Its address
@@ -37,7 +42,8 @@ public:
   bool create();
 
   int onHeaders(bool decode, bool end_stream);
-  int onBody(bool decode, bool end_stream);
+  // `data` is the filter's Received body while the hook runs.
+  int onBody(bool decode, Buffer& data, bool end_stream);
   int onTrailers(bool decode);
   void onStreamComplete();
   void onScheduled(uint64_t event_id) override;
@@ -62,6 +68,11 @@ public:
   size_t index() const { return index_; }
   const std::shared_ptr<FilterLiveness>& liveness() const { return liveness_; }
   FilterIterationState& state(bool decode) { return decode ? decode_state_ : encode_state_; }
+  // Envoy's current_request_body_ / current_response_body_: the chunk the running body hook was
+  // called with; nullptr outside it.
+  Buffer* receivedBody(bool decode) const {
+    return decode ? received_request_body_ : received_response_body_;
+  }
 
   static HttpFilter* fromEnvoyPtr(envoy_dynamic_module_type_http_filter_envoy_ptr ptr) {
     return static_cast<HttpFilter*>(ptr);
@@ -76,6 +87,8 @@ private:
   std::shared_ptr<FilterLiveness> liveness_;
   FilterIterationState decode_state_;
   FilterIterationState encode_state_;
+  Buffer* received_request_body_{nullptr};
+  Buffer* received_response_body_{nullptr};
   std::map<uint64_t, std::unique_ptr<HttpCallout>> callouts_;
   uint64_t next_callout_id_{1};
   bool callouts_closed_{false};

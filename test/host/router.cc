@@ -149,7 +149,10 @@ RouterUpstream::RouterUpstream(FilterManager& stream, UpstreamConnPool& pool,
                                Dispatcher& dispatcher)
     : stream_(stream), pool_(pool), dispatcher_(dispatcher) {}
 
-RouterUpstream::~RouterUpstream() { closeConnection(false); }
+RouterUpstream::~RouterUpstream() {
+  *alive_ = false;
+  closeConnection(false);
+}
 
 void RouterUpstream::decodeHeaders(HeaderMap& headers, bool end_stream) {
   // The stream's cached route: picked before the decoder filters ran, or again from the current
@@ -186,22 +189,22 @@ void RouterUpstream::decodeHeaders(HeaderMap& headers, bool end_stream) {
   connect();
 }
 
-void RouterUpstream::decodeData(std::string& data, bool end_stream) {
+void RouterUpstream::decodeData(Buffer& data, bool end_stream) {
   if (done_ || cluster_ == nullptr) {
     return;
   }
-  if (request_chunked_) {
-    if (!data.empty()) {
-      char size[32];
-      snprintf(size, sizeof(size), "%zx\r\n", data.size());
-      write(size + data + "\r\n");
-    }
-    if (end_stream) {
-      write("0\r\n\r\n");
-    }
-  } else {
-    write(data);
+  if (request_chunked_ && !data.empty()) {
+    char size[32];
+    snprintf(size, sizeof(size), "%zx\r\n", data.length());
+    write(size);
   }
+  for (const std::string& slice : data.slices()) {
+    write(slice);
+  }
+  if (request_chunked_) {
+    write(std::string(data.empty() ? "" : "\r\n") + (end_stream ? "0\r\n\r\n" : ""));
+  }
+  data.drain(data.length());
   request_complete_ = request_complete_ || end_stream;
 }
 
@@ -217,6 +220,31 @@ void RouterUpstream::decodeTrailers(HeaderMap& trailers) {
     write(last + "\r\n");
   }
   request_complete_ = true;
+}
+
+void RouterUpstream::readDisable(bool disable) {
+  if (disable) {
+    if (read_disable_count_++ == 0 && connection_ != nullptr) {
+      bufferevent_disable(connection_, EV_READ);
+    }
+    return;
+  }
+  if (read_disable_count_ == 0 || --read_disable_count_ > 0 || connection_ == nullptr) {
+    return;
+  }
+  bufferevent_enable(connection_, EV_READ);
+  // Go on with the bytes read before the pause from a later loop iteration, not from inside the
+  // filter hook that resumed reading.
+  if (!resume_posted_) {
+    resume_posted_ = true;
+    std::weak_ptr<bool> alive = alive_;
+    dispatcher_.post([this, alive]() {
+      if (auto a = alive.lock(); a && *a) {
+        resume_posted_ = false;
+        processInput();
+      }
+    });
+  }
 }
 
 void RouterUpstream::cancel() {
@@ -243,7 +271,7 @@ void RouterUpstream::connect() {
     }
   }
   bufferevent_setcb(connection_, &RouterUpstream::onRead, nullptr, &RouterUpstream::onEvent, this);
-  bufferevent_enable(connection_, EV_READ | EV_WRITE);
+  bufferevent_enable(connection_, read_disable_count_ > 0 ? EV_WRITE : EV_READ | EV_WRITE);
   if (connected_) {
     write("");
   }
@@ -272,7 +300,12 @@ void RouterUpstream::onEvent(bufferevent*, short events, void* arg) {
     self->onConnectionFailure("connection failure");
     return;
   }
-  // EOF or error: ends a close-delimited response, otherwise the upstream reset the stream.
+  // EOF or error: ends a close-delimited response, otherwise the upstream reset the stream. Bytes
+  // that arrived before it and wait since a pause go first.
+  self->processInput();
+  if (self->done_) {
+    return;
+  }
   self->parser_.finish();
   self->dispatchResponse();
   if (!self->done_ && !self->response_complete_) {
@@ -284,20 +317,30 @@ void RouterUpstream::onConnectTimeout(evutil_socket_t, short, void* arg) {
   static_cast<RouterUpstream*>(arg)->onConnectionFailure("connection timeout");
 }
 
-void RouterUpstream::onRead(bufferevent* bev, void* arg) {
-  auto* self = static_cast<RouterUpstream*>(arg);
-  evbuffer* input = bufferevent_get_input(bev);
-  while (!self->done_ && evbuffer_get_length(input) > 0) {
-    const size_t length = evbuffer_get_length(input);
-    const char* data = reinterpret_cast<const char*>(evbuffer_pullup(input, -1));
-    const size_t consumed = self->parser_.execute(data, length);
-    evbuffer_drain(input, consumed);
-    if (self->parser_.failed()) {
-      HOST_LOG(Debug, "upstream protocol error: " + self->parser_.errorName());
-      self->onConnectionFailure("protocol error");
+void RouterUpstream::onRead(bufferevent*, void* arg) {
+  static_cast<RouterUpstream*>(arg)->processInput();
+}
+
+void RouterUpstream::processInput() {
+  if (connection_ == nullptr) {
+    return;
+  }
+  evbuffer* input = bufferevent_get_input(connection_);
+  // One input segment (about one socket read) at a time, so each becomes its own body slice.
+  while (!done_ && read_disable_count_ == 0 && evbuffer_get_length(input) > 0) {
+    evbuffer_iovec segment;
+    if (evbuffer_peek(input, -1, nullptr, &segment, 1) < 1) {
       return;
     }
-    self->dispatchResponse();
+    const size_t consumed =
+        parser_.execute(static_cast<const char*>(segment.iov_base), segment.iov_len);
+    evbuffer_drain(input, consumed);
+    if (parser_.failed()) {
+      HOST_LOG(Debug, "upstream protocol error: " + parser_.errorName());
+      onConnectionFailure("protocol error");
+      return;
+    }
+    dispatchResponse();
     if (consumed == 0) {
       break;
     }
@@ -337,8 +380,8 @@ void RouterUpstream::dispatchResponse() {
   const bool complete = parser_.messageComplete();
   const bool has_trailers = complete && !parser_.trailers().empty();
   if (!parser_.body().empty() || (complete && !has_trailers)) {
-    std::string body = std::move(parser_.body());
-    parser_.body().clear();
+    Buffer body;
+    body.move(parser_.body());
     response_complete_ = complete && !has_trailers;
     stream_.encodeData(body, complete && !has_trailers);
     if (done_) {

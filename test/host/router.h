@@ -82,12 +82,14 @@ public:
 
   // UpstreamRequest
   void decodeHeaders(HeaderMap& headers, bool end_stream) override;
-  void decodeData(std::string& data, bool end_stream) override;
+  void decodeData(Buffer& data, bool end_stream) override;
   void decodeTrailers(HeaderMap& trailers) override;
+  void readDisable(bool disable) override;
   void cancel() override;
 
 private:
   static void onRead(bufferevent* bev, void* arg);
+  void processInput();
   static void onEvent(bufferevent* bev, short events, void* arg);
   static void onConnectTimeout(evutil_socket_t, short, void* arg);
 
@@ -112,6 +114,10 @@ private:
   bool response_headers_sent_{false};
   bool response_complete_{false};
   bool done_{false};
+  // Outstanding readDisable(true) calls; response bytes already read wait in the input meanwhile.
+  size_t read_disable_count_{0};
+  bool resume_posted_{false};
+  std::shared_ptr<bool> alive_{std::make_shared<bool>(true)};
 };
 
 } // namespace EnvoyTsHost

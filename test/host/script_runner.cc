@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <future>
@@ -22,6 +23,7 @@ using Headers = std::vector<HeaderMap::Entry>;
 struct ScriptRequest {
   Headers headers;
   std::string body;
+  size_t body_chunk_bytes{0};  // The body arrives in chunks of this size (0: in one chunk).
 };
 
 struct StreamResult {
@@ -87,7 +89,8 @@ Scenario loadScenario(const std::string& path) {
     const std::string r_path = "requests[" + std::to_string(i) + "]";
     scenario.requests.push_back(
         {readHeaders(requests[i]["headers"], r_path + ".headers"),
-         requests[i]["body"] ? requests[i]["body"].as<std::string>() : ""});
+         requests[i]["body"] ? requests[i]["body"].as<std::string>() : "",
+         requests[i]["body_chunk_bytes"] ? requests[i]["body_chunk_bytes"].as<size_t>() : 0});
   }
   scenario.repeat = root["repeat"] ? root["repeat"].as<size_t>() : 1;
   scenario.warmup = root["warmup"] ? root["warmup"].as<size_t>() : 0;
@@ -116,8 +119,13 @@ public:
     result_.upstream_request_headers = headers.entries();
     maybeRespond(end_stream);
   }
-  void decodeData(std::string&, bool end_stream) override { maybeRespond(end_stream); }
+  void decodeData(Buffer& data, bool end_stream) override {
+    data.drain(data.length());
+    maybeRespond(end_stream);
+  }
   void decodeTrailers(HeaderMap&) override { maybeRespond(true); }
+  // The response is in memory and arrives whole: nothing to pause.
+  void readDisable(bool) override {}
   void cancel() override { *cancelled_ = true; }
 
 private:
@@ -135,7 +143,8 @@ private:
       const bool headers_only = scenario->upstream_body.empty();
       stream->encodeHeaders(toHeaderMap(scenario->upstream_headers), headers_only);
       if (!headers_only && !*cancelled) {
-        std::string body = scenario->upstream_body;
+        Buffer body;
+        body.append(scenario->upstream_body.data(), scenario->upstream_body.size());
         stream->encodeData(body, true);
       }
     });
@@ -168,18 +177,25 @@ public:
     }
     current_ = StreamResult();
     const ScriptRequest& request = scenario_.requests[index_ % scenario_.requests.size()];
+    // No listener: Envoy's default per_connection_buffer_limit_bytes.
     stream_ = std::make_unique<FilterManager>(
-        dispatcher_, chain_, *this, [this](FilterManager& stream) {
+        dispatcher_, chain_, *this,
+        [this](FilterManager& stream) {
           return std::make_unique<ScriptUpstream>(stream, scenario_, current_);
-        });
+        },
+        DefaultPerConnectionBufferLimitBytes);
     if (!stream_->createFilters()) {
       return;
     }
     const bool headers_only = request.body.empty();
     stream_->decodeHeaders(toHeaderMap(request.headers), headers_only);
-    if (!headers_only && stream_ != nullptr) {
-      std::string body = request.body;
-      stream_->decodeData(body, true);
+    const size_t chunk = request.body_chunk_bytes == 0 ? request.body.size() : request.body_chunk_bytes;
+    for (size_t offset = 0; !headers_only && stream_ != nullptr && offset < request.body.size();
+         offset += chunk) {
+      const size_t length = std::min(chunk, request.body.size() - offset);
+      Buffer body;
+      body.append(request.body.data() + offset, length);
+      stream_->decodeData(body, offset + length == request.body.size());
     }
   }
 
@@ -187,8 +203,13 @@ public:
   void encodeHeaders(HeaderMap& headers, bool) override {
     current_.response_headers = headers.entries();
   }
-  void encodeData(std::string& data, bool) override { current_.response_body += data; }
+  void encodeData(Buffer& data, bool) override {
+    current_.response_body += data.toString();
+    data.drain(data.length());
+  }
   void encodeTrailers(HeaderMap&) override {}
+  // The request is handed over whole: nothing to pause.
+  void readDisable(bool) override {}
   void onStreamComplete() override { streamDone(false); }
   void onStreamReset() override { streamDone(true); }
 

@@ -88,11 +88,10 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void*
   UpstreamFactory factory = [runtime, &worker](FilterManager& stream) {
     return std::make_unique<RouterUpstream>(stream, *worker.pool_, *worker.dispatcher_);
   };
-  auto connection = std::make_unique<HttpConnection>(*worker.dispatcher_, fd, runtime->chain,
-                                                     runtime->routes.get(), std::move(factory),
-                                                     CalloutContext{runtime->clusters,
-                                                                    worker.pool_.get()},
-                                                     worker);
+  auto connection = std::make_unique<HttpConnection>(
+      *worker.dispatcher_, fd, runtime->chain, runtime->routes.get(),
+      runtime->spec.per_connection_buffer_limit_bytes, std::move(factory),
+      CalloutContext{runtime->clusters, worker.pool_.get()}, worker);
   HttpConnection* raw = connection.get();
   worker.connections_.emplace(raw, std::move(connection));
 }

@@ -16,10 +16,11 @@ export async function freePort() {
  * `filters`: [{ module, filterName, config (string), doNotClose = true }], in chain order; they are
  * named `<module>_<index>`. `routes`: [{ prefix, perRoute?: { <filter name>: { module, config } } }]
  * (default: one route for "/"); `perRoute` becomes the route's typed_per_filter_config
- * (DynamicModuleFilterPerRoute, per_route_config_name "chain").
+ * (DynamicModuleFilterPerRoute, per_route_config_name "chain"). `perConnectionBufferLimitBytes`
+ * becomes the listener's per_connection_buffer_limit_bytes (Envoy's default, 1 MiB, when absent).
  */
 export function httpProxyYaml({ listenPort, adminPort, upstreamPort, filters, extraClusters = [],
-                                routes = [{ prefix: '/' }] }) {
+                                routes = [{ prefix: '/' }], perConnectionBufferLimitBytes }) {
   const httpFilters = filters.map(({ module, filterName, config, doNotClose = true }, i) => `
           - name: ${module}_${i}
             typed_config:
@@ -36,7 +37,9 @@ static_resources:
   listeners:
   - name: http
     address:
-      socket_address: { address: 127.0.0.1, port_value: ${listenPort} }
+      socket_address: { address: 127.0.0.1, port_value: ${listenPort} }${
+  perConnectionBufferLimitBytes === undefined ? '' : `
+    per_connection_buffer_limit_bytes: ${perConnectionBufferLimitBytes}`}
     filter_chains:
     - filters:
       - name: envoy.filters.network.http_connection_manager

@@ -3,7 +3,7 @@
 import { checkFilterOptions } from './filter-options';
 import { HTTP_FILTER_BRAND_VERSION, kHttpFilter } from './symbols';
 import type { MetricsDeclaration } from './metrics';
-import type { HttpHeadersHook, HttpStreamCompleteHook } from './types';
+import type { HttpBodyHook, HttpHeadersHook, HttpStreamCompleteHook } from './types';
 
 /** What an author passes to `defineHttpFilter`. Every hook is optional. */
 export interface HttpFilterOptions<C = undefined> {
@@ -25,6 +25,14 @@ export interface HttpFilterOptions<C = undefined> {
   readonly onRequestHeaders?: HttpHeadersHook<C>;
   /** Runs for the response headers, in reverse chain order (like Envoy's encoder filters). */
   readonly onResponseHeaders?: HttpHeadersHook<C>;
+  /**
+   * Runs for each chunk of the request body as it streams through, in chain order (zero-copy views;
+   * see `BodyChunk`). To read the whole body instead, `await ctx.requestBody.bytes()` in
+   * `onRequestHeaders`.
+   */
+  readonly onRequestBody?: HttpBodyHook<C>;
+  /** Runs for each chunk of the response body, in reverse chain order. */
+  readonly onResponseBody?: HttpBodyHook<C>;
   /** Runs for the request trailers (when the request has any), in chain order. */
   readonly onRequestTrailers?: HttpHeadersHook<C>;
   /** Runs for the response trailers (when the response has any), in reverse chain order. */
@@ -47,8 +55,8 @@ export interface HttpFilter<C = undefined> extends HttpFilterOptions<C> {
   readonly [kHttpFilter]: typeof HTTP_FILTER_BRAND_VERSION;
 }
 
-const HOOK_KEYS = ['parseConfig', 'onRequestHeaders', 'onResponseHeaders', 'onRequestTrailers',
-                   'onResponseTrailers', 'onStreamComplete'] as const;
+const HOOK_KEYS = ['parseConfig', 'onRequestHeaders', 'onResponseHeaders', 'onRequestBody', 'onResponseBody',
+                   'onRequestTrailers', 'onResponseTrailers', 'onStreamComplete'] as const;
 
 /**
  * Define an HTTP filter. Export the result from your bundle; the chain config refers to it by name.

@@ -4,7 +4,10 @@
 export { defineHttpFilter } from './http-filter';
 export type { HttpFilter, HttpFilterOptions } from './http-filter';
 export type {
+  BodyChunk,
   HeaderMap,
+  HttpBody,
+  HttpBodyHook,
   HttpFilterContext,
   HttpHeadersHook,
   HttpStreamCompleteHook,

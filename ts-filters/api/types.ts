@@ -1,6 +1,7 @@
 // Shapes an HTTP filter sees. The runtime implements them; authors only consume them.
 
 import type { Metrics, SharedState } from './metrics';
+import type { BytesLike } from './network-filter';
 
 /**
  * A live view of one of the stream's header maps. Reads and writes go to Envoy on demand; nothing
@@ -97,6 +98,66 @@ export interface FetchInit {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * The body bytes a body hook gets: what this filter holds of the direction and has not passed on —
+ * the chunk Envoy just received (plus, after an `await` in a body hook, what arrived meanwhile,
+ * shown to every body hook of the chain as the next chunk). Nothing is copied until asked:
+ * `chunks()` are views of Envoy's memory, detached (read as empty) when the hook returns or the
+ * body is changed; `bytes()`/`text()` copy. Edits go straight to Envoy and are what the next
+ * filter, the upstream or the client receives. Changing the length of a streamed body makes a
+ * `content-length` wrong: delete it in the headers hook (Envoy then sends the body chunked).
+ * Using a chunk after its hook is over throws `InvalidStateError`.
+ */
+export interface BodyChunk {
+  /** Bytes in the chunk. */
+  readonly length: number;
+  /** Whether this is the last body data of the direction (trailers may still follow if false). */
+  readonly endOfStream: boolean;
+  /** Zero-copy views of Envoy's slices, in order. */
+  chunks(): Uint8Array[];
+  /** A copy of the bytes in [start, end) (default: all; negative indexes count from the end). */
+  bytes(start?: number, end?: number): Uint8Array;
+  /** A copy decoded as text (default UTF-8). */
+  text(encoding?: 'utf8' | 'latin1'): string;
+  /** Remove `length` bytes from the front (clamped to the chunk's length). */
+  drain(length: number): void;
+  /** Insert bytes at the front (a copy: Envoy has no body prepend). */
+  prepend(data: BytesLike): void;
+  /** Add bytes at the end. */
+  append(data: BytesLike): void;
+  /** Replace the whole chunk. */
+  replace(data: BytesLike): void;
+}
+
+/**
+ * The whole body of one direction (`ctx.requestBody`, `ctx.responseBody`), buffered by Envoy.
+ * Reading it holds the direction (headers included) until the body is complete; a body over the
+ * stream's buffer limit (the listener's `per_connection_buffer_limit_bytes`, 1 MiB by default)
+ * ends the stream as Envoy does — 413 for a request, 500 for a response — and the read rejects.
+ */
+export interface HttpBody {
+  /**
+   * Wait for the whole body and get a copy of it. Call it from a hook of the same direction before
+   * any of its body has been passed on (typically the headers hook), and `await` it there: the
+   * direction stays held while the hook's promise is pending. A body-less message gives an empty
+   * array. Rejects with `InvalidStateError` if the body already started flowing on or was passed on
+   * before it was complete, and with `StreamClosedError` if the stream ends first.
+   */
+  bytes(): Promise<Uint8Array>;
+  /** `bytes()` decoded as UTF-8. */
+  text(): Promise<string>;
+  /** `bytes()` parsed as JSON (a `SyntaxError` rejects). */
+  json<T = unknown>(): Promise<T>;
+  /**
+   * Replace the whole body once it is complete (after `bytes()` resolved, before the hook's promise
+   * settles). `content-length`, when the message has one, is set to the new length. Throws
+   * `InvalidStateError` when the body is not complete or no longer held by this filter.
+   */
+  replace(data: BytesLike): void;
+  /** `replace(JSON.stringify(value))`. */
+  replaceJson(value: unknown): void;
+}
+
 /** Where `getMetadata` reads from. */
 export type MetadataSource = 'dynamic' | 'route' | 'cluster' | 'host';
 
@@ -110,8 +171,12 @@ export interface HttpFilterContext<C = undefined> {
   readonly requestHeaders: HeaderMap;
   /** The response headers; only in the response phase (throws `InvalidStateError` before it). */
   readonly responseHeaders: HeaderMap;
-  /** Whether the current hook's headers end the stream in that direction. */
+  /** Whether the current hook's headers (or body chunk) end the stream in that direction. */
   readonly endOfStream: boolean;
+  /** The whole request body, buffered (see `HttpBody`). */
+  readonly requestBody: HttpBody;
+  /** The whole response body, buffered; only in the response phase. */
+  readonly responseBody: HttpBody;
   /** This filter's logger. */
   readonly log: Logger;
   /** Aborted (with a `StreamClosedError` reason) when the stream is destroyed. */
@@ -162,6 +227,14 @@ export interface HttpFilterContext<C = undefined> {
  * (a local reply, like `ctx.respond`), or a Promise of either to hold the stream until it settles.
  */
 export type HttpHeadersHook<C> = (headers: HeaderMap, ctx: HttpFilterContext<C>) =>
+  void | Response | Promise<void | Response>;
+
+/**
+ * A body hook: called for each chunk of the body as it streams through (see `BodyChunk`). Return
+ * nothing to pass the chunk on, a `Response` to answer with it (before the response started), or
+ * a Promise of either: the direction is held (with flow control) until it settles.
+ */
+export type HttpBodyHook<C> = (body: BodyChunk, ctx: HttpFilterContext<C>) =>
   void | Response | Promise<void | Response>;
 
 /** Runs once the stream is complete (response sent or stream reset), before it is destroyed. */

@@ -1,6 +1,8 @@
 // The example filters, bundled into dist/examples/filters.js.
 
 export { asyncDelay } from './async-delay';
+export { JsonRedactor, bodyRewrite } from './body-rewrite';
+export type { BodyRewriteConfig } from './body-rewrite';
 export type { AsyncDelayConfig } from './async-delay';
 export { headerAuth } from './header-auth';
 export type { HeaderAuthConfig } from './header-auth';

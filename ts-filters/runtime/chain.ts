@@ -2,9 +2,14 @@
 // reverse (config.chains has them ordered). A hook that returns a promise stops the chain;
 // once it settled, the native side calls onResume and the chain goes on after that filter.
 // A hook that returns (or resolves to) a Response replies with it.
+//
+// Each direction runs its stages in order — headers, body chunks, trailers — and is only passed
+// on (Continue) once every stage has seen what the filter holds. Body data and trailers that
+// arrive while a hook of their direction is pending are held and shown to the chain afterwards.
 
 import type { HttpFilterContext } from '../api/types';
-import { HookOutcome, LogLevel } from './codes';
+import { BodyChunkView, type BodyFlow } from './body';
+import { BufferKind, HookKind, HookOutcome, LogLevel, directionOf } from './codes';
 import type { ChainLink } from './config';
 import { CONTINUE_CHAIN, applyFailure } from './failure';
 import { RUNTIME_PREFIX, describeError, filterPrefix, writeLog } from './log';
@@ -12,17 +17,97 @@ import type { HookOutcome as NativeHookOutcome, HookKind as NativeHookKind } fro
 import { isResponse, respondWith } from './response-reply';
 import type { PendingHook, StreamState } from './stream';
 
+type ChainHook = (argument: unknown, ctx: HttpFilterContext<unknown>) => unknown;
+
+/**
+ * Envoy called `hook` and no hook of its direction is pending: run its chain (for a body hook,
+ * over the chunk the filter holds). The caller sets stream.inHook, phase and endOfStream.
+ */
+export function startHook(stream: StreamState, hook: NativeHookKind, endOfStream: boolean): NativeHookOutcome {
+  const direction = directionOf(hook);
+  if (hook === HookKind.RequestBody || hook === HookKind.ResponseBody) {
+    const flow = stream.flowOf(direction);
+    flow.sawBody = true;
+    if (endOfStream) flow.bodyEnded = true;
+    if ((stream.config.chains[hook]?.length ?? 0) === 0) return stageDone(stream, hook);
+    return runBodyStage(stream, hook, flow, endOfStream);
+  }
+  if (hook === HookKind.RequestTrailers || hook === HookKind.ResponseTrailers) {
+    const flow = stream.existingFlow(direction);
+    if (flow !== undefined) flow.trailersArrived = true;
+  } else if (endOfStream) {
+    stream.headersEnded[direction] = true;
+  }
+  return runChain(stream, hook, 0);
+}
+
+/**
+ * Envoy called a body or trailers hook while a hook of the same direction is pending: hold what
+ * came (Envoy keeps it) and show it to the chain once the pending hook is done.
+ */
+export function holdWhilePending(stream: StreamState, hook: NativeHookKind, endOfStream: boolean): NativeHookOutcome {
+  const flow = stream.flowOf(directionOf(hook));
+  if (hook === HookKind.RequestBody || hook === HookKind.ResponseBody) {
+    flow.sawBody = true;
+    flow.dataHeld = true;
+    if (endOfStream) flow.bodyEnded = true;
+  } else {
+    flow.trailersArrived = true;
+    flow.trailersHeld = true;
+  }
+  flow.completeWholeRead(stream);
+  return HookOutcome.Pending;
+}
+
+// The body hooks of the chain over the held bytes they have not seen.
+function runBodyStage(stream: StreamState, hook: NativeHookKind, flow: BodyFlow, endOfStream: boolean): NativeHookOutcome {
+  const held = stream.binding.bufferLength(stream.slot, stream.gen, flow.direction);
+  flow.chunk = new BodyChunkView(stream, flow.direction, flow.processed, held, endOfStream);
+  if (endOfStream) flow.endDelivered = true;
+  stream.phase = hook;
+  stream.endOfStream = endOfStream;
+  return runChain(stream, hook, 0);
+}
+
+// Every filter ran `hook`: go on with the direction's next stage, or pass the direction on.
+function stageDone(stream: StreamState, hook: NativeHookKind): NativeHookOutcome {
+  const direction = directionOf(hook);
+  const flow = stream.existingFlow(direction);
+  if (flow === undefined) return HookOutcome.Continue;
+  const bodyHook = direction === BufferKind.Read ? HookKind.RequestBody : HookKind.ResponseBody;
+  if (hook === bodyHook) {
+    flow.processed = flow.chunk?.end ?? flow.processed;
+    flow.retireChunk();
+  }
+  const trailersHook = direction === BufferKind.Read ? HookKind.RequestTrailers : HookKind.ResponseTrailers;
+  if (hook !== trailersHook && flow.sawBody && (stream.config.chains[bodyHook]?.length ?? 0) > 0) {
+    const held = stream.binding.bufferLength(stream.slot, stream.gen, direction);
+    const endOfStream = flow.bodyEnded && !flow.trailersArrived;
+    if (held > flow.processed || (endOfStream && !flow.endDelivered)) {
+      return runBodyStage(stream, bodyHook, flow, endOfStream);
+    }
+  }
+  if (flow.trailersHeld) {
+    flow.trailersHeld = false;
+    stream.phase = trailersHook;
+    stream.endOfStream = true;
+    return runChain(stream, trailersHook, 0);
+  }
+  flow.passOn();
+  return HookOutcome.Continue;
+}
+
 /** Run `hook` for every filter of the chain from position `from`. The caller sets stream.inHook. */
 export function runChain(stream: StreamState, hook: NativeHookKind, from: number): NativeHookOutcome {
   const chain = stream.config.chains[hook] ?? [];
-  const headers = stream.headerMapFor(hook);
+  const argument = stream.argumentFor(hook);
   for (let i = from; i < chain.length; i++) {
     const link = chain[i] as ChainLink;
     if (stream.disabled(link.filter)) continue;
     const ctx = stream.contextFor(link.filter);
     let result: unknown;
     try {
-      result = link.hook.call(link.filter.definition, headers, ctx);
+      result = (link.hook as ChainHook).call(link.filter.definition, argument, ctx);
       if (isResponse(result)) result = respondWith(ctx, result);
     } catch (error) {
       const outcome = applyFailure(stream, link, 'threw', error);
@@ -50,7 +135,7 @@ export function runChain(stream: StreamState, hook: NativeHookKind, from: number
     }
     if (stream.reply !== undefined) return sendReply(stream);
   }
-  return HookOutcome.Continue;
+  return stageDone(stream, hook);
 }
 
 /** The stream's pending hook settled: note how, and ask native for onResume. */

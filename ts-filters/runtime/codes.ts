@@ -14,6 +14,7 @@ import type {
   NativeLogLevel,
   NetworkEvent as NativeNetworkEvent,
   NetworkHookKind as NativeNetworkHookKind,
+  WholeBodyState as NativeWholeBodyState,
 } from './native';
 
 /** Which kind of Envoy filter a config belongs to. */
@@ -30,7 +31,22 @@ export const HookKind = {
   RequestTrailers: 2,
   ResponseTrailers: 3,
   StreamComplete: 4,
+  RequestBody: 5,
+  ResponseBody: 6,
 } as const satisfies Record<string, NativeHookKind>;
+
+/** What bufferWholeBody answers. */
+export const WholeBodyState = {
+  Buffering: 0,
+  OverLimit: 1,
+  Flowed: 2,
+} as const satisfies Record<string, NativeWholeBodyState>;
+
+/** The direction (request: Read, response: Write) a hook belongs to. */
+export function directionOf(hook: NativeHookKind): NativeBufferKind {
+  return hook === HookKind.RequestHeaders || hook === HookKind.RequestBody || hook === HookKind.RequestTrailers
+    ? BufferKind.Read : BufferKind.Write;
+}
 
 /** Envoy attribute ids. */
 export const AttributeId = {

@@ -11,11 +11,11 @@ import { ConfigError } from '../api/errors';
 import { isHttpFilter, type HttpFilter } from '../api/http-filter';
 import type { MetricKind, MetricsDeclaration } from '../api/metrics';
 import { isNetworkFilter, type NetworkFilter } from '../api/network-filter';
-import type { HttpHeadersHook, HttpStreamCompleteHook, Logger } from '../api/types';
-import { ConfigKind, FailurePolicy } from './codes';
+import type { HttpBodyHook, HttpHeadersHook, HttpStreamCompleteHook, Logger } from '../api/types';
+import { BufferKind, ConfigKind, FailurePolicy, directionOf } from './codes';
 import { checkConfigSchema } from './config-schema';
 import { createLogger, errorMessage, filterPrefix } from './log';
-import type { ConfigKind as NativeConfigKind, NativeBinding } from './native';
+import type { ConfigKind as NativeConfigKind, HookKind as NativeHookKind, NativeBinding } from './native';
 
 /** One filter of a loaded chain. */
 export interface LoadedFilter {
@@ -48,12 +48,14 @@ export interface MetricSlot {
 }
 
 /** Which hooks an HTTP chain runs, by name. */
-export type HttpHookName = 'onRequestHeaders' | 'onResponseHeaders' | 'onRequestTrailers' | 'onResponseTrailers';
+export type HttpHookName = 'onRequestHeaders' | 'onResponseHeaders' | 'onRequestTrailers' | 'onResponseTrailers' |
+  'onRequestBody' | 'onResponseBody';
 
 /** A filter that has a hook for the chain being run. */
 export interface ChainLink {
   readonly filter: LoadedHttpFilter;
-  readonly hook: HttpHeadersHook<unknown>;
+  /** Called with the hook's headers map or body chunk, and the filter's context. */
+  readonly hook: HttpHeadersHook<unknown> | HttpBodyHook<unknown>;
   readonly hookName: HttpHookName;
 }
 
@@ -69,8 +71,8 @@ interface ConfigBase {
 export interface HttpConfig extends ConfigBase {
   readonly kind: typeof ConfigKind.Http;
   readonly filters: readonly LoadedHttpFilter[];
-  /** Per HookKind (request/response headers/trailers): the filters with that hook, request hooks in
-   *  chain order, response hooks in reverse chain order. */
+  /** Per HookKind (headers, body and trailers of both directions; none for StreamComplete): the
+   *  filters with that hook, request hooks in chain order, response hooks in reverse order. */
   readonly chains: readonly (readonly ChainLink[])[];
   /** Filters with onStreamComplete, in chain order. */
   readonly completeChain: readonly { readonly filter: LoadedHttpFilter; readonly hook: HttpStreamCompleteHook<unknown> }[];
@@ -281,8 +283,9 @@ function assignMetrics(filterName: string, declared: ReadonlyMap<string, Declare
   return slots;
 }
 
-const HTTP_HOOKS: readonly HttpHookName[] = ['onRequestHeaders', 'onResponseHeaders', 'onRequestTrailers',
-                                             'onResponseTrailers'];
+// Indexed by HookKind.
+const HTTP_HOOKS: readonly (HttpHookName | undefined)[] = ['onRequestHeaders', 'onResponseHeaders',
+  'onRequestTrailers', 'onResponseTrailers', undefined, 'onRequestBody', 'onResponseBody'];
 
 /**
  * Every config counts its filters' failures (DESIGN §6): HTTP configs in one counter labelled by
@@ -302,10 +305,12 @@ function failureMetric(filterName: string, kind: NativeConfigKind,
 }
 
 function httpConfig(base: Omit<ConfigBase, never>, filters: LoadedHttpFilter[]): HttpConfig {
-  // Indexed by HookKind: request hooks (even kinds) in chain order, response hooks reversed.
+  // Indexed by HookKind: request hooks in chain order, response hooks reversed.
   const chains = HTTP_HOOKS.map((hookName, kind) => {
-    const ordered = kind % 2 === 0 ? filters : [...filters].reverse();
     const links: ChainLink[] = [];
+    if (hookName === undefined) return links;
+    const request = directionOf(kind as NativeHookKind) === BufferKind.Read;
+    const ordered = request ? filters : [...filters].reverse();
     for (const filter of ordered) {
       const hook = filter.definition[hookName];
       if (hook !== undefined) links.push({ filter, hook, hookName });

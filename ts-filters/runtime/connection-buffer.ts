@@ -3,6 +3,7 @@
 
 import { InvalidStateError, StreamClosedError } from '../api/errors';
 import type { BytesLike, ConnectionBuffer } from '../api/network-filter';
+import { copyRange, decodeText, toBytes } from './bytes';
 import { BufferKind } from './codes';
 import type { BufferKind as NativeBufferKind, NativeBinding } from './native';
 
@@ -13,13 +14,6 @@ export interface BufferTarget {
   readonly closed: boolean;
   /** An onWrite hook of this connection is running (the write buffer only exists then). */
   readonly inWriteHook: boolean;
-}
-
-/** Bytes to hand to native: strings are sent as UTF-8. */
-export function toBytes(data: BytesLike, what: string): Uint8Array {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (data instanceof Uint8Array) return data;
-  throw new TypeError(`${what}: expected a Uint8Array or a string`);
 }
 
 /** One direction of a connection. One instance per connection and buffer kind. */
@@ -45,26 +39,11 @@ export class ConnectionBufferView implements ConnectionBuffer {
   }
 
   bytes(start = 0, end?: number): Uint8Array {
-    const chunks = this.chunks();
-    let total = 0;
-    for (const chunk of chunks) total += chunk.length;
-    const from = clamp(start, total);
-    const to = end === undefined ? total : clamp(end, total);
-    const out = new Uint8Array(Math.max(0, to - from));
-    let offset = 0;
-    for (const chunk of chunks) {
-      const lo = Math.max(from - offset, 0);
-      const hi = Math.min(to - offset, chunk.length);
-      if (lo < hi) out.set(chunk.subarray(lo, hi), offset + lo - from);
-      offset += chunk.length;
-      if (offset >= to) break;
-    }
-    return out;
+    return copyRange(this.chunks(), start, end);
   }
 
   text(encoding: 'utf8' | 'latin1' = 'utf8'): string {
-    const bytes = this.bytes();
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString(encoding);
+    return decodeText(this.bytes(), encoding);
   }
 
   drain(length: number): void {
@@ -102,9 +81,4 @@ export class ConnectionBufferView implements ConnectionBuffer {
     }
     return target;
   }
-}
-
-function clamp(index: number, total: number): number {
-  if (!Number.isInteger(index)) throw new RangeError(`bytes(): index must be an integer, got ${String(index)}`);
-  return index < 0 ? Math.max(total + index, 0) : Math.min(index, total);
 }

@@ -2,11 +2,11 @@
 
 import { InvalidStateError, NotInHookError, StreamClosedError } from '../api/errors';
 import type { Metrics, SharedState } from '../api/metrics';
-import type { FetchInit, HeaderMap, HttpFilterContext, LocalReplyInit, Logger, MetadataSource,
+import type { FetchInit, HeaderMap, HttpBody, HttpFilterContext, LocalReplyInit, Logger, MetadataSource,
   StreamAttributes } from '../api/types';
-import { AttributeId, AttributeType, DEFAULT_REPLY_DETAILS, MetadataSource as NativeMetadataSources } from './codes';
+import { AttributeId, AttributeType, BufferKind, DEFAULT_REPLY_DETAILS, MetadataSource as NativeMetadataSources } from './codes';
 import type { LoadedHttpFilter } from './config';
-import { toBytes } from './connection-buffer';
+import { toBytes } from './bytes';
 import { fetchThrough } from './fetch';
 import { FilterMetrics, sharedStateOf } from './metrics';
 import type { AttributeId as NativeAttributeId, AttributeType as NativeAttributeType } from './native';
@@ -48,6 +48,14 @@ export class FilterContext implements HttpFilterContext<unknown> {
 
   get endOfStream(): boolean {
     return this.#stream.endOfStream;
+  }
+
+  get requestBody(): HttpBody {
+    return this.#stream.bodyView(BufferKind.Read);
+  }
+
+  get responseBody(): HttpBody {
+    return this.#stream.bodyView(BufferKind.Write);
   }
 
   get log(): Logger {

@@ -1,8 +1,8 @@
 // The Dispatcher the native side calls. Every entry is wrapped: no exception ever reaches native.
 
 import { ConfigError } from '../api/errors';
-import { CloseType, ConfigKind, HookKind, HookOutcome, LogLevel, NetworkHookKind, NetworkOutcome } from './codes';
-import { resumeChain, runChain, runCompleteChain } from './chain';
+import { CloseType, ConfigKind, HookKind, HookOutcome, LogLevel, NetworkHookKind, NetworkOutcome, directionOf } from './codes';
+import { holdWhilePending, resumeChain, runCompleteChain, startHook } from './chain';
 import { requireBundle, loadFilterConfig, type BundleLoader, type HttpConfig, type LoadedConfig } from './config';
 import { ConnectionState } from './connection';
 import { settleFetch } from './fetch';
@@ -82,6 +82,12 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     return flat;
   };
 
+  const bodyHooks = (configId: number): number => {
+    const config = configs.get(configId);
+    if (config?.kind !== ConfigKind.Http) return 0;
+    return (config.chains[HookKind.RequestBody]?.length ? 1 : 0) | (config.chains[HookKind.ResponseBody]?.length ? 2 : 0);
+  };
+
   const onHook = (configId: number, slot: number, gen: number, hook: NativeHookKind,
                   endOfStream: boolean, routeConfigId = 0): NativeHookOutcome => {
     const existing = streams[slot];
@@ -107,18 +113,24 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
         return HookOutcome.Continue;
       }
       if (stream.poisoned) return HookOutcome.Continue;
-      if (!(hook in stream.config.chains)) {
+      if (stream.config.chains[hook] === undefined) {
         throw new Error(`onHook with unknown hook kind ${String(hook)}`);
       }
-      // A new hook supersedes pending work (e.g. a local reply sent by another Envoy filter while
-      // this stream's request hook was pending): its settlement is ignored.
+      const pending = stream.pending;
+      if (pending !== undefined && directionOf(pending.hook) === directionOf(hook) &&
+          hook !== HookKind.RequestHeaders && hook !== HookKind.ResponseHeaders) {
+        return holdWhilePending(stream, hook, endOfStream);
+      }
+      // A hook of the other direction supersedes pending work (e.g. a local reply sent by another
+      // Envoy filter while this stream's request hook was pending): its settlement is ignored.
+      stream.supersedePending();
       stream.pending = undefined;
       stream.reply = undefined;
       stream.phase = hook;
       stream.endOfStream = endOfStream;
       stream.inHook = true;
       try {
-        return runChain(stream, hook, 0);
+        return startHook(stream, hook, endOfStream);
       } finally {
         stream.inHook = false;
       }
@@ -244,6 +256,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     loadConfig,
     unloadConfig,
     describeMetrics,
+    bodyHooks,
     onHook,
     onNetworkHook,
     onNetworkEvent,

@@ -3,7 +3,7 @@
 
 import { FetchError, StreamClosedError } from '../api/errors';
 import type { FetchInit } from '../api/types';
-import { toBytes } from './connection-buffer';
+import { toBytes } from './bytes';
 import { checkHeaderName, checkHeaderValue } from './header-map';
 import type { NativeBinding } from './native';
 

@@ -21,7 +21,7 @@ process.on('unhandledRejection', (reason) => {
   writeLog(binding, LogLevel.Error, RUNTIME_PREFIX, `unhandled rejection: ${describeError(reason)}`, []);
 });
 
-const { loadConfig, unloadConfig, describeMetrics, onHook, onNetworkHook, onNetworkEvent, onCalloutDone, onResume,
-  onDestroy } = createDispatcher(binding);
-binding.setDispatcher({ loadConfig, unloadConfig, describeMetrics, onHook, onNetworkHook, onNetworkEvent, onCalloutDone,
-                        onResume, onDestroy });
+const { loadConfig, unloadConfig, describeMetrics, bodyHooks, onHook, onNetworkHook, onNetworkEvent, onCalloutDone,
+  onResume, onDestroy } = createDispatcher(binding);
+binding.setDispatcher({ loadConfig, unloadConfig, describeMetrics, bodyHooks, onHook, onNetworkHook, onNetworkEvent,
+                        onCalloutDone, onResume, onDestroy });

@@ -10,8 +10,9 @@
 
 /** Which hook onHook runs: 0 request headers, 1 response headers, 2 request trailers, 3 response
  *  trailers, 4 stream complete (synchronous, outcome ignored; the runtime drops the stream after
- *  it, and no onDestroy follows). */
-export type HookKind = 0 | 1 | 2 | 3 | 4;
+ *  it, and no onDestroy follows), 5 request body, 6 response body (the bytes are read with the
+ *  buffer calls). */
+export type HookKind = 0 | 1 | 2 | 3 | 4 | 5 | 6;
 
 /** Envoy attribute ids the runtime reads (envoy_dynamic_module_type_attribute_id values). */
 export type AttributeId = 9 | 10 | 24 | 25 | 26 | 27 | 28 | 29 | 30 | 31 | 61;
@@ -33,7 +34,8 @@ export type NetworkHookKind = 0 | 1 | 2;
 /** Connection events onNetworkEvent reports: 0 remote close, 1 local close. */
 export type NetworkEvent = 0 | 1;
 
-/** Which buffer of a connection a buffer call addresses: 0 read (client → upstream), 1 write. */
+/** Which bytes a buffer call addresses: 0 from the client (a connection's read buffer, an HTTP
+ *  request body), 1 to the client (write buffer, response body). */
 export type BufferKind = 0 | 1;
 
 /** How closeConnection closes (Envoy's close types): 0 flush write, 1 no flush, 2 flush write and
@@ -55,6 +57,9 @@ export type HeaderMapKind = 0 | 1 | 2 | 3;
  *    filter returned StopIteration: the stream or connection stays stopped. */
 export type HookOutcome = 0 | 1 | 2;
 
+/** What bufferWholeBody answers: 0 buffering, 1 over the buffer limit, 2 the body already flowed. */
+export type WholeBodyState = 0 | 1 | 2;
+
 /** Envoy log levels (envoy_dynamic_module_type_log_level): 0 trace, 1 debug, 2 info, 3 warn,
  *  4 error, 5 critical. */
 export type NativeLogLevel = 0 | 1 | 2 | 3 | 4 | 5;
@@ -75,6 +80,10 @@ export interface Dispatcher {
    * Envoy still allows defining metrics.
    */
   describeMetrics(configId: number): string[];
+  /** Which body hooks a loaded HTTP config's chain has: bit 0 request, bit 1 response. Without
+   *  them (and with nothing held or read whole) the native side passes body chunks on without
+   *  calling onHook. Called on the main environment right after loadConfig succeeded. */
+  bodyHooks(configId: number): number;
   /** The config is gone: drop it. */
   unloadConfig(configId: number): void;
   /** Run one hook of the config's chain for a stream. A stream's first call creates its state;
@@ -133,6 +142,11 @@ export interface NativeBinding {
   /** HTTP metadata `namespace.key` from `source`, or undefined. */
   getMetadata(slot: number, gen: number, source: MetadataSource, namespace: string,
               key: string): string | number | boolean | undefined;
+  /** HTTP: the filter reads the whole body of `direction`: Envoy buffers it from now on (over
+   *  the buffer limit it answers 413 / 500) instead of pausing the source. Returns 0 when it will,
+   *  1 when what the filter holds already exceeds the limit, 2 when body bytes already went on
+   *  without the runtime seeing them (the chain has no body hooks). */
+  bufferWholeBody(slot: number, gen: number, direction: BufferKind): WholeBodyState;
   /** HTTP: make Envoy pick the route again from the current request headers. */
   clearRouteCache(slot: number, gen: number): void;
   /** HTTP: start a callout to `cluster` (headers flat, with :method, :path, host); returns its id,
@@ -148,14 +162,19 @@ export interface NativeBinding {
   setFilterState(slot: number, gen: number, key: string, value: Uint8Array, typed: boolean): void;
   getFilterState(slot: number, gen: number, key: string, typed: boolean): Uint8Array | undefined;
 
-  // ---- Connections (network filters). Buffer views are zero-copy: they are detached (length 0)
-  // when the hook that made them returns, or when that buffer is changed. ----
+  // ---- Bytes: a connection's read/write buffer, or the part of an HTTP body the filter holds
+  // and has not passed on (during a body hook: what it holds plus the received chunk). Views are
+  // zero-copy: detached (length 0) when the hook that made them returns, or when that buffer is
+  // changed. Throw ETS_ERR_NOT_IN_HOOK when the buffer does not exist now. ----
 
   bufferLength(slot: number, gen: number, buffer: BufferKind): number;
   bufferChunks(slot: number, gen: number, buffer: BufferKind): Uint8Array[];
   drainBuffer(slot: number, gen: number, buffer: BufferKind, length: number): void;
+  /** HTTP bodies have no prepend in Envoy: the native side copies the held bytes behind `data`. */
   prependBuffer(slot: number, gen: number, buffer: BufferKind, data: Uint8Array): void;
   appendBuffer(slot: number, gen: number, buffer: BufferKind, data: Uint8Array): void;
+
+  // ---- Connections (network filters). ----
   /** Write to the client (through the write filters). */
   connectionWrite(slot: number, gen: number, data: Uint8Array, endStream: boolean): void;
   /** Hand bytes to the read filters after this one. */

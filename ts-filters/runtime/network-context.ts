@@ -7,7 +7,7 @@ import type { Logger } from '../api/types';
 import { CloseType } from './codes';
 import type { LoadedNetworkFilter } from './config';
 import type { ConnectionState } from './connection';
-import { toBytes } from './connection-buffer';
+import { toBytes } from './bytes';
 import { checkMetadata } from './context';
 import { FilterMetrics, sharedStateOf } from './metrics';
 import type { CloseType as NativeCloseType } from './native';

@@ -1,13 +1,14 @@
 // Per-stream state, keyed by (slot, gen). Created by the stream's first onHook, dropped by onDestroy.
 
-import { StreamClosedError } from '../api/errors';
-import { HeaderMapKind, HookKind } from './codes';
+import { InvalidStateError, StreamClosedError } from '../api/errors';
+import { BodyFlow, HttpBodyView, type BodyChunkView, type WholeBodyTarget } from './body';
+import { BufferKind, HeaderMapKind, HookKind, directionOf } from './codes';
 import type { ChainLink, HttpConfig, LoadedHttpFilter } from './config';
 import { FilterContext } from './context';
 import { abandonFetches, type FetchTarget, type PendingFetch } from './fetch';
 import { HeaderMapView, type HeaderTarget } from './header-map';
 import type { FilterOverride } from './route-config';
-import type { HookKind as NativeHookKind, NativeBinding } from './native';
+import type { BufferKind as NativeBufferKind, HookKind as NativeHookKind, NativeBinding } from './native';
 
 /** A hook that returned a promise; the chain resumes after `position` once it settled. */
 export interface PendingHook {
@@ -33,7 +34,7 @@ export interface LocalReply {
 // captured stack) per stream.
 const STREAM_CLOSED = Object.freeze(new StreamClosedError());
 
-export class StreamState implements HeaderTarget, FetchTarget {
+export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget {
   readonly binding: NativeBinding;
   readonly config: HttpConfig;
   readonly slot: number;
@@ -57,6 +58,11 @@ export class StreamState implements HeaderTarget, FetchTarget {
   #trailers: (HeaderMapView | undefined)[] | undefined = undefined;
   #abort: AbortController | undefined = undefined;
   readonly #contexts: (FilterContext | undefined)[] = [];
+  /** Per direction (BufferKind), made when a body shows up or is read. */
+  readonly #flows: (BodyFlow | undefined)[] = [];
+  #bodies: HttpBodyView[] | undefined = undefined;
+  /** Per direction: its headers ended the stream (a message without body). */
+  readonly headersEnded: boolean[] = [false, false];
 
   /** What the stream's route changes in the chain (per-route config), if anything. */
   readonly overrides: ReadonlyMap<string, FilterOverride> | undefined;
@@ -74,6 +80,16 @@ export class StreamState implements HeaderTarget, FetchTarget {
   responseHeaderMap(): HeaderMapView {
     this.#responseHeaders ??= new HeaderMapView(this.binding, this, HeaderMapKind.ResponseHeaders);
     return this.#responseHeaders;
+  }
+
+  /** What a hook of `hook` gets: the body chunk, or the headers or trailers of its direction. */
+  argumentFor(hook: NativeHookKind): HeaderMapView | BodyChunkView {
+    if (hook === HookKind.RequestBody || hook === HookKind.ResponseBody) {
+      const chunk = this.#flows[hook === HookKind.RequestBody ? BufferKind.Read : BufferKind.Write]?.chunk;
+      if (chunk === undefined) throw new Error(`no body chunk for hook ${hook}`);
+      return chunk;
+    }
+    return this.headerMapFor(hook);
   }
 
   /** The map a hook of `hook` gets: headers or trailers of its direction. */
@@ -96,6 +112,45 @@ export class StreamState implements HeaderTarget, FetchTarget {
     }
   }
 
+  /** The body state of a direction (made on first use). */
+  flowOf(direction: NativeBufferKind): BodyFlow {
+    let flow = this.#flows[direction];
+    if (flow === undefined) {
+      flow = new BodyFlow(direction);
+      flow.bodyEnded = this.headersEnded[direction] === true;
+      this.#flows[direction] = flow;
+    }
+    return flow;
+  }
+
+  /** The body state of a direction, if it has one yet. */
+  existingFlow(direction: NativeBufferKind): BodyFlow | undefined {
+    return this.#flows[direction];
+  }
+
+  bodyReadable(direction: NativeBufferKind): boolean {
+    return direction === BufferKind.Read || this.inResponse;
+  }
+
+  /** ctx.requestBody / ctx.responseBody (shared by the stream's filters). */
+  bodyView(direction: NativeBufferKind): HttpBodyView {
+    this.#bodies ??= [new HttpBodyView(this, BufferKind.Read), new HttpBodyView(this, BufferKind.Write)];
+    return this.#bodies[direction] as HttpBodyView;
+  }
+
+  /** A hook of the other direction took over (e.g. a local reply while the request was held). */
+  supersedePending(): void {
+    const pending = this.pending;
+    if (pending === undefined) return;
+    const flow = this.#flows[directionOf(pending.hook)];
+    if (flow === undefined) return;
+    flow.retireChunk();
+    if (flow.readingWhole) {
+      flow.failWholeRead(new InvalidStateError(
+        'the response started before the body was complete (e.g. Envoy answered 413: over the buffer limit)'));
+    }
+  }
+
   /** ctx.fetch() calls waiting for Envoy, by callout id (made on the first fetch). */
   pendingFetches(): Map<number, PendingFetch> {
     return (this.#fetches ??= new Map());
@@ -114,7 +169,8 @@ export class StreamState implements HeaderTarget, FetchTarget {
 
   /** Whether the response phase (headers or trailers) has started. */
   get inResponse(): boolean {
-    return this.phase === HookKind.ResponseHeaders || this.phase === HookKind.ResponseTrailers;
+    return this.phase === HookKind.ResponseHeaders || this.phase === HookKind.ResponseBody ||
+      this.phase === HookKind.ResponseTrailers;
   }
 
   /** The context of one filter for this stream (created on first use). */
@@ -143,6 +199,10 @@ export class StreamState implements HeaderTarget, FetchTarget {
     this.pending = undefined;
     this.reply = undefined;
     if (this.#fetches !== undefined) abandonFetches(this.#fetches);
+    for (const flow of this.#flows) {
+      flow?.retireChunk();
+      flow?.failWholeRead(STREAM_CLOSED);
+    }
     this.#abort?.abort(STREAM_CLOSED);
   }
 }

@@ -48,17 +48,21 @@ envoy_dynamic_module_on_http_filter_request_headers(
 }
 #endif
 
+#ifndef PASSTHROUGH_SKIP_REQUEST_BODY
 ENVOY_TS_HOOK envoy_dynamic_module_type_on_http_filter_request_body_status
 envoy_dynamic_module_on_http_filter_request_body(
     filter_envoy_ptr filter_envoy, filter_module_ptr filter_module, bool end_of_stream) {
   return PASSTHROUGH_CONTINUE;
 }
+#endif
 
+#ifndef PASSTHROUGH_SKIP_REQUEST_TRAILERS
 ENVOY_TS_HOOK envoy_dynamic_module_type_on_http_filter_request_trailers_status
 envoy_dynamic_module_on_http_filter_request_trailers(
     filter_envoy_ptr filter_envoy, filter_module_ptr filter_module) {
   return PASSTHROUGH_CONTINUE;
 }
+#endif
 
 #ifndef PASSTHROUGH_SKIP_RESPONSE_HEADERS
 ENVOY_TS_HOOK envoy_dynamic_module_type_on_http_filter_response_headers_status
@@ -68,11 +72,13 @@ envoy_dynamic_module_on_http_filter_response_headers(
 }
 #endif
 
+#ifndef PASSTHROUGH_SKIP_RESPONSE_BODY
 ENVOY_TS_HOOK envoy_dynamic_module_type_on_http_filter_response_body_status
 envoy_dynamic_module_on_http_filter_response_body(
     filter_envoy_ptr filter_envoy, filter_module_ptr filter_module, bool end_of_stream) {
   return PASSTHROUGH_CONTINUE;
 }
+#endif
 
 ENVOY_TS_HOOK envoy_dynamic_module_type_on_http_filter_response_trailers_status
 envoy_dynamic_module_on_http_filter_response_trailers(

@@ -45,10 +45,14 @@ export async function startUpstream() {
   return listenLoopback(server);
 }
 
-/** envoy.yaml: one listener → one DynamicModuleFilter per `filters` entry → router → upstream. */
-export function hostYaml({ listenPort, adminPort, upstreamPort, filters }) {
+/**
+ * envoy.yaml: one listener → one DynamicModuleFilter per `filters` entry → router → upstream.
+ * `perConnectionBufferLimitBytes`: the listener's per_connection_buffer_limit_bytes (optional).
+ */
+export function hostYaml({ listenPort, adminPort, upstreamPort, filters,
+                           perConnectionBufferLimitBytes }) {
   return httpProxyYaml({
-    listenPort, adminPort, upstreamPort,
+    listenPort, adminPort, upstreamPort, perConnectionBufferLimitBytes,
     filters: filters.map(({ module, filterName = 'test', config = '' }) =>
       ({ module, filterName, config, doNotClose: false })),
   });
@@ -84,11 +88,13 @@ export async function runHostToExit(yaml, { searchPath, timeoutMs = 10000 }) {
  * Starts the host in front of `upstreamPort`; resolves once GET /ready answers 200. `stop()`
  * sends SIGTERM and resolves with {code, signal}.
  */
-export async function startHost({ upstreamPort, filters, searchPath, concurrency = 1 }) {
+export async function startHost({ upstreamPort, filters, searchPath, concurrency = 1,
+                                  perConnectionBufferLimitBytes, logLevel }) {
   const listenPort = await freePort();
   const adminPort = await freePort();
-  return startHostWithYaml(hostYaml({ listenPort, adminPort, upstreamPort, filters }),
-                           { listenPort, adminPort, searchPath, concurrency });
+  return startHostWithYaml(
+    hostYaml({ listenPort, adminPort, upstreamPort, filters, perConnectionBufferLimitBytes }),
+    { listenPort, adminPort, searchPath, concurrency, logLevel });
 }
 
 /**
@@ -107,11 +113,14 @@ export async function startTcpHost({ filters, clusters, defaultCluster, searchPa
   return startHostWithYaml(yaml, { listenPort, adminPort, searchPath, concurrency });
 }
 
-/** Starts the host on an envoy.yaml; resolves once GET /ready answers 200. */
+/**
+ * Starts the host on an envoy.yaml; resolves once GET /ready answers 200. Its log (at `logLevel`)
+ * accumulates in `host.output`.
+ */
 export async function startHostWithYaml(yaml, { listenPort, adminPort, searchPath,
-                                                concurrency = 1 }) {
+                                                concurrency = 1, logLevel = 'info' }) {
   const config = tempFile('envoy.yaml', yaml);
-  const host = spawnHost(['-c', config.file, '--concurrency', String(concurrency), '-l', 'info'],
+  const host = spawnHost(['-c', config.file, '--concurrency', String(concurrency), '-l', logLevel],
                          searchPath);
   host.port = listenPort;
   host.adminPort = adminPort;

@@ -6,7 +6,7 @@ import { setImmediate as nextMacrotask } from 'node:timers/promises';
 
 import { createDispatcher, type DispatcherOptions, type Runtime } from '../dispatcher';
 import type { AttributeId, BufferKind, CloseType, Dispatcher, HeaderMapKind, HookKind, HookOutcome,
-  MetadataSource, MetricOp, NativeBinding, NativeLogLevel, NetworkEvent, NetworkHookKind } from '../native';
+  MetadataSource, MetricOp, NativeBinding, NativeLogLevel, NetworkEvent, NetworkHookKind, WholeBodyState } from '../native';
 
 export interface FakeStream {
   readonly slot: number;
@@ -21,6 +21,14 @@ export interface FakeStream {
   /** [index, op, value, labels] per metric() call. */
   readonly metrics: [number, MetricOp, number, string[]][];
   routeCacheClears: number;
+  /** Per direction (0 request, 1 response): the body bytes the filter holds, as slices. */
+  readonly bodies: [Uint8Array[], Uint8Array[]];
+  /** Per direction: the body bytes that went on (the filter continued with them). */
+  readonly passed: [string, string];
+  /** Per direction: bufferWholeBody() was called. */
+  readonly wholeBody: [boolean, boolean];
+  /** Envoy's buffer limit for bufferWholeBody(). */
+  bufferLimit: number;
 }
 
 export interface FakeConnection {
@@ -94,9 +102,30 @@ export class FakeBinding implements NativeBinding {
       filterState: new Map(),
       metrics: [],
       routeCacheClears: 0,
+      bodies: [[], []],
+      passed: ['', ''],
+      wholeBody: [false, false],
+      bufferLimit: 1024 * 1024,
     };
     this.#streams.set(stream.slot, stream);
     return stream;
+  }
+
+  /**
+   * A body chunk arrives (direction 0 request, 1 response): it joins what the filter holds and the
+   * body hook runs; on Continue what it holds goes on (like Envoy).
+   */
+  body(stream: FakeStream, direction: BufferKind, data: string, endOfStream: boolean): HookOutcome {
+    if (data !== '') stream.bodies[direction].push(Buffer.from(data));
+    const outcome = this.hook(stream, (direction === 0 ? 5 : 6) as HookKind, endOfStream);
+    if (outcome === 0) this.passOn(stream, direction);
+    return outcome;
+  }
+
+  /** The filter continued `direction` (a Continue outcome, or continue_decoding/encoding). */
+  passOn(stream: FakeStream, direction: BufferKind): void {
+    stream.passed[direction] += concat(stream.bodies[direction]).toString();
+    stream.bodies[direction].length = 0;
   }
 
   /** Set the response headers (as the upstream or a local reply would). */
@@ -301,6 +330,12 @@ export class FakeBinding implements NativeBinding {
     stream.maps[2] = response;
   }
 
+  bufferWholeBody(slot: number, gen: number, direction: BufferKind): WholeBodyState {
+    const stream = this.#stream('bufferWholeBody', slot, gen);
+    stream.wholeBody[direction] = true;
+    return this.bufferLength(slot, gen, direction) <= stream.bufferLimit ? 0 : 1;
+  }
+
   requestResume(slot: number, gen: number): void {
     const connection = this.#connections.get(slot);
     if (connection !== undefined && connection.gen === gen) {
@@ -321,6 +356,8 @@ export class FakeBinding implements NativeBinding {
   }
 
   #buffer(method: string, slot: number, gen: number, buffer: BufferKind): Uint8Array[] {
+    const stream = this.#streams.get(slot);
+    if (stream !== undefined && stream.gen === gen) return this.#stream(method, slot, gen).bodies[buffer];
     const connection = this.#connection(method, slot, gen);
     if (buffer === 1 && !connection.inWrite) throw codedError('ETS_ERR_NOT_IN_HOOK', 'no write buffer now');
     return connection.buffers[buffer];

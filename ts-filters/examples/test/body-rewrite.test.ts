@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { BufferKind, HeaderMapKind, HookKind, HookOutcome } from '../../runtime/codes';
+import { withChain } from '../../runtime/test/fake-binding';
+import { JsonRedactor } from '../body-rewrite';
+import * as examples from '../index';
+
+const redactAll = (fields: string[], text: string): string => {
+  const redactor = new JsonRedactor(fields);
+  return redactor.push(Buffer.from(text)) + redactor.end();
+};
+
+// The reference result: parse, redact scalars of the named fields at any depth, serialise.
+function reference(fields: string[], text: string): unknown {
+  const walk = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(walk);
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([key, inner]) =>
+        [key, fields.includes(key) && (inner === null || typeof inner !== 'object') ? '[redacted]' : walk(inner)]));
+    }
+    return value;
+  };
+  return walk(JSON.parse(text));
+}
+
+const SAMPLE = JSON.stringify({
+  user: { name: 'Ann "A" Lee', ssn: '123-45-6789', pin: 1234, admin: false, note: null },
+  cards: [{ number: '4111 1111 1111 1111', cvv: '123' }, { number: 'x\\"y', cvv: 9 }],
+  ssn: { nested: 'objects are kept', ssn: 'but scanned' },
+  text: 'a "ssn": "in a string" is not a field',
+  unicode: 'ünïcödé ✓',
+}, null, 1);
+
+describe('body-rewrite', () => {
+  test('redacts the named fields like a parse-and-rewrite would', () => {
+    const fields = ['ssn', 'pin', 'admin', 'note', 'number', 'cvv'];
+    const out = redactAll(fields, SAMPLE);
+    assert.deepEqual(JSON.parse(out), reference(fields, SAMPLE));
+  });
+
+  test('gives the same result whatever the chunk boundaries (every split point, UTF-8 included)', () => {
+    const fields = ['ssn', 'cvv', 'pin'];
+    const bytes = Buffer.from(SAMPLE);
+    const whole = redactAll(fields, SAMPLE);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const redactor = new JsonRedactor(fields);
+      const out = redactor.push(bytes.subarray(0, cut)) + redactor.push(bytes.subarray(cut)) + redactor.end();
+      assert.equal(out, whole, `split at ${cut}`);
+    }
+    const redactor = new JsonRedactor(fields);
+    let byteByByte = '';
+    for (const byte of bytes) byteByByte += redactor.push(Uint8Array.of(byte));
+    assert.equal(byteByByte + redactor.end(), whole);
+  });
+
+  test('streams a JSON response through the filter: content-length dropped, chunks rewritten', () => {
+    const { binding } = withChain(examples, [{ name: 'body-rewrite', config: { fields: ['token'] } }]);
+    const s = binding.openStream(1);
+    binding.hook(s, HookKind.RequestHeaders);
+    binding.setResponse(s, { ':status': '200', 'content-type': 'application/json', 'content-length': '30' });
+    assert.equal(binding.hook(s, HookKind.ResponseHeaders, false), HookOutcome.Continue);
+    assert.equal(binding.header(s, HeaderMapKind.ResponseHeaders, 'content-length'), undefined);
+    binding.body(s, BufferKind.Write, '{"id":7,"tok', false);
+    binding.body(s, BufferKind.Write, 'en":"abc","ok":true}', true);
+    assert.deepEqual(JSON.parse(s.passed[BufferKind.Write]), { id: 7, token: '[redacted]', ok: true });
+  });
+
+  test('leaves other content types alone; rejects a config without fields', () => {
+    const { binding } = withChain(examples, [{ name: 'body-rewrite', config: { fields: ['token'] } }]);
+    const s = binding.openStream(1);
+    binding.hook(s, HookKind.RequestHeaders);
+    binding.setResponse(s, { ':status': '200', 'content-type': 'text/plain', 'content-length': '14' });
+    binding.hook(s, HookKind.ResponseHeaders, false);
+    binding.body(s, BufferKind.Write, '{"token":"x"}\n', true);
+    assert.equal(s.passed[BufferKind.Write], '{"token":"x"}\n');
+    assert.equal(binding.header(s, HeaderMapKind.ResponseHeaders, 'content-length'), '14');
+    assert.throws(() => withChain(examples, [{ name: 'body-rewrite', config: {} }]),
+                  /config.fields is required/);
+  });
+});

@@ -28,14 +28,19 @@ export const SOAK_CONFIGS = [
     requests: [get('/', { 'x-client': 'a' }), get('/', { 'x-client': 'a' })] },
   { key: 'async-delay', label: 'async-delay (ms 0: a timer per stream)',
     config: chain([{ name: 'async-delay', config: { ms: 0 } }]), requests: [get('/')] },
+  { key: 'body-rewrite', label: 'body-rewrite (a JSON response redacted)',
+    config: chain([{ name: 'body-rewrite', config: { fields: ['token'] } }]), requests: [get('/')],
+    upstream: { headers: { ':status': '200', 'content-type': 'application/json' },
+                body: JSON.stringify({ user: 'ann', token: 'abc', items: [1, 2, 3] }) } },
 ];
+
+const TEXT_RESPONSE = { headers: { ':status': '200', 'content-type': 'text/plain' }, body: 'ok' };
 
 async function pass(dir, config, streams) {
   const filters = config.config === null ? [] : [{ module: 'envoy_ts', filter_name: 'chain', config: config.config }];
   const repeat = Math.ceil(streams / config.requests.length);
   const { timing, peak_rss_kib: peak } = await runScenario(dir, `soak-${config.key}-${streams}`, {
-    filters, requests: config.requests, repeat, warmup: 0,
-    upstream_response: { headers: { ':status': '200', 'content-type': 'text/plain' }, body: 'ok' },
+    filters, requests: config.requests, repeat, warmup: 0, upstream_response: config.upstream ?? TEXT_RESPONSE,
   }, { timeoutMs: 600000 });
   const where = `soak ${config.key} (${streams} streams)`;
   if (timing?.streams !== repeat * config.requests.length) throw new BenchFailure(`${where}: bad timing ${JSON.stringify(timing)}`);

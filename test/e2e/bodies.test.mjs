@@ -1,8 +1,10 @@
 // Request and response bodies through TypeScript filters: streamed chunks as zero-copy views,
 // whole-body reads and replacement, the buffer limit, over real HTTP to a real upstream.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
+import { listenLoopback } from '../support/servers.mjs';
 import { echoOf, fixturesBundle, proxyName, request, startProxy, startUpstream } from './harness.mjs';
 
 describe(`request and response bodies through ${proxyName}`, () => {
@@ -211,5 +213,50 @@ describe(`the buffer limit (per_connection_buffer_limit_bytes: 64 KiB) through $
     const echo = JSON.parse(response.body);
     assert.equal(echo.method, '[redacted]');
     assert.equal(echo.body, 'hello');
+  });
+});
+
+describe(`local replies from response body hooks through ${proxyName}`, () => {
+  let upstream;
+  let proxy;
+
+  before(async () => {
+    // Answers JSON on /json and plain text on /text, carrying the request body.
+    upstream = await listenLoopback(http.createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (chunk) => chunks.push(chunk));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString();
+        const json = req.url === '/json';
+        res.writeHead(200, { 'content-type': json ? 'application/json' : 'text/plain' });
+        res.end(json ? JSON.stringify({ note: body }) : body);
+      });
+    }));
+    proxy = await startProxy({
+      upstreamPort: upstream.port,
+      filterConfigs: [{ bundle: fixturesBundle, chain: [{ name: 'response-guard' }] }],
+    });
+  });
+
+  after(async () => {
+    const exit = await proxy?.stop();
+    await upstream?.close();
+    assert.equal(exit?.code, 0, `clean shutdown, output:\n${proxy?.output}`);
+  });
+
+  test('a response read whole can still be replaced by a local reply', async () => {
+    const refused = await request(proxy.port, { method: 'POST', path: '/json', body: 'some forbidden words' });
+    assert.equal(refused.status, 502);
+    assert.equal(refused.body, 'the upstream answered with forbidden content');
+    const fine = await request(proxy.port, { method: 'POST', path: '/json', body: 'fine words' });
+    assert.equal(fine.status, 200);
+    assert.deepEqual(JSON.parse(fine.body), { note: 'fine words' });
+  });
+
+  test('a local reply once the response headers went downstream resets the stream, as in Envoy', async () => {
+    await assert.rejects(request(proxy.port, { method: 'POST', path: '/text', body: 'forbidden' }));
+    const fine = await request(proxy.port, { method: 'POST', path: '/text', body: 'allowed' });
+    assert.equal(fine.status, 200);
+    assert.equal(fine.body, 'allowed');
   });
 });

@@ -16,6 +16,7 @@ export type {
   FetchInit,
   Logger,
   MetadataSource,
+  OffloadOptions,
   StreamAttributes,
 } from './types';
 export { NetworkStatus, defineNetworkFilter } from './network-filter';

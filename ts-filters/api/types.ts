@@ -1,5 +1,7 @@
 // Shapes an HTTP filter sees. The runtime implements them; authors only consume them.
 
+import type { TransferListItem } from 'worker_threads';
+
 import type { Metrics, SharedState } from './metrics';
 import type { BytesLike } from './network-filter';
 
@@ -158,6 +160,14 @@ export interface HttpBody {
   replaceJson(value: unknown): void;
 }
 
+/** Options of `ctx.offload()`. */
+export interface OffloadOptions {
+  /** The task module's export to run (default: its default export / `module.exports`). */
+  readonly name?: string;
+  /** Objects moved to the pool thread instead of copied (e.g. ArrayBuffers). */
+  readonly transferList?: readonly TransferListItem[];
+}
+
 /** Where `getMetadata` reads from. */
 export type MetadataSource = 'dynamic' | 'route' | 'cluster' | 'host';
 
@@ -207,6 +217,15 @@ export interface HttpFilterContext<C = undefined> {
    * or the upstream resets mid-response, and with `StreamClosedError` when the stream ends first.
    */
   fetch(url: string | URL, init?: FetchInit): Promise<Response>;
+  /**
+   * Run CPU-heavy work off the Envoy worker: `task` is a module file (a path relative to the
+   * bundle, an absolute path or a file: URL) whose export (default, or `options.name`) is called
+   * with `input` on a pool thread (piscina; one pool per Envoy worker, sized by the chain's
+   * `offload` setting, started on first use). Resolves with what the export returns (or
+   * resolves to); `input` and the result are copied with the structured clone algorithm. Work for
+   * a stream that goes away is cancelled. Needs piscina 4 where the bundle can require it.
+   */
+  offload<T = unknown>(task: string | URL, input?: unknown, options?: OffloadOptions): Promise<T>;
   /**
    * Make Envoy pick the route again from the current request headers. Called for you when a
    * filter sets or deletes `:path`, `:authority`, `:method` or `host` in a request hook.

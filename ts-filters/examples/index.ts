@@ -5,6 +5,8 @@ export { JsonRedactor, bodyRewrite } from './body-rewrite';
 export type { BodyRewriteConfig } from './body-rewrite';
 export type { AsyncDelayConfig } from './async-delay';
 export { headerAuth } from './header-auth';
+export { jwtAuth } from './jwt-auth';
+export type { JwtAuthConfig } from './jwt-auth';
 export type { HeaderAuthConfig } from './header-auth';
 export { rateLimit } from './rate-limit';
 export type { RateLimitConfig } from './rate-limit';

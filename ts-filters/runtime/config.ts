@@ -59,10 +59,19 @@ export interface ChainLink {
   readonly hookName: HttpHookName;
 }
 
+/** The worker pool behind ctx.offload (filter_config `offload`). */
+export interface OffloadSettings {
+  /** Pool threads per Envoy worker. */
+  readonly threads: number;
+  /** An idle pool thread exits after this long. */
+  readonly idleTimeoutMs: number;
+}
+
 interface ConfigBase {
   readonly id: number;
   readonly bundle: string;
   readonly failurePolicy: FailurePolicy;
+  readonly offload: OffloadSettings;
   /** Every declared metric as `<filter>.<metric>`, its kind and labels, in index order. */
   readonly metrics: readonly { readonly name: string; readonly kind: MetricKind; readonly labels: readonly string[] }[];
 }
@@ -101,7 +110,8 @@ interface FilterConfigHandling {
 /** Loads a bundle and returns its exports; throws ConfigError with a message for Envoy's log. */
 export type BundleLoader = (path: string) => unknown;
 
-const TOP_LEVEL_KEYS = ['bundle', 'chain', 'failurePolicy'];
+const TOP_LEVEL_KEYS = ['bundle', 'chain', 'failurePolicy', 'offload'];
+const OFFLOAD_KEYS = ['threads', 'idleTimeoutMs'];
 const ENTRY_KEYS = new Set(['name', 'config']);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -168,6 +178,8 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
     throw new ConfigError(`'failurePolicy' must be "closed" or "open", got ${JSON.stringify(policy)}`);
   }
 
+  const offload = parseOffload(raw['offload']);
+
   const chain = raw['chain'];
   if (!Array.isArray(chain) || chain.length === 0) {
     throw new ConfigError(`'chain' must be a non-empty array of {"name": ..., "config": ...} entries`);
@@ -212,10 +224,28 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
       failures: failureMetric(name, kind, metrics),
     } as LoadedHttpFilter | LoadedNetworkFilter);
   }
-  const base = { id, bundle, failurePolicy: policy, metrics };
+  const base = { id, bundle, failurePolicy: policy, offload, metrics };
   return kind === ConfigKind.Network
     ? networkConfig(base, filters as LoadedNetworkFilter[])
     : httpConfig(base, filters as LoadedHttpFilter[]);
+}
+
+function parseOffload(raw: unknown): OffloadSettings {
+  if (raw === undefined) return { threads: 1, idleTimeoutMs: 30_000 };
+  if (!isPlainObject(raw)) throw new ConfigError(`'offload' must be an object like {"threads": 2}`);
+  const extra = Object.keys(raw).filter((key) => !OFFLOAD_KEYS.includes(key));
+  if (extra.length > 0) {
+    throw new ConfigError(`'offload' has unknown key(s) ${quoteList(extra)} (allowed: ${quoteList(OFFLOAD_KEYS)})`);
+  }
+  const threads = raw['threads'] ?? 1;
+  if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 64) {
+    throw new ConfigError(`'offload.threads' must be an integer in 1-64, got ${JSON.stringify(threads)}`);
+  }
+  const idleTimeoutMs = raw['idleTimeoutMs'] ?? 30_000;
+  if (typeof idleTimeoutMs !== 'number' || !Number.isInteger(idleTimeoutMs) || idleTimeoutMs < 0) {
+    throw new ConfigError(`'offload.idleTimeoutMs' must be a non-negative integer, got ${JSON.stringify(idleTimeoutMs)}`);
+  }
+  return { threads, idleTimeoutMs };
 }
 
 const METRIC_NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*$/;

@@ -2,13 +2,14 @@
 
 import { InvalidStateError, NotInHookError, StreamClosedError } from '../api/errors';
 import type { Metrics, SharedState } from '../api/metrics';
-import type { FetchInit, HeaderMap, HttpBody, HttpFilterContext, LocalReplyInit, Logger, MetadataSource,
+import type { FetchInit, HeaderMap, HttpBody, HttpFilterContext, OffloadOptions, LocalReplyInit, Logger, MetadataSource,
   StreamAttributes } from '../api/types';
 import { AttributeId, AttributeType, BufferKind, DEFAULT_REPLY_DETAILS, MetadataSource as NativeMetadataSources } from './codes';
 import type { LoadedHttpFilter } from './config';
 import { toBytes } from './bytes';
 import { fetchThrough } from './fetch';
 import { FilterMetrics, sharedStateOf } from './metrics';
+import { offloadTask } from './offload';
 import type { AttributeId as NativeAttributeId, AttributeType as NativeAttributeType } from './native';
 import { checkHeaderName, checkHeaderValue } from './header-map';
 import type { LocalReply, StreamState } from './stream';
@@ -108,6 +109,16 @@ export class FilterContext implements HttpFilterContext<unknown> {
 
   fetch(url: string | URL, init?: FetchInit): Promise<Response> {
     return fetchThrough(this.#stream, url, init);
+  }
+
+  offload<T = unknown>(task: string | URL, input?: unknown, options?: OffloadOptions): Promise<T> {
+    const stream = this.#stream;
+    if (stream.closed) return Promise.reject(new StreamClosedError('offload(): the stream is closed'));
+    try {
+      return offloadTask(stream.config.bundle, stream.config.offload, task, input, options, stream.signal) as Promise<T>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   clearRouteCache(): void {

@@ -89,6 +89,18 @@ describe('loadConfig', () => {
                  `chain[0]: HTTP filter 'zzz' is not exported by ${good} (available: 'a', 'b', 'strict', 'd')`);
   });
 
+  test('offload settings: defaults, and each bad value named', () => {
+    assert.equal(load({ bundle: good, chain: [{ name: 'a' }], offload: { threads: 4, idleTimeoutMs: 0 } }), undefined);
+    assert.equal(load({ bundle: good, chain: [{ name: 'a' }], offload: { threads: 0 } }),
+                 `'offload.threads' must be an integer in 1-64, got 0`);
+    assert.equal(load({ bundle: good, chain: [{ name: 'a' }], offload: { idleTimeoutMs: -1 } }),
+                 `'offload.idleTimeoutMs' must be a non-negative integer, got -1`);
+    assert.equal(load({ bundle: good, chain: [{ name: 'a' }], offload: { thread: 2 } }),
+                 `'offload' has unknown key(s) 'thread' (allowed: 'threads', 'idleTimeoutMs')`);
+    assert.equal(load({ bundle: good, chain: [{ name: 'a' }], offload: 2 }),
+                 `'offload' must be an object like {"threads": 2}`);
+  });
+
   test('bad failurePolicy', () => {
     assert.equal(load({ bundle: good, chain: [{ name: 'a' }], failurePolicy: 'sometimes' }),
                  `'failurePolicy' must be "closed" or "open", got "sometimes"`);

@@ -1,0 +1,76 @@
+// ctx.offload: CPU-heavy work on a piscina pool owned by this worker's Node environment (DESIGN
+// §3). The pool starts with the first offload and its threads exit when idle. piscina is loaded
+// from beside the bundle that asks (its worker script must be a file on disk, so it cannot be
+// bundled into the runtime); its completion settles the promise on this environment's loop,
+// which resumes the stream like any other async work.
+
+import { existsSync } from 'fs';
+import { createRequire } from 'module';
+import { dirname, isAbsolute, resolve } from 'path';
+
+import type { TransferListItem } from 'worker_threads';
+
+import type { OffloadOptions } from '../api/types';
+import type { OffloadSettings } from './config';
+
+/** What the runtime uses of a piscina 4 pool. */
+interface Pool {
+  run(task: unknown, options: { filename: string; name?: string; signal?: AbortSignal;
+    transferList?: readonly TransferListItem[] }): Promise<unknown>;
+}
+type PiscinaConstructor = new (options: { maxThreads: number; minThreads: number; idleTimeout: number }) => Pool;
+
+// One pool per piscina copy (bundles in different folders may resolve different ones).
+const pools = new Map<string, Pool>();
+const taskPaths = new Map<string, string>();
+
+/** Run `task`'s export (default, or `options.name`) with `input` on the pool. */
+export function offloadTask(bundle: string, settings: OffloadSettings, task: string | URL, input: unknown,
+                            options: OffloadOptions | undefined, signal: AbortSignal): Promise<unknown> {
+  const filename = taskPath(bundle, task);
+  return poolFor(bundle, settings).run(input, {
+    filename,
+    ...(options?.name === undefined ? {} : { name: options.name }),
+    ...(options?.transferList === undefined ? {} : { transferList: options.transferList }),
+    signal,
+  });
+}
+
+// A relative task path is resolved against the bundle's folder.
+function taskPath(bundle: string, task: string | URL): string {
+  const key = `${bundle}\0${String(task)}`;
+  let path = taskPaths.get(key);
+  if (path === undefined) {
+    if (task instanceof URL || (typeof task === 'string' && task.startsWith('file:'))) {
+      const url = new URL(String(task));
+      if (url.protocol !== 'file:') throw new TypeError(`offload(): ${String(task)} is not a file: URL`);
+      path = decodeURIComponent(url.pathname);
+    } else if (typeof task === 'string' && task !== '') {
+      path = isAbsolute(task) ? task : resolve(dirname(bundle), task);
+    } else {
+      throw new TypeError('offload(): the task must be a module path (relative to the bundle) or a file: URL');
+    }
+    if (!existsSync(path)) throw new TypeError(`offload(): task module ${path} does not exist`);
+    taskPaths.set(key, path);
+  }
+  return path;
+}
+
+function poolFor(bundle: string, settings: OffloadSettings): Pool {
+  const require = createRequire(bundle);
+  let piscinaPath: string;
+  try {
+    piscinaPath = require.resolve('piscina');
+  } catch (error) {
+    throw new Error(`offload() needs piscina 4 installed where the bundle ${bundle} can require it ` +
+                    `(npm install piscina@4): ${(error as Error).message}`);
+  }
+  let pool = pools.get(piscinaPath);
+  if (pool === undefined) {
+    const loaded = require(piscinaPath) as { Piscina?: PiscinaConstructor } & PiscinaConstructor;
+    const Piscina = loaded.Piscina ?? loaded;
+    pool = new Piscina({ maxThreads: settings.threads, minThreads: 0, idleTimeout: settings.idleTimeoutMs });
+    pools.set(piscinaPath, pool);
+  }
+  return pool;
+}

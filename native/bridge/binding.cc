@@ -400,6 +400,19 @@ napi_value metric(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+// (Float64Array): where the runtime leaves a completing stream's built-in stats records.
+napi_value setStatsBuffer(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const double* records = nullptr;
+  size_t count = 0;
+  if (!args.float64s(0, records, count)) {
+    args.throwTypeError("expected a Float64Array");
+    return nullptr;
+  }
+  args.bridge().setStatsBuffer(args.value(0), records, count);
+  return undefinedValue(env);
+}
+
 napi_value sharedCounterAdd(napi_env env, napi_callback_info info) {
   Args args(env, info);
   std::string key;
@@ -474,6 +487,7 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
       {"sendLocalReply", nullptr, sendLocalReply, nullptr, nullptr, nullptr, napi_default, data},
       {"requestResume", nullptr, requestResume, nullptr, nullptr, nullptr, napi_default, data},
       {"metric", nullptr, metric, nullptr, nullptr, nullptr, napi_default, data},
+      {"setStatsBuffer", nullptr, setStatsBuffer, nullptr, nullptr, nullptr, napi_default, data},
       {"setMetadata", nullptr, setMetadata, nullptr, nullptr, nullptr, napi_default, data},
       {"setFilterState", nullptr, setFilterState, nullptr, nullptr, nullptr, napi_default, data},
       {"getFilterState", nullptr, getFilterState, nullptr, nullptr, nullptr, napi_default, data},

@@ -138,6 +138,25 @@ class Args {
     return true;
   }
 
+  // A Float64Array argument's values (a view of JS memory, valid during this call).
+  bool float64s(size_t i, const double*& out, size_t& count) const {
+    bool is_typed_array = false;
+    if (i >= argc_ || napi_is_typedarray(env_, argv_[i], &is_typed_array) != napi_ok ||
+        !is_typed_array) {
+      return false;
+    }
+    napi_typedarray_type type;
+    void* data = nullptr;
+    if (napi_get_typedarray_info(env_, argv_[i], &type, &count, &data, nullptr, nullptr) != napi_ok ||
+        type != napi_float64_array) {
+      return false;
+    }
+    out = static_cast<const double*>(data);
+    return true;
+  }
+
+  napi_value value(size_t i) const { return i < argc_ ? argv_[i] : nullptr; }
+
   bool boolean(size_t i, bool& out) const {
     return i < argc_ && napi_get_value_bool(env_, argv_[i], &out) == napi_ok;
   }

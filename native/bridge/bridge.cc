@@ -265,6 +265,45 @@ HookOutcome Bridge::runHook(uint64_t config_id, StreamRef ref, HookKind hook, bo
                   route_config_id);
 }
 
+void Bridge::completeStream(uint64_t config_id, StreamRef ref) {
+  Napi::HandleScope scope(env_);
+  napi_value args[6] = {Napi::Number::New(env_, static_cast<double>(config_id)),
+                        Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
+                        Napi::Number::New(env_, static_cast<uint32_t>(HookKind::StreamComplete)),
+                        Napi::Boolean::New(env_, true), Napi::Number::New(env_, 0)};
+  napi_value result = nullptr;
+  uint32_t triples = 0;
+  {
+    ActiveCall active(streams_, ref);
+    if (!callDispatcher(on_hook_, 6, args, &result, "onHook") ||
+        napi_get_value_uint32(env_, result, &triples) != napi_ok) {
+      return;
+    }
+  }
+  StreamTable::Entry* entry = streams_.find(ref.slot, ref.gen);
+  if (entry == nullptr || stats_records_ == nullptr || triples * 3 > stats_length_) {
+    return;
+  }
+  static const std::vector<std::string> kNoLabels;
+  for (size_t i = 0; i < triples * 3; i += 3) {
+    const auto op = static_cast<uint32_t>(stats_records_[i + 1]);
+    if (op <= 3) {
+      entry->host->recordMetric(static_cast<uint32_t>(stats_records_[i]), static_cast<MetricOp>(op),
+                                static_cast<int64_t>(stats_records_[i + 2]), kNoLabels);
+    }
+  }
+}
+
+void Bridge::setStatsBuffer(napi_value array, const double* records, size_t length) {
+  if (stats_buffer_ref_ != nullptr) {
+    napi_delete_reference(env_, stats_buffer_ref_);
+  }
+  // The reference keeps the array (and its memory, which does not move) alive.
+  napi_create_reference(env_, array, 1, &stats_buffer_ref_);
+  stats_records_ = records;
+  stats_length_ = length;
+}
+
 HookOutcome Bridge::runNetworkHook(uint64_t config_id, StreamRef ref, NetworkHookKind hook,
                                    bool end_of_stream) {
   return callHook(on_network_hook_, "onNetworkHook", config_id, ref, static_cast<uint32_t>(hook),

@@ -53,6 +53,9 @@ class Bridge {
   // Invalidates the stream for JS first, then (with `notify_js`) tells the runtime, which aborts
   // pending work. Without it the runtime already let go (the StreamComplete hook does).
   void closeStream(StreamRef ref, bool notify_js = true);
+  // The stream is complete: JS runs its end-of-stream hooks and drops it; the built-in stats it
+  // leaves in the stats buffer are recorded on the stream (before Envoy deletes it).
+  void completeStream(uint64_t config_id, StreamRef ref);
   // `route_config_id`: the stream's per-route config (0 for none), read on its first hook.
   HookOutcome runHook(uint64_t config_id, StreamRef ref, HookKind hook, bool end_of_stream,
                       uint64_t route_config_id);
@@ -74,6 +77,8 @@ class Bridge {
   // ---- For the binding functions ----
   StreamTable& streams() { return streams_; }
   void setDispatcher(Napi::Object dispatcher);
+  // The runtime's Float64Array for completing streams' stats ([index, op, value] triples).
+  void setStatsBuffer(napi_value array, const double* records, size_t length);
   bool isMainThread() const;
 
   explicit Bridge(napi_env env, runtime::Environment& owner);
@@ -108,6 +113,9 @@ class Bridge {
   std::map<uint64_t, bool> configs_;  // config id → loaded successfully
   uint64_t synced_generation_ = 0;
   BufferViews views_;
+  napi_ref stats_buffer_ref_ = nullptr;
+  const double* stats_records_ = nullptr;
+  size_t stats_length_ = 0;
 };
 
 }  // namespace envoy_ts::bridge

@@ -175,9 +175,15 @@ void HttpStream::onStreamComplete() {
   if (closed_) {
     return;
   }
-  // One call: JS runs the end-of-stream hooks while the stream's data can still be read, then
-  // drops the stream (aborting what is pending), so closing needs no second call.
-  runHook(HookKind::StreamComplete, true);
+  // One call: JS runs the end-of-stream hooks while the stream's data can still be read, hands
+  // over the stream's built-in stats, then drops the stream (aborting what is pending), so
+  // closing needs no second call.
+  enter(kRequest, [&] {
+    if (bridge_.hasConfig(config_.id)) {
+      bridge_.completeStream(config_.id, ref_);
+    }
+    return HookOutcome::Continue;
+  });
   closeJs(/*notify_js=*/false);
 }
 

@@ -97,6 +97,17 @@ describe(`example filters through ${proxyName}`, () => {
     assert.equal(echo.method, 'POST');
     assert.equal(echo.body, 'hello upstream');
   });
+
+  test('built-in stats count and time every filter\'s hooks, and gauge the pending ones', async () => {
+    for (let i = 0; i < 3; i++) await request(proxy.port, { headers: { authorization: 'Bearer s3cret' } });
+    assert.ok((await proxy.stat('envoy_ts.request-id.hook_invocations')) >= 6, 'request and response hooks');
+    assert.ok((await proxy.stat('envoy_ts.async-delay.hook_invocations')) >= 3);
+    assert.equal(await proxy.stat('envoy_ts.async-delay.hooks_pending'), 0, 'nothing waits any more');
+    // async-delay waits 30 ms per request: its hook time runs until the promise settled.
+    const line = /envoy_ts\.async-delay\.hook_time_us: (.*)/.exec(await proxy.statsText())?.[1] ?? '';
+    const median = Number(/P50\(nan,([\d.]+)\)/.exec(line)?.[1]);
+    assert.ok(median >= 30_000, `median async-delay hook time per stream ${median} µs (${line})`);
+  });
 });
 
 describe(`rate-limit through ${proxyName}`, () => {

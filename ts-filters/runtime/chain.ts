@@ -105,19 +105,22 @@ export function runChain(stream: StreamState, hook: NativeHookKind, from: number
     const link = chain[i] as ChainLink;
     if (stream.disabled(link.filter)) continue;
     const ctx = stream.contextFor(link.filter);
+    const startedAt = performance.now();
     let result: unknown;
     try {
       result = (link.hook as ChainHook).call(link.filter.definition, argument, ctx);
       if (isResponse(result)) result = respondWith(ctx, result);
     } catch (error) {
+      stream.stats.hookDone(link.filter, startedAt);
       const outcome = applyFailure(stream, link, 'threw', error);
       if (outcome === CONTINUE_CHAIN) continue;
       return outcome;
     }
     if (result !== undefined && result !== null &&
         typeof (result as PromiseLike<unknown>).then === 'function') {
-      const pending: PendingHook = { hook, link, position: i, settled: false, failed: false, error: undefined };
-      stream.pending = pending;
+      const pending: PendingHook = { hook, link, position: i, startedAt, settledAt: undefined, settled: false,
+                                     failed: false, error: undefined };
+      stream.startPending(pending);
       try {
         (result as PromiseLike<unknown>).then(
           (value: unknown) => {
@@ -126,13 +129,14 @@ export function runChain(stream: StreamState, hook: NativeHookKind, from: number
           },
           (error: unknown) => settle(stream, pending, true, error));
       } catch (error) {
-        stream.pending = undefined;
+        stream.endPending();
         const outcome = applyFailure(stream, link, 'threw', error);
         if (outcome === CONTINUE_CHAIN) continue;
         return outcome;
       }
       return HookOutcome.Pending;
     }
+    stream.stats.hookDone(link.filter, startedAt);
     if (stream.reply !== undefined) return sendReply(stream);
   }
   return stageDone(stream, hook);
@@ -143,6 +147,7 @@ function settle(stream: StreamState, pending: PendingHook, failed: boolean, erro
   // Destroyed, or superseded (e.g. a local reply from elsewhere started the response phase).
   if (stream.pending !== pending || stream.closed) return;
   pending.settled = true;
+  pending.settledAt = performance.now();
   pending.failed = failed;
   pending.error = error;
   try {
@@ -177,7 +182,7 @@ function settleWithReply(stream: StreamState, pending: PendingHook, ctx: HttpFil
 export function resumeChain(stream: StreamState): NativeHookOutcome {
   const pending = stream.pending;
   if (pending === undefined || !pending.settled) return HookOutcome.Pending;
-  stream.pending = undefined;
+  stream.endPending();
   if (pending.failed) {
     const outcome = applyFailure(stream, pending.link, 'rejected', pending.error);
     if (outcome !== CONTINUE_CHAIN) return outcome;

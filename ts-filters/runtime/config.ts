@@ -33,6 +33,9 @@ export interface LoadedFilter {
 
 export interface LoadedHttpFilter extends LoadedFilter {
   readonly definition: HttpFilter<unknown>;
+  /** The built-in hook stats: envoy_ts.<filter>.hook_invocations (counter),
+   *  envoy_ts.<filter>.hook_time_us (histogram), envoy_ts.<filter>.hooks_pending (gauge). */
+  readonly hookStats: { readonly invocations: MetricSlot; readonly duration: MetricSlot; readonly pending: MetricSlot };
 }
 
 export interface LoadedNetworkFilter extends LoadedFilter {
@@ -80,6 +83,7 @@ interface ConfigBase {
 export interface HttpConfig extends ConfigBase {
   readonly kind: typeof ConfigKind.Http;
   readonly filters: readonly LoadedHttpFilter[];
+
   /** Per HookKind (headers, body and trailers of both directions; none for StreamComplete): the
    *  filters with that hook, request hooks in chain order, response hooks in reverse order. */
   readonly chains: readonly (readonly ChainLink[])[];
@@ -222,6 +226,7 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
       index: i, name, definition, config, log: createLogger(binding, filterPrefix(name)),
       metrics: assignMetrics(name, declared, metrics),
       failures: failureMetric(name, kind, metrics),
+      ...(kind === ConfigKind.Http ? { hookStats: hookStatMetrics(name, metrics) } : {}),
     } as LoadedHttpFilter | LoadedNetworkFilter);
   }
   const base = { id, bundle, failurePolicy: policy, offload, metrics };
@@ -324,14 +329,33 @@ const HTTP_HOOKS: readonly (HttpHookName | undefined)[] = ['onRequestHeaders', '
  */
 function failureMetric(filterName: string, kind: NativeConfigKind,
                        all: { name: string; kind: MetricKind; labels: readonly string[] }[]): MetricSlot {
-  const labels = kind === ConfigKind.Http ? ['filter'] : [];
-  const name = kind === ConfigKind.Http ? 'envoy_ts.filter_failures' : `envoy_ts.${filterName}.failures`;
+  return builtinMetric(kind === ConfigKind.Http ? 'envoy_ts.filter_failures' : `envoy_ts.${filterName}.failures`,
+                       'counter', kind === ConfigKind.Http ? ['filter'] : [], all);
+}
+
+/**
+ * Every HTTP filter's hooks are counted, timed and their pending promises gauged. The names carry
+ * the filter (no labels: Envoy records a labelled metric by building its name per call, too slow
+ * for every stream): `hook_time_us` gets one sample per stream, the µs the filter's hooks took
+ * (each from its call until it returned or its promise settled).
+ */
+function hookStatMetrics(filterName: string, all: { name: string; kind: MetricKind; labels: readonly string[] }[]):
+    LoadedHttpFilter['hookStats'] {
+  return {
+    invocations: builtinMetric(`envoy_ts.${filterName}.hook_invocations`, 'counter', [], all),
+    duration: builtinMetric(`envoy_ts.${filterName}.hook_time_us`, 'histogram', [], all),
+    pending: builtinMetric(`envoy_ts.${filterName}.hooks_pending`, 'gauge', [], all),
+  };
+}
+
+function builtinMetric(name: string, kind: MetricKind, labels: readonly string[],
+                       all: { name: string; kind: MetricKind; labels: readonly string[] }[]): MetricSlot {
   let index = all.findIndex((m) => m.name === name);
   if (index < 0) {
     index = all.length;
-    all.push({ name, kind: 'counter', labels });
+    all.push({ name, kind, labels });
   }
-  return { index, kind: 'counter', labels };
+  return { index, kind, labels };
 }
 
 function httpConfig(base: Omit<ConfigBase, never>, filters: LoadedHttpFilter[]): HttpConfig {

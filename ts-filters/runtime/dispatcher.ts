@@ -89,7 +89,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
   };
 
   const onHook = (configId: number, slot: number, gen: number, hook: NativeHookKind,
-                  endOfStream: boolean, routeConfigId = 0): NativeHookOutcome => {
+                  endOfStream: boolean, routeConfigId = 0): NativeHookOutcome | number => {
     const existing = streams[slot];
     let stream = existing instanceof StreamState ? existing : undefined;
     try {
@@ -103,14 +103,16 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
         streams[slot] = stream;
       }
       if (hook === HookKind.StreamComplete) {
-        // The stream is over: its end-of-stream hooks, then the state goes (no onDestroy follows).
+        // The stream is over: its end-of-stream hooks and stats, then the state goes (no onDestroy
+        // follows).
         try {
           if (!stream.poisoned) runCompleteChain(stream);
+          stream.endPending();
+          return stream.stats.flush(binding);
         } finally {
           streams[slot] = undefined;
           stream.close();
         }
-        return HookOutcome.Continue;
       }
       if (stream.poisoned) return HookOutcome.Continue;
       if (stream.config.chains[hook] === undefined) {
@@ -124,7 +126,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
       // A hook of the other direction supersedes pending work (e.g. a local reply sent by another
       // Envoy filter while this stream's request hook was pending): its settlement is ignored.
       stream.supersedePending();
-      stream.pending = undefined;
+      stream.endPending();
       stream.reply = undefined;
       stream.phase = hook;
       stream.endOfStream = endOfStream;

@@ -87,9 +87,10 @@ export interface Dispatcher {
   /** The config is gone: drop it. */
   unloadConfig(configId: number): void;
   /** Run one hook of the config's chain for a stream. A stream's first call creates its state;
-   *  `routeConfigId` (request headers only; 0: none) is the per-route config of its route. */
+   *  `routeConfigId` (request headers only; 0: none) is the per-route config of its route.
+   *  For StreamComplete it returns how many stats triples it left in the stats buffer. */
   onHook(configId: number, slot: number, gen: number, hook: HookKind, endOfStream: boolean,
-         routeConfigId: number): HookOutcome;
+         routeConfigId: number): HookOutcome | number;
   /** Run one network hook of the config's chain for a connection (first call creates its state).
    *  For data and write hooks the bytes are in the connection's buffers (bufferChunks). */
   onNetworkHook(configId: number, slot: number, gen: number, hook: NetworkHookKind,
@@ -187,6 +188,10 @@ export interface NativeBinding {
   /** Record a metric of the stream's config: `index` into its describeMetrics() list; one label
    *  value per declared label name, in declaration order. */
   metric(slot: number, gen: number, index: number, op: MetricOp, value: number, labels: string[]): void;
+  /** Where onHook(StreamComplete) leaves the stream's built-in stats: [index, op, value] triples
+   *  of label-less metrics of the stream's config, which the native side records on the stream.
+   *  Called again with a bigger array when one is needed. */
+  setStatsBuffer(records: Float64Array): void;
   /** Process-wide counters shared by every worker: add and return the new value. */
   sharedCounterAdd(key: string, delta: number): number;
   sharedCounterGet(key: string): number;

@@ -5,6 +5,7 @@ import { BodyFlow, HttpBodyView, type BodyChunkView, type WholeBodyTarget } from
 import { BufferKind, HeaderMapKind, HookKind, directionOf } from './codes';
 import type { ChainLink, HttpConfig, LoadedHttpFilter } from './config';
 import { FilterContext } from './context';
+import { HookStats, type StatsTarget } from './hook-stats';
 import { abandonFetches, type FetchTarget, type PendingFetch } from './fetch';
 import { HeaderMapView, type HeaderTarget } from './header-map';
 import type { FilterOverride } from './route-config';
@@ -16,6 +17,9 @@ export interface PendingHook {
   readonly link: ChainLink;
   /** Index of `link` in the hook's chain. */
   readonly position: number;
+  /** performance.now() when the hook was called, and when its promise settled. */
+  readonly startedAt: number;
+  settledAt: number | undefined;
   settled: boolean;
   failed: boolean;
   error: unknown;
@@ -34,7 +38,7 @@ export interface LocalReply {
 // captured stack) per stream.
 const STREAM_CLOSED = Object.freeze(new StreamClosedError());
 
-export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget {
+export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, StatsTarget {
   readonly binding: NativeBinding;
   readonly config: HttpConfig;
   readonly slot: number;
@@ -51,7 +55,9 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget {
   /** A local reply was sent for this stream. */
   replied = false;
   reply: LocalReply | undefined = undefined;
+  /** Set with startPending, cleared with endPending (or when the stream closes). */
   pending: PendingHook | undefined = undefined;
+  readonly stats = new HookStats();
   #fetches: Map<number, PendingFetch> | undefined = undefined;
   readonly requestHeaders: HeaderMapView;
   #responseHeaders: HeaderMapView | undefined = undefined;
@@ -110,6 +116,21 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget {
         return map;
       }
     }
+  }
+
+  /** A hook's promise is now what the stream waits for. */
+  startPending(pending: PendingHook): void {
+    this.pending = pending;
+    this.stats.pendingChanged(this, pending.link.filter, 1);
+  }
+
+  /** The stream stops waiting for its pending hook (it settled, or something took over). */
+  endPending(): void {
+    const pending = this.pending;
+    if (pending === undefined) return;
+    this.pending = undefined;
+    this.stats.pendingChanged(this, pending.link.filter, -1);
+    this.stats.hookDone(pending.link.filter, pending.startedAt, pending.settledAt);
   }
 
   /** The body state of a direction (made on first use). */

@@ -82,6 +82,7 @@ export class FakeBinding implements NativeBinding {
   #nextSlot = 0;
   #nextGen = 1;
   #activeSlot: number | undefined;
+  #statsBuffer: Float64Array | undefined;
 
   constructor(isMainThread = false) {
     this.isMainThread = isMainThread;
@@ -134,8 +135,15 @@ export class FakeBinding implements NativeBinding {
   }
 
   hook(stream: FakeStream, hook: HookKind, endOfStream = true, routeConfigId = 0): HookOutcome {
-    return this.#enter(stream, () => this.#dispatcher().onHook(stream.configId, stream.slot, stream.gen, hook,
-                                                               endOfStream, routeConfigId));
+    const result = this.#enter(stream, () => this.#dispatcher().onHook(stream.configId, stream.slot, stream.gen, hook,
+                                                                       endOfStream, routeConfigId));
+    if (hook !== 4) return result as HookOutcome;
+    // Like native: the completing stream's built-in stats, left in the stats buffer.
+    for (let i = 0; i < result * 3; i += 3) {
+      const records = this.#statsBuffer as Float64Array;
+      stream.metrics.push([records[i] as number, records[i + 1] as MetricOp, records[i + 2] as number, []]);
+    }
+    return 0;
   }
 
   resume(stream: FakeStream): HookOutcome {
@@ -254,7 +262,7 @@ export class FakeBinding implements NativeBinding {
     return this.dispatcher;
   }
 
-  #enter(stream: FakeStream, call: () => HookOutcome): HookOutcome {
+  #enter<R>(stream: FakeStream, call: () => R): R {
     const previous = this.#activeSlot;
     this.#activeSlot = stream.slot;
     try {
@@ -440,6 +448,10 @@ export class FakeBinding implements NativeBinding {
 
   metric(slot: number, gen: number, index: number, op: MetricOp, value: number, labels: string[]): void {
     this.#target('metric', slot, gen).metrics.push([index, op, value, labels]);
+  }
+
+  setStatsBuffer(records: Float64Array): void {
+    this.#statsBuffer = records;
   }
 
   getAttribute(slot: number, gen: number, id: AttributeId): string | number | boolean | undefined {

@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 
 import { defineHttpFilter } from '../../api/http-filter';
 import { HeaderMapKind, HookKind, HookOutcome, MetricOp } from '../codes';
 import { withChain } from './fake-binding';
+
+// The built-in hook stats of a filter named `f`.
+const builtinStats = (f: string) => [`envoy_ts.${f}.hook_invocations`, 'counter', '', `envoy_ts.${f}.hook_time_us`,
+  'histogram', '', `envoy_ts.${f}.hooks_pending`, 'gauge', ''];
 
 describe('HTTP stream data', () => {
   test('trailer hooks: request trailers in chain order, response trailers in reverse; writes land', () => {
@@ -78,7 +83,7 @@ describe('HTTP stream data', () => {
     });
     const { binding, runtime } = withChain([f], [{ name: 'm' }]);
     assert.deepEqual(runtime.describeMetrics(1), ['m.requests', 'counter', 'method,code', 'm.inflight', 'gauge', '',
-                                                 'envoy_ts.filter_failures', 'counter', 'filter']);
+                                                 'envoy_ts.filter_failures', 'counter', 'filter', ...builtinStats('m')]);
     const s = binding.openStream(1, { ':method': 'GET' });
     binding.hook(s, HookKind.RequestHeaders);
     assert.deepEqual(s.metrics, [[0, MetricOp.Increment, 1, ['GET', '2xx']], [1, MetricOp.Add, 1, []]]);
@@ -88,10 +93,36 @@ describe('HTTP stream data', () => {
     const ok = defineHttpFilter({ name: 'ok' });
     const bad = defineHttpFilter({ name: 'bad', onRequestHeaders() { throw new Error('boom'); } });
     const { binding, runtime } = withChain([ok, bad], [{ name: 'ok' }, { name: 'bad' }]);
-    assert.deepEqual(runtime.describeMetrics(1), ['envoy_ts.filter_failures', 'counter', 'filter']);
+    assert.deepEqual(runtime.describeMetrics(1), ['envoy_ts.filter_failures', 'counter', 'filter', ...builtinStats('ok'),
+                                                 ...builtinStats('bad')]);
     const s = binding.openStream(1);
     assert.equal(binding.hook(s, HookKind.RequestHeaders), HookOutcome.Replied);
     assert.deepEqual(s.metrics, [[0, MetricOp.Increment, 1, ['bad']]]);
+  });
+
+  test('every filter\'s hooks are counted and timed per stream, sent once when the stream completes', async () => {
+    const fast = defineHttpFilter({ name: 'fast', onRequestHeaders() {}, onResponseHeaders() {} });
+    const slow = defineHttpFilter({ name: 'slow', async onRequestHeaders() { await sleep(20); } });
+    const { binding, runtime } = withChain([fast, slow], [{ name: 'fast' }, { name: 'slow' }]);
+    const names = runtime.describeMetrics(1).filter((_, i) => i % 3 === 0);
+    const index = (name: string) => names.indexOf(name);
+    const s = binding.openStream(1);
+    assert.equal(binding.hook(s, HookKind.RequestHeaders), HookOutcome.Pending);
+    // The pending gauge moves at once; counts and times wait for the stream to complete.
+    assert.deepEqual(s.metrics, [[index('envoy_ts.slow.hooks_pending'), MetricOp.Add, 1, []]]);
+    await binding.untilResumeRequested(s);
+    binding.resume(s);
+    assert.deepEqual(s.metrics.at(-1), [index('envoy_ts.slow.hooks_pending'), MetricOp.Add, -1, []]);
+    binding.setResponse(s, { ':status': '200' });
+    binding.hook(s, HookKind.ResponseHeaders);
+    s.metrics.length = 0;
+    binding.hook(s, HookKind.StreamComplete);
+    const recorded = (name: string) => s.metrics.find(([i]) => i === index(name));
+    assert.deepEqual(recorded('envoy_ts.fast.hook_invocations'), [index('envoy_ts.fast.hook_invocations'), MetricOp.Increment, 2, []]);
+    assert.deepEqual(recorded('envoy_ts.slow.hook_invocations'), [index('envoy_ts.slow.hook_invocations'), MetricOp.Increment, 1, []]);
+    const slowMicros = recorded('envoy_ts.slow.hook_time_us')?.[2] ?? 0;
+    assert.ok(slowMicros >= 15_000, `an async hook's time runs until it settled: ${slowMicros} µs`);
+    assert.equal(s.metrics.length, 4, 'one count and one time sample per filter per stream');
   });
 
   test('invalid labels reject the config', () => {

@@ -353,6 +353,13 @@ envoy_dynamic_module_callback_get_most_specific_route_config(
 void envoy_dynamic_module_callback_http_clear_route_cache(
     envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy);
 
+// The upstream load balancer picks `host` ("ip:port", an IP address) when the routed cluster has
+// it. Without it: `strict` fails the request (503), else load balancing goes on as usual. False
+// when `host` is not an IP address.
+bool envoy_dynamic_module_callback_http_set_upstream_override_host(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_module_buffer host, bool strict);
+
 // Stream attributes: false when not available (or not of that type).
 bool envoy_dynamic_module_callback_http_filter_get_attribute_string(
     envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,

@@ -349,6 +349,24 @@ napi_value startCallout(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// (slot, gen, host, strict) → whether Envoy took the override (host must be an IP address).
+napi_value setUpstreamOverrideHost(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  StreamHost* stream = args.stream();
+  std::string host;
+  bool strict = false;
+  if (stream == nullptr) {
+    return nullptr;
+  }
+  if (!args.latin1(2, host) || !args.boolean(3, strict)) {
+    args.throwTypeError("expected (slot, gen, host, strict)");
+    return nullptr;
+  }
+  napi_value result;
+  napi_get_boolean(env, stream->setUpstreamOverrideHost(host, strict), &result);
+  return result;
+}
+
 // (slot, gen, direction) → WholeBodyState.
 napi_value bufferWholeBody(napi_env env, napi_callback_info info) {
   Args args(env, info);
@@ -495,6 +513,8 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
       {"getMetadata", nullptr, getMetadata, nullptr, nullptr, nullptr, napi_default, data},
       {"clearRouteCache", nullptr, clearRouteCache, nullptr, nullptr, nullptr, napi_default, data},
       {"bufferWholeBody", nullptr, bufferWholeBody, nullptr, nullptr, nullptr, napi_default, data},
+      {"setUpstreamOverrideHost", nullptr, setUpstreamOverrideHost, nullptr, nullptr, nullptr,
+       napi_default, data},
       {"startCallout", nullptr, startCallout, nullptr, nullptr, nullptr, napi_default, data},
       {"sharedCounterAdd", nullptr, sharedCounterAdd, nullptr, nullptr, nullptr, napi_default, data},
       {"sharedCounterGet", nullptr, sharedCounterGet, nullptr, nullptr, nullptr, napi_default, data},

@@ -73,6 +73,8 @@ class StreamHost : public HostBase {
   virtual std::optional<ScalarValue> getMetadata(uint32_t source, std::string_view ns,
                                                  std::string_view key) = 0;
   virtual void clearRouteCache() = 0;
+  // Envoy's upstream override host for this stream; false when `host` is not an IP address.
+  virtual bool setUpstreamOverrideHost(std::string_view host, bool strict) = 0;
   // Starts an HTTP callout to `cluster` (headers hold :method, :path, host). Returns Envoy's
   // init result (0 = started, with the callout's id in `id`); the response arrives through
   // Bridge::calloutDone.

@@ -312,6 +312,11 @@ std::optional<bridge::ScalarValue> HttpStream::getMetadata(uint32_t source, std:
 
 void HttpStream::clearRouteCache() { envoy_dynamic_module_callback_http_clear_route_cache(envoy_); }
 
+bool HttpStream::setUpstreamOverrideHost(std::string_view host, bool strict) {
+  return envoy_dynamic_module_callback_http_set_upstream_override_host(envoy_, moduleBuffer(host),
+                                                                       strict);
+}
+
 uint32_t HttpStream::startCallout(std::string_view cluster, const bridge::HeaderList& headers,
                                   std::string_view body, uint64_t timeout_ms, uint64_t& id) {
   std::vector<envoy_dynamic_module_type_module_http_header> envoy_headers;

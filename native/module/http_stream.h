@@ -44,6 +44,7 @@ class HttpStream : public JsStream, public bridge::StreamHost {
   std::optional<bridge::ScalarValue> getMetadata(uint32_t source, std::string_view ns,
                                                  std::string_view key) override;
   void clearRouteCache() override;
+  bool setUpstreamOverrideHost(std::string_view host, bool strict) override;
   uint32_t startCallout(std::string_view cluster, const bridge::HeaderList& headers,
                         std::string_view body, uint64_t timeout_ms, uint64_t& id) override;
   void requestResume() override { requestResumeFromJs(); }

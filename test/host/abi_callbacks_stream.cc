@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "connection_info.h"
 #include "filter_manager.h"
 #include "logger.h"
 #include "module_metrics.h"
@@ -89,6 +90,20 @@ extern "C" {
 HOST_EXPORT void envoy_dynamic_module_callback_http_clear_route_cache(
     envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy) {
   streamOf(filter_envoy).clearRouteCache();
+}
+
+// Envoy's setUpstreamOverrideHost: only an IP address ("ip", "ip:port", "[ipv6]:port") is taken;
+// the router's load balancer then prefers the endpoint whose address reads the same.
+HOST_EXPORT bool envoy_dynamic_module_callback_http_set_upstream_override_host(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy,
+    envoy_dynamic_module_type_module_buffer host, bool strict) {
+  const std::string value = text(host);
+  if (!EnvoyTsHost::isIpAuthority(value)) {
+    HOST_LOG(Debug, "override host is not a valid IP address: " + value);
+    return false;
+  }
+  streamOf(filter_envoy).setUpstreamOverrideHost(value, strict);
+  return true;
 }
 
 // Envoy's resolveMostSpecificPerFilterConfig: the current route (picked again if the cache was

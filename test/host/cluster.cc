@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "connection_info.h"
+
 namespace EnvoyTsHost {
 
 bool resolveAddress(const SocketAddress& address, sockaddr_storage& out, socklen_t& length) {
@@ -31,6 +33,7 @@ Cluster::Cluster(const ClusterSpec& spec, const std::string& path)
       throw ConfigError(path + ": unable to resolve " + address.address);
     }
     endpoint.description = address.address + ":" + std::to_string(address.port);
+    endpoint.ip_port = socketAddressInfo(endpoint.address).text;
     endpoints_.push_back(endpoint);
   }
 }

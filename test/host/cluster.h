@@ -5,6 +5,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@ public:
     sockaddr_storage address;
     socklen_t length;
     std::string description; // host:port, for logs.
+    std::string ip_port;     // The resolved address as Envoy prints it: "ip:port", "[ip6]:port".
   };
 
   // Resolves the endpoints; throws ConfigError naming the cluster on failure.
@@ -28,6 +30,15 @@ public:
   const std::string& name() const { return name_; }
   uint32_t connectTimeoutMs() const { return connect_timeout_ms_; }
   size_t pickEndpoint() { return next_.fetch_add(1, std::memory_order_relaxed) % endpoints_.size(); }
+  // The endpoint whose resolved address is `ip_port` (an upstream override host), if any.
+  std::optional<size_t> findEndpoint(const std::string& ip_port) const {
+    for (size_t i = 0; i < endpoints_.size(); ++i) {
+      if (endpoints_[i].ip_port == ip_port) {
+        return i;
+      }
+    }
+    return std::nullopt;
+  }
   const Endpoint& endpoint(size_t index) const { return endpoints_[index]; }
   size_t endpointCount() const { return endpoints_.size(); }
 

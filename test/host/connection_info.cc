@@ -31,6 +31,36 @@ SocketAddressInfo socketAddressInfo(const sockaddr_storage& address) {
   return info;
 }
 
+bool isIpAuthority(const std::string& authority) {
+  std::string host = authority;
+  std::string port;
+  if (!host.empty() && host.front() == '[') {
+    const size_t close = host.find(']');
+    if (close == std::string::npos) {
+      return false;
+    }
+    port = host.substr(close + 1);
+    host = host.substr(1, close - 1);
+    if (!port.empty() && port.front() != ':') {
+      return false;
+    }
+    port = port.empty() ? port : port.substr(1);
+    in6_addr v6;
+    return inet_pton(AF_INET6, host.c_str(), &v6) == 1 &&
+           port.find_first_not_of("0123456789") == std::string::npos;
+  }
+  const size_t colon = host.rfind(':');
+  if (colon != std::string::npos) {
+    port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+    if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos) {
+      return false;
+    }
+  }
+  in_addr v4;
+  return inet_pton(AF_INET, host.c_str(), &v4) == 1;
+}
+
 DownstreamConnectionInfo downstreamConnectionInfo(int fd) {
   DownstreamConnectionInfo info;
   info.id = nextConnectionId();

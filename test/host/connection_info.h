@@ -20,6 +20,10 @@ struct SocketAddressInfo {
 };
 SocketAddressInfo socketAddressInfo(const sockaddr_storage& address);
 
+// Whether `authority` is an IP address with an optional port ("1.2.3.4", "1.2.3.4:80",
+// "[::1]:80"), as Envoy's Http::Utility::parseAuthority reports is_ip_address_.
+bool isIpAuthority(const std::string& authority);
+
 // The downstream connection of an HTTP stream (what Envoy's StreamInfo and connection() give
 // filters): its id and both addresses of the accepted socket.
 struct DownstreamConnectionInfo {

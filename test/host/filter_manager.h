@@ -143,6 +143,13 @@ public:
   const RouteEntry* route();
   // clear_route_cache. Ignored once the router has started (Envoy blocks the route cache then).
   void clearRouteCache();
+  // set_upstream_override_host: the host ("ip:port") the router's load balancer should pick.
+  void setUpstreamOverrideHost(std::string host, bool strict) {
+    upstream_override_host_ = std::move(host);
+    upstream_override_strict_ = strict;
+  }
+  const std::string& upstreamOverrideHost() const { return upstream_override_host_; }
+  bool upstreamOverrideStrict() const { return upstream_override_strict_; }
 
   DynamicMetadata& dynamicMetadata() { return dynamic_metadata_; }
   // Filter state objects set as bytes (Envoy: ReadOnly StringAccessor objects).
@@ -231,6 +238,8 @@ private:
   const RouteTable* routes_{nullptr};
   CalloutContext callout_context_;
   bool route_cached_{false};
+  std::string upstream_override_host_;
+  bool upstream_override_strict_{false};
   const RouteEntry* cached_route_{nullptr};
   DynamicMetadata dynamic_metadata_;
   std::map<std::string, std::string> filter_state_bytes_;

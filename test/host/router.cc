@@ -253,7 +253,18 @@ void RouterUpstream::cancel() {
 }
 
 void RouterUpstream::connect() {
-  endpoint_ = cluster_->pickEndpoint();
+  // Envoy's load balancers take an override host first when the cluster has it; strict without
+  // it leaves no host to pick.
+  const std::string& override_host = stream_.upstreamOverrideHost();
+  std::optional<size_t> overridden =
+      override_host.empty() ? std::nullopt : cluster_->findEndpoint(override_host);
+  if (!override_host.empty() && !overridden && stream_.upstreamOverrideStrict()) {
+    done_ = true;
+    HOST_LOG(Debug, "override host " + override_host + " is not in cluster " + cluster_->name());
+    stream_.sendLocalReply(503, {}, "no healthy upstream", "no_healthy_upstream");
+    return;
+  }
+  endpoint_ = overridden ? *overridden : cluster_->pickEndpoint();
   connection_ = pool_.take(*cluster_, endpoint_);
   if (connection_ != nullptr) {
     connected_ = true;

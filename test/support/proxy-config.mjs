@@ -13,6 +13,8 @@ export async function freePort() {
 }
 
 /**
+ * `upstreamPort`: the port of the `upstream` cluster's endpoint on 127.0.0.1, or a list of ports
+ * (one endpoint each, round-robin).
  * `filters`: [{ module, filterName, config (string), doNotClose = true }], in chain order; they are
  * named `<module>_<index>`. `routes`: [{ prefix, perRoute?: { <filter name>: { module, config } } }]
  * (default: one route for "/"); `perRoute` becomes the route's typed_per_filter_config
@@ -62,10 +64,10 @@ static_resources:
     load_assignment:
       cluster_name: upstream
       endpoints:
-      - lb_endpoints:
+      - lb_endpoints:${[upstreamPort].flat().map((port) => `
         - endpoint:
             address:
-              socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} }
+              socket_address: { address: 127.0.0.1, port_value: ${port} }`).join('')}
 ${staticClustersYaml(extraClusters)}`;
 }
 

@@ -227,6 +227,14 @@ export interface HttpFilterContext<C = undefined> {
    */
   offload<T = unknown>(task: string | URL, input?: unknown, options?: OffloadOptions): Promise<T>;
   /**
+   * Ask Envoy's load balancer for a given upstream host of the routed cluster (sticky sessions,
+   * host affinity): `host` is "ip:port" (an IP address, not a name). When the cluster has no such
+   * host, `strict` fails the request with 503; otherwise normal load balancing applies (default).
+   * Request hooks only (before the request goes upstream). Throws `TypeError` for a host Envoy
+   * does not take.
+   */
+  setUpstreamOverrideHost(host: string, options?: { readonly strict?: boolean }): void;
+  /**
    * Make Envoy pick the route again from the current request headers. Called for you when a
    * filter sets or deletes `:path`, `:authority`, `:method` or `host` in a request hook.
    */

@@ -121,6 +121,19 @@ export class FilterContext implements HttpFilterContext<unknown> {
     }
   }
 
+  setUpstreamOverrideHost(host: string, options?: { readonly strict?: boolean }): void {
+    if (typeof host !== 'string' || host === '') {
+      throw new TypeError('setUpstreamOverrideHost(): host must be a non-empty "ip:port" string');
+    }
+    const stream = this.#open('setUpstreamOverrideHost()');
+    if (stream.inResponse) {
+      throw new InvalidStateError('setUpstreamOverrideHost(): the request already went upstream');
+    }
+    if (!stream.binding.setUpstreamOverrideHost(stream.slot, stream.gen, host, options?.strict === true)) {
+      throw new TypeError(`setUpstreamOverrideHost(): Envoy takes IP addresses ("ip:port"), not ${JSON.stringify(host)}`);
+    }
+  }
+
   clearRouteCache(): void {
     const stream = this.#open('clearRouteCache()');
     stream.binding.clearRouteCache(stream.slot, stream.gen);

@@ -148,6 +148,9 @@ export interface NativeBinding {
    *  1 when what the filter holds already exceeds the limit, 2 when body bytes already went on
    *  without the runtime seeing them (the chain has no body hooks). */
   bufferWholeBody(slot: number, gen: number, direction: BufferKind): WholeBodyState;
+  /** HTTP: the upstream load balancer picks `host` ("ip:port") when the cluster has it; without
+   *  it `strict` fails the request. False when `host` is not an IP address. */
+  setUpstreamOverrideHost(slot: number, gen: number, host: string, strict: boolean): boolean;
   /** HTTP: make Envoy pick the route again from the current request headers. */
   clearRouteCache(slot: number, gen: number): void;
   /** HTTP: start a callout to `cluster` (headers flat, with :method, :path, host); returns its id,

@@ -29,6 +29,8 @@ export interface FakeStream {
   readonly wholeBody: [boolean, boolean];
   /** Envoy's buffer limit for bufferWholeBody(). */
   bufferLimit: number;
+  /** What setUpstreamOverrideHost() asked for. */
+  upstreamOverride?: { host: string; strict: boolean };
 }
 
 export interface FakeConnection {
@@ -448,6 +450,11 @@ export class FakeBinding implements NativeBinding {
 
   metric(slot: number, gen: number, index: number, op: MetricOp, value: number, labels: string[]): void {
     this.#target('metric', slot, gen).metrics.push([index, op, value, labels]);
+  }
+
+  setUpstreamOverrideHost(slot: number, gen: number, host: string, strict: boolean): boolean {
+    this.#stream('setUpstreamOverrideHost', slot, gen).upstreamOverride = { host, strict };
+    return /^[\d.]+(:\d+)?$|^\[[\da-f:]+\](:\d+)?$/i.test(host);
   }
 
   setStatsBuffer(records: Float64Array): void {

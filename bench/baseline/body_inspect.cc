@@ -80,4 +80,8 @@ envoy_dynamic_module_on_http_filter_destroy(envoy_dynamic_module_type_http_filte
   delete self(module);
 }
 
+BASELINE_EXPORT void envoy_dynamic_module_on_http_filter_scheduled(
+    envoy_dynamic_module_type_http_filter_envoy_ptr, envoy_dynamic_module_type_http_filter_module_ptr,
+    uint64_t) {}
+
 #include "bench/baseline/unused_http_hooks.inc"

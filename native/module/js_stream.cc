@@ -33,15 +33,20 @@ void JsStream::onScheduledEvent(uint64_t event_id) {
     return;
   }
   runtime::Environment::CallScope scope(env_);
+  ++hook_depth_;
   if (event_id == kResumeEvent && waiting_ != kNotWaiting) {
-    ++hook_depth_;
     resumeWaiting();
-    leaveHook();
   }
   // Both events end by running what the loop has due (and re-arming the waker); the waker's
   // event means the loop's fd is readable: poll it.
   env_.pump(event_id == kPumpEvent ? runtime::Environment::Poll::Now
                                    : runtime::Environment::Poll::IfDue);
+  // What settled while the loop ran is applied here, not from one more scheduler event.
+  if (waiting_ != kNotWaiting && resume_requested_) {
+    resume_requested_ = false;
+    resumeWaiting();
+  }
+  leaveHook();
 }
 
 void JsStream::resumeWaiting() {

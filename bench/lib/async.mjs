@@ -1,0 +1,159 @@
+// Part 7: async resume through the host's scripted mode. Each filter stops the request in
+// onRequestHeaders and lets it go on later; every stream carries x-resumed: 1 on its response once
+// that happened. The native baseline (bench/baseline/async_resume.cc) commits an event on the
+// stream's scheduler and continues decoding from on_http_filter_scheduled: one dispatcher round trip
+// on the worker. The TS filters (test/e2e/fixtures/bench-filters.ts) wait in three ways:
+//   - resume-in-hook (`await null`) and resume-immediate (one setImmediate) settle before the hook
+//     returns (microtasks, and the loop turn the runtime pumps after each hook): the decision is
+//     applied in the hook, with no scheduler event;
+//   - async-resume (an immediate queued by an immediate: the next loop turn) settles after the hook
+//     returned with the request stopped: the waker thread sees the loop has work due and commits an
+//     event on the stream's scheduler; the worker runs the loop inside on_http_filter_scheduled, JS
+//     settles, and the decision is applied in that same event.
+// resume-sync (no wait) is the crossing baseline. The scheduler path crosses threads twice per
+// stream (worker → waker → worker); it runs once more with the host pinned to one CPU (with the
+// in-hook filter beside it), which separates what the path does from what the machine's
+// cross-CPU wake-ups cost.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { runScenario } from './scripted.mjs';
+import { BenchFailure, errorLines, fixturesBundle, hostBin, log, median, releaseDir, run } from './util.mjs';
+
+const TASKSET = '/usr/bin/taskset';
+
+const tsFilter = (name) => [{ module: 'envoy_ts', filter_name: 'chain',
+  config: JSON.stringify({ bundle: fixturesBundle, chain: [{ name }] }) }];
+
+/** `path`: how the stream goes on after the wait (checked once with uprobes; see bench/README.md). */
+export const ASYNC_CONFIGS = [
+  { key: 'none', label: 'no filter (host only)', filters: [], resumes: false, path: '—' },
+  { key: 'baseline', label: 'native baseline (C++): scheduler round trip', resumes: true, path: 'scheduler (worker)',
+    filters: [{ module: 'baseline_async_resume', filter_name: 'async-resume', config: '' }] },
+  { key: 'ts_sync', label: 'TS resume-sync (no wait)', resumes: true, path: '— (continues)',
+    filters: tsFilter('resume-sync') },
+  { key: 'ts_in_hook', label: 'TS resume-in-hook (await null)', resumes: true, path: 'in the hook',
+    filters: tsFilter('resume-in-hook') },
+  { key: 'ts_immediate', label: 'TS resume-immediate (setImmediate)', resumes: true, path: 'in the hook (loop pump)',
+    filters: tsFilter('resume-immediate') },
+  { key: 'ts_scheduled', label: 'TS async-resume (next loop turn)', resumes: true, path: 'waker + scheduler',
+    filters: tsFilter('async-resume') },
+  { key: 'ts_in_hook_1cpu', label: 'TS resume-in-hook, host on 1 CPU', resumes: true, path: 'in the hook', pinned: true,
+    filters: tsFilter('resume-in-hook') },
+  { key: 'ts_scheduled_1cpu', label: 'TS async-resume, host on 1 CPU', resumes: true, path: 'waker + scheduler',
+    pinned: true, filters: tsFilter('async-resume') },
+];
+
+const header = (list, name) => (list ?? []).find(([k]) => k.toLowerCase() === name)?.[1];
+
+function scenario(config, repeat, warmup) {
+  return {
+    filters: config.filters,
+    requests: [{ headers: { ':method': 'GET', ':path': '/bench', ':authority': 'bench.local' }, body: '' }],
+    upstream_response: { headers: { ':status': '200', 'content-type': 'text/plain' }, body: 'ok' },
+    repeat,
+    warmup,
+  };
+}
+
+function check(where, config, result) {
+  const fail = (what) => { throw new BenchFailure(`${where}: ${what}: ${JSON.stringify(result).slice(0, 500)}`); };
+  if (result.local_reply || result.reset) fail('expected the upstream to answer');
+  if (result.upstream_request_headers == null) fail('the request never reached the upstream');
+  if (header(result.response_headers, ':status') !== '200' || result.response_body !== 'ok') fail('expected 200 ok');
+  const expected = config.resumes ? '1' : undefined;
+  const got = header(result.response_headers, 'x-resumed');
+  if (got !== expected) fail(`x-resumed should be ${expected ?? 'absent'}, got ${got}`);
+}
+
+/** The first CPU this process may run on (the pinned configurations' CPU). */
+function firstAllowedCpu() {
+  const match = /^Cpus_allowed_list:\s*(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return match ? Number(match[1]) : 0;
+}
+
+/** runScenario, with the host pinned to one CPU by taskset (threads and all). */
+async function runPinned(dir, name, body, cpu) {
+  const file = path.join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(body));
+  const env = { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: releaseDir };
+  const out = await run(TASKSET, ['-c', String(cpu), hostBin, '--script', file, '--concurrency', '1', '-l', 'warn'],
+    { env });
+  const where = `scripted ${name} (taskset -c ${cpu})`;
+  if (out.code !== 0) throw new BenchFailure(`${where}: host exited ${out.code ?? out.signal}\n${out.stderr.slice(-2000)}`);
+  const errors = errorLines(out.stderr);
+  if (errors.length > 0) throw new BenchFailure(`${where}: the host logged errors:\n${errors.slice(0, 5).join('\n')}`);
+  try {
+    return JSON.parse(out.stdout.trim().split('\n').pop());
+  } catch {
+    throw new BenchFailure(`${where}: unparsable output: ${out.stdout.slice(0, 500)}`);
+  }
+}
+
+/**
+ * Verifies every configuration, then measures them interleaved. Returns { configs: {key: {label,
+ * path, runs_ns_per_stream, median_ns_per_stream}}, derived figures (ns/stream, and ratios), ... }.
+ */
+export async function asyncBench({ streams, runs, warmup }) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-bench-async-'));
+  const cpu = firstAllowedCpu();
+  const configs = ASYNC_CONFIGS.filter((c) => !c.pinned || existsSync(TASKSET));
+  if (configs.length < ASYNC_CONFIGS.length) log(`async: ${TASKSET} is missing: no runs on one CPU`);
+  const runOne = (config, name, body) =>
+    (config.pinned ? runPinned(dir, name, body, cpu) : runScenario(dir, name, body));
+
+  for (const config of configs) {
+    const out = await runOne(config, `verify-${config.key}`, scenario(config, 1, 0));
+    check(`async ${config.key} (verification)`, config, out.results?.[0] ?? {});
+  }
+  log(`async: verified ${configs.map((c) => c.key).join(', ')}; measuring ${runs} runs × ${streams} streams ` +
+      `(warmup ${warmup})`);
+
+  const samples = Object.fromEntries(configs.map((c) => [c.key, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const config of configs) {
+      const out = await runOne(config, `measure-${config.key}`, scenario(config, streams, warmup));
+      check(`async ${config.key} run ${i + 1}`, config, out.results?.[0] ?? {});
+      const { streams: n, total_ns: total } = out.timing ?? {};
+      if (n !== streams || !(total > 0)) throw new BenchFailure(`async ${config.key}: bad timing ${JSON.stringify(out.timing)}`);
+      samples[config.key].push(total / n);
+    }
+  }
+
+  const result = {};
+  for (const config of configs) {
+    result[config.key] = {
+      label: config.label,
+      path: config.path,
+      ...(config.pinned ? { cpu } : {}),
+      runs_ns_per_stream: samples[config.key].map((v) => Math.round(v)),
+      median_ns_per_stream: median(samples[config.key]),
+    };
+  }
+  const m = (k) => result[k]?.median_ns_per_stream ?? NaN;
+  // Per-run differences: consecutive runs share the machine's state, so their spread is honest.
+  const perRun = (a, b) => (samples[a] && samples[b] ? samples[a].map((v, i) => Math.round(v - samples[b][i])) : []);
+  return {
+    streams_per_run: streams,
+    warmup_streams: warmup,
+    runs,
+    host_concurrency: 1,
+    configs: result,
+    // What each filter adds over the host, per stream.
+    baseline_filter_ns_per_stream: m('baseline') - m('none'),
+    ts_scheduled_filter_ns_per_stream: m('ts_scheduled') - m('none'),
+    ts_in_hook_filter_ns_per_stream: m('ts_in_hook') - m('none'),
+    // Resume cost, TS vs native: stream time, and what the filter adds over the host.
+    ts_scheduled_over_baseline: m('ts_scheduled') / m('baseline'),
+    filter_cost_ratio_scheduled: (m('ts_scheduled') - m('none')) / (m('baseline') - m('none')),
+    filter_cost_ratio_in_hook: (m('ts_in_hook') - m('none')) / (m('baseline') - m('none')),
+    // What a promise settled in the hook adds to a sync hook (async bookkeeping, no scheduler).
+    in_hook_over_sync_ns: m('ts_in_hook') - m('ts_sync'),
+    // What the scheduler path adds per stream over settling in the hook.
+    scheduler_over_in_hook_ns: m('ts_scheduled') - m('ts_in_hook'),
+    scheduler_over_in_hook_ns_runs: perRun('ts_scheduled', 'ts_in_hook'),
+    scheduler_over_in_hook_1cpu_ns: m('ts_scheduled_1cpu') - m('ts_in_hook_1cpu'),
+    scheduler_over_in_hook_1cpu_ns_runs: perRun('ts_scheduled_1cpu', 'ts_in_hook_1cpu'),
+  };
+}

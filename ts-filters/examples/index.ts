@@ -4,6 +4,7 @@ export { asyncDelay } from './async-delay';
 export { JsonRedactor, bodyRewrite } from './body-rewrite';
 export type { BodyRewriteConfig } from './body-rewrite';
 export type { AsyncDelayConfig } from './async-delay';
+export { encodeGrpcFrame, grpcInspect, type GrpcInspectConfig } from './grpc-inspect';
 export { headerAuth } from './header-auth';
 export { jwtAuth } from './jwt-auth';
 export type { JwtAuthConfig } from './jwt-auth';

@@ -12,6 +12,7 @@ import { BodyChunkView, type BodyFlow } from './body';
 import { BufferKind, HookKind, HookOutcome, LogLevel, directionOf } from './codes';
 import type { ChainLink } from './config';
 import { CONTINUE_CHAIN, applyFailure } from './failure';
+import { hookDone } from './hook-stats';
 import { RUNTIME_PREFIX, describeError, filterPrefix, writeLog } from './log';
 import type { HookOutcome as NativeHookOutcome, HookKind as NativeHookKind } from './native';
 import { isResponse, respondWith } from './response-reply';
@@ -36,7 +37,7 @@ export function startHook(stream: StreamState, hook: NativeHookKind, endOfStream
     const flow = stream.existingFlow(direction);
     if (flow !== undefined) flow.trailersArrived = true;
   } else if (endOfStream) {
-    stream.headersEnded[direction] = true;
+    stream.markHeadersEnded(direction);
   }
   return runChain(stream, hook, 0);
 }
@@ -111,7 +112,7 @@ export function runChain(stream: StreamState, hook: NativeHookKind, from: number
       result = (link.hook as ChainHook).call(link.filter.definition, argument, ctx);
       if (isResponse(result)) result = respondWith(ctx, result);
     } catch (error) {
-      stream.stats.hookDone(link.filter, startedAt);
+      hookDone(ctx, startedAt);
       const outcome = applyFailure(stream, link, 'threw', error);
       if (outcome === CONTINUE_CHAIN) continue;
       return outcome;
@@ -136,7 +137,7 @@ export function runChain(stream: StreamState, hook: NativeHookKind, from: number
       }
       return HookOutcome.Pending;
     }
-    stream.stats.hookDone(link.filter, startedAt);
+    hookDone(ctx, startedAt);
     if (stream.reply !== undefined) return sendReply(stream);
   }
   return stageDone(stream, hook);

@@ -8,6 +8,7 @@ import { AttributeId, AttributeType, BufferKind, DEFAULT_REPLY_DETAILS, Metadata
 import type { LoadedHttpFilter } from './config';
 import { toBytes } from './bytes';
 import { fetchThrough } from './fetch';
+import type { HookTally } from './hook-stats';
 import { FilterMetrics, sharedStateOf } from './metrics';
 import { offloadTask } from './offload';
 import type { AttributeId as NativeAttributeId, AttributeType as NativeAttributeType } from './native';
@@ -16,15 +17,31 @@ import type { LocalReply, StreamState } from './stream';
 
 const DETAILS = /^[\x21-\x7e]+$/;
 
-export class FilterContext implements HttpFilterContext<unknown> {
+export class FilterContext implements HttpFilterContext<unknown>, HookTally {
   readonly #stream: StreamState;
   readonly #filter: LoadedHttpFilter;
   #metrics: FilterMetrics | undefined = undefined;
   #attributes: Attributes | undefined = undefined;
+  hookCalls = 0;
+  hookMillis = 0;
 
   constructor(stream: StreamState, filter: LoadedHttpFilter) {
     this.#stream = stream;
     this.#filter = filter;
+  }
+
+  get filter(): LoadedHttpFilter {
+    return this.#filter;
+  }
+
+  countHook(millis: number): void {
+    this.hookCalls++;
+    this.hookMillis += millis;
+  }
+
+  resetHookTally(): void {
+    this.hookCalls = 0;
+    this.hookMillis = 0;
   }
 
   get config(): unknown {

@@ -108,7 +108,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
         try {
           if (!stream.poisoned) runCompleteChain(stream);
           stream.endPending();
-          return stream.stats.flush(binding);
+          return stream.flushStats();
         } finally {
           streams[slot] = undefined;
           stream.close();

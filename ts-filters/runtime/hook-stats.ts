@@ -31,53 +31,49 @@ function bufferFor(binding: NativeBinding, length: number): Float64Array {
   return buffer;
 }
 
-export class HookStats {
-  // By filter index: hooks called, and their time in ms; the filters seen, in order.
-  readonly #calls: number[] = [];
-  readonly #millis: number[] = [];
-  readonly #filters: LoadedHttpFilter[] = [];
+/** What a filter's hooks did on one stream (kept on its context: no allocation per stream). */
+export interface HookTally {
+  readonly filter: LoadedHttpFilter;
+  /** Hook calls and their milliseconds since the last reset. */
+  readonly hookCalls: number;
+  readonly hookMillis: number;
+  /** Add one hook call that took `millis`. */
+  countHook(millis: number): void;
+  resetHookTally(): void;
+}
 
-  /** A hook of `filter` called at `startedAt` returned, or its promise settled, at `endedAt`
-   *  (performance.now() times; default now). */
-  hookDone(filter: LoadedHttpFilter, startedAt: number, endedAt = performance.now()): void {
-    const i = filter.index;
-    if (this.#calls[i] === undefined) {
-      this.#calls[i] = 0;
-      this.#millis[i] = 0;
-      this.#filters.push(filter);
-    }
-    this.#calls[i] = (this.#calls[i] as number) + 1;
-    this.#millis[i] = (this.#millis[i] as number) + Math.max(0, endedAt - startedAt);
-  }
+/** A hook called at `startedAt` returned, or its promise settled, at `endedAt` (performance.now()
+ *  times; default now). */
+export function hookDone(tally: HookTally, startedAt: number, endedAt = performance.now()): void {
+  tally.countHook(Math.max(0, endedAt - startedAt));
+}
 
-  /** A hook of `filter` starts (+1) or stops (-1) waiting on its promise. */
-  pendingChanged(target: StatsTarget, filter: LoadedHttpFilter, delta: 1 | -1): void {
-    if (target.closed) return;
-    try {
-      target.binding.metric(target.slot, target.gen, filter.hookStats.pending.index, MetricOp.Add, delta, []);
-    } catch (error) {
-      writeLog(target.binding, LogLevel.Debug, RUNTIME_PREFIX, `hooks_pending: ${describeError(error)}`, []);
-    }
+/** A hook of `filter` starts (+1) or stops (-1) waiting on its promise. */
+export function pendingChanged(target: StatsTarget, filter: LoadedHttpFilter, delta: 1 | -1): void {
+  if (target.closed) return;
+  try {
+    target.binding.metric(target.slot, target.gen, filter.hookStats.pending.index, MetricOp.Add, delta, []);
+  } catch (error) {
+    writeLog(target.binding, LogLevel.Debug, RUNTIME_PREFIX, `hooks_pending: ${describeError(error)}`, []);
   }
+}
 
-  /** Leave the stream's sums in the stats buffer; returns how many [index, op, value] triples. */
-  flush(binding: NativeBinding): number {
-    const filters = this.#filters;
-    if (filters.length === 0) return 0;
-    const buffer = bufferFor(binding, filters.length * 6);
-    let at = 0;
-    for (const filter of filters) {
-      const { invocations, duration } = filter.hookStats;
-      buffer[at++] = invocations.index;
-      buffer[at++] = MetricOp.Increment;
-      buffer[at++] = this.#calls[filter.index] as number;
-      buffer[at++] = duration.index;
-      buffer[at++] = MetricOp.Record;
-      buffer[at++] = Math.round((this.#millis[filter.index] as number) * 1000);
-    }
-    filters.length = 0;
-    this.#calls.length = 0;
-    this.#millis.length = 0;
-    return at / 3;
+/** Leave the stream's tallies in the stats buffer; returns how many [index, op, value] triples. */
+export function flushHookStats(binding: NativeBinding, tallies: Iterable<HookTally | undefined>,
+                               filterCount: number): number {
+  let buffer: Float64Array | undefined;
+  let at = 0;
+  for (const tally of tallies) {
+    if (tally === undefined || tally.hookCalls === 0) continue;
+    buffer ??= bufferFor(binding, filterCount * 6);
+    const { invocations, duration } = tally.filter.hookStats;
+    buffer[at++] = invocations.index;
+    buffer[at++] = MetricOp.Increment;
+    buffer[at++] = tally.hookCalls;
+    buffer[at++] = duration.index;
+    buffer[at++] = MetricOp.Record;
+    buffer[at++] = Math.round(tally.hookMillis * 1000);
+    tally.resetHookTally();
   }
+  return at / 3;
 }

@@ -5,7 +5,7 @@ import { BodyFlow, HttpBodyView, type BodyChunkView, type WholeBodyTarget } from
 import { BufferKind, HeaderMapKind, HookKind, directionOf } from './codes';
 import type { ChainLink, HttpConfig, LoadedHttpFilter } from './config';
 import { FilterContext } from './context';
-import { HookStats, type StatsTarget } from './hook-stats';
+import { flushHookStats, hookDone, pendingChanged, type StatsTarget } from './hook-stats';
 import { abandonFetches, type FetchTarget, type PendingFetch } from './fetch';
 import { HeaderMapView, type HeaderTarget } from './header-map';
 import type { FilterOverride } from './route-config';
@@ -57,7 +57,6 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
   reply: LocalReply | undefined = undefined;
   /** Set with startPending, cleared with endPending (or when the stream closes). */
   pending: PendingHook | undefined = undefined;
-  readonly stats = new HookStats();
   #fetches: Map<number, PendingFetch> | undefined = undefined;
   readonly requestHeaders: HeaderMapView;
   #responseHeaders: HeaderMapView | undefined = undefined;
@@ -65,10 +64,12 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
   #abort: AbortController | undefined = undefined;
   readonly #contexts: (FilterContext | undefined)[] = [];
   /** Per direction (BufferKind), made when a body shows up or is read. */
-  readonly #flows: (BodyFlow | undefined)[] = [];
+  #requestFlow: BodyFlow | undefined = undefined;
+  #responseFlow: BodyFlow | undefined = undefined;
   #bodies: HttpBodyView[] | undefined = undefined;
-  /** Per direction: its headers ended the stream (a message without body). */
-  readonly headersEnded: boolean[] = [false, false];
+  // Its headers ended the stream (a message without body), per direction.
+  #requestHeadersEnded = false;
+  #responseHeadersEnded = false;
 
   /** What the stream's route changes in the chain (per-route config), if anything. */
   readonly overrides: ReadonlyMap<string, FilterOverride> | undefined;
@@ -91,7 +92,7 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
   /** What a hook of `hook` gets: the body chunk, or the headers or trailers of its direction. */
   argumentFor(hook: NativeHookKind): HeaderMapView | BodyChunkView {
     if (hook === HookKind.RequestBody || hook === HookKind.ResponseBody) {
-      const chunk = this.#flows[hook === HookKind.RequestBody ? BufferKind.Read : BufferKind.Write]?.chunk;
+      const chunk = this.existingFlow(hook === HookKind.RequestBody ? BufferKind.Read : BufferKind.Write)?.chunk;
       if (chunk === undefined) throw new Error(`no body chunk for hook ${hook}`);
       return chunk;
     }
@@ -121,7 +122,7 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
   /** A hook's promise is now what the stream waits for. */
   startPending(pending: PendingHook): void {
     this.pending = pending;
-    this.stats.pendingChanged(this, pending.link.filter, 1);
+    pendingChanged(this, pending.link.filter, 1);
   }
 
   /** The stream stops waiting for its pending hook (it settled, or something took over). */
@@ -129,24 +130,40 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
     const pending = this.pending;
     if (pending === undefined) return;
     this.pending = undefined;
-    this.stats.pendingChanged(this, pending.link.filter, -1);
-    this.stats.hookDone(pending.link.filter, pending.startedAt, pending.settledAt);
+    pendingChanged(this, pending.link.filter, -1);
+    hookDone(this.contextFor(pending.link.filter), pending.startedAt, pending.settledAt);
+  }
+
+  /** The stream completes: its hook stats go to the stats buffer (how many triples). */
+  flushStats(): number {
+    return flushHookStats(this.binding, this.#contexts, this.config.filters.length);
+  }
+
+  /** The headers of `direction` ended the stream (no body follows). */
+  markHeadersEnded(direction: NativeBufferKind): void {
+    if (direction === BufferKind.Read) this.#requestHeadersEnded = true;
+    else this.#responseHeadersEnded = true;
   }
 
   /** The body state of a direction (made on first use). */
   flowOf(direction: NativeBufferKind): BodyFlow {
-    let flow = this.#flows[direction];
+    let flow = this.existingFlow(direction);
     if (flow === undefined) {
       flow = new BodyFlow(direction);
-      flow.bodyEnded = this.headersEnded[direction] === true;
-      this.#flows[direction] = flow;
+      if (direction === BufferKind.Read) {
+        flow.bodyEnded = this.#requestHeadersEnded;
+        this.#requestFlow = flow;
+      } else {
+        flow.bodyEnded = this.#responseHeadersEnded;
+        this.#responseFlow = flow;
+      }
     }
     return flow;
   }
 
   /** The body state of a direction, if it has one yet. */
   existingFlow(direction: NativeBufferKind): BodyFlow | undefined {
-    return this.#flows[direction];
+    return direction === BufferKind.Read ? this.#requestFlow : this.#responseFlow;
   }
 
   bodyReadable(direction: NativeBufferKind): boolean {
@@ -163,7 +180,7 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
   supersedePending(): void {
     const pending = this.pending;
     if (pending === undefined) return;
-    const flow = this.#flows[directionOf(pending.hook)];
+    const flow = this.existingFlow(directionOf(pending.hook));
     if (flow === undefined) return;
     flow.retireChunk();
     if (flow.readingWhole) {
@@ -220,7 +237,7 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
     this.pending = undefined;
     this.reply = undefined;
     if (this.#fetches !== undefined) abandonFetches(this.#fetches);
-    for (const flow of this.#flows) {
+    for (const flow of [this.#requestFlow, this.#responseFlow]) {
       flow?.retireChunk();
       flow?.failWholeRead(STREAM_CLOSED);
     }

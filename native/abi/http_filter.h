@@ -343,6 +343,35 @@ envoy_dynamic_module_callback_http_filter_http_callout(
     envoy_dynamic_module_type_module_http_header* headers, size_t headers_size,
     envoy_dynamic_module_type_module_buffer body, uint64_t timeout_milliseconds);
 
+// Starts a streaming request to `cluster` (Envoy's async client stream): headers as for
+// http_callout, then `body` (may be empty) and `end_stream`. More data and trailers follow through
+// http_stream_send_data / _send_trailers; the response arrives as on_http_filter_http_stream_*
+// events (headers, data*, trailers?, then complete, or reset), which carry the id written to
+// `stream_id`. A connect failure or the timeout (0 = none) before the response started arrives as
+// Envoy's own 503/504 response; a reset after that as on_http_filter_http_stream_reset. Envoy
+// resets the stream if the filter is destroyed first.
+envoy_dynamic_module_type_http_callout_init_result
+envoy_dynamic_module_callback_http_filter_start_http_stream(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy, uint64_t* stream_id,
+    envoy_dynamic_module_type_module_buffer cluster_name,
+    envoy_dynamic_module_type_module_http_header* headers, size_t headers_size,
+    envoy_dynamic_module_type_module_buffer body, bool end_stream, uint64_t timeout_milliseconds);
+
+// More request body for a started stream; false when the stream is unknown or already ended.
+bool envoy_dynamic_module_callback_http_stream_send_data(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy, uint64_t stream_id,
+    envoy_dynamic_module_type_module_buffer data, bool end_stream);
+
+// Request trailers for a started stream (they end it); false when the stream is unknown or ended.
+bool envoy_dynamic_module_callback_http_stream_send_trailers(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy, uint64_t stream_id,
+    envoy_dynamic_module_type_module_http_header* trailers, size_t trailers_size);
+
+// Abandons a started stream. Envoy reports it with on_http_filter_http_stream_reset (LocalReset)
+// from inside this call; nothing arrives for the stream after that.
+void envoy_dynamic_module_callback_http_filter_reset_http_stream(
+    envoy_dynamic_module_type_http_filter_envoy_ptr filter_envoy, uint64_t stream_id);
+
 // The most specific per-route config of the stream's route (route, then virtual host), as
 // returned by on_http_filter_per_route_config_new, or NULL.
 envoy_dynamic_module_type_http_filter_per_route_config_module_ptr

@@ -314,19 +314,25 @@ napi_value getMetadata(napi_env env, napi_callback_info info) {
   return scalarValue(env, stream->getMetadata(source, ns, key));
 }
 
-napi_value startCallout(napi_env env, napi_callback_info info) {
+// startCallout: (slot, gen, cluster, headers[], Uint8Array, timeoutMs);
+// startFetchStream: (slot, gen, cluster, headers[], Uint8Array, timeoutMs, endStream).
+// Both return the id Envoy gave, or throw ETS_ERR_FETCH naming why it could not start.
+template <bool kStreaming>
+napi_value startFetch(napi_env env, napi_callback_info info) {
   Args args(env, info);
   StreamHost* stream = args.stream();
   std::string cluster;
   std::vector<std::string> flat;
   std::string_view body;
   double timeout_ms = 0;
+  bool end_stream = true;
   if (stream == nullptr) {
     return nullptr;
   }
   if (!args.utf8(2, cluster) || !args.stringPairs(3, flat) || !args.bytes(4, body) ||
-      !args.number(5, timeout_ms) || timeout_ms < 0) {
-    args.throwTypeError("expected (slot, gen, cluster, headers[], Uint8Array, timeoutMs)");
+      !args.number(5, timeout_ms) || timeout_ms < 0 || (kStreaming && !args.boolean(6, end_stream))) {
+    args.throwTypeError(kStreaming ? "expected (slot, gen, cluster, headers[], Uint8Array, timeoutMs, endStream)"
+                                   : "expected (slot, gen, cluster, headers[], Uint8Array, timeoutMs)");
     return nullptr;
   }
   HeaderList headers;
@@ -337,7 +343,9 @@ napi_value startCallout(napi_env env, napi_callback_info info) {
       "started", "the request lacks :method, :path or host", "no such cluster",
       "duplicate callout id", "Envoy cannot create the request (no healthy host?)"};
   uint64_t id = 0;
-  uint32_t result = stream->startCallout(cluster, headers, body, static_cast<uint64_t>(timeout_ms), id);
+  const auto timeout = static_cast<uint64_t>(timeout_ms);
+  uint32_t result = kStreaming ? stream->startFetchStream(cluster, headers, body, end_stream, timeout, id)
+                               : stream->startCallout(cluster, headers, body, timeout, id);
   if (result != 0) {
     std::string message = "fetch to cluster '" + cluster + "' could not start: " +
                           (result < 5 ? kInitResults[result] : "unknown reason");
@@ -347,6 +355,41 @@ napi_value startCallout(napi_env env, napi_callback_info info) {
   napi_value out;
   napi_create_double(env, static_cast<double>(id), &out);
   return out;
+}
+
+// (slot, gen, id, Uint8Array, endStream) → false when the stream is unknown or already ended.
+napi_value fetchStreamSendData(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  StreamHost* stream = args.stream();
+  double id = 0;
+  std::string_view data;
+  bool end_stream = false;
+  if (stream == nullptr) {
+    return nullptr;
+  }
+  if (!args.number(2, id) || !args.bytes(3, data) || !args.boolean(4, end_stream)) {
+    args.throwTypeError("expected (slot, gen, id, Uint8Array, endStream)");
+    return nullptr;
+  }
+  napi_value result;
+  napi_get_boolean(env, stream->fetchStreamSendData(static_cast<uint64_t>(id), data, end_stream), &result);
+  return result;
+}
+
+// (slot, gen, id): abandon a streaming fetch.
+napi_value resetFetchStream(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  StreamHost* stream = args.stream();
+  double id = 0;
+  if (stream == nullptr) {
+    return nullptr;
+  }
+  if (!args.number(2, id)) {
+    args.throwTypeError("expected (slot, gen, id)");
+    return nullptr;
+  }
+  stream->resetFetchStream(static_cast<uint64_t>(id));
+  return undefinedValue(env);
 }
 
 // (slot, gen, host, strict) → whether Envoy took the override (host must be an IP address).
@@ -515,7 +558,11 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
       {"bufferWholeBody", nullptr, bufferWholeBody, nullptr, nullptr, nullptr, napi_default, data},
       {"setUpstreamOverrideHost", nullptr, setUpstreamOverrideHost, nullptr, nullptr, nullptr,
        napi_default, data},
-      {"startCallout", nullptr, startCallout, nullptr, nullptr, nullptr, napi_default, data},
+      {"startCallout", nullptr, startFetch<false>, nullptr, nullptr, nullptr, napi_default, data},
+      {"startFetchStream", nullptr, startFetch<true>, nullptr, nullptr, nullptr, napi_default, data},
+      {"fetchStreamSendData", nullptr, fetchStreamSendData, nullptr, nullptr, nullptr, napi_default,
+       data},
+      {"resetFetchStream", nullptr, resetFetchStream, nullptr, nullptr, nullptr, napi_default, data},
       {"sharedCounterAdd", nullptr, sharedCounterAdd, nullptr, nullptr, nullptr, napi_default, data},
       {"sharedCounterGet", nullptr, sharedCounterGet, nullptr, nullptr, nullptr, napi_default, data},
       {"sharedTokensTake", nullptr, sharedTokensTake, nullptr, nullptr, nullptr, napi_default, data},

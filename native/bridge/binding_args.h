@@ -11,7 +11,7 @@
 
 namespace envoy_ts::bridge {
 
-constexpr size_t kMaxArgs = 6;
+constexpr size_t kMaxArgs = 7;
 
 // The arguments of one binding call.
 class Args {

@@ -109,6 +109,7 @@ void Bridge::setDispatcher(Napi::Object dispatcher) {
   on_network_hook_ = ref("onNetworkHook");
   on_network_event_ = ref("onNetworkEvent");
   on_callout_done_ = ref("onCalloutDone");
+  on_fetch_stream_ = ref("onFetchStream");
   on_resume_ = ref("onResume");
   on_destroy_ = ref("onDestroy");
 }
@@ -335,36 +336,81 @@ void Bridge::networkEvent(StreamRef ref, NetworkEvent event) {
   callDispatcher(on_network_event_, 3, args, &result, "onNetworkEvent");
 }
 
+namespace {
+
+// Headers as JS gets them: a flat [name, value, ...] string array.
+Napi::Array flatHeaders(Napi::Env env, const HeaderList& headers) {
+  Napi::Array flat = Napi::Array::New(env, headers.size() * 2);
+  uint32_t index = 0;
+  for (const auto& [key, value] : headers) {
+    flat.Set(index++, Napi::String::New(env, key.data(), key.size()));
+    flat.Set(index++, Napi::String::New(env, value.data(), value.size()));
+  }
+  return flat;
+}
+
+// A copy of Envoy's slices: a response outlives the hook that delivered it.
+Napi::Uint8Array copiedBytes(Napi::Env env, const std::vector<std::string_view>& chunks) {
+  size_t length = 0;
+  for (std::string_view chunk : chunks) {
+    length += chunk.size();
+  }
+  Napi::ArrayBuffer bytes = Napi::ArrayBuffer::New(env, length);
+  size_t offset = 0;
+  for (std::string_view chunk : chunks) {
+    std::memcpy(static_cast<char*>(bytes.Data()) + offset, chunk.data(), chunk.size());
+    offset += chunk.size();
+  }
+  return Napi::Uint8Array::New(env, length, bytes, 0);
+}
+
+}  // namespace
+
 void Bridge::calloutDone(StreamRef ref, uint64_t callout_id, uint32_t result,
                          const HeaderList& headers, const std::vector<std::string_view>& body) {
   if (streams_.find(ref.slot, ref.gen) == nullptr) {
     return;
   }
   Napi::HandleScope scope(env_);
-  Napi::Array flat = Napi::Array::New(env_, headers.size() * 2);
-  uint32_t index = 0;
-  for (const auto& [key, value] : headers) {
-    flat.Set(index++, Napi::String::New(env_, key.data(), key.size()));
-    flat.Set(index++, Napi::String::New(env_, value.data(), value.size()));
-  }
-  size_t length = 0;
-  for (std::string_view chunk : body) {
-    length += chunk.size();
-  }
-  // A copy: the response outlives the hook that delivered it.
-  Napi::ArrayBuffer bytes = Napi::ArrayBuffer::New(env_, length);
-  size_t offset = 0;
-  for (std::string_view chunk : body) {
-    std::memcpy(static_cast<char*>(bytes.Data()) + offset, chunk.data(), chunk.size());
-    offset += chunk.size();
-  }
   napi_value args[6] = {Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
                         Napi::Number::New(env_, static_cast<double>(callout_id)),
-                        Napi::Number::New(env_, result), flat,
-                        Napi::Uint8Array::New(env_, length, bytes, 0)};
+                        Napi::Number::New(env_, result), flatHeaders(env_, headers),
+                        copiedBytes(env_, body)};
   ActiveCall active(streams_, ref);
   napi_value ignored;
   callDispatcher(on_callout_done_, 6, args, &ignored, "onCalloutDone");
+}
+
+void Bridge::fetchStreamEvent(StreamRef ref, uint64_t stream_id, FetchStreamEvent event,
+                              const HeaderList& headers, const std::vector<std::string_view>& data,
+                              bool end_stream, uint32_t reset_reason) {
+  if (streams_.find(ref.slot, ref.gen) == nullptr) {
+    return;
+  }
+  Napi::HandleScope scope(env_);
+  napi_value payload = nullptr;
+  switch (event) {
+  case FetchStreamEvent::Headers:
+  case FetchStreamEvent::Trailers:
+    payload = flatHeaders(env_, headers);
+    break;
+  case FetchStreamEvent::Data:
+    payload = copiedBytes(env_, data);
+    break;
+  case FetchStreamEvent::Reset:
+    payload = Napi::Number::New(env_, reset_reason);
+    break;
+  case FetchStreamEvent::Complete:
+    napi_get_undefined(env_, &payload);
+    break;
+  }
+  napi_value args[6] = {Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
+                        Napi::Number::New(env_, static_cast<double>(stream_id)),
+                        Napi::Number::New(env_, static_cast<uint32_t>(event)), payload,
+                        Napi::Boolean::New(env_, end_stream)};
+  ActiveCall active(streams_, ref);
+  napi_value ignored;
+  callDispatcher(on_fetch_stream_, 6, args, &ignored, "onFetchStream");
 }
 
 int Bridge::callDepth() const { return owner_.callDepth(); }

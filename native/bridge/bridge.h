@@ -66,6 +66,11 @@ class Bridge {
   // body are Envoy's, valid during the call (JS gets copies).
   void calloutDone(StreamRef ref, uint64_t callout_id, uint32_t result, const HeaderList& headers,
                    const std::vector<std::string_view>& body);
+  // An event of a streaming callout: headers or trailers (`headers`), a piece of the body
+  // (`data`: Envoy's slices, copied for JS), completion, or a reset (`reset_reason`).
+  void fetchStreamEvent(StreamRef ref, uint64_t stream_id, FetchStreamEvent event,
+                        const HeaderList& headers, const std::vector<std::string_view>& data,
+                        bool end_stream, uint32_t reset_reason);
   HookOutcome resume(StreamRef ref);
 
   // ---- Buffer views ----
@@ -107,6 +112,7 @@ class Bridge {
   napi_ref on_network_hook_ = nullptr;
   napi_ref on_network_event_ = nullptr;
   napi_ref on_callout_done_ = nullptr;
+  napi_ref on_fetch_stream_ = nullptr;
   napi_ref on_resume_ = nullptr;
   napi_ref on_destroy_ = nullptr;
   napi_async_context async_context_ = nullptr;

@@ -40,6 +40,9 @@ enum class NetworkEvent : uint32_t { RemoteClose = 0, LocalClose = 1 };
 // buffer, an HTTP request body), Write what goes to it (write buffer, response body).
 enum class BufferKind : uint32_t { Read = 0, Write = 1 };
 
+// What Dispatcher.onFetchStream reports for a streaming callout.
+enum class FetchStreamEvent : uint32_t { Headers = 0, Data = 1, Trailers = 2, Complete = 3, Reset = 4 };
+
 // Bits of Dispatcher.bodyHooks: which directions' body hooks a chain has.
 struct BodyHooks {
   static constexpr uint32_t kRequest = 1;

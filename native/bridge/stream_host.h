@@ -80,6 +80,14 @@ class StreamHost : public HostBase {
   // Bridge::calloutDone.
   virtual uint32_t startCallout(std::string_view cluster, const HeaderList& headers,
                                 std::string_view body, uint64_t timeout_ms, uint64_t& id) = 0;
+  // Streaming callouts: like startCallout, then more body with streamSendData; the response
+  // arrives through Bridge::fetchStreamEvent. resetFetchStream abandons one (Envoy reports the
+  // reset from inside the call; JS has let go of the stream by then).
+  virtual uint32_t startFetchStream(std::string_view cluster, const HeaderList& headers,
+                                    std::string_view body, bool end_stream, uint64_t timeout_ms,
+                                    uint64_t& id) = 0;
+  virtual bool fetchStreamSendData(uint64_t id, std::string_view data, bool end_stream) = 0;
+  virtual void resetFetchStream(uint64_t id) = 0;
   // JS needs the whole body of `direction`: hold it with Envoy's buffering (over the buffer limit
   // Envoy answers 413 or 500) instead of flow control.
   virtual WholeBodyState bufferWholeBody(BufferKind direction) = 0;

@@ -1,5 +1,5 @@
 // The per-stream HTTP hooks Envoy calls (worker thread). Each unwraps the stream and makes one
-// call; streaming callouts and watermarks pass through until the TypeScript API has them.
+// call; downstream watermarks need nothing (the chain is never a terminal filter).
 #include <string>
 
 #include "native/abi/http_filter.h"
@@ -9,6 +9,7 @@
 #include "native/runtime/log.h"
 
 using envoy_ts::module::HttpFilterConfig;
+using envoy_ts::bridge::FetchStreamEvent;
 using envoy_ts::module::HttpStream;
 
 namespace {
@@ -107,31 +108,44 @@ void envoy_dynamic_module_on_http_filter_http_callout_done(
                                          body_chunks_size);
 }
 
-// Streaming callouts are never started yet; Envoy requires the hooks to exist.
-
 void envoy_dynamic_module_on_http_filter_http_stream_headers(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
-    envoy_dynamic_module_type_http_filter_module_ptr, uint64_t,
-    envoy_dynamic_module_type_envoy_http_header*, size_t, bool) {}
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, uint64_t stream_id,
+    envoy_dynamic_module_type_envoy_http_header* headers, size_t headers_size, bool end_stream) {
+  streamOf(filter_module)->onFetchStreamEvent(stream_id, FetchStreamEvent::Headers, headers,
+                                              headers_size, nullptr, 0, end_stream, 0);
+}
 
 void envoy_dynamic_module_on_http_filter_http_stream_data(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
-    envoy_dynamic_module_type_http_filter_module_ptr, uint64_t,
-    const envoy_dynamic_module_type_envoy_buffer*, size_t, bool) {}
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, uint64_t stream_id,
+    const envoy_dynamic_module_type_envoy_buffer* data, size_t data_count, bool end_stream) {
+  streamOf(filter_module)->onFetchStreamEvent(stream_id, FetchStreamEvent::Data, nullptr, 0, data,
+                                              data_count, end_stream, 0);
+}
 
 void envoy_dynamic_module_on_http_filter_http_stream_trailers(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
-    envoy_dynamic_module_type_http_filter_module_ptr, uint64_t,
-    envoy_dynamic_module_type_envoy_http_header*, size_t) {}
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, uint64_t stream_id,
+    envoy_dynamic_module_type_envoy_http_header* trailers, size_t trailers_size) {
+  streamOf(filter_module)->onFetchStreamEvent(stream_id, FetchStreamEvent::Trailers, trailers,
+                                              trailers_size, nullptr, 0, true, 0);
+}
 
 void envoy_dynamic_module_on_http_filter_http_stream_complete(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
-    envoy_dynamic_module_type_http_filter_module_ptr, uint64_t) {}
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, uint64_t stream_id) {
+  streamOf(filter_module)->onFetchStreamEvent(stream_id, FetchStreamEvent::Complete, nullptr, 0,
+                                              nullptr, 0, true, 0);
+}
 
 void envoy_dynamic_module_on_http_filter_http_stream_reset(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
-    envoy_dynamic_module_type_http_filter_module_ptr, uint64_t,
-    envoy_dynamic_module_type_http_stream_reset_reason) {}
+    envoy_dynamic_module_type_http_filter_module_ptr filter_module, uint64_t stream_id,
+    envoy_dynamic_module_type_http_stream_reset_reason reason) {
+  streamOf(filter_module)->onFetchStreamEvent(stream_id, FetchStreamEvent::Reset, nullptr, 0,
+                                              nullptr, 0, true, static_cast<uint32_t>(reason));
+}
 
 // The chain is never a terminal filter, so downstream watermarks need no action.
 void envoy_dynamic_module_on_http_filter_downstream_above_write_buffer_high_watermark(

@@ -317,16 +317,76 @@ bool HttpStream::setUpstreamOverrideHost(std::string_view host, bool strict) {
                                                                        strict);
 }
 
+namespace {
+
+std::vector<envoy_dynamic_module_type_module_http_header> moduleHeaders(
+    const bridge::HeaderList& headers) {
+  std::vector<envoy_dynamic_module_type_module_http_header> out;
+  out.reserve(headers.size());
+  for (const auto& [key, value] : headers) {
+    out.push_back({key.data(), key.size(), value.data(), value.size()});
+  }
+  return out;
+}
+
+bridge::HeaderList headerList(const envoy_dynamic_module_type_envoy_http_header* headers,
+                              size_t size) {
+  bridge::HeaderList out;
+  for (size_t i = 0; headers != nullptr && i < size; ++i) {
+    out.emplace_back(std::string_view(headers[i].key_ptr, headers[i].key_length),
+                     std::string_view(headers[i].value_ptr, headers[i].value_length));
+  }
+  return out;
+}
+
+std::vector<std::string_view> chunkList(const envoy_dynamic_module_type_envoy_buffer* chunks,
+                                        size_t size) {
+  std::vector<std::string_view> out;
+  for (size_t i = 0; chunks != nullptr && i < size; ++i) {
+    out.push_back(viewOf(chunks[i]));
+  }
+  return out;
+}
+
+}  // namespace
+
 uint32_t HttpStream::startCallout(std::string_view cluster, const bridge::HeaderList& headers,
                                   std::string_view body, uint64_t timeout_ms, uint64_t& id) {
-  std::vector<envoy_dynamic_module_type_module_http_header> envoy_headers;
-  envoy_headers.reserve(headers.size());
-  for (const auto& [key, value] : headers) {
-    envoy_headers.push_back({key.data(), key.size(), value.data(), value.size()});
-  }
+  auto envoy_headers = moduleHeaders(headers);
   return envoy_dynamic_module_callback_http_filter_http_callout(
       envoy_, &id, moduleBuffer(cluster), envoy_headers.data(), envoy_headers.size(),
       moduleBuffer(body), timeout_ms);
+}
+
+uint32_t HttpStream::startFetchStream(std::string_view cluster, const bridge::HeaderList& headers,
+                                      std::string_view body, bool end_stream, uint64_t timeout_ms,
+                                      uint64_t& id) {
+  auto envoy_headers = moduleHeaders(headers);
+  return envoy_dynamic_module_callback_http_filter_start_http_stream(
+      envoy_, &id, moduleBuffer(cluster), envoy_headers.data(), envoy_headers.size(),
+      moduleBuffer(body), end_stream, timeout_ms);
+}
+
+bool HttpStream::fetchStreamSendData(uint64_t id, std::string_view data, bool end_stream) {
+  return envoy_dynamic_module_callback_http_stream_send_data(envoy_, id, moduleBuffer(data),
+                                                            end_stream);
+}
+
+void HttpStream::resetFetchStream(uint64_t id) {
+  envoy_dynamic_module_callback_http_filter_reset_http_stream(envoy_, id);
+}
+
+void HttpStream::onFetchStreamEvent(uint64_t stream_id, bridge::FetchStreamEvent event,
+                                    const envoy_dynamic_module_type_envoy_http_header* headers,
+                                    size_t headers_size,
+                                    const envoy_dynamic_module_type_envoy_buffer* data,
+                                    size_t data_size, bool end_stream, uint32_t reset_reason) {
+  bridge::HeaderList header_list = headerList(headers, headers_size);
+  std::vector<std::string_view> chunks = chunkList(data, data_size);
+  deliverToJs([&] {
+    bridge_.fetchStreamEvent(ref_, stream_id, event, header_list, chunks, end_stream,
+                             reset_reason);
+  });
 }
 
 void HttpStream::onCalloutDone(uint64_t callout_id,
@@ -335,15 +395,8 @@ void HttpStream::onCalloutDone(uint64_t callout_id,
                                size_t headers_size,
                                const envoy_dynamic_module_type_envoy_buffer* body,
                                size_t body_size) {
-  bridge::HeaderList response_headers;
-  for (size_t i = 0; headers != nullptr && i < headers_size; ++i) {
-    response_headers.emplace_back(std::string_view(headers[i].key_ptr, headers[i].key_length),
-                                  std::string_view(headers[i].value_ptr, headers[i].value_length));
-  }
-  std::vector<std::string_view> chunks;
-  for (size_t i = 0; body != nullptr && i < body_size; ++i) {
-    chunks.push_back(viewOf(body[i]));
-  }
+  bridge::HeaderList response_headers = headerList(headers, headers_size);
+  std::vector<std::string_view> chunks = chunkList(body, body_size);
   deliverToJs([&] {
     bridge_.calloutDone(ref_, callout_id, static_cast<uint32_t>(result), response_headers, chunks);
   });

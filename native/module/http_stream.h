@@ -26,6 +26,10 @@ class HttpStream : public JsStream, public bridge::StreamHost {
   void onCalloutDone(uint64_t callout_id, envoy_dynamic_module_type_http_callout_result result,
                      const envoy_dynamic_module_type_envoy_http_header* headers, size_t headers_size,
                      const envoy_dynamic_module_type_envoy_buffer* body, size_t body_size);
+  void onFetchStreamEvent(uint64_t stream_id, bridge::FetchStreamEvent event,
+                          const envoy_dynamic_module_type_envoy_http_header* headers,
+                          size_t headers_size, const envoy_dynamic_module_type_envoy_buffer* data,
+                          size_t data_size, bool end_stream, uint32_t reset_reason);
   void onStreamComplete();
   // Ends with `delete this`.
   void onDestroy();
@@ -47,6 +51,11 @@ class HttpStream : public JsStream, public bridge::StreamHost {
   bool setUpstreamOverrideHost(std::string_view host, bool strict) override;
   uint32_t startCallout(std::string_view cluster, const bridge::HeaderList& headers,
                         std::string_view body, uint64_t timeout_ms, uint64_t& id) override;
+  uint32_t startFetchStream(std::string_view cluster, const bridge::HeaderList& headers,
+                            std::string_view body, bool end_stream, uint64_t timeout_ms,
+                            uint64_t& id) override;
+  bool fetchStreamSendData(uint64_t id, std::string_view data, bool end_stream) override;
+  void resetFetchStream(uint64_t id) override;
   void requestResume() override { requestResumeFromJs(); }
   bool recordMetric(uint32_t index, bridge::MetricOp op, int64_t value,
                     const std::vector<std::string>& labels) override;

@@ -98,11 +98,11 @@ bool DynamicModule::resolveHttpFilterHooks(HttpFilterHooks& hooks, std::string& 
   HOST_RESOLVE(hooks.stream_complete, "stream_complete");
   HOST_RESOLVE(hooks.destroy, "destroy");
   HOST_RESOLVE(hooks.http_callout_done, "http_callout_done");
-  HOST_RESOLVE(unused, "http_stream_headers");
-  HOST_RESOLVE(unused, "http_stream_data");
-  HOST_RESOLVE(unused, "http_stream_trailers");
-  HOST_RESOLVE(unused, "http_stream_complete");
-  HOST_RESOLVE(unused, "http_stream_reset");
+  HOST_RESOLVE(hooks.http_stream_headers, "http_stream_headers");
+  HOST_RESOLVE(hooks.http_stream_data, "http_stream_data");
+  HOST_RESOLVE(hooks.http_stream_trailers, "http_stream_trailers");
+  HOST_RESOLVE(hooks.http_stream_complete, "http_stream_complete");
+  HOST_RESOLVE(hooks.http_stream_reset, "http_stream_reset");
   HOST_RESOLVE(hooks.scheduled, "scheduled");
   HOST_RESOLVE(unused, "downstream_above_write_buffer_high_watermark");
   HOST_RESOLVE(unused, "downstream_below_write_buffer_low_watermark");

@@ -23,6 +23,11 @@ struct HttpFilterHooks {
   decltype(&envoy_dynamic_module_on_http_filter_destroy) destroy;
   decltype(&envoy_dynamic_module_on_http_filter_scheduled) scheduled;
   decltype(&envoy_dynamic_module_on_http_filter_http_callout_done) http_callout_done;
+  decltype(&envoy_dynamic_module_on_http_filter_http_stream_headers) http_stream_headers;
+  decltype(&envoy_dynamic_module_on_http_filter_http_stream_data) http_stream_data;
+  decltype(&envoy_dynamic_module_on_http_filter_http_stream_trailers) http_stream_trailers;
+  decltype(&envoy_dynamic_module_on_http_filter_http_stream_complete) http_stream_complete;
+  decltype(&envoy_dynamic_module_on_http_filter_http_stream_reset) http_stream_reset;
 };
 
 // The two per-route config hooks of one module, resolved like Envoy's
@@ -64,8 +69,8 @@ public:
   static std::shared_ptr<DynamicModule> load(const std::string& name, bool do_not_close,
                                              bool load_globally, std::string& error);
 
-  // Resolves every HTTP filter hook (the stream/watermark ones are required too, as in Envoy,
-  // though the host never calls them). False with `error` naming the missing symbol.
+  // Resolves every HTTP filter hook (the watermark ones are required too, as in Envoy, though the
+  // host never calls them). False with `error` naming the missing symbol.
   bool resolveHttpFilterHooks(HttpFilterHooks& hooks, std::string& error) const;
 
   // Resolves both per-route config hooks. False with `error` naming the first missing symbol.

@@ -58,16 +58,20 @@ void HttpFilter::onScheduled(uint64_t event_id) {
   }
 }
 
+Cluster* HttpFilter::calloutCluster(const std::string& cluster_name) const {
+  const CalloutContext& context = manager_.calloutContext();
+  if (context.clusters == nullptr) {
+    return nullptr;
+  }
+  auto it = context.clusters->find(cluster_name);
+  return it == context.clusters->end() ? nullptr : it->second.get();
+}
+
 envoy_dynamic_module_type_http_callout_init_result
 HttpFilter::startCallout(uint64_t* callout_id, const std::string& cluster_name,
-                         const std::vector<HeaderMap::Entry>& headers, const std::string& body,
+                         std::vector<HeaderMap::Entry> headers, const std::string& body,
                          uint64_t timeout_ms) {
-  const CalloutContext& context = manager_.calloutContext();
-  Cluster* cluster = nullptr;
-  if (context.clusters != nullptr) {
-    auto it = context.clusters->find(cluster_name);
-    cluster = it == context.clusters->end() ? nullptr : it->second.get();
-  }
+  Cluster* cluster = calloutCluster(cluster_name);
   if (cluster == nullptr) {
     return envoy_dynamic_module_type_http_callout_init_result_ClusterNotFound;
   }
@@ -76,43 +80,11 @@ HttpFilter::startCallout(uint64_t* callout_id, const std::string& cluster_name,
   if (cluster->endpointCount() == 0) {
     return envoy_dynamic_module_type_http_callout_init_result_CannotCreateRequest;
   }
-
-  // The request as Envoy's HTTP/1 codec writes it: `host` (Envoy's :authority) on the request
-  // line's side, other pseudo-headers and connection-specific headers dropped, the async
-  // client's x-envoy-internal, and content-length for a body.
-  const std::string* method = nullptr;
-  const std::string* path = nullptr;
-  const std::string* host = nullptr;
-  for (const HeaderMap::Entry& entry : headers) {
-    if (entry.first == ":method" && method == nullptr) {
-      method = &entry.second;
-    } else if (entry.first == ":path" && path == nullptr) {
-      path = &entry.second;
-    } else if ((entry.first == "host" || entry.first == ":authority") && host == nullptr) {
-      host = &entry.second;
-    }
-  }
-  std::string request = *method + " " + *path + " HTTP/1.1\r\nhost: " + *host + "\r\n";
-  for (const HeaderMap::Entry& entry : headers) {
-    if (entry.first.empty() || entry.first[0] == ':' || entry.first == "host" ||
-        entry.first == "x-envoy-internal" || isHopByHopHeader(entry.first) ||
-        (!body.empty() && entry.first == "content-length")) {
-      continue;
-    }
-    request += entry.first + ": " + entry.second + "\r\n";
-  }
-  request += "x-envoy-internal: true\r\n";
-  if (!body.empty()) {
-    request += "content-length: " + std::to_string(body.size()) + "\r\n";
-  }
-  request += "\r\n";
-  request += body;
-
-  auto callout =
-      std::make_unique<HttpCallout>(*this, id, *cluster, context.pool, manager_.dispatcher());
+  auto callout = std::make_unique<HttpCallout>(*this, id, *cluster, manager_.calloutContext().pool,
+                                               manager_.dispatcher(), timeout_ms);
   HttpCallout& started = *callout;
   callouts_.emplace(id, std::move(callout));
-  started.start(std::move(request), *method == "HEAD", timeout_ms);
+  started.start(std::move(headers), body);
   *callout_id = id;
   HOST_LOG(Debug, "callout " + std::to_string(id) + " to cluster " + cluster_name + " started");
   return envoy_dynamic_module_type_http_callout_init_result_Success;
@@ -135,8 +107,8 @@ void HttpFilter::onCalloutDone(uint64_t callout_id,
         headers.push_back({entry.first.data(), entry.first.size(), entry.second.data(),
                            entry.second.size()});
       }
-      if (!callout->responseBody().empty()) {
-        chunks.push_back({callout->responseBody().data(), callout->responseBody().size()});
+      for (const std::string& slice : callout->responseBody().slices()) {
+        chunks.push_back({slice.data(), slice.size()});
       }
     }
     hooks_.http_callout_done(this, module_filter_, callout_id, result,
@@ -147,15 +119,150 @@ void HttpFilter::onCalloutDone(uint64_t callout_id,
   manager_.dispatcher().deferredDelete(std::move(callout));
 }
 
+namespace {
+
+std::vector<envoy_dynamic_module_type_envoy_http_header>
+envoyHeaders(const std::vector<HeaderMap::Entry>& headers) {
+  std::vector<envoy_dynamic_module_type_envoy_http_header> out;
+  out.reserve(headers.size());
+  for (const HeaderMap::Entry& entry : headers) {
+    out.push_back(
+        {entry.first.data(), entry.first.size(), entry.second.data(), entry.second.size()});
+  }
+  return out;
+}
+
+} // namespace
+
+envoy_dynamic_module_type_http_callout_init_result
+HttpFilter::startHttpStream(uint64_t* stream_id, const std::string& cluster_name,
+                            const std::vector<HeaderMap::Entry>& headers, const std::string& body,
+                            bool end_stream, uint64_t timeout_ms) {
+  Cluster* cluster = calloutCluster(cluster_name);
+  if (cluster == nullptr) {
+    return envoy_dynamic_module_type_http_callout_init_result_ClusterNotFound;
+  }
+  // Envoy's getNextCalloutId: one sequence for one-shot and streaming callouts.
+  const uint64_t id = next_callout_id_++;
+  if (cluster->endpointCount() == 0) {
+    return envoy_dynamic_module_type_http_callout_init_result_CannotCreateRequest;
+  }
+  auto stream = std::make_unique<HttpStreamCallout>(
+      *this, id, *cluster, manager_.calloutContext().pool, manager_.dispatcher(), timeout_ms);
+  AsyncStream& started = stream->stream();
+  streams_.emplace(id, std::move(stream));
+  *stream_id = id;
+  HOST_LOG(Debug, "stream " + std::to_string(id) + " to cluster " + cluster_name + " started");
+  // As Envoy's startHttpStream: the headers end the request only without a body.
+  started.sendHeaders(headers, end_stream && body.empty());
+  if (!body.empty()) {
+    started.sendData(body, end_stream);
+  }
+  return envoy_dynamic_module_type_http_callout_init_result_Success;
+}
+
+bool HttpFilter::sendHttpStreamData(uint64_t stream_id, const std::string& data,
+                                    bool end_stream) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) {
+    return false;
+  }
+  if (it->second->stream().localClosed()) {
+    HOST_LOG(Debug, "stream " + std::to_string(stream_id) + ": data after the request ended");
+  }
+  it->second->stream().sendData(data, end_stream);
+  return true;
+}
+
+bool HttpFilter::sendHttpStreamTrailers(uint64_t stream_id,
+                                        const std::vector<HeaderMap::Entry>& trailers) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) {
+    return false;
+  }
+  if (it->second->stream().localClosed()) {
+    HOST_LOG(Debug, "stream " + std::to_string(stream_id) + ": trailers after the request ended");
+  }
+  it->second->stream().sendTrailers(trailers);
+  return true;
+}
+
+void HttpFilter::resetHttpStream(uint64_t stream_id) {
+  auto it = streams_.find(stream_id);
+  if (it != streams_.end()) {
+    // Reports onReset from inside the call, which runs the reset hook and disposes of the stream.
+    it->second->stream().reset();
+  }
+}
+
+void HttpFilter::onHttpStreamHeaders(uint64_t stream_id,
+                                     const std::vector<HeaderMap::Entry>& headers,
+                                     bool end_stream) {
+  if (callouts_closed_ || module_filter_ == nullptr) {
+    return;
+  }
+  std::vector<envoy_dynamic_module_type_envoy_http_header> list = envoyHeaders(headers);
+  hooks_.http_stream_headers(this, module_filter_, stream_id, list.data(), list.size(),
+                             end_stream);
+}
+
+void HttpFilter::onHttpStreamData(uint64_t stream_id, const Buffer& data, bool end_stream) {
+  if (callouts_closed_ || module_filter_ == nullptr) {
+    return;
+  }
+  std::vector<envoy_dynamic_module_type_envoy_buffer> chunks;
+  for (const std::string& slice : data.slices()) {
+    chunks.push_back({slice.data(), slice.size()});
+  }
+  hooks_.http_stream_data(this, module_filter_, stream_id, chunks.empty() ? nullptr : chunks.data(),
+                          chunks.size(), end_stream);
+}
+
+void HttpFilter::onHttpStreamTrailers(uint64_t stream_id,
+                                      const std::vector<HeaderMap::Entry>& trailers) {
+  if (callouts_closed_ || module_filter_ == nullptr) {
+    return;
+  }
+  std::vector<envoy_dynamic_module_type_envoy_http_header> list = envoyHeaders(trailers);
+  hooks_.http_stream_trailers(this, module_filter_, stream_id, list.data(), list.size());
+}
+
+void HttpFilter::onHttpStreamDone(uint64_t stream_id, bool reset) {
+  if (!callouts_closed_ && module_filter_ != nullptr) {
+    if (reset) {
+      // Envoy's HttpStreamCalloutCallback::onReset has no detail: always LocalReset.
+      hooks_.http_stream_reset(this, module_filter_, stream_id,
+                               envoy_dynamic_module_type_http_stream_reset_reason_LocalReset);
+    } else {
+      hooks_.http_stream_complete(this, module_filter_, stream_id);
+    }
+  }
+  // Known until the hook returned, as in Envoy. The hook may have closed the callouts.
+  auto it = streams_.find(stream_id);
+  if (it != streams_.end()) {
+    // The stream's own code is still on the stack: delete it from a later loop iteration.
+    manager_.dispatcher().deferredDelete(std::move(it->second));
+    streams_.erase(it);
+  }
+}
+
 void HttpFilter::closeCallouts() {
   callouts_closed_ = true;
-  // Cancelling never reports, so nothing can touch the map while it is cleared.
+  // Cancelling never reports, so nothing can touch the maps while they are cleared.
   std::map<uint64_t, std::unique_ptr<HttpCallout>> pending;
   pending.swap(callouts_);
-  if (!pending.empty()) {
-    HOST_LOG(Debug, "cancelling " + std::to_string(pending.size()) + " pending callout(s)");
+  std::map<uint64_t, std::unique_ptr<HttpStreamCallout>> open;
+  open.swap(streams_);
+  if (!pending.empty() || !open.empty()) {
+    HOST_LOG(Debug, "cancelling " + std::to_string(pending.size()) + " pending callout(s), " +
+                        "resetting " + std::to_string(open.size()) + " open stream(s)");
   }
   pending.clear();
+  for (auto& [id, stream] : open) {
+    // Closed now; deleted later, since this may run from inside one of its own events.
+    stream->stream().abandon();
+    manager_.dispatcher().deferredDelete(std::move(stream));
+  }
 }
 
 } // namespace EnvoyTsHost

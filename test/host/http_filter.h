@@ -14,9 +14,11 @@
 
 namespace EnvoyTsHost {
 
+class Cluster;
 class FilterManager;
 class HttpFilter;
 class HttpCallout;
+class HttpStreamCallout;
 
 // How far one filter let one direction iterate (Envoy's ActiveStreamFilterBase state).
 enum class Iteration { Continue, StopSingle, StopAllBuffer, StopAllWatermark };
@@ -51,16 +53,42 @@ public:
   // ---- One-shot HTTP callouts (Envoy's DynamicModuleHttpFilter::sendHttpCallout) ----
 
   // `headers` are lowercase and hold :method, :path and host (checked by the caller). Writes the
-  // id (a per-filter counter from 1) on Success; the result arrives later on this worker.
+  // id (a per-filter counter from 1, shared with streaming callouts) on Success; the result
+  // arrives later on this worker.
   envoy_dynamic_module_type_http_callout_init_result
   startCallout(uint64_t* callout_id, const std::string& cluster_name,
-               const std::vector<HeaderMap::Entry>& headers, const std::string& body,
+               std::vector<HeaderMap::Entry> headers, const std::string& body,
                uint64_t timeout_ms);
   // From a finished callout (its last action): calls on_http_filter_http_callout_done unless the
   // callouts were closed, then disposes of the callout.
   void onCalloutDone(uint64_t callout_id, envoy_dynamic_module_type_http_callout_result result);
-  // Envoy's onDestroy, which comes right after stream_complete: pending callouts are cancelled and
-  // no callout result reaches the module any more (later callouts are sent, never reported).
+
+  // ---- Streaming HTTP callouts (Envoy's DynamicModuleHttpFilter::startHttpStream) ----
+
+  // As startCallout; then the headers are sent, and `body` when not empty, `end_stream` ending
+  // the request with the last of them.
+  envoy_dynamic_module_type_http_callout_init_result
+  startHttpStream(uint64_t* stream_id, const std::string& cluster_name,
+                  const std::vector<HeaderMap::Entry>& headers, const std::string& body,
+                  bool end_stream, uint64_t timeout_ms);
+  // False for an unknown stream (never started, or completed/reset); true otherwise, even when
+  // the request already ended and the bytes are dropped (Envoy's AsyncStream ignores them).
+  bool sendHttpStreamData(uint64_t stream_id, const std::string& data, bool end_stream);
+  bool sendHttpStreamTrailers(uint64_t stream_id, const std::vector<HeaderMap::Entry>& trailers);
+  // Envoy's AsyncStream::reset(): on_http_filter_http_stream_reset (LocalReset) runs from inside
+  // this call, then nothing more for the stream. Unknown ids are ignored.
+  void resetHttpStream(uint64_t stream_id);
+  // The events of a stream, from its AsyncStream: the hooks run unless the callouts were closed.
+  void onHttpStreamHeaders(uint64_t stream_id, const std::vector<HeaderMap::Entry>& headers,
+                           bool end_stream);
+  void onHttpStreamData(uint64_t stream_id, const Buffer& data, bool end_stream);
+  void onHttpStreamTrailers(uint64_t stream_id, const std::vector<HeaderMap::Entry>& trailers);
+  // The last event (complete, or reset): the hook, then the stream is disposed of.
+  void onHttpStreamDone(uint64_t stream_id, bool reset);
+
+  // Envoy's onDestroy, which comes right after stream_complete: pending one-shot callouts are
+  // cancelled and open streams reset, both without a report, and no callout event reaches the
+  // module any more (later callouts and streams are sent, never reported).
   void closeCallouts();
 
   FilterManager& manager() { return manager_; }
@@ -79,6 +107,9 @@ public:
   }
 
 private:
+  // The cluster a callout names, or nullptr (always in scripted mode).
+  Cluster* calloutCluster(const std::string& cluster_name) const;
+
   FilterManager& manager_;
   const HttpFilterConfigSharedPtr config_;
   const HttpFilterHooks& hooks_;
@@ -90,6 +121,7 @@ private:
   Buffer* received_request_body_{nullptr};
   Buffer* received_response_body_{nullptr};
   std::map<uint64_t, std::unique_ptr<HttpCallout>> callouts_;
+  std::map<uint64_t, std::unique_ptr<HttpStreamCallout>> streams_;
   uint64_t next_callout_id_{1};
   bool callouts_closed_{false};
 };

@@ -91,7 +91,16 @@ export interface FetchInit {
   readonly method?: string;
   /** Request headers (a record, [name, value] pairs, or a Headers object). */
   readonly headers?: Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]> | Iterable<[string, string]>;
-  readonly body?: string | Uint8Array;
+  /** The request body: bytes or text, or a stream of pieces (a ReadableStream or an async
+   *  iterable of Uint8Array/string), sent as they come (a streaming callout). */
+  readonly body?: string | Uint8Array | ReadableStream<Uint8Array | string> | AsyncIterable<Uint8Array | string>;
+  /**
+   * Stream the response instead of having Envoy buffer it (a streaming callout): the Response
+   * resolves when the response headers arrive and its body is a ReadableStream of the pieces as
+   * they come. Use it for large responses (a buffered one over the buffer limit fails). Implied by
+   * a streamed `body`.
+   */
+  readonly stream?: boolean;
   /** The Envoy cluster to send it to (default: the URL's host name). */
   readonly cluster?: string;
   /** Give up after this long (default 5000 ms; 0: no limit). */

@@ -15,6 +15,7 @@ import type {
   NetworkEvent as NativeNetworkEvent,
   NetworkHookKind as NativeNetworkHookKind,
   WholeBodyState as NativeWholeBodyState,
+  FetchStreamEvent as NativeFetchStreamEvent,
 } from './native';
 
 /** Which kind of Envoy filter a config belongs to. */
@@ -34,6 +35,15 @@ export const HookKind = {
   RequestBody: 5,
   ResponseBody: 6,
 } as const satisfies Record<string, NativeHookKind>;
+
+/** onFetchStream events. */
+export const FetchStreamEvent = {
+  Headers: 0,
+  Data: 1,
+  Trailers: 2,
+  Complete: 3,
+  Reset: 4,
+} as const satisfies Record<string, NativeFetchStreamEvent>;
 
 /** What bufferWholeBody answers. */
 export const WholeBodyState = {

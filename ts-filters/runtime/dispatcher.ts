@@ -5,10 +5,11 @@ import { CloseType, ConfigKind, HookKind, HookOutcome, LogLevel, NetworkHookKind
 import { holdWhilePending, resumeChain, runCompleteChain, startHook } from './chain';
 import { requireBundle, loadFilterConfig, type BundleLoader, type HttpConfig, type LoadedConfig } from './config';
 import { ConnectionState } from './connection';
-import { settleFetch } from './fetch';
+import { settleFetch, settleFetchStream } from './fetch';
 import { sendFailureReply } from './failure';
 import { RUNTIME_PREFIX, describeError, errorMessage, writeLog } from './log';
-import type { ConfigKind as NativeConfigKind, Dispatcher, HookKind as NativeHookKind,
+import type { ConfigKind as NativeConfigKind, Dispatcher, FetchStreamEvent as NativeFetchStreamEvent,
+  HookKind as NativeHookKind,
   HookOutcome as NativeHookOutcome, NativeBinding, NetworkEvent as NativeNetworkEvent,
   NetworkHookKind as NativeNetworkHookKind } from './native';
 import { resumeNetworkChain, runCloseChain, runNetworkChain, runWriteChain } from './network-chain';
@@ -181,6 +182,17 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     }
   };
 
+  const onFetchStream = (slot: number, gen: number, streamId: number, event: NativeFetchStreamEvent,
+                         payload: string[] | Uint8Array | number | undefined, endStream: boolean): void => {
+    const stream = streams[slot];
+    if (!(stream instanceof StreamState) || stream.gen !== gen) return;
+    try {
+      settleFetchStream(stream, streamId, event, payload, endStream);
+    } catch (error) {
+      internalError('onFetchStream', error);
+    }
+  };
+
   const onNetworkEvent = (slot: number, gen: number, event: NativeNetworkEvent): void => {
     const state = streams[slot];
     if (!(state instanceof ConnectionState) || state.gen !== gen) return;
@@ -263,6 +275,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     onNetworkHook,
     onNetworkEvent,
     onCalloutDone,
+    onFetchStream,
     onResume,
     onDestroy,
     streamCount: () => streams.reduce((n, s) => (s === undefined ? n : n + 1), 0),

@@ -1,11 +1,14 @@
-// ctx.fetch(): an HTTP request through an Envoy cluster (the ABI's one-shot callout), answered
-// with a standard Response. The stream keeps the pending requests; onCalloutDone settles them.
+// ctx.fetch(): an HTTP request through an Envoy cluster, answered with a standard Response: the
+// ABI's one-shot callout (Envoy buffers the response), or with `stream: true` or a streamed request
+// body its streaming callout (the Response's body is a ReadableStream of the pieces as they come).
+// The stream keeps the pending requests; onCalloutDone and onFetchStream settle them.
 
 import { FetchError, StreamClosedError } from '../api/errors';
 import type { FetchInit } from '../api/types';
 import { toBytes } from './bytes';
+import { FetchStreamEvent } from './codes';
 import { checkHeaderName, checkHeaderValue } from './header-map';
-import type { NativeBinding } from './native';
+import type { FetchStreamEvent as NativeFetchStreamEvent, NativeBinding } from './native';
 
 const DEFAULT_TIMEOUT_MS = 5000;
 const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -19,12 +22,24 @@ export interface FetchTarget {
   readonly closed: boolean;
   /** The stream's pending fetches, by callout id. */
   pendingFetches(): Map<number, PendingFetch>;
+  /** The stream's streaming fetches, by stream id, until complete or reset. */
+  fetchStreams(): Map<number, PendingFetch>;
 }
 
 export interface PendingFetch {
   readonly cluster: string;
   readonly resolve: (response: Response) => void;
   readonly reject: (error: Error) => void;
+  /** Streaming fetches, once the response started: where its body goes. */
+  body?: ReadableStreamDefaultController<Uint8Array> | undefined;
+}
+
+type StreamBody = ReadableStream<Uint8Array | string> | AsyncIterable<Uint8Array | string>;
+
+function isStreamBody(body: FetchInit['body']): body is StreamBody {
+  return typeof body === 'object' && body !== null && !(body instanceof Uint8Array) &&
+    (typeof (body as ReadableStream).getReader === 'function' ||
+     typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function');
 }
 
 /** Start a callout for `url`/`init` and wait for its response. */
@@ -44,11 +59,16 @@ export function fetchThrough(target: FetchTarget, url: string | URL, init: Fetch
     else headers.push(key, value);
   }
   headers.push('host', host);
-  const body = init.body === undefined ? EMPTY : toBytes(init.body, 'fetch() body');
+  const streamed = isStreamBody(init.body) ? init.body : undefined;
+  const body = init.body === undefined || streamed !== undefined ? EMPTY
+    : toBytes(init.body as string | Uint8Array, 'fetch() body');
   const timeout = init.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isInteger(timeout) || timeout < 0) throw new TypeError('fetch(): timeoutMs must be a non-negative integer');
   if (target.closed) return Promise.reject(new StreamClosedError('fetch(): the stream is closed'));
   init.signal?.throwIfAborted();
+  if (init.stream === true || streamed !== undefined) {
+    return fetchStreaming(target, cluster, headers, body, streamed, timeout, init.signal);
+  }
 
   const id = target.binding.startCallout(target.slot, target.gen, cluster, headers, body, timeout);
   return new Promise<Response>((resolve, reject) => {
@@ -72,23 +92,118 @@ export function settleFetch(target: FetchTarget, id: number, result: number, hea
                                   (result === 2 ? 'the response is over the buffer limit' : 'the upstream reset the response')));
     return;
   }
-  let status = 0;
-  const responseHeaders = new Headers();
-  for (let i = 0; i + 1 < headers.length; i += 2) {
-    const name = headers[i] as string;
-    const value = headers[i + 1] as string;
-    if (name === ':status') status = Number(value);
-    else if (!name.startsWith(':')) responseHeaders.append(name, value);
-  }
-  // Responses to HEAD and 1xx/204/304 carry no body (the Response constructor insists).
-  const bodyless = status === 204 || status === 304 || status < 200;
-  pending.resolve(new Response(bodyless ? null : body, { status, headers: responseHeaders }));
+  const { status, headers: responseHeaders } = responseHead(headers);
+  pending.resolve(new Response(bodyless(status) ? null : body, { status, headers: responseHeaders }));
 }
 
-/** The stream is gone: every pending fetch rejects. */
+// Responses to HEAD and 1xx/204/304 carry no body (the Response constructor insists).
+function bodyless(status: number): boolean {
+  return status === 204 || status === 304 || status < 200;
+}
+
+function responseHead(flat: string[]): { status: number; headers: Headers } {
+  let status = 0;
+  const headers = new Headers();
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = flat[i] as string;
+    const value = flat[i + 1] as string;
+    if (name === ':status') status = Number(value);
+    else if (!name.startsWith(':')) headers.append(name, value);
+  }
+  return { status, headers };
+}
+
+// A streaming callout: the Response resolves with the response headers; its body streams.
+function fetchStreaming(target: FetchTarget, cluster: string, headers: string[], first: Uint8Array,
+                        streamed: StreamBody | undefined, timeout: number, signal: AbortSignal | undefined):
+    Promise<Response> {
+  const id = target.binding.startFetchStream(target.slot, target.gen, cluster, headers, first, timeout,
+                                             streamed === undefined);
+  return new Promise<Response>((resolve, reject) => {
+    const streams = target.fetchStreams();
+    const pending: PendingFetch = { cluster, resolve, reject };
+    streams.set(id, pending);
+    const abandon = (error: Error): void => {
+      if (streams.get(id) !== pending) return;
+      streams.delete(id);
+      if (!target.closed) target.binding.resetFetchStream(target.slot, target.gen, id);
+      fail(pending, error);
+    };
+    signal?.addEventListener('abort', () => abandon(signal.reason as Error), { once: true });
+    if (streamed !== undefined) {
+      sendBody(target, id, streamed).catch((error: unknown) =>
+        abandon(new FetchError(`fetch to cluster '${cluster}': the request body failed`, { cause: error })));
+    }
+  });
+}
+
+// The request body of a streaming fetch, piece by piece as its source yields them.
+async function sendBody(target: FetchTarget, id: number, source: StreamBody): Promise<void> {
+  for await (const piece of source as AsyncIterable<Uint8Array | string>) {
+    if (!target.fetchStreams().has(id) || target.closed) return;
+    target.binding.fetchStreamSendData(target.slot, target.gen, id, toBytes(piece, 'fetch() body'), false);
+  }
+  if (target.fetchStreams().has(id) && !target.closed) {
+    target.binding.fetchStreamSendData(target.slot, target.gen, id, EMPTY, true);
+  }
+}
+
+function fail(pending: PendingFetch, error: Error): void {
+  if (pending.body === undefined) pending.reject(error);
+  else pending.body.error(error);
+}
+
+function closeBody(pending: PendingFetch): void {
+  try {
+    pending.body?.close();
+  } catch {
+    // already closed (by the last piece, or by trailers)
+  }
+}
+
+/** An event of streaming fetch `id`. */
+export function settleFetchStream(target: FetchTarget, id: number, event: NativeFetchStreamEvent,
+                                  payload: string[] | Uint8Array | number | undefined, endStream: boolean): void {
+  const streams = target.fetchStreams();
+  const pending = streams.get(id);
+  if (pending === undefined) return;  // aborted or cancelled meanwhile
+  switch (event) {
+    case FetchStreamEvent.Headers: {
+      const { status, headers } = responseHead(payload as string[]);
+      const body = bodyless(status) ? null : new ReadableStream<Uint8Array>({
+        start: (controller) => { pending.body = controller; },
+        // The reader gave up: Envoy need not deliver the rest.
+        cancel: () => {
+          if (streams.delete(id) && !target.closed) target.binding.resetFetchStream(target.slot, target.gen, id);
+        },
+      });
+      pending.resolve(new Response(body, { status, headers }));
+      if (endStream) closeBody(pending);
+      return;
+    }
+    case FetchStreamEvent.Data:
+      // An empty last piece only marks the end.
+      if ((payload as Uint8Array).length > 0) pending.body?.enqueue(payload as Uint8Array);
+      if (endStream) closeBody(pending);
+      return;
+    case FetchStreamEvent.Trailers:
+      closeBody(pending);
+      return;
+    case FetchStreamEvent.Complete:
+      streams.delete(id);
+      closeBody(pending);
+      return;
+    default:
+      streams.delete(id);
+      fail(pending, new FetchError(`fetch to cluster '${pending.cluster}' failed: the upstream reset the stream ` +
+                                   `(reason ${String(payload)})`));
+  }
+}
+
+/** The stream is gone: every pending fetch rejects (a streaming one's body errors). */
 export function abandonFetches(fetches: Map<number, PendingFetch>): void {
   for (const pending of fetches.values()) {
-    pending.reject(new StreamClosedError(`fetch to cluster '${pending.cluster}': the stream is closed`));
+    fail(pending, new StreamClosedError(`fetch to cluster '${pending.cluster}': the stream is closed`));
   }
   fetches.clear();
 }

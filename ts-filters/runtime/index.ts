@@ -22,6 +22,6 @@ process.on('unhandledRejection', (reason) => {
 });
 
 const { loadConfig, unloadConfig, describeMetrics, bodyHooks, onHook, onNetworkHook, onNetworkEvent, onCalloutDone,
-  onResume, onDestroy } = createDispatcher(binding);
+  onFetchStream, onResume, onDestroy } = createDispatcher(binding);
 binding.setDispatcher({ loadConfig, unloadConfig, describeMetrics, bodyHooks, onHook, onNetworkHook, onNetworkEvent,
-                        onCalloutDone, onResume, onDestroy });
+                        onCalloutDone, onFetchStream, onResume, onDestroy });

@@ -57,6 +57,9 @@ export type HeaderMapKind = 0 | 1 | 2 | 3;
  *    filter returned StopIteration: the stream or connection stays stopped. */
 export type HookOutcome = 0 | 1 | 2;
 
+/** onFetchStream events: 0 headers, 1 data, 2 trailers, 3 complete, 4 reset. */
+export type FetchStreamEvent = 0 | 1 | 2 | 3 | 4;
+
 /** What bufferWholeBody answers: 0 buffering, 1 over the buffer limit, 2 the body already flowed. */
 export type WholeBodyState = 0 | 1 | 2;
 
@@ -99,6 +102,12 @@ export interface Dispatcher {
    *  response, `:status` first), 1 reset or timed out, 2 response over the buffer limit. */
   onCalloutDone(slot: number, gen: number, calloutId: number, result: number, headers: string[],
                 body: Uint8Array): void;
+  /** An event of a fetch started with startFetchStream: 0 headers and 2 trailers (`payload`: flat
+   *  [name, value, ...], `:status` first for headers), 1 a piece of the body (a copy), 3 complete,
+   *  4 reset (`payload`: Envoy's reset reason). Headers, data* and trailers? come before complete;
+   *  nothing follows complete or reset. */
+  onFetchStream(slot: number, gen: number, streamId: number, event: FetchStreamEvent,
+                payload: string[] | Uint8Array | number | undefined, endStream: boolean): void;
   /** The connection closed (remote or local); onDestroy follows. */
   onNetworkEvent(slot: number, gen: number, event: NetworkEvent): void;
   /** Called inside the stream's own scheduled callback after requestResume(): apply the decision. */
@@ -143,6 +152,14 @@ export interface NativeBinding {
   /** HTTP metadata `namespace.key` from `source`, or undefined. */
   getMetadata(slot: number, gen: number, source: MetadataSource, namespace: string,
               key: string): string | number | boolean | undefined;
+  /** HTTP: start a streaming callout (the request goes on with fetchStreamSendData unless
+   *  `endStream`); returns its id, or throws ETS_ERR_FETCH. onFetchStream reports the response. */
+  startFetchStream(slot: number, gen: number, cluster: string, headers: string[], body: Uint8Array,
+                   timeoutMs: number, endStream: boolean): number;
+  /** HTTP: more request body for a streaming callout; false when it is unknown or ended. */
+  fetchStreamSendData(slot: number, gen: number, streamId: number, data: Uint8Array, endStream: boolean): boolean;
+  /** HTTP: abandon a streaming callout (no more events for it). */
+  resetFetchStream(slot: number, gen: number, streamId: number): void;
   /** HTTP: the filter reads the whole body of `direction`: Envoy buffers it from now on (over
    *  the buffer limit it answers 413 / 500) instead of pausing the source. Returns 0 when it will,
    *  1 when what the filter holds already exceeds the limit, 2 when body bytes already went on

@@ -58,6 +58,7 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
   /** Set with startPending, cleared with endPending (or when the stream closes). */
   pending: PendingHook | undefined = undefined;
   #fetches: Map<number, PendingFetch> | undefined = undefined;
+  #fetchStreams: Map<number, PendingFetch> | undefined = undefined;
   readonly requestHeaders: HeaderMapView;
   #responseHeaders: HeaderMapView | undefined = undefined;
   #trailers: (HeaderMapView | undefined)[] | undefined = undefined;
@@ -194,6 +195,11 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
     return (this.#fetches ??= new Map());
   }
 
+  /** Streaming ctx.fetch() calls, by stream id (made on the first one). */
+  fetchStreams(): Map<number, PendingFetch> {
+    return (this.#fetchStreams ??= new Map());
+  }
+
   /** Whether the stream's route disabled `filter`. */
   disabled(filter: LoadedHttpFilter): boolean {
     return this.overrides?.get(filter.name)?.disabled === true;
@@ -237,6 +243,7 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
     this.pending = undefined;
     this.reply = undefined;
     if (this.#fetches !== undefined) abandonFetches(this.#fetches);
+    if (this.#fetchStreams !== undefined) abandonFetches(this.#fetchStreams);
     for (const flow of [this.#requestFlow, this.#responseFlow]) {
       flow?.retireChunk();
       flow?.failWholeRead(STREAM_CLOSED);

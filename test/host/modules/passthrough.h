@@ -107,6 +107,7 @@ ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_http_callout_done(
     envoy_dynamic_module_type_envoy_buffer* body_chunks, size_t body_chunks_size) {}
 #endif
 
+#ifndef PASSTHROUGH_SKIP_HTTP_STREAM
 ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_http_stream_headers(
     filter_envoy_ptr filter_envoy, filter_module_ptr filter_module, uint64_t stream_id,
     envoy_dynamic_module_type_envoy_http_header* headers, size_t headers_size, bool end_stream) {}
@@ -125,6 +126,7 @@ ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_http_stream_complete(
 ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_http_stream_reset(
     filter_envoy_ptr filter_envoy, filter_module_ptr filter_module, uint64_t stream_id,
     envoy_dynamic_module_type_http_stream_reset_reason reason) {}
+#endif
 
 ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_downstream_above_write_buffer_high_watermark(
     filter_envoy_ptr filter_envoy, filter_module_ptr filter_module) {}

@@ -6,7 +6,8 @@ import { setImmediate as nextMacrotask } from 'node:timers/promises';
 
 import { createDispatcher, type DispatcherOptions, type Runtime } from '../dispatcher';
 import type { AttributeId, BufferKind, CloseType, Dispatcher, HeaderMapKind, HookKind, HookOutcome,
-  MetadataSource, MetricOp, NativeBinding, NativeLogLevel, NetworkEvent, NetworkHookKind, WholeBodyState } from '../native';
+  FetchStreamEvent, MetadataSource, MetricOp, NativeBinding, NativeLogLevel, NetworkEvent, NetworkHookKind,
+  WholeBodyState } from '../native';
 
 export interface FakeStream {
   readonly slot: number;
@@ -76,6 +77,9 @@ export class FakeBinding implements NativeBinding {
   /** Lowest enabled level. */
   logLevel: NativeLogLevel = 0;
   readonly resumeRequests: { slot: number; gen: number }[] = [];
+  /** Streaming callouts: what was sent, whether the request ended, whether JS reset it. */
+  readonly fetchStreams: { slot: number; gen: number; id: number; cluster: string; headers: string[]; sent: string[];
+    ended: boolean; reset: boolean; timeoutMs: number }[] = [];
   readonly callouts: { slot: number; gen: number; id: number; cluster: string; headers: string[]; body: string;
     timeoutMs: number }[] = [];
   readonly #streams = new Map<number, FakeStream>();
@@ -469,6 +473,30 @@ export class FakeBinding implements NativeBinding {
     return attributes[id];
   }
 
+  startFetchStream(slot: number, gen: number, cluster: string, headers: string[], body: Uint8Array,
+                   timeoutMs: number, endStream: boolean): number {
+    this.#stream('startFetchStream', slot, gen);
+    const id = this.fetchStreams.length + 1;
+    this.fetchStreams.push({ slot, gen, id, cluster, headers: [...headers], sent: [Buffer.from(body).toString()],
+                             ended: endStream, reset: false, timeoutMs });
+    return id;
+  }
+
+  fetchStreamSendData(slot: number, gen: number, streamId: number, data: Uint8Array, endStream: boolean): boolean {
+    this.#stream('fetchStreamSendData', slot, gen);
+    const stream = this.fetchStreams.find((s) => s.slot === slot && s.id === streamId);
+    if (stream === undefined || stream.ended || stream.reset) return false;
+    stream.sent.push(Buffer.from(data).toString());
+    stream.ended = endStream;
+    return true;
+  }
+
+  resetFetchStream(slot: number, gen: number, streamId: number): void {
+    this.#stream('resetFetchStream', slot, gen);
+    const stream = this.fetchStreams.find((s) => s.slot === slot && s.id === streamId);
+    if (stream !== undefined) stream.reset = true;
+  }
+
   startCallout(slot: number, gen: number, cluster: string, headers: string[], body: Uint8Array,
                timeoutMs: number): number {
     this.#stream('startCallout', slot, gen);
@@ -484,6 +512,18 @@ export class FakeBinding implements NativeBinding {
     this.#enter(stream, () => {
       this.#dispatcher().onCalloutDone(stream.slot, stream.gen, id, result, Object.entries(headers).flat(),
                                        Buffer.from(body));
+      return 0;
+    });
+  }
+
+  /** An event of a streaming callout (as on_http_filter_http_stream_* do): 0 headers, 1 data,
+   *  2 trailers, 3 complete, 4 reset (`payload` the reason). */
+  fetchStreamEvent(stream: FakeStream, id: number, event: FetchStreamEvent,
+                   payload?: Record<string, string> | string | number, endStream = false): void {
+    const value = typeof payload === 'string' ? Buffer.from(payload)
+      : typeof payload === 'object' ? Object.entries(payload).flat() : payload;
+    this.#enter(stream, () => {
+      this.#dispatcher().onFetchStream(stream.slot, stream.gen, id, event, value, endStream);
       return 0;
     });
   }

@@ -92,3 +92,82 @@ describe('ctx.fetch', () => {
     assert.equal(binding.callouts.length, 0);
   });
 });
+
+describe('ctx.fetch, streaming', () => {
+  test('stream: true resolves at the response headers; the body streams piece by piece', async () => {
+    const pieces: string[] = [];
+    let status = 0;
+    const f = defineHttpFilter({
+      name: 'f',
+      async onRequestHeaders(headers, ctx) {
+        const response = await ctx.fetch('http://feed/events', { stream: true });
+        status = response.status;
+        const decoder = new TextDecoder();
+        for await (const piece of response.body as unknown as AsyncIterable<Uint8Array>) {
+          pieces.push(decoder.decode(piece));
+        }
+        headers.set('x-pieces', String(pieces.length));
+      },
+    });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    assert.equal(binding.hook(s, HookKind.RequestHeaders), HookOutcome.Pending);
+    assert.deepEqual(binding.fetchStreams[0]?.headers, [':method', 'GET', ':path', '/events', 'host', 'feed']);
+    assert.equal(binding.fetchStreams[0]?.ended, true, 'a GET ends its request at once');
+    binding.fetchStreamEvent(s, 1, 0, { ':status': '200', 'content-type': 'text/plain' });
+    binding.fetchStreamEvent(s, 1, 1, 'one ');
+    binding.fetchStreamEvent(s, 1, 1, 'two');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(pieces, ['one ', 'two'], 'pieces are read before the response ends');
+    binding.fetchStreamEvent(s, 1, 3);
+    await binding.untilResumeRequested(s);
+    assert.equal(binding.resume(s), HookOutcome.Continue);
+    assert.equal(status, 200);
+    assert.equal(binding.header(s, 0, 'x-pieces'), '2');
+  });
+
+  test('a streamed request body is sent as it comes; a reset errors the body; the stream closing resets', async () => {
+    let failure: unknown;
+    const f = defineHttpFilter({
+      name: 'f',
+      async onRequestHeaders(_headers, ctx) {
+        async function* upload() { yield 'a'; yield new TextEncoder().encode('b'); }
+        const response = await ctx.fetch('http://sink/upload', { method: 'POST', body: upload() });
+        try {
+          await response.text();
+        } catch (error) {
+          failure = error;
+        }
+      },
+    });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    binding.hook(s, HookKind.RequestHeaders);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(binding.fetchStreams[0]?.sent, ['', 'a', 'b', '']);
+    assert.equal(binding.fetchStreams[0]?.ended, true);
+    binding.fetchStreamEvent(s, 1, 0, { ':status': '200' });
+    binding.fetchStreamEvent(s, 1, 4, 1);
+    await binding.untilResumeRequested(s);
+    assert.equal((failure as { code?: string }).code, 'ETS_ERR_FETCH');
+  });
+
+  test('aborting a streaming fetch resets it in Envoy', async () => {
+    let failure: unknown;
+    const f = defineHttpFilter({
+      name: 'f',
+      async onRequestHeaders(_headers, ctx) {
+        const controller = new AbortController();
+        const pending = ctx.fetch('http://slow/', { stream: true, signal: controller.signal });
+        controller.abort(new Error('gave up'));
+        failure = await pending.catch((error: unknown) => error);
+      },
+    });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    binding.hook(s, HookKind.RequestHeaders);
+    await binding.untilResumeRequested(s);
+    assert.equal((failure as Error).message, 'gave up');
+    assert.equal(binding.fetchStreams[0]?.reset, true);
+  });
+});

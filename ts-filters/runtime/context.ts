@@ -22,8 +22,8 @@ export class FilterContext implements HttpFilterContext<unknown>, HookTally {
   readonly #filter: LoadedHttpFilter;
   #metrics: FilterMetrics | undefined = undefined;
   #attributes: Attributes | undefined = undefined;
-  hookCalls = 0;
-  hookMillis = 0;
+  #hookCalls = 0;
+  #hookMillis = 0;
 
   constructor(stream: StreamState, filter: LoadedHttpFilter) {
     this.#stream = stream;
@@ -34,14 +34,22 @@ export class FilterContext implements HttpFilterContext<unknown>, HookTally {
     return this.#filter;
   }
 
+  get hookCalls(): number {
+    return this.#hookCalls;
+  }
+
+  get hookMillis(): number {
+    return this.#hookMillis;
+  }
+
   countHook(millis: number): void {
-    this.hookCalls++;
-    this.hookMillis += millis;
+    this.#hookCalls++;
+    this.#hookMillis += millis;
   }
 
   resetHookTally(): void {
-    this.hookCalls = 0;
-    this.hookMillis = 0;
+    this.#hookCalls = 0;
+    this.#hookMillis = 0;
   }
 
   get config(): unknown {

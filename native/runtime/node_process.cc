@@ -72,6 +72,11 @@ void initializeOnce() {
   state->init = std::move(result);
   state->platform = node::MultiIsolatePlatform::Create(kPlatformThreads);
   v8::V8::InitializePlatform(state->platform.get());
+  // WebAssembly compiles on the calling thread, with no background job to finish later: Node 18
+  // starts one as soon as its fetch/Response globals load (undici's llhttp), and a job still
+  // running when an environment is torn down posts to the environment's freed loop (a crash at
+  // shutdown).
+  v8::V8::SetFlagsFromString("--no-wasm-async-compilation --no-wasm-tier-up");
   v8::V8::Initialize();
   state_ = state;
 }

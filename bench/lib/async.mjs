@@ -14,14 +14,12 @@
 // stream (worker → waker → worker); it runs once more with the host pinned to one CPU (with the
 // in-hook filter beside it), which separates what the path does from what the machine's
 // cross-CPU wake-ups cost.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { runScenario } from './scripted.mjs';
-import { BenchFailure, errorLines, fixturesBundle, hostBin, log, median, releaseDir, run } from './util.mjs';
-
-const TASKSET = '/usr/bin/taskset';
+import { TASKSET, measureInterleaved, runScenario, summarize } from './scripted.mjs';
+import { BenchFailure, fixturesBundle, log } from './util.mjs';
 
 const tsFilter = (name) => [{ module: 'envoy_ts', filter_name: 'chain',
   config: JSON.stringify({ bundle: fixturesBundle, chain: [{ name }] }) }];
@@ -73,24 +71,6 @@ function firstAllowedCpu() {
   return match ? Number(match[1]) : 0;
 }
 
-/** runScenario, with the host pinned to one CPU by taskset (threads and all). */
-async function runPinned(dir, name, body, cpu) {
-  const file = path.join(dir, `${name}.json`);
-  writeFileSync(file, JSON.stringify(body));
-  const env = { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: releaseDir };
-  const out = await run(TASKSET, ['-c', String(cpu), hostBin, '--script', file, '--concurrency', '1', '-l', 'warn'],
-    { env });
-  const where = `scripted ${name} (taskset -c ${cpu})`;
-  if (out.code !== 0) throw new BenchFailure(`${where}: host exited ${out.code ?? out.signal}\n${out.stderr.slice(-2000)}`);
-  const errors = errorLines(out.stderr);
-  if (errors.length > 0) throw new BenchFailure(`${where}: the host logged errors:\n${errors.slice(0, 5).join('\n')}`);
-  try {
-    return JSON.parse(out.stdout.trim().split('\n').pop());
-  } catch {
-    throw new BenchFailure(`${where}: unparsable output: ${out.stdout.slice(0, 500)}`);
-  }
-}
-
 /**
  * Verifies every configuration, then measures them interleaved. Returns { configs: {key: {label,
  * path, runs_ns_per_stream, median_ns_per_stream}}, derived figures (ns/stream, and ratios), ... }.
@@ -100,8 +80,7 @@ export async function asyncBench({ streams, runs, warmup }) {
   const cpu = firstAllowedCpu();
   const configs = ASYNC_CONFIGS.filter((c) => !c.pinned || existsSync(TASKSET));
   if (configs.length < ASYNC_CONFIGS.length) log(`async: ${TASKSET} is missing: no runs on one CPU`);
-  const runOne = (config, name, body) =>
-    (config.pinned ? runPinned(dir, name, body, cpu) : runScenario(dir, name, body));
+  const runOne = (config, name, body) => runScenario(dir, name, body, config.pinned ? { cpu } : {});
 
   for (const config of configs) {
     const out = await runOne(config, `verify-${config.key}`, scenario(config, 1, 0));
@@ -110,27 +89,14 @@ export async function asyncBench({ streams, runs, warmup }) {
   log(`async: verified ${configs.map((c) => c.key).join(', ')}; measuring ${runs} runs × ${streams} streams ` +
       `(warmup ${warmup})`);
 
-  const samples = Object.fromEntries(configs.map((c) => [c.key, []]));
-  for (let i = 0; i < runs; i++) {
-    for (const config of configs) {
-      const out = await runOne(config, `measure-${config.key}`, scenario(config, streams, warmup));
-      check(`async ${config.key} run ${i + 1}`, config, out.results?.[0] ?? {});
-      const { streams: n, total_ns: total } = out.timing ?? {};
-      if (n !== streams || !(total > 0)) throw new BenchFailure(`async ${config.key}: bad timing ${JSON.stringify(out.timing)}`);
-      samples[config.key].push(total / n);
-    }
-  }
-
-  const result = {};
-  for (const config of configs) {
-    result[config.key] = {
-      label: config.label,
-      path: config.path,
-      ...(config.pinned ? { cpu } : {}),
-      runs_ns_per_stream: samples[config.key].map((v) => Math.round(v)),
-      median_ns_per_stream: median(samples[config.key]),
-    };
-  }
+  const samples = await measureInterleaved({
+    part: 'async', configs, runs, streams,
+    runPass: (config) => runOne(config, `measure-${config.key}`, scenario(config, streams, warmup)),
+    check,
+  });
+  const result = Object.fromEntries(configs.map((c) => [c.key, {
+    ...summarize(c, samples[c.key]), path: c.path, ...(c.pinned ? { cpu } : {}),
+  }]));
   const m = (k) => result[k]?.median_ns_per_stream ?? NaN;
   // Per-run differences: consecutive runs share the machine's state, so their spread is honest.
   const perRun = (a, b) => (samples[a] && samples[b] ? samples[a].map((v, i) => Math.round(v - samples[b][i])) : []);

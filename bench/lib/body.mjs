@@ -7,8 +7,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { runScenario } from './scripted.mjs';
-import { BenchFailure, fixturesBundle, log, median } from './util.mjs';
+import { measureInterleaved, runScenario, summarize } from './scripted.mjs';
+import { BenchFailure, fixturesBundle, log } from './util.mjs';
 
 const LINE = `${'x'.repeat(63)}\n`;
 const CHUNK_BYTES = 16 * 1024;
@@ -72,24 +72,12 @@ export async function bodyBench({ sizes, runs, warmup }) {
 
   const results = [];
   for (const { bytes, streams } of sizes) {
-    const samples = Object.fromEntries(BODY_CONFIGS.map((c) => [c.key, []]));
-    for (let i = 0; i < runs; i++) {
-      for (const config of BODY_CONFIGS) {
-        const out = await runScenario(dir, `measure-${config.key}-${bytes}`, scenario(config, bytes, streams, warmup));
-        check(`body ${config.key} ${bytes} B run ${i + 1}`, config, out.results?.[0] ?? {}, bytes);
-        const { streams: n, total_ns: total } = out.timing ?? {};
-        if (n !== streams || !(total > 0)) throw new BenchFailure(`body ${config.key}: bad timing ${JSON.stringify(out.timing)}`);
-        samples[config.key].push(total / n);
-      }
-    }
-    const configs = {};
-    for (const config of BODY_CONFIGS) {
-      configs[config.key] = {
-        label: config.label,
-        runs_ns_per_stream: samples[config.key].map((v) => Math.round(v)),
-        median_ns_per_stream: median(samples[config.key]),
-      };
-    }
+    const samples = await measureInterleaved({
+      part: `body ${bytes} B`, configs: BODY_CONFIGS, runs, streams,
+      runPass: (config) => runScenario(dir, `measure-${config.key}-${bytes}`, scenario(config, bytes, streams, warmup)),
+      check: (where, config, result) => check(where, config, result, bytes),
+    });
+    const configs = Object.fromEntries(BODY_CONFIGS.map((c) => [c.key, summarize(c, samples[c.key])]));
     const m = (k) => configs[k].median_ns_per_stream;
     results.push({
       bytes,

@@ -30,14 +30,20 @@ const request = (withId) => ({
 
 const header = (list, name) => (list ?? []).find(([k]) => k.toLowerCase() === name)?.[1];
 
-/** Runs one scenario through `envoy-ts-host --script` (1 worker); resolves with the host's parsed
- *  output. Throws BenchFailure on an unclean exit or an error line in the host's log. */
-export async function runScenario(dir, name, scenario, { timeoutMs } = {}) {
+export const TASKSET = '/usr/bin/taskset';
+
+/** Runs one scenario through `envoy-ts-host --script` (1 worker; with `cpu`, the host is pinned
+ *  to that CPU by taskset, threads and all); resolves with the host's parsed output. Throws
+ *  BenchFailure on an unclean exit or an error line in the host's log. */
+export async function runScenario(dir, name, scenario, { timeoutMs, cpu } = {}) {
   const file = path.join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(scenario));
   const env = { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: releaseDir };
-  const out = await run(hostBin, ['--script', file, '--concurrency', '1', '-l', 'warn'], { env, timeoutMs });
-  const where = `scripted ${name}`;
+  const host = [hostBin, '--script', file, '--concurrency', '1', '-l', 'warn'];
+  const out = cpu === undefined
+    ? await run(host[0], host.slice(1), { env, timeoutMs })
+    : await run(TASKSET, ['-c', String(cpu), ...host], { env, timeoutMs });
+  const where = cpu === undefined ? `scripted ${name}` : `scripted ${name} (taskset -c ${cpu})`;
   if (out.code !== 0) {
     throw new BenchFailure(`${where}: host exited ${out.code ?? out.signal}\n${out.stderr.slice(-2000)}`);
   }
@@ -50,6 +56,31 @@ export async function runScenario(dir, name, scenario, { timeoutMs } = {}) {
   } catch {
     throw new BenchFailure(`${where}: unparsable output: ${out.stdout.slice(0, 500)}`);
   }
+}
+
+/**
+ * Measures `configs` in `runs` interleaved passes (a, b, c, a, b, c, ...): `runPass(config)`
+ * resolves with the host's output for `streams` streams, whose first result `check(where, config,
+ * result)` verifies. Returns each configuration's ns per stream, per pass, by key.
+ */
+export async function measureInterleaved({ part, configs, runs, streams, runPass, check }) {
+  const samples = Object.fromEntries(configs.map((c) => [c.key, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const config of configs) {
+      const where = `${part} ${config.key} run ${i + 1}`;
+      const out = await runPass(config);
+      check(where, config, out.results?.[0] ?? {});
+      const { streams: n, total_ns: total } = out.timing ?? {};
+      if (n !== streams || !(total > 0)) throw new BenchFailure(`${where}: bad timing ${JSON.stringify(out.timing)}`);
+      samples[config.key].push(total / n);
+    }
+  }
+  return samples;
+}
+
+/** A configuration's report entry from its samples: label, ns/stream per run and their median. */
+export function summarize(config, samples) {
+  return { label: config.label, runs_ns_per_stream: samples.map((v) => Math.round(v)), median_ns_per_stream: median(samples) };
 }
 
 /** Checks one stream result; `sent` is the id the request carried (null: none). */
@@ -88,26 +119,13 @@ export async function scriptedBench({ streams, warmup, runs }) {
   }
   log(`scripted: verified ${SCRIPT_CONFIGS.map((c) => c.key).join(', ')}; measuring ${runs} runs × ${streams} streams (warmup ${warmup})`);
 
-  const samples = Object.fromEntries(SCRIPT_CONFIGS.map((c) => [c.key, []]));
-  for (let i = 0; i < runs; i++) {
-    for (const config of SCRIPT_CONFIGS) {
-      const out = await runScenario(dir, `measure-${config.key}`,
-        { ...base, filters: config.filters, requests: [request(true)], repeat: streams, warmup });
-      checkResult(`scripted ${config.key} run ${i + 1}`, config, out.results?.[0] ?? {}, REQUEST_ID);
-      const { streams: n, total_ns: total } = out.timing ?? {};
-      if (n !== streams || !(total > 0)) throw new BenchFailure(`scripted ${config.key}: bad timing ${JSON.stringify(out.timing)}`);
-      samples[config.key].push(total / n);
-    }
-  }
-
-  const configs = {};
-  for (const config of SCRIPT_CONFIGS) {
-    configs[config.key] = {
-      label: config.label,
-      runs_ns_per_stream: samples[config.key].map((v) => Math.round(v)),
-      median_ns_per_stream: median(samples[config.key]),
-    };
-  }
+  const samples = await measureInterleaved({
+    part: 'scripted', configs: SCRIPT_CONFIGS, runs, streams,
+    runPass: (config) => runScenario(dir, `measure-${config.key}`,
+      { ...base, filters: config.filters, requests: [request(true)], repeat: streams, warmup }),
+    check: (where, config, result) => checkResult(where, config, result, REQUEST_ID),
+  });
+  const configs = Object.fromEntries(SCRIPT_CONFIGS.map((c) => [c.key, summarize(c, samples[c.key])]));
   const m = (k) => configs[k].median_ns_per_stream;
   // Per-run differences too: consecutive runs share the machine's state, so their spread is honest.
   const perRunCrossing = samples.ts.map((ts, i) => (ts - samples.baseline[i]) / 2);

@@ -6,6 +6,7 @@ import { CloseType, FAILURE_REPLY, FailurePolicy, HookOutcome, LogLevel, MetricO
 import type { ChainLink, LoadedFilter, LoadedNetworkFilter } from './config';
 import type { ConnectionState } from './connection';
 import { RUNTIME_PREFIX, describeError, filterPrefix, writeLog } from './log';
+import { recordBuiltin } from './metrics';
 import type { HookOutcome as NativeHookOutcome, NativeBinding } from './native';
 import type { StreamState } from './stream';
 
@@ -30,14 +31,8 @@ export function applyFailure(stream: StreamState, link: ChainLink, verb: 'threw'
 /** Bump the filter's failure counter (envoy_ts.filter_failures / envoy_ts.<filter>.failures). */
 function countFailure(target: { readonly binding: NativeBinding; readonly slot: number; readonly gen: number;
                                 readonly closed: boolean }, filter: LoadedFilter): void {
-  if (target.closed) return;
   const { index, labels } = filter.failures;
-  try {
-    target.binding.metric(target.slot, target.gen, index, MetricOp.Increment, 1,
-                          labels.length === 0 ? [] : [filter.name]);
-  } catch (error) {
-    writeLog(target.binding, LogLevel.Debug, RUNTIME_PREFIX, `counting a failure failed: ${describeError(error)}`, []);
-  }
+  recordBuiltin(target, index, MetricOp.Increment, 1, labels.length === 0 ? [] : [filter.name], 'counting a failure failed');
 }
 
 /**

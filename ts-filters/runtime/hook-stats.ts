@@ -4,9 +4,9 @@
 // lives and handed to the native side when it completes, in the call that already completes it
 // (no extra crossing); the pending gauge moves when a hook starts or stops waiting.
 
-import { LogLevel, MetricOp } from './codes';
+import { MetricOp } from './codes';
 import type { LoadedHttpFilter } from './config';
-import { RUNTIME_PREFIX, describeError, writeLog } from './log';
+import { recordBuiltin } from './metrics';
 import type { NativeBinding } from './native';
 
 /** What the stats need from their stream. */
@@ -50,12 +50,7 @@ export function hookDone(tally: HookTally, startedAt: number, endedAt = performa
 
 /** A hook of `filter` starts (+1) or stops (-1) waiting on its promise. */
 export function pendingChanged(target: StatsTarget, filter: LoadedHttpFilter, delta: 1 | -1): void {
-  if (target.closed) return;
-  try {
-    target.binding.metric(target.slot, target.gen, filter.hookStats.pending.index, MetricOp.Add, delta, []);
-  } catch (error) {
-    writeLog(target.binding, LogLevel.Debug, RUNTIME_PREFIX, `hooks_pending: ${describeError(error)}`, []);
-  }
+  recordBuiltin(target, filter.hookStats.pending.index, MetricOp.Add, delta, [], 'hooks_pending');
 }
 
 /** Leave the stream's tallies in the stats buffer; returns how many [index, op, value] triples. */

@@ -2,8 +2,9 @@
 // filter's metrics on the filter, with ids defined at config load).
 
 import type { MetricKind, MetricLabels, Metrics, SharedState, TokenBucket } from '../api/metrics';
-import { MetricOp } from './codes';
+import { LogLevel, MetricOp } from './codes';
 import type { MetricSlot } from './config';
+import { RUNTIME_PREFIX, describeError, writeLog } from './log';
 import type { MetricOp as NativeMetricOp, NativeBinding } from './native';
 
 /** What the metrics of a stream or connection need from it. */
@@ -53,6 +54,21 @@ export class FilterMetrics implements Metrics {
     }
     this.#binding.metric(this.#target.slot, this.#target.gen, slot.index, op, value,
                          labelValues(name, slot.labels, labels));
+  }
+}
+
+/**
+ * Record one of the runtime's built-in metrics (failures, pending hooks) on a stream or connection.
+ * It must not fail the hook that records it: a refusal (e.g. the stream just went away) is logged
+ * at debug level.
+ */
+export function recordBuiltin(target: MetricTarget & { readonly binding: NativeBinding; readonly closed: boolean },
+                              index: number, op: NativeMetricOp, value: number, labels: string[], what: string): void {
+  if (target.closed) return;
+  try {
+    target.binding.metric(target.slot, target.gen, index, op, value, labels);
+  } catch (error) {
+    writeLog(target.binding, LogLevel.Debug, RUNTIME_PREFIX, `${what}: ${describeError(error)}`, []);
   }
 }
 

@@ -9,7 +9,7 @@
 
 import type { HttpFilterContext } from '../api/types';
 import { BodyChunkView, type BodyFlow } from './body';
-import { BufferKind, HookKind, HookOutcome, LogLevel, directionOf } from './codes';
+import { BufferKind, HookKind, HookOutcome, LogLevel, directionOf, isBodyHook } from './codes';
 import type { ChainLink } from './config';
 import { CONTINUE_CHAIN, applyFailure } from './failure';
 import { hookDone } from './hook-stats';
@@ -26,7 +26,7 @@ type ChainHook = (argument: unknown, ctx: HttpFilterContext<unknown>) => unknown
  */
 export function startHook(stream: StreamState, hook: NativeHookKind, endOfStream: boolean): NativeHookOutcome {
   const direction = directionOf(hook);
-  if (hook === HookKind.RequestBody || hook === HookKind.ResponseBody) {
+  if (isBodyHook(hook)) {
     const flow = stream.flowOf(direction);
     flow.sawBody = true;
     if (endOfStream) flow.bodyEnded = true;
@@ -48,7 +48,7 @@ export function startHook(stream: StreamState, hook: NativeHookKind, endOfStream
  */
 export function holdWhilePending(stream: StreamState, hook: NativeHookKind, endOfStream: boolean): NativeHookOutcome {
   const flow = stream.flowOf(directionOf(hook));
-  if (hook === HookKind.RequestBody || hook === HookKind.ResponseBody) {
+  if (isBodyHook(hook)) {
     flow.sawBody = true;
     flow.dataHeld = true;
     if (endOfStream) flow.bodyEnded = true;

@@ -52,6 +52,11 @@ export const WholeBodyState = {
   Flowed: 2,
 } as const satisfies Record<string, NativeWholeBodyState>;
 
+/** Whether `hook` is a request or response body hook. */
+export function isBodyHook(hook: NativeHookKind): boolean {
+  return hook === HookKind.RequestBody || hook === HookKind.ResponseBody;
+}
+
 /** The direction (request: Read, response: Write) a hook belongs to. */
 export function directionOf(hook: NativeHookKind): NativeBufferKind {
   return hook === HookKind.RequestHeaders || hook === HookKind.RequestBody || hook === HookKind.RequestTrailers

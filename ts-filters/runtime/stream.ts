@@ -2,7 +2,7 @@
 
 import { InvalidStateError, StreamClosedError } from '../api/errors';
 import { BodyFlow, HttpBodyView, type BodyChunkView, type WholeBodyTarget } from './body';
-import { BufferKind, HeaderMapKind, HookKind, directionOf } from './codes';
+import { BufferKind, HeaderMapKind, HookKind, directionOf, isBodyHook } from './codes';
 import type { ChainLink, HttpConfig, LoadedHttpFilter } from './config';
 import { FilterContext } from './context';
 import { flushHookStats, hookDone, pendingChanged, type StatsTarget } from './hook-stats';
@@ -92,8 +92,8 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
 
   /** What a hook of `hook` gets: the body chunk, or the headers or trailers of its direction. */
   argumentFor(hook: NativeHookKind): HeaderMapView | BodyChunkView {
-    if (hook === HookKind.RequestBody || hook === HookKind.ResponseBody) {
-      const chunk = this.existingFlow(hook === HookKind.RequestBody ? BufferKind.Read : BufferKind.Write)?.chunk;
+    if (isBodyHook(hook)) {
+      const chunk = this.existingFlow(directionOf(hook))?.chunk;
       if (chunk === undefined) throw new Error(`no body chunk for hook ${hook}`);
       return chunk;
     }

@@ -47,12 +47,13 @@ export async function startUpstream() {
 
 /**
  * envoy.yaml: one listener → one DynamicModuleFilter per `filters` entry → router → upstream.
- * `perConnectionBufferLimitBytes`: the listener's per_connection_buffer_limit_bytes (optional).
+ * `perConnectionBufferLimitBytes`: the listener's per_connection_buffer_limit_bytes (optional);
+ * `extraClusters`: more STATIC clusters [{ name, port }] (e.g. for callouts).
  */
-export function hostYaml({ listenPort, adminPort, upstreamPort, filters,
+export function hostYaml({ listenPort, adminPort, upstreamPort, filters, extraClusters,
                            perConnectionBufferLimitBytes }) {
   return httpProxyYaml({
-    listenPort, adminPort, upstreamPort, perConnectionBufferLimitBytes,
+    listenPort, adminPort, upstreamPort, extraClusters, perConnectionBufferLimitBytes,
     filters: filters.map(({ module, filterName = 'test', config = '' }) =>
       ({ module, filterName, config, doNotClose: false })),
   });
@@ -88,12 +89,12 @@ export async function runHostToExit(yaml, { searchPath, timeoutMs = 10000 }) {
  * Starts the host in front of `upstreamPort`; resolves once GET /ready answers 200. `stop()`
  * sends SIGTERM and resolves with {code, signal}.
  */
-export async function startHost({ upstreamPort, filters, searchPath, concurrency = 1,
+export async function startHost({ upstreamPort, filters, extraClusters, searchPath, concurrency = 1,
                                   perConnectionBufferLimitBytes, logLevel }) {
   const listenPort = await freePort();
   const adminPort = await freePort();
   return startHostWithYaml(
-    hostYaml({ listenPort, adminPort, upstreamPort, filters, perConnectionBufferLimitBytes }),
+    hostYaml({ listenPort, adminPort, upstreamPort, filters, extraClusters, perConnectionBufferLimitBytes }),
     { listenPort, adminPort, searchPath, concurrency, logLevel });
 }
 

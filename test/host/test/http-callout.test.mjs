@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { freePort, request, startHostWithYaml, testModulesDir } from './helpers.mjs';
+import { freePort, request, startHost, testModulesDir } from './helpers.mjs';
 import { listenLoopback } from '../../support/servers.mjs';
 
 const searchPath = testModulesDir;
@@ -129,56 +129,6 @@ function respond(socket, method, target, headers, body) {
   }
 }
 
-/** envoy.yaml: the module (its config names the callout cluster) → router → upstream. */
-function yaml({ listenPort, adminPort, upstreamPort, authzPort, deadPort, cluster }) {
-  const clusters = [['upstream', upstreamPort], ['authz', authzPort], ['dead', deadPort]];
-  return `admin:
-  address:
-    socket_address: { address: 127.0.0.1, port_value: ${adminPort} }
-static_resources:
-  listeners:
-  - name: http
-    address:
-      socket_address: { address: 127.0.0.1, port_value: ${listenPort} }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: upstream }
-          http_filters:
-          - name: authz
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter
-              dynamic_module_config: { name: ${module} }
-              filter_name: authz
-              filter_config:
-                "@type": type.googleapis.com/google.protobuf.StringValue
-                value: ${JSON.stringify(cluster)}
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
-${clusters.map(([name, port]) => `  - name: ${name}
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: ${name}
-      endpoints:
-      - lb_endpoints:
-        - endpoint:
-            address:
-              socket_address: { address: 127.0.0.1, port_value: ${port} }`).join('\n')}
-`;
-}
-
 const doneLines = (host) => host.output.split('\n').filter((line) => line.includes('callout_done'));
 
 async function waitFor(predicate, what, timeoutMs = 5000) {
@@ -195,13 +145,13 @@ describe('HTTP callouts: one-shot requests to a cluster with Envoy AsyncClient s
   let deadPort;
   const hosts = [];
 
-  async function startHost(cluster = 'authz') {
-    const listenPort = await freePort();
-    const adminPort = await freePort();
-    const host = await startHostWithYaml(
-      yaml({ listenPort, adminPort, upstreamPort: upstream.port, authzPort: authz.port, deadPort,
-             cluster }),
-      { listenPort, adminPort, searchPath });
+  // The module's config names its callout cluster.
+  async function startAuthzHost(cluster = 'authz') {
+    const host = await startHost({
+      upstreamPort: upstream.port, searchPath,
+      filters: [{ module, filterName: 'authz', config: cluster }],
+      extraClusters: [{ name: 'authz', port: authz.port }, { name: 'dead', port: deadPort }],
+    });
     hosts.push(host);
     return host;
   }
@@ -225,7 +175,7 @@ describe('HTTP callouts: one-shot requests to a cluster with Envoy AsyncClient s
 
   test('success: the request goes out as sent, the answer reaches the hook, the filter continues',
        async () => {
-    const host = await startHost();
+    const host = await startAuthzHost();
     const response = await ask(host, '/allow', { 'x-authz-body': 'payload' });
     assert.equal(response.status, 200);
     assert.deepEqual(JSON.parse(response.body), {
@@ -264,7 +214,7 @@ describe('HTTP callouts: one-shot requests to a cluster with Envoy AsyncClient s
   });
 
   test('init results: unknown cluster (2), missing headers are checked first', async () => {
-    const host = await startHost('no-such-cluster');
+    const host = await startAuthzHost('no-such-cluster');
     const response = await ask(host, '/allow');
     assert.equal(response.status, 500);
     assert.equal(response.body, 'callout init 2');

@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { freePort, request, startHostWithYaml, testModulesDir } from './helpers.mjs';
+import { freePort, request, startHost, testModulesDir } from './helpers.mjs';
 import { listenLoopback } from '../../support/servers.mjs';
 
 const module = 'http_stream';
@@ -91,55 +91,6 @@ async function startStreamUpstream() {
   return { ...listening, requests };
 }
 
-function yaml({ listenPort, adminPort, streamPort, deadPort }) {
-  const clusters = [['stream', streamPort], ['dead', deadPort]];
-  return `admin:
-  address:
-    socket_address: { address: 127.0.0.1, port_value: ${adminPort} }
-static_resources:
-  listeners:
-  - name: http
-    address:
-      socket_address: { address: 127.0.0.1, port_value: ${listenPort} }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: stream }
-          http_filters:
-          - name: streams
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter
-              dynamic_module_config: { name: ${module} }
-              filter_name: streams
-              filter_config:
-                "@type": type.googleapis.com/google.protobuf.StringValue
-                value: stream
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
-${clusters.map(([name, port]) => `  - name: ${name}
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: ${name}
-      endpoints:
-      - lb_endpoints:
-        - endpoint:
-            address:
-              socket_address: { address: 127.0.0.1, port_value: ${port} }`).join('\n')}
-`;
-}
-
 async function waitFor(predicate, what, timeoutMs = 5000) {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
@@ -164,11 +115,12 @@ describe('streaming HTTP callouts: Envoy AsyncClient::Stream semantics', () => {
               `lib${module}.so is not built (run npm run build)`);
     upstream = await startStreamUpstream();
     deadPort = await freePort(); // Nobody listens there.
-    const listenPort = await freePort();
-    const adminPort = await freePort();
-    host = await startHostWithYaml(
-      yaml({ listenPort, adminPort, streamPort: upstream.port, deadPort }),
-      { listenPort, adminPort, searchPath: testModulesDir });
+    // Requests never reach the router (the module answers them): its route goes to `stream` too.
+    host = await startHost({
+      upstreamPort: upstream.port, searchPath: testModulesDir,
+      filters: [{ module, filterName: 'streams', config: 'stream' }],
+      extraClusters: [{ name: 'stream', port: upstream.port }, { name: 'dead', port: deadPort }],
+    });
   });
 
   after(async () => {

@@ -2,6 +2,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <gperftools/malloc_extension.h>
 
 #include <algorithm>
 #include <cctype>
@@ -134,12 +135,32 @@ std::string AdminServer::handle(const std::string& method, const std::string& pa
   if (route == "/stats" && (method == "GET" || method == "HEAD")) {
     return stats(path);
   }
+  if (route == "/memory" && method == "GET") {
+    return memory();
+  }
   if (route == "/quitquitquit" && method == "POST") {
     quit = true;
     return reply(200, "OK", "text/plain", "OK\n");
   }
   return reply(404, "Not Found", "text/plain", "invalid path. admin commands are: /ready, "
-                                               "/server_info, /stats, /quitquitquit\n");
+                                               "/server_info, /stats, /memory, /quitquitquit\n");
+}
+
+// GET /memory: Envoy's allocator figures, from the same tcmalloc properties Envoy reads. Values
+// are decimal strings, as Envoy's JSON prints 64-bit integers.
+std::string AdminServer::memory() {
+  const auto field = [](const char* name, const char* property) {
+    size_t value = 0;
+    MallocExtension::instance()->GetNumericProperty(property, &value);
+    return std::string("\"") + name + "\":\"" + std::to_string(value) + "\"";
+  };
+  return reply(200, "OK", "application/json",
+               "{" + field("allocated", "generic.current_allocated_bytes") + "," +
+                   field("heap_size", "generic.heap_size") + "," +
+                   field("pageheap_unmapped", "tcmalloc.pageheap_unmapped_bytes") + "," +
+                   field("pageheap_free", "tcmalloc.pageheap_free_bytes") + "," +
+                   field("total_thread_cache", "tcmalloc.current_total_thread_cache_bytes") + "," +
+                   field("total_physical_bytes", "generic.total_physical_bytes") + "}\n");
 }
 
 // GET /stats[?filter=<regex>][&format=text]: Envoy's plain-text stats.

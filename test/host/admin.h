@@ -26,6 +26,7 @@ private:
   static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* arg);
   std::string handle(const std::string& method, const std::string& path, bool& quit);
   std::string stats(const std::string& path);
+  std::string memory();
 
   Dispatcher& dispatcher_;
   const uint32_t concurrency_;

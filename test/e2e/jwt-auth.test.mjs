@@ -32,14 +32,17 @@ describe(`jwt-auth through ${proxyName}`, () => {
   const otherKey = newKey('key-1');  // same kid, different key: signatures must not verify
   let jwks;
   let jwksHits = 0;
+  let jwksDelayMs = 0;
   let upstream;
   let proxy;
 
   before(async () => {
     jwks = await listenLoopback(http.createServer((req, res) => {
       jwksHits++;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ keys: [key.jwk] }));
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ keys: [key.jwk] }));
+      }, jwksDelayMs);
     }));
     upstream = await startUpstream();
     proxy = await startProxy({
@@ -102,5 +105,57 @@ describe(`jwt-auth through ${proxyName}`, () => {
       upstreamPort: upstream.port,
       filterConfigs: [{ bundle: examplesBundle, chain: [{ name: 'jwt-auth', config: { jwksUrl: 'jwks/keys' } }] }],
     }), /config\.jwksUrl must match pattern/);
+  });
+
+  describe('keys cached for 1 s, a JWKS endpoint that answers slowly', () => {
+    let shortCache;
+    const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    const valid = () => `Bearer ${token(key, claims())}`;
+
+    before(async () => {
+      shortCache = await startProxy({
+        upstreamPort: upstream.port,
+        extraClusters: [{ name: 'jwks', port: jwks.port }],
+        filterConfigs: [{
+          bundle: examplesBundle,
+          offload: { threads: 1 },
+          chain: [{ name: 'jwt-auth', config: { jwksUrl: 'http://jwks/keys', cacheSeconds: 1 } }],
+        }],
+      });
+      assert.equal((await request(shortCache.port, { headers: { authorization: valid() } })).status, 200);
+    });
+
+    after(async () => {
+      jwksDelayMs = 0;
+      const exit = await shortCache?.stop();
+      assert.equal(exit?.code, 0, `clean shutdown, output:\n${shortCache?.output}`);
+    });
+
+    test('requests that find the keys stale together share one JWKS fetch', async () => {
+      await sleep(1100);
+      jwksDelayMs = 200;
+      const hits = jwksHits;
+      const responses = await Promise.all(Array.from({ length: 8 }, () =>
+        request(shortCache.port, { headers: { authorization: valid() } })));
+      assert.deepEqual(responses.map((r) => r.status), Array(8).fill(200));
+      assert.equal(jwksHits - hits, 1);
+    });
+
+    test('when the stream that fetched goes away, one that waited for it fetches again', async () => {
+      await sleep(1100);
+      jwksDelayMs = 300;
+      const hits = jwksHits;
+      // The first request starts the fetch, the second waits for it, then the first client leaves.
+      const leaving = http.request({ host: '127.0.0.1', port: shortCache.port, headers: { authorization: valid() } });
+      leaving.on('error', () => {});
+      leaving.end();
+      await sleep(50);
+      const waiting = request(shortCache.port, { headers: { authorization: valid() } });
+      await sleep(50);
+      leaving.destroy();
+      const response = await waiting;
+      assert.equal(response.status, 200);
+      assert.equal(jwksHits - hits, 2);
+    });
   });
 });

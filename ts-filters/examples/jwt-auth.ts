@@ -35,6 +35,9 @@ const VERIFY_TASK = './tasks/verify-rs256.js';
 
 // Per worker: module-level state lives in one Node environment.
 const keySets = new Map<string, KeySet>();
+// The JWKS fetch in flight per URL: requests that find the keys stale meanwhile wait for it
+// instead of each asking the issuer again.
+const keyFetches = new Map<string, Promise<KeySet>>();
 
 class Refusal {
   constructor(readonly status: 401 | 503, readonly description: string) {}
@@ -75,6 +78,7 @@ async function fetchKeys(ctx: HttpFilterContext<JwtAuthConfig>): Promise<KeySet>
   try {
     response = await ctx.fetch(ctx.config.jwksUrl, { timeoutMs: 2000 });
   } catch (error) {
+    if (ctx.signal.aborted) throw error;  // the stream went away (and its fetch with it)
     ctx.log.warn('JWKS fetch failed: %s', error);
     throw new Refusal(503, 'jwks unavailable');
   }
@@ -94,13 +98,33 @@ async function fetchKeys(ctx: HttpFilterContext<JwtAuthConfig>): Promise<KeySet>
   return keySet;
 }
 
+/** The keys from the fetch in flight for this URL, else from a new one this stream makes. */
+async function fetchKeysShared(ctx: HttpFilterContext<JwtAuthConfig>): Promise<KeySet> {
+  const url = ctx.config.jwksUrl;
+  for (let pending = keyFetches.get(url); pending !== undefined; pending = keyFetches.get(url)) {
+    try {
+      return await pending;
+    } catch (error) {
+      // Anything but a refusal means the stream that fetched went away: fetch (or join) again.
+      if (error instanceof Refusal) throw error;
+    }
+  }
+  const fetching = fetchKeys(ctx);
+  keyFetches.set(url, fetching);
+  try {
+    return await fetching;
+  } finally {
+    if (keyFetches.get(url) === fetching) keyFetches.delete(url);
+  }
+}
+
 async function keyFor(ctx: HttpFilterContext<JwtAuthConfig>, kid: string): Promise<Jwk> {
   const cached = keySets.get(ctx.config.jwksUrl);
   const age = cached === undefined ? Infinity : Date.now() - cached.fetchedAt;
   const fresh = age < ctx.config.cacheSeconds * 1000;
   let key = fresh ? cached?.keys.get(kid) : undefined;
   if (key === undefined && (!fresh || age >= REFETCH_MIN_MS)) {
-    key = (await fetchKeys(ctx)).keys.get(kid);
+    key = (await fetchKeysShared(ctx)).keys.get(kid);
   }
   if (key === undefined) throw new Refusal(401, 'unknown signing key');
   return key;

@@ -55,7 +55,16 @@ async function ensureNginx() {
   return null;
 }
 
-function nginxConf(dir, port) {
+/** Answers 200 with `body` to any method on exactly `path` (nginx strings take no `$` or `'`). */
+function nginxLocation({ path: urlPath, headers = {}, body }) {
+  if (/[$'\\]/.test(body)) throw new BenchFailure(`upstream route ${urlPath}: its body cannot hold $, ' or \\`);
+  const { 'content-type': type = 'text/plain', ...others } = headers;
+  const added = Object.entries(others).map(([name, value]) => `add_header ${name} "${value}" always; `).join('');
+  return `
+    location = ${urlPath} { default_type ${type}; ${added}return 200 '${body}'; }`;
+}
+
+function nginxConf(dir, port, routes) {
   return `daemon off;
 master_process off;
 worker_processes 1;
@@ -77,7 +86,7 @@ http {
     location / {
       add_header ${UPSTREAM_ECHO} $http_x_request_id always;
       return 200 "ok";
-    }
+    }${routes.map(nginxLocation).join('')}
   }
 }
 `;
@@ -86,7 +95,15 @@ http {
 // A minimal Node upstream, only when nginx cannot be had (it is slower: say so in the output).
 const NODE_UPSTREAM = `
 const http = require('node:http');
+const routes = new Map(JSON.parse(process.argv[2]).map((route) => [route.path, route]));
 const server = http.createServer((req, res) => {
+  const route = routes.get(req.url);
+  if (route !== undefined) {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/plain', ...route.headers, 'content-length': Buffer.byteLength(route.body) });
+    res.end(route.body);
+    return;
+  }
   const id = req.headers['x-request-id'];
   const headers = { 'content-type': 'text/plain', 'content-length': '2' };
   if (id !== undefined) headers['${UPSTREAM_ECHO}'] = id;
@@ -97,8 +114,11 @@ server.keepAliveTimeout = 300000;
 server.listen(Number(process.argv[1]), '127.0.0.1');
 `;
 
-/** Starts the upstream; resolves { kind, version, port, pid, stop() }. */
-export async function startUpstream() {
+/**
+ * Starts the upstream; resolves { kind, version, port, pid, stop() }. Any path answers 200 "ok"
+ * (echoing x-request-id); `routes` ([{ path, headers, body }]) add exact paths with their own answer.
+ */
+export async function startUpstream({ routes = [] } = {}) {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-bench-nginx-'));
   const nginx = await ensureNginx();
@@ -108,7 +128,7 @@ export async function startUpstream() {
   if (nginx) {
     for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(path.join(dir, sub));
     const conf = path.join(dir, 'nginx.conf');
-    writeFileSync(conf, nginxConf(dir, port));
+    writeFileSync(conf, nginxConf(dir, port, routes));
     const args = ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')];
     const test = await run(nginx, [...args, '-t']);
     if (test.code !== 0) throw new BenchFailure(`nginx rejected the generated config:\n${test.stderr}`);
@@ -117,7 +137,7 @@ export async function startUpstream() {
     kind = 'nginx';
   } else {
     log('WARNING: nginx unavailable; falling back to a minimal Node upstream (it may be the bottleneck)');
-    child = spawn(process.execPath, ['-e', NODE_UPSTREAM, String(port)], { stdio: 'ignore' });
+    child = spawn(process.execPath, ['-e', NODE_UPSTREAM, String(port), JSON.stringify(routes)], { stdio: 'ignore' });
     kind = 'node';
     version = process.version;
   }
@@ -161,7 +181,7 @@ function get(port, urlPath, headers = {}) {
 
 /**
  * Starts `envoy-ts-host --concurrency <n> -l warn` with the envoy.yaml that `makeYaml({ listenPort, adminPort })`
- * returns; resolves once admin /ready answers 200. The host object: { port, pid, output, exit, stop() }.
+ * returns; resolves once admin /ready answers 200. The host object: { port, adminPort, pid, output, exit, stop() }.
  */
 export async function launchHost(key, makeYaml, concurrency) {
   const listenPort = await freePort();
@@ -173,7 +193,7 @@ export async function launchHost(key, makeYaml, concurrency) {
     env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: releaseDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const host = { port: listenPort, pid: child.pid, output: '', exit: null };
+  const host = { port: listenPort, adminPort, pid: child.pid, output: '', exit: null };
   child.stdout.on('data', (d) => { host.output += d; });
   child.stderr.on('data', (d) => { host.output += d; });
   host.exited = new Promise((resolve) => child.on('exit', (code, signal) => { host.exit = { code, signal }; resolve(host.exit); }));

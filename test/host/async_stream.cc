@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "logger.h"
-#include "router.h"
+#include "upstream_connection.h"
 
 namespace EnvoyTsHost {
 namespace {

@@ -1,8 +1,5 @@
 #pragma once
 
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,7 +7,6 @@
 #include "cluster.h"
 #include "config.h"
 #include "filter_manager.h"
-#include "http_codec.h"
 #include "per_route_config.h"
 #include "upstream_connection.h"
 
@@ -53,10 +49,9 @@ private:
 // The router filter's upstream side: forwards the filtered request to the cluster of the stream's
 // (cached) route over HTTP/1.1 and feeds the response back into the encoder chain. One upstream
 // connection per stream.
-class RouterUpstream : public UpstreamRequest {
+class RouterUpstream : public UpstreamRequest, private UpstreamConnectionCallbacks {
 public:
   RouterUpstream(FilterManager& stream, UpstreamConnPool& pool, Dispatcher& dispatcher);
-  ~RouterUpstream() override;
 
   // UpstreamRequest
   void decodeHeaders(HeaderMap& headers, bool end_stream) override;
@@ -66,36 +61,20 @@ public:
   void cancel() override;
 
 private:
-  static void onRead(bufferevent* bev, void* arg);
-  void processInput();
-  static void onEvent(bufferevent* bev, short events, void* arg);
-  static void onConnectTimeout(evutil_socket_t, short, void* arg);
+  // UpstreamConnectionCallbacks
+  void onResponseParsed() override;
+  void onConnectionFailure(const char* reason) override;
 
   void connect();
-  void write(const std::string& bytes);
-  void dispatchResponse();
-  void onConnectionFailure(const char* reason);
-  void closeConnection(bool reusable);
 
   FilterManager& stream_;
-  UpstreamConnPool& pool_;
-  Dispatcher& dispatcher_;
   Cluster* cluster_{nullptr};
-  size_t endpoint_{0};
-  bufferevent* connection_{nullptr};
-  event* connect_timer_{nullptr};
-  bool connected_{false};
-  std::string pending_; // Request bytes written before the connection is up.
   bool request_chunked_{false};
   bool request_complete_{false};
-  Http1Parser parser_{HTTP_RESPONSE};
   bool response_headers_sent_{false};
   bool response_complete_{false};
   bool done_{false};
-  // Outstanding readDisable(true) calls; response bytes already read wait in the input meanwhile.
-  size_t read_disable_count_{0};
-  bool resume_posted_{false};
-  std::shared_ptr<bool> alive_{std::make_shared<bool>(true)};
+  UpstreamConnection connection_;
 };
 
 } // namespace EnvoyTsHost

@@ -1,13 +1,17 @@
 #pragma once
 
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include <map>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "cluster.h"
+#include "dispatcher.h"
+#include "http_codec.h"
 
 namespace EnvoyTsHost {
 
@@ -31,6 +35,74 @@ private:
   void drop(IdleConnection* idle);
 
   std::map<Key, std::vector<std::unique_ptr<IdleConnection>>> idle_;
+};
+
+// What an UpstreamConnection reports to its owner. Every call comes from the worker's loop (a
+// socket, timer or posted callback), never from inside a call to the connection.
+class UpstreamConnectionCallbacks {
+public:
+  // The response parser took in more of the response (one input segment, or the EOF that ends a
+  // close-delimited response): the owner passes on what it has.
+  virtual void onResponseParsed() = 0;
+  // The exchange failed before the response ended, with Envoy's reset reason: "connection
+  // failure", "connection timeout", "connection termination" or "protocol error". The owner
+  // closes the connection.
+  virtual void onConnectionFailure(const char* reason) = 0;
+
+protected:
+  ~UpstreamConnectionCallbacks() = default;
+};
+
+// The connection of one upstream HTTP/1.1 exchange (what Envoy's router gets from the cluster's
+// connection pool and codec client): an idle keep-alive connection of the worker's pool, or a new
+// one that must be up within the cluster's connect_timeout. Bytes written before it is up wait and
+// go out once it is. The response is read one input segment (about one socket read) at a time
+// into an HTTP/1 response parser, so each read becomes its own body slice. Worker thread only;
+// destroying it closes the connection.
+class UpstreamConnection {
+public:
+  UpstreamConnection(Dispatcher& dispatcher, UpstreamConnPool& pool,
+                     UpstreamConnectionCallbacks& callbacks);
+  ~UpstreamConnection();
+  UpstreamConnection(const UpstreamConnection&) = delete;
+  UpstreamConnection& operator=(const UpstreamConnection&) = delete;
+
+  // Takes an idle connection to the cluster's endpoint from the pool, else starts connecting (the
+  // connect timeout starts now). False when the connect failed at once (nothing is reported).
+  bool connect(Cluster& cluster, size_t endpoint);
+  void write(const std::string& bytes);
+  // Reference-counted pause of reading. Bytes already read wait, and are parsed from a later
+  // loop iteration once reading resumes.
+  void readDisable(bool disable);
+  // Ends the exchange without a report. A `reusable` connection (the exchange completed cleanly
+  // on a keep-alive connection) goes back to the pool if it is up; any other is closed.
+  void close(bool reusable);
+
+  Http1Parser& response() { return response_; }
+
+private:
+  static void onRead(bufferevent* bev, void* arg);
+  static void onEvent(bufferevent* bev, short events, void* arg);
+  static void onConnectTimeout(evutil_socket_t, short, void* arg);
+
+  void flushPending();
+  void readInput();
+  void freeConnectTimer();
+
+  Dispatcher& dispatcher_;
+  UpstreamConnPool& pool_;
+  UpstreamConnectionCallbacks& callbacks_;
+  Cluster* cluster_{nullptr};
+  size_t endpoint_{0};
+  bufferevent* connection_{nullptr}; // Null before connect() and once closed.
+  event* connect_timer_{nullptr};
+  bool connected_{false};
+  std::string pending_; // Bytes written before the connection is up.
+  Http1Parser response_{HTTP_RESPONSE};
+  // Outstanding readDisable(true) calls; bytes already read wait in the input meanwhile.
+  size_t read_disable_count_{0};
+  bool resume_posted_{false};
+  std::shared_ptr<bool> alive_{std::make_shared<bool>(true)};
 };
 
 } // namespace EnvoyTsHost

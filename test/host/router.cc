@@ -100,7 +100,7 @@ const RouteEntry* RouteTable::route(const HeaderMap& headers) const {
 
 RouterUpstream::RouterUpstream(FilterManager& stream, UpstreamConnPool& pool,
                                Dispatcher& dispatcher)
-    : stream_(stream), connection_(dispatcher, pool, *this) {}
+    : stream_(stream), connection_(dispatcher, &pool, *this, "") {}
 
 void RouterUpstream::decodeHeaders(HeaderMap& headers, bool end_stream) {
   // The stream's cached route: picked before the decoder filters ran, or again from the current

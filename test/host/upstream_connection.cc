@@ -2,6 +2,8 @@
 
 #include <event2/buffer.h>
 
+#include <cstdint>
+
 #include "logger.h"
 
 namespace EnvoyTsHost {
@@ -55,9 +57,11 @@ void UpstreamConnPool::drop(IdleConnection* idle) {
   }
 }
 
-UpstreamConnection::UpstreamConnection(Dispatcher& dispatcher, UpstreamConnPool& pool,
-                                       UpstreamConnectionCallbacks& callbacks)
-    : dispatcher_(dispatcher), pool_(pool), callbacks_(callbacks) {}
+UpstreamConnection::UpstreamConnection(Dispatcher& dispatcher, UpstreamConnPool* pool,
+                                       UpstreamConnectionCallbacks& callbacks,
+                                       std::string log_prefix)
+    : dispatcher_(dispatcher), pool_(pool), callbacks_(callbacks),
+      log_prefix_(std::move(log_prefix)) {}
 
 UpstreamConnection::~UpstreamConnection() {
   *alive_ = false;
@@ -67,18 +71,23 @@ UpstreamConnection::~UpstreamConnection() {
 bool UpstreamConnection::connect(Cluster& cluster, size_t endpoint) {
   cluster_ = &cluster;
   endpoint_ = endpoint;
-  connection_ = pool_.take(cluster, endpoint);
+  connection_ = pool_ == nullptr ? nullptr : pool_->take(cluster, endpoint);
   if (connection_ != nullptr) {
     connected_ = true;
   } else {
     connection_ = bufferevent_socket_new(dispatcher_.base(), -1, BEV_OPT_CLOSE_ON_FREE);
     const Cluster::Endpoint& target = cluster.endpoint(endpoint);
     connect_timer_ = evtimer_new(dispatcher_.base(), &UpstreamConnection::onConnectTimeout, this);
-    const timeval timeout{static_cast<time_t>(cluster.connectTimeoutMs() / 1000),
-                          static_cast<suseconds_t>((cluster.connectTimeoutMs() % 1000) * 1000)};
+    connect_failed_ =
+        bufferevent_socket_connect(connection_, reinterpret_cast<const sockaddr*>(&target.address),
+                                   static_cast<int>(target.length)) != 0;
+    // Even a connect that failed at once is reported from the loop (the timer fires at once),
+    // never from inside this call.
+    const uint64_t timeout_ms = connect_failed_ ? 0 : cluster.connectTimeoutMs();
+    const timeval timeout{static_cast<time_t>(timeout_ms / 1000),
+                          static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
     evtimer_add(connect_timer_, &timeout);
-    if (bufferevent_socket_connect(connection_, reinterpret_cast<const sockaddr*>(&target.address),
-                                   static_cast<int>(target.length)) != 0) {
+    if (connect_failed_) {
       return false;
     }
   }
@@ -92,6 +101,11 @@ bool UpstreamConnection::connect(Cluster& cluster, size_t endpoint) {
 void UpstreamConnection::write(const std::string& bytes) {
   pending_ += bytes;
   flushPending();
+}
+
+bool UpstreamConnection::outputDrained() const {
+  return pending_.empty() &&
+         (connection_ == nullptr || evbuffer_get_length(bufferevent_get_output(connection_)) == 0);
 }
 
 void UpstreamConnection::flushPending() {
@@ -133,8 +147,8 @@ void UpstreamConnection::close(bool reusable) {
   }
   bufferevent* connection = connection_;
   connection_ = nullptr;
-  if (reusable && connected_ && pending_.empty()) {
-    pool_.release(*cluster_, endpoint_, connection);
+  if (reusable && pool_ != nullptr && connected_ && pending_.empty()) {
+    pool_->release(*cluster_, endpoint_, connection);
   } else {
     bufferevent_free(connection);
   }
@@ -167,7 +181,9 @@ void UpstreamConnection::onEvent(bufferevent*, short events, void* arg) {
 }
 
 void UpstreamConnection::onConnectTimeout(evutil_socket_t, short, void* arg) {
-  static_cast<UpstreamConnection*>(arg)->callbacks_.onConnectionFailure("connection timeout");
+  auto* self = static_cast<UpstreamConnection*>(arg);
+  self->callbacks_.onConnectionFailure(self->connect_failed_ ? "connection failure"
+                                                             : "connection timeout");
 }
 
 void UpstreamConnection::onRead(bufferevent*, void* arg) {
@@ -190,7 +206,7 @@ void UpstreamConnection::readInput() {
         response_.execute(static_cast<const char*>(segment.iov_base), segment.iov_len);
     evbuffer_drain(input, consumed);
     if (response_.failed()) {
-      HOST_LOG(Debug, "upstream protocol error: " + response_.errorName());
+      HOST_LOG(Debug, log_prefix_ + "upstream protocol error: " + response_.errorName());
       callbacks_.onConnectionFailure("protocol error");
       return;
     }

@@ -54,23 +54,29 @@ protected:
 };
 
 // The connection of one upstream HTTP/1.1 exchange (what Envoy's router gets from the cluster's
-// connection pool and codec client): an idle keep-alive connection of the worker's pool, or a new
-// one that must be up within the cluster's connect_timeout. Bytes written before it is up wait and
-// go out once it is. The response is read one input segment (about one socket read) at a time
-// into an HTTP/1 response parser, so each read becomes its own body slice. Worker thread only;
-// destroying it closes the connection.
+// connection pool and codec client), for the router filter and the async client's streams: an
+// idle keep-alive connection of the worker's pool, or a new one that must be up within the
+// cluster's connect_timeout. Bytes written before it is up wait and go out once it is. The
+// response is read one input segment (about one socket read) at a time into an HTTP/1 response
+// parser, so each read becomes its own body slice. Worker thread only; destroying it closes the
+// connection.
 class UpstreamConnection {
 public:
-  UpstreamConnection(Dispatcher& dispatcher, UpstreamConnPool& pool,
-                     UpstreamConnectionCallbacks& callbacks);
+  // Without a `pool` every exchange gets a new connection, closed at its end. `log_prefix` starts
+  // its debug lines ("callout 3: ", or nothing).
+  UpstreamConnection(Dispatcher& dispatcher, UpstreamConnPool* pool,
+                     UpstreamConnectionCallbacks& callbacks, std::string log_prefix);
   ~UpstreamConnection();
   UpstreamConnection(const UpstreamConnection&) = delete;
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
 
   // Takes an idle connection to the cluster's endpoint from the pool, else starts connecting (the
-  // connect timeout starts now). False when the connect failed at once (nothing is reported).
+  // connect timeout starts now). False when the connect failed at once: that "connection failure"
+  // is still reported from the loop, unless the owner closes the connection first.
   bool connect(Cluster& cluster, size_t endpoint);
   void write(const std::string& bytes);
+  // Every written byte went to the socket (none waits for the connection or in its output).
+  bool outputDrained() const;
   // Reference-counted pause of reading. Bytes already read wait, and are parsed from a later
   // loop iteration once reading resumes.
   void readDisable(bool disable);
@@ -90,13 +96,15 @@ private:
   void freeConnectTimer();
 
   Dispatcher& dispatcher_;
-  UpstreamConnPool& pool_;
+  UpstreamConnPool* const pool_;
   UpstreamConnectionCallbacks& callbacks_;
+  const std::string log_prefix_;
   Cluster* cluster_{nullptr};
   size_t endpoint_{0};
   bufferevent* connection_{nullptr}; // Null before connect() and once closed.
   event* connect_timer_{nullptr};
   bool connected_{false};
+  bool connect_failed_{false}; // Failed at once: the connect timer, set to 0, reports it.
   std::string pending_; // Bytes written before the connection is up.
   Http1Parser response_{HTTP_RESPONSE};
   // Outstanding readDisable(true) calls; bytes already read wait in the input meanwhile.

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include <cstdint>
@@ -11,11 +10,9 @@
 #include "cluster.h"
 #include "dispatcher.h"
 #include "header_map.h"
-#include "http_codec.h"
+#include "upstream_connection.h"
 
 namespace EnvoyTsHost {
-
-class UpstreamConnPool;
 
 // What an AsyncStream reports (Envoy's AsyncClient::StreamCallbacks). Headers start with
 // :status; `data` and the header vectors may be moved from. After onComplete or onReset nothing
@@ -52,7 +49,7 @@ protected:
 //   ended. Before the response headers it is a local reply 504 "upstream request timeout", after
 //   them onReset.
 // Destroying it abandons it without a report (the connection is closed).
-class AsyncStream {
+class AsyncStream : private UpstreamConnectionCallbacks {
 public:
   AsyncStream(AsyncStreamCallbacks& callbacks, Cluster& cluster, UpstreamConnPool* pool,
               Dispatcher& dispatcher, uint64_t timeout_ms, std::string log_name);
@@ -79,49 +76,37 @@ public:
   bool closed() const { return closed_; }
 
 private:
-  static void onRead(bufferevent* bev, void* arg);
-  static void onEvent(bufferevent* bev, short events, void* arg);
-  static void onConnectTimeout(evutil_socket_t, short, void* arg);
+  // UpstreamConnectionCallbacks
+  // Reports what the parser has; completes on the end of the message.
+  void onResponseParsed() override;
+  // The upstream failed: a 503 local reply before the response headers, a reset after.
+  void onConnectionFailure(const char* reason) override;
+
   static void onGlobalTimeout(evutil_socket_t, short, void* arg);
 
-  void connect();
-  void write(const std::string& bytes);
   void closeLocal();
-  void processInput();
-  // Reports what the parser has; completes on the end of the message.
-  void dispatchResponse();
   void encodeHeaders(std::vector<HeaderMap::Entry>& headers, bool end_stream);
   void encodeData(Buffer& data, bool end_stream);
   void encodeTrailers(std::vector<HeaderMap::Entry>& trailers);
   void complete();
-  // The upstream failed: a 503 local reply before the response headers, a reset after.
-  void onUpstreamFailure(const std::string& reason);
   // The router's local reply (or a reset once response headers were reported).
   void localReply(unsigned status, const std::string& body);
   void resetStream();
-  void closeConnection(bool reusable);
-  void freeTimers();
+  void freeGlobalTimer();
 
   AsyncStreamCallbacks& callbacks_;
   Cluster& cluster_;
-  UpstreamConnPool* pool_;
   Dispatcher& dispatcher_;
   const uint64_t timeout_ms_;
   const std::string log_name_;
-  size_t endpoint_{0};
-  bufferevent* connection_{nullptr};
-  event* connect_timer_{nullptr};
   event* global_timer_{nullptr};
-  bool connected_{false};
-  bool connect_failed_{false}; // The connect attempt failed synchronously.
-  std::string pending_;        // Request bytes written before the connection is up.
   bool head_request_{false};
   bool request_chunked_{false};
   bool request_complete_{false}; // The request's last byte was written (not merely closed).
   bool local_closed_{false};
-  Http1Parser parser_{HTTP_RESPONSE};
   bool response_headers_encoded_{false};
   bool closed_{false};
+  UpstreamConnection connection_;
 };
 
 } // namespace EnvoyTsHost

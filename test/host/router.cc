@@ -1,60 +1,13 @@
 #include "router.h"
 
-#include <event2/buffer.h>
 #include <strings.h>
 
+#include <cstdio>
+
+#include "http_codec.h"
 #include "logger.h"
 
 namespace EnvoyTsHost {
-
-UpstreamConnPool::~UpstreamConnPool() {
-  for (auto& [key, list] : idle_) {
-    for (auto& idle : list) {
-      bufferevent_free(idle->connection);
-    }
-  }
-}
-
-bufferevent* UpstreamConnPool::take(const Cluster& cluster, size_t endpoint) {
-  auto it = idle_.find({&cluster, endpoint});
-  if (it == idle_.end() || it->second.empty()) {
-    return nullptr;
-  }
-  bufferevent* connection = it->second.back()->connection;
-  it->second.pop_back();
-  return connection;
-}
-
-void UpstreamConnPool::release(const Cluster& cluster, size_t endpoint, bufferevent* connection) {
-  auto idle = std::make_unique<IdleConnection>(IdleConnection{this, connection});
-  // Any byte or close on an idle connection makes it unusable.
-  bufferevent_setcb(connection, &UpstreamConnPool::onIdleEvent, nullptr,
-                    &UpstreamConnPool::onIdleError, idle.get());
-  bufferevent_enable(connection, EV_READ);
-  idle_[{&cluster, endpoint}].push_back(std::move(idle));
-}
-
-void UpstreamConnPool::onIdleEvent(bufferevent*, void* arg) {
-  auto* idle = static_cast<IdleConnection*>(arg);
-  idle->pool->drop(idle);
-}
-
-void UpstreamConnPool::onIdleError(bufferevent*, short, void* arg) {
-  auto* idle = static_cast<IdleConnection*>(arg);
-  idle->pool->drop(idle);
-}
-
-void UpstreamConnPool::drop(IdleConnection* idle) {
-  for (auto& [key, list] : idle_) {
-    for (auto it = list.begin(); it != list.end(); ++it) {
-      if (it->get() == idle) {
-        bufferevent_free(idle->connection);
-        list.erase(it);
-        return;
-      }
-    }
-  }
-}
 
 std::unique_ptr<RouteTable> RouteTable::create(const ListenerSpec& listener,
                                                ClusterMap& clusters, std::string& error) {
@@ -147,12 +100,7 @@ const RouteEntry* RouteTable::route(const HeaderMap& headers) const {
 
 RouterUpstream::RouterUpstream(FilterManager& stream, UpstreamConnPool& pool,
                                Dispatcher& dispatcher)
-    : stream_(stream), pool_(pool), dispatcher_(dispatcher) {}
-
-RouterUpstream::~RouterUpstream() {
-  *alive_ = false;
-  closeConnection(false);
-}
+    : stream_(stream), connection_(dispatcher, &pool, *this, "") {}
 
 void RouterUpstream::decodeHeaders(HeaderMap& headers, bool end_stream) {
   // The stream's cached route: picked before the decoder filters ran, or again from the current
@@ -184,8 +132,8 @@ void RouterUpstream::decodeHeaders(HeaderMap& headers, bool end_stream) {
   }
   head += "\r\n";
   request_complete_ = end_stream;
-  parser_.setSkipBody(method != nullptr && *method == "HEAD");
-  pending_ = std::move(head);
+  connection_.response().setSkipBody(method != nullptr && *method == "HEAD");
+  connection_.write(head);
   connect();
 }
 
@@ -196,13 +144,13 @@ void RouterUpstream::decodeData(Buffer& data, bool end_stream) {
   if (request_chunked_ && !data.empty()) {
     char size[32];
     snprintf(size, sizeof(size), "%zx\r\n", data.length());
-    write(size);
+    connection_.write(size);
   }
   for (const std::string& slice : data.slices()) {
-    write(slice);
+    connection_.write(slice);
   }
   if (request_chunked_) {
-    write(std::string(data.empty() ? "" : "\r\n") + (end_stream ? "0\r\n\r\n" : ""));
+    connection_.write(std::string(data.empty() ? "" : "\r\n") + (end_stream ? "0\r\n\r\n" : ""));
   }
   data.drain(data.length());
   request_complete_ = request_complete_ || end_stream;
@@ -217,39 +165,16 @@ void RouterUpstream::decodeTrailers(HeaderMap& trailers) {
     for (const HeaderMap::Entry& entry : trailers.entries()) {
       last += entry.first + ": " + entry.second + "\r\n";
     }
-    write(last + "\r\n");
+    connection_.write(last + "\r\n");
   }
   request_complete_ = true;
 }
 
-void RouterUpstream::readDisable(bool disable) {
-  if (disable) {
-    if (read_disable_count_++ == 0 && connection_ != nullptr) {
-      bufferevent_disable(connection_, EV_READ);
-    }
-    return;
-  }
-  if (read_disable_count_ == 0 || --read_disable_count_ > 0 || connection_ == nullptr) {
-    return;
-  }
-  bufferevent_enable(connection_, EV_READ);
-  // Go on with the bytes read before the pause from a later loop iteration, not from inside the
-  // filter hook that resumed reading.
-  if (!resume_posted_) {
-    resume_posted_ = true;
-    std::weak_ptr<bool> alive = alive_;
-    dispatcher_.post([this, alive]() {
-      if (auto a = alive.lock(); a && *a) {
-        resume_posted_ = false;
-        processInput();
-      }
-    });
-  }
-}
+void RouterUpstream::readDisable(bool disable) { connection_.readDisable(disable); }
 
 void RouterUpstream::cancel() {
   done_ = true;
-  closeConnection(response_complete_ && request_complete_ && parser_.keepAlive());
+  connection_.close(response_complete_ && request_complete_ && connection_.response().keepAlive());
 }
 
 void RouterUpstream::connect() {
@@ -264,121 +189,33 @@ void RouterUpstream::connect() {
     stream_.sendLocalReply(503, {}, "no healthy upstream", "no_healthy_upstream");
     return;
   }
-  endpoint_ = overridden ? *overridden : cluster_->pickEndpoint();
-  connection_ = pool_.take(*cluster_, endpoint_);
-  if (connection_ != nullptr) {
-    connected_ = true;
-  } else {
-    connection_ = bufferevent_socket_new(dispatcher_.base(), -1, BEV_OPT_CLOSE_ON_FREE);
-    const Cluster::Endpoint& endpoint = cluster_->endpoint(endpoint_);
-    connect_timer_ = evtimer_new(dispatcher_.base(), &RouterUpstream::onConnectTimeout, this);
-    const timeval timeout{static_cast<time_t>(cluster_->connectTimeoutMs() / 1000),
-                          static_cast<suseconds_t>((cluster_->connectTimeoutMs() % 1000) * 1000)};
-    evtimer_add(connect_timer_, &timeout);
-    if (bufferevent_socket_connect(connection_, reinterpret_cast<const sockaddr*>(&endpoint.address),
-                                   static_cast<int>(endpoint.length)) != 0) {
-      onConnectionFailure("connection failure");
-      return;
-    }
-  }
-  bufferevent_setcb(connection_, &RouterUpstream::onRead, nullptr, &RouterUpstream::onEvent, this);
-  bufferevent_enable(connection_, read_disable_count_ > 0 ? EV_WRITE : EV_READ | EV_WRITE);
-  if (connected_) {
-    write("");
+  if (!connection_.connect(*cluster_, overridden ? *overridden : cluster_->pickEndpoint())) {
+    onConnectionFailure("connection failure");
   }
 }
 
-void RouterUpstream::write(const std::string& bytes) {
-  pending_ += bytes;
-  if (connected_ && connection_ != nullptr && !pending_.empty()) {
-    bufferevent_write(connection_, pending_.data(), pending_.size());
-    pending_.clear();
-  }
-}
-
-void RouterUpstream::onEvent(bufferevent*, short events, void* arg) {
-  auto* self = static_cast<RouterUpstream*>(arg);
-  if (events & BEV_EVENT_CONNECTED) {
-    self->connected_ = true;
-    if (self->connect_timer_ != nullptr) {
-      event_free(self->connect_timer_);
-      self->connect_timer_ = nullptr;
-    }
-    self->write("");
-    return;
-  }
-  if (!self->connected_) {
-    self->onConnectionFailure("connection failure");
-    return;
-  }
-  // EOF or error: ends a close-delimited response, otherwise the upstream reset the stream. Bytes
-  // that arrived before it and wait since a pause go first.
-  self->processInput();
-  if (self->done_) {
-    return;
-  }
-  self->parser_.finish();
-  self->dispatchResponse();
-  if (!self->done_ && !self->response_complete_) {
-    self->onConnectionFailure("connection termination");
-  }
-}
-
-void RouterUpstream::onConnectTimeout(evutil_socket_t, short, void* arg) {
-  static_cast<RouterUpstream*>(arg)->onConnectionFailure("connection timeout");
-}
-
-void RouterUpstream::onRead(bufferevent*, void* arg) {
-  static_cast<RouterUpstream*>(arg)->processInput();
-}
-
-void RouterUpstream::processInput() {
-  if (connection_ == nullptr) {
-    return;
-  }
-  evbuffer* input = bufferevent_get_input(connection_);
-  // One input segment (about one socket read) at a time, so each becomes its own body slice.
-  while (!done_ && read_disable_count_ == 0 && evbuffer_get_length(input) > 0) {
-    evbuffer_iovec segment;
-    if (evbuffer_peek(input, -1, nullptr, &segment, 1) < 1) {
-      return;
-    }
-    const size_t consumed =
-        parser_.execute(static_cast<const char*>(segment.iov_base), segment.iov_len);
-    evbuffer_drain(input, consumed);
-    if (parser_.failed()) {
-      HOST_LOG(Debug, "upstream protocol error: " + parser_.errorName());
-      onConnectionFailure("protocol error");
-      return;
-    }
-    dispatchResponse();
-    if (consumed == 0) {
-      break;
-    }
-  }
-}
-
-void RouterUpstream::dispatchResponse() {
+void RouterUpstream::onResponseParsed() {
   if (done_) {
     return;
   }
-  if (parser_.headersComplete() && !response_headers_sent_) {
-    const unsigned status = parser_.statusCode();
+  Http1Parser& response = connection_.response();
+  if (response.headersComplete() && !response_headers_sent_) {
+    const unsigned status = response.statusCode();
     if (status >= 100 && status < 200 && status != 101) {
       // Interim responses are not forwarded (Envoy's default).
-      parser_.nextMessage();
+      response.nextMessage();
       return;
     }
     auto headers = std::make_unique<HeaderMap>();
     headers->add(":status", std::to_string(status));
-    for (HeaderMap::Entry& entry : parser_.headers()) {
+    for (HeaderMap::Entry& entry : response.headers()) {
       if (!isHopByHopHeader(entry.first)) {
         headers->add(std::move(entry.first), std::move(entry.second));
       }
     }
     response_headers_sent_ = true;
-    const bool end_stream = parser_.messageComplete() && parser_.body().empty() &&
-                            parser_.trailers().empty();
+    const bool end_stream = response.messageComplete() && response.body().empty() &&
+                            response.trailers().empty();
     response_complete_ = end_stream;
     stream_.encodeHeaders(std::move(headers), end_stream);
     if (end_stream || done_) {
@@ -388,11 +225,11 @@ void RouterUpstream::dispatchResponse() {
   if (!response_headers_sent_) {
     return;
   }
-  const bool complete = parser_.messageComplete();
-  const bool has_trailers = complete && !parser_.trailers().empty();
-  if (!parser_.body().empty() || (complete && !has_trailers)) {
+  const bool complete = response.messageComplete();
+  const bool has_trailers = complete && !response.trailers().empty();
+  if (!response.body().empty() || (complete && !has_trailers)) {
     Buffer body;
-    body.move(parser_.body());
+    body.move(response.body());
     response_complete_ = complete && !has_trailers;
     stream_.encodeData(body, complete && !has_trailers);
     if (done_) {
@@ -401,10 +238,10 @@ void RouterUpstream::dispatchResponse() {
   }
   if (has_trailers) {
     auto trailers = std::make_unique<HeaderMap>();
-    for (HeaderMap::Entry& entry : parser_.trailers()) {
+    for (HeaderMap::Entry& entry : response.trailers()) {
       trailers->add(std::move(entry.first), std::move(entry.second));
     }
-    parser_.trailers().clear();
+    response.trailers().clear();
     response_complete_ = true;
     stream_.encodeTrailers(std::move(trailers));
   }
@@ -416,7 +253,7 @@ void RouterUpstream::onConnectionFailure(const char* reason) {
   }
   done_ = true;
   HOST_LOG(Debug, std::string("upstream ") + reason);
-  closeConnection(false);
+  connection_.close(false);
   if (response_headers_sent_) {
     stream_.onUpstreamReset();
     return;
@@ -424,23 +261,6 @@ void RouterUpstream::onConnectionFailure(const char* reason) {
   stream_.sendLocalReply(
       503, {}, std::string("upstream connect error or disconnect/reset before headers. reset reason: ") + reason,
       "upstream_reset_before_response_started");
-}
-
-void RouterUpstream::closeConnection(bool reusable) {
-  if (connect_timer_ != nullptr) {
-    event_free(connect_timer_);
-    connect_timer_ = nullptr;
-  }
-  if (connection_ == nullptr) {
-    return;
-  }
-  bufferevent* connection = connection_;
-  connection_ = nullptr;
-  if (reusable && connected_ && pending_.empty()) {
-    pool_.release(*cluster_, endpoint_, connection);
-  } else {
-    bufferevent_free(connection);
-  }
 }
 
 } // namespace EnvoyTsHost

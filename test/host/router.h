@@ -1,9 +1,5 @@
 #pragma once
 
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,32 +7,10 @@
 #include "cluster.h"
 #include "config.h"
 #include "filter_manager.h"
-#include "http_codec.h"
 #include "per_route_config.h"
+#include "upstream_connection.h"
 
 namespace EnvoyTsHost {
-
-// Idle keep-alive upstream connections of one worker, per cluster endpoint.
-class UpstreamConnPool {
-public:
-  ~UpstreamConnPool();
-  // An idle connection to the endpoint, or nullptr.
-  bufferevent* take(const Cluster& cluster, size_t endpoint);
-  // Keeps a connection whose last exchange completed cleanly for reuse.
-  void release(const Cluster& cluster, size_t endpoint, bufferevent* connection);
-
-private:
-  struct IdleConnection {
-    UpstreamConnPool* pool;
-    bufferevent* connection;
-  };
-  using Key = std::pair<const Cluster*, size_t>;
-  static void onIdleEvent(bufferevent* bev, void* arg);
-  static void onIdleError(bufferevent* bev, short events, void* arg);
-  void drop(IdleConnection* idle);
-
-  std::map<Key, std::vector<std::unique_ptr<IdleConnection>>> idle_;
-};
 
 // One route of a virtual host: a prefix match to a cluster; `name` is the route's optional name
 // (Envoy's xds.route_name).
@@ -75,10 +49,9 @@ private:
 // The router filter's upstream side: forwards the filtered request to the cluster of the stream's
 // (cached) route over HTTP/1.1 and feeds the response back into the encoder chain. One upstream
 // connection per stream.
-class RouterUpstream : public UpstreamRequest {
+class RouterUpstream : public UpstreamRequest, private UpstreamConnectionCallbacks {
 public:
   RouterUpstream(FilterManager& stream, UpstreamConnPool& pool, Dispatcher& dispatcher);
-  ~RouterUpstream() override;
 
   // UpstreamRequest
   void decodeHeaders(HeaderMap& headers, bool end_stream) override;
@@ -88,36 +61,20 @@ public:
   void cancel() override;
 
 private:
-  static void onRead(bufferevent* bev, void* arg);
-  void processInput();
-  static void onEvent(bufferevent* bev, short events, void* arg);
-  static void onConnectTimeout(evutil_socket_t, short, void* arg);
+  // UpstreamConnectionCallbacks
+  void onResponseParsed() override;
+  void onConnectionFailure(const char* reason) override;
 
   void connect();
-  void write(const std::string& bytes);
-  void dispatchResponse();
-  void onConnectionFailure(const char* reason);
-  void closeConnection(bool reusable);
 
   FilterManager& stream_;
-  UpstreamConnPool& pool_;
-  Dispatcher& dispatcher_;
   Cluster* cluster_{nullptr};
-  size_t endpoint_{0};
-  bufferevent* connection_{nullptr};
-  event* connect_timer_{nullptr};
-  bool connected_{false};
-  std::string pending_; // Request bytes written before the connection is up.
   bool request_chunked_{false};
   bool request_complete_{false};
-  Http1Parser parser_{HTTP_RESPONSE};
   bool response_headers_sent_{false};
   bool response_complete_{false};
   bool done_{false};
-  // Outstanding readDisable(true) calls; response bytes already read wait in the input meanwhile.
-  size_t read_disable_count_{0};
-  bool resume_posted_{false};
-  std::shared_ptr<bool> alive_{std::make_shared<bool>(true)};
+  UpstreamConnection connection_;
 };
 
 } // namespace EnvoyTsHost

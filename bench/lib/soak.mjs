@@ -5,15 +5,14 @@
 // garbage collections (the heap-probe fixture, first in the chain, answers GET /__heap) and the
 // host's RSS. A filter that keeps something per request grows the heap by the same amount in both
 // passes; the probe alone (no example) is the host's and runtime's own floor.
-import { generateKeyPairSync, sign } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 
-import protobuf from 'protobufjs';
-
+import { newRsaKey, signJwt } from '../../test/support/jwt.mjs';
 import { httpProxyYaml } from '../../test/support/proxy-config.mjs';
+import { SHOP_PROTO_FILE, orderFrame } from '../../test/support/shop-orders.mjs';
 import { launchHost, startUpstream, stopCleanly } from './http.mjs';
-import { BenchFailure, examplesBundle, fixturesBundle, log, root, rssKiB } from './util.mjs';
+import { BenchFailure, examplesBundle, fixturesBundle, log, rssKiB } from './util.mjs';
 
 // Concurrent requests in flight (one keep-alive connection each).
 const LANES = 16;
@@ -25,41 +24,19 @@ const JWKS_PATH = '/keys';
 const SECRET = 'abc-secret-token';
 
 function jwtMaterial() {
-  const key = (kid) => {
-    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    return { kid, privateKey, jwk: { ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' } };
-  };
-  const signed = (signer, claims) => {
-    const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    const input = `${part({ alg: 'RS256', kid: 'soak-key', typ: 'JWT' })}.${part(claims)}`;
-    return `${input}.${sign('RSA-SHA256', Buffer.from(input), signer.privateKey).toString('base64url')}`;
-  };
-  const issuer = key('soak-key');
-  const forger = key('soak-key');  // same kid, another key: its signatures must not verify
-  const exp = Math.floor(Date.now() / 1000) + 24 * 3600;
+  const issuer = newRsaKey('soak-key');
+  const forger = newRsaKey('soak-key');  // same kid, another key: its signatures must not verify
+  const claims = { iss: 'https://idp.soak', sub: 'soak-user', exp: Math.floor(Date.now() / 1000) + 24 * 3600 };
   return {
     jwks: JSON.stringify({ keys: [issuer.jwk] }),
-    valid: signed(issuer, { iss: 'https://idp.soak', sub: 'soak-user', exp }),
-    forged: signed(forger, { iss: 'https://idp.soak', sub: 'soak-user', exp }),
-    expired: signed(issuer, { iss: 'https://idp.soak', sub: 'soak-user', exp: 1000 }),
+    valid: signJwt(issuer, claims),
+    forged: signJwt(forger, claims),
+    expired: signJwt(issuer, { ...claims, exp: 1000 }),
   };
 }
 
-const PROTO_FILE = path.join(root, 'ts-filters/examples/protos/shop.proto');
 const GRPC_METHOD = '/shop.Orders/Create';
-
-function grpcMessages() {
-  const CreateOrder = new protobuf.Root().loadSync(PROTO_FILE, { keepCase: true }).lookupType('shop.CreateOrder');
-  const frame = (fields) => {
-    const message = CreateOrder.encode(CreateOrder.fromObject(fields)).finish();
-    const framed = Buffer.alloc(5 + message.length);
-    framed.writeUInt32BE(message.length, 1);
-    framed.set(message, 5);
-    return framed;
-  };
-  const clean = { customer_id: 'c-17', items: [{ sku: 'TEA', quantity: 2 }], amount_cents: 125_000, channel: 'WEB' };
-  return { clean: frame(clean), banned: frame({ ...clean, items: [{ sku: 'TEA' }, { sku: 'BANNED' }] }) };
-}
+const CLEAN_ORDER = { customer_id: 'c-17', items: [{ sku: 'TEA', quantity: 2 }], amount_cents: 125_000, channel: 'WEB' };
 
 // A check's verdict for an answer that is right but not the path the request is there for.
 const TOLERATED = Symbol('tolerated');
@@ -77,11 +54,10 @@ const upstreamRoutes = (jwt) => [
 ];
 
 /**
- * Each example with the requests that take its main paths, in turn: `make(i)` builds the i-th
- * request, `check(res)` returns true or what is wrong. `config` is the chain's filter_config.
+ * Each example with the requests that take its main paths, sent in turn: `make()` builds one,
+ * `check(res)` returns true or what is wrong. `config` is the chain's filter_config.
  */
 function soakConfigs(jwt) {
-  const grpc = grpcMessages();
   let newClient = 0;
   const grpcCall = (body) => () => ({ method: 'POST', path: GRPC_METHOD,
     headers: { 'content-type': 'application/grpc', te: 'trailers' }, body });
@@ -92,7 +68,8 @@ function soakConfigs(jwt) {
     { key: 'none', label: 'heap probe only (host and runtime)', config: null,
       requests: [{ make: get('/'), check: status(200) }] },
     { key: 'request-id', label: 'request-id', config: chain('request-id'),
-      requests: [{ make: get('/'), check: (res) => /^[0-9a-f-]{36}$/.test(res.headers['x-request-id'] ?? '') || 'no id' },
+      requests: [{ make: get('/'), check: (res) => (res.status === 200 && /^[0-9a-f-]{36}$/.test(res.headers['x-request-id'])) ||
+                   `status ${res.status}, x-request-id ${res.headers['x-request-id']}: expected 200 and a generated id` },
                  { make: get('/', { 'x-request-id': 'soak-id' }), check: status(200) }] },
     { key: 'header-auth', label: 'header-auth (allowed, refused)',
       config: chain('header-auth', { tokens: ['soak-token'], prefix: 'Bearer ' }),
@@ -119,11 +96,11 @@ function soakConfigs(jwt) {
                  { make: get('/', { authorization: `Bearer ${jwt.expired}` }), check: status(401) }] },
     { key: 'grpc-inspect', label: 'grpc-inspect (allowed, denied)',
       config: chain('grpc-inspect', {
-        protoFile: path.relative(path.dirname(examplesBundle), PROTO_FILE),
+        protoFile: path.relative(path.dirname(examplesBundle), SHOP_PROTO_FILE),
         methods: { [GRPC_METHOD]: { deny: [{ field: 'items.sku', in: ['BANNED'] }] } },
       }),
-      requests: [{ make: grpcCall(grpc.clean), check: grpcStatus('0') },
-                 { make: grpcCall(grpc.banned), check: grpcStatus('7') }] },
+      requests: [{ make: grpcCall(orderFrame(CLEAN_ORDER)), check: grpcStatus('0') },
+                 { make: grpcCall(orderFrame({ ...CLEAN_ORDER, items: [{ sku: 'BANNED' }] })), check: grpcStatus('7') }] },
   ];
 }
 
@@ -153,7 +130,7 @@ async function drive(port, config, count, where) {
     for (let i = next++; i < count; i = next++) {
       const kindIndex = i % config.requests.length;
       const kind = config.requests[kindIndex];
-      const verdict = kind.check(await send(agent, port, kind.make(i)));
+      const verdict = kind.check(await send(agent, port, kind.make()));
       if (verdict === TOLERATED) tolerated[kindIndex]++;
       else if (verdict !== true && wrong.push(`request ${i}: ${verdict}`) >= 3) break;
     }

@@ -5,31 +5,18 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import protobuf from 'protobufjs';
-
 import { listenLoopback } from '../support/servers.mjs';
-import { envoyYaml, examplesBundle, freePort, proxyName, request, root, runProxyToExit, startProxy } from './harness.mjs';
-
-const PROTO_FILE = path.join(root, 'ts-filters/examples/protos/shop.proto');
-const CreateOrder = new protobuf.Root().loadSync(PROTO_FILE, { keepCase: true }).lookupType('shop.CreateOrder');
+import { SHOP_PROTO_FILE, orderFrame } from '../support/shop-orders.mjs';
+import { envoyYaml, examplesBundle, freePort, proxyName, request, runProxyToExit, startProxy } from './harness.mjs';
 
 const CREATE = '/shop.Orders/Create';
 const IMPORT = '/shop.Orders/Import';
-
-/** One CreateOrder message, framed as gRPC sends it (compressed flag 0, big-endian length). */
-function order(fields) {
-  const message = CreateOrder.encode(CreateOrder.fromObject(fields)).finish();
-  const frame = Buffer.alloc(5 + message.length);
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, 5);
-  return frame;
-}
 
 const CLEAN = { customer_id: 'c-17', items: [{ sku: 'TEA', quantity: 2 }], amount_cents: 125_000, channel: 'WEB' };
 
 const CONFIG = {
   // Relative to the bundle's directory (dist/examples), wherever the proxy runs from.
-  protoFile: path.relative(path.dirname(examplesBundle), PROTO_FILE),
+  protoFile: path.relative(path.dirname(examplesBundle), SHOP_PROTO_FILE),
   methods: {
     [CREATE]: {
       deny: [
@@ -91,7 +78,7 @@ describe(`grpc-inspect through ${proxyName}`, () => {
   }
 
   test('an allowed message reaches the upstream byte for byte', async () => {
-    const message = order(CLEAN);
+    const message = orderFrame(CLEAN);
     const response = await grpcCall(proxy.port, CREATE, message);
     assert.equal(response.status, 200);
     assert.equal(response.headers['grpc-status'], '0');
@@ -99,7 +86,7 @@ describe(`grpc-inspect through ${proxyName}`, () => {
   });
 
   test('messages split across pieces, and several in one piece, arrive unchanged', async () => {
-    const messages = [order(CLEAN), order({ ...CLEAN, note: 'gift wrap, ünïcödé' }), order({ customer_id: 'c-2' })];
+    const messages = [orderFrame(CLEAN), orderFrame({ ...CLEAN, note: 'gift wrap, ünïcödé' }), orderFrame({ customer_id: 'c-2' })];
     const body = Buffer.concat(messages);
     // A piece ends inside the first length prefix, the next inside a message, the last holds two.
     const pieces = [body.subarray(0, 3), body.subarray(3, 20), body.subarray(20, messages[0].length + 4),
@@ -111,8 +98,8 @@ describe(`grpc-inspect through ${proxyName}`, () => {
   });
 
   test('a denied message gets PERMISSION_DENIED and never reaches the upstream', async () => {
-    const denied = order({ ...CLEAN, items: [{ sku: 'TEA' }, { sku: 'BANNED' }] });
-    const overLimit = order({ ...CLEAN, amount_cents: 5_000_000 });
+    const denied = orderFrame({ ...CLEAN, items: [{ sku: 'TEA' }, { sku: 'BANNED' }] });
+    const overLimit = orderFrame({ ...CLEAN, amount_cents: 5_000_000 });
     const response = await grpcCall(proxy.port, CREATE, denied);
     assert.equal(response.status, 200);
     assert.equal(response.headers['content-type'], 'application/grpc');
@@ -120,8 +107,8 @@ describe(`grpc-inspect through ${proxyName}`, () => {
     assert.equal(response.headers['grpc-message'], 'denied: items.sku in ["BANNED"]');
 
     // Split across pieces, after an allowed message of the same call.
-    const allowed = order({ ...CLEAN, channel: 'WEB' });
-    const staff = order({ ...CLEAN, channel: 'STAFF' });
+    const allowed = orderFrame({ ...CLEAN, channel: 'WEB' });
+    const staff = orderFrame({ ...CLEAN, channel: 'STAFF' });
     const streamed = await grpcCall(proxy.port, IMPORT, [allowed, staff.subarray(0, 9), staff.subarray(9)]);
     assert.equal(streamed.headers['grpc-status'], '7');
     assert.equal(streamed.headers['grpc-message'], 'denied: channel equals "STAFF"');

@@ -1,35 +1,24 @@
 // The jwt-auth example: RS256 tokens checked against a real JWKS server reached through an Envoy
 // cluster, the signature verified on the worker pool (ctx.offload), over real HTTP.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, sign } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
+import { newRsaKey, signJwt } from '../support/jwt.mjs';
 import { listenLoopback } from '../support/servers.mjs';
 import { echoOf, examplesBundle, proxyName, realEnvoy, request, startProxy, startUpstream } from './harness.mjs';
 
 const ISSUER = 'https://idp.example';
 const AUDIENCE = 'orders-api';
 
-function newKey(kid) {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { kid, privateKey, jwk: { ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' } };
-}
-
-function token(key, claims, { kid = key.kid, alg = 'RS256' } = {}) {
-  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const signingInput = `${part({ alg, kid, typ: 'JWT' })}.${part(claims)}`;
-  return `${signingInput}.${sign('RSA-SHA256', Buffer.from(signingInput), key.privateKey).toString('base64url')}`;
-}
-
 const now = () => Math.floor(Date.now() / 1000);
 const claims = (extra = {}) => ({ iss: ISSUER, aud: AUDIENCE, sub: 'user-42', exp: now() + 600, ...extra });
 const threadsOf = (pid) => readdirSync(`/proc/${pid}/task`).length;
 
 describe(`jwt-auth through ${proxyName}`, () => {
-  const key = newKey('key-1');
-  const otherKey = newKey('key-1');  // same kid, different key: signatures must not verify
+  const key = newRsaKey('key-1');
+  const otherKey = newRsaKey('key-1');  // same kid, different key: signatures must not verify
   let jwks;
   let jwksHits = 0;
   let jwksDelayMs = 0;
@@ -67,7 +56,7 @@ describe(`jwt-auth through ${proxyName}`, () => {
 
   test('a valid token passes; its subject reaches the upstream; a spoofed header is replaced', async () => {
     const threadsBefore = realEnvoy ? 0 : threadsOf(proxy.child.pid);
-    const response = await withToken(token(key, claims()), { 'x-jwt-sub': 'admin' });
+    const response = await withToken(signJwt(key, claims()), { 'x-jwt-sub': 'admin' });
     assert.equal(response.status, 200);
     assert.equal(echoOf(response).headers['x-jwt-sub'], 'user-42');
     if (!realEnvoy) {
@@ -77,7 +66,7 @@ describe(`jwt-auth through ${proxyName}`, () => {
   });
 
   test('keys are fetched once through the cluster and cached', async () => {
-    for (let i = 0; i < 5; i++) assert.equal((await withToken(token(key, claims({ sub: `u${i}` })))).status, 200);
+    for (let i = 0; i < 5; i++) assert.equal((await withToken(signJwt(key, claims({ sub: `u${i}` })))).status, 200);
     assert.equal(jwksHits, 1);
   });
 
@@ -86,12 +75,12 @@ describe(`jwt-auth through ${proxyName}`, () => {
       [await request(proxy.port), 'a bearer token is required'],
       [await withToken('not.a-token'), 'a bearer token is required'],
       [await withToken('e30.e30.sig'), 'only RS256 tokens are accepted'],
-      [await withToken(token(key, claims({ exp: now() - 120 }))), 'the token expired'],
-      [await withToken(token(key, claims({ nbf: now() + 600 }))), 'the token is not valid yet'],
-      [await withToken(token(key, claims({ iss: 'https://evil.example' }))), 'wrong issuer'],
-      [await withToken(token(key, claims({ aud: 'billing' }))), 'wrong audience'],
-      [await withToken(token(key, claims(), { kid: 'key-9' })), 'unknown signing key'],
-      [await withToken(token(otherKey, claims())), 'bad signature'],
+      [await withToken(signJwt(key, claims({ exp: now() - 120 }))), 'the token expired'],
+      [await withToken(signJwt(key, claims({ nbf: now() + 600 }))), 'the token is not valid yet'],
+      [await withToken(signJwt(key, claims({ iss: 'https://evil.example' }))), 'wrong issuer'],
+      [await withToken(signJwt(key, claims({ aud: 'billing' }))), 'wrong audience'],
+      [await withToken(signJwt(key, claims(), { kid: 'key-9' })), 'unknown signing key'],
+      [await withToken(signJwt(otherKey, claims())), 'bad signature'],
     ];
     for (const [response, reason] of cases) {
       assert.equal(response.status, 401, reason);
@@ -110,7 +99,7 @@ describe(`jwt-auth through ${proxyName}`, () => {
   describe('keys cached for 1 s, a JWKS endpoint that answers slowly', () => {
     let shortCache;
     const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-    const valid = () => `Bearer ${token(key, claims())}`;
+    const valid = () => `Bearer ${signJwt(key, claims())}`;
 
     before(async () => {
       shortCache = await startProxy({

@@ -174,7 +174,7 @@ void RouterUpstream::readDisable(bool disable) { connection_.readDisable(disable
 
 void RouterUpstream::cancel() {
   done_ = true;
-  connection_.close(response_complete_ && request_complete_ && connection_.response().keepAlive());
+  connection_.close(false); // A connection that can be reused went back when the response ended.
 }
 
 void RouterUpstream::connect() {
@@ -216,7 +216,9 @@ void RouterUpstream::onResponseParsed() {
     response_headers_sent_ = true;
     const bool end_stream = response.messageComplete() && response.body().empty() &&
                             response.trailers().empty();
-    response_complete_ = end_stream;
+    if (end_stream) {
+      onResponseComplete();
+    }
     stream_.encodeHeaders(std::move(headers), end_stream);
     if (end_stream || done_) {
       return;
@@ -230,7 +232,9 @@ void RouterUpstream::onResponseParsed() {
   if (!response.body().empty() || (complete && !has_trailers)) {
     Buffer body;
     body.move(response.body());
-    response_complete_ = complete && !has_trailers;
+    if (complete && !has_trailers) {
+      onResponseComplete();
+    }
     stream_.encodeData(body, complete && !has_trailers);
     if (done_) {
       return;
@@ -242,9 +246,22 @@ void RouterUpstream::onResponseParsed() {
       trailers->add(std::move(entry.first), std::move(entry.second));
     }
     response.trailers().clear();
-    response_complete_ = true;
+    onResponseComplete();
     stream_.encodeTrailers(std::move(trailers));
   }
+}
+
+// Envoy's HTTP/1 pool decides when the response ends (onResponseComplete): the connection is
+// reused only if the whole request was encoded by then; otherwise it is closed and the router
+// resets the upstream request, whose remaining request bytes are never sent. The host also waits
+// for every request byte to have left: without Envoy's upstream write watermark, which holds a
+// large body back, a whole body can still be queued here, and a reused connection would carry
+// its tail ahead of the next request. Nothing from this connection (e.g. its EOF) reaches the
+// stream any more.
+void RouterUpstream::onResponseComplete() {
+  done_ = true;
+  connection_.close(request_complete_ && connection_.outputDrained() &&
+                    connection_.response().keepAlive());
 }
 
 void RouterUpstream::onConnectionFailure(const char* reason) {

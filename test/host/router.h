@@ -66,14 +66,15 @@ private:
   void onConnectionFailure(const char* reason) override;
 
   void connect();
+  // The upstream response ended: the exchange is over, its connection reused or closed.
+  void onResponseComplete();
 
   FilterManager& stream_;
   Cluster* cluster_{nullptr};
   bool request_chunked_{false};
   bool request_complete_{false};
   bool response_headers_sent_{false};
-  bool response_complete_{false};
-  bool done_{false};
+  bool done_{false}; // The exchange is over (the response ended, or it failed or was cancelled).
   UpstreamConnection connection_;
 };
 

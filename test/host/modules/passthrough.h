@@ -80,14 +80,18 @@ envoy_dynamic_module_on_http_filter_response_body(
 }
 #endif
 
+#ifndef PASSTHROUGH_SKIP_RESPONSE_TRAILERS
 ENVOY_TS_HOOK envoy_dynamic_module_type_on_http_filter_response_trailers_status
 envoy_dynamic_module_on_http_filter_response_trailers(
     filter_envoy_ptr filter_envoy, filter_module_ptr filter_module) {
   return PASSTHROUGH_CONTINUE;
 }
+#endif
 
+#ifndef PASSTHROUGH_SKIP_STREAM_COMPLETE
 ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_stream_complete(
     filter_envoy_ptr filter_envoy, filter_module_ptr filter_module) {}
+#endif
 
 #ifndef PASSTHROUGH_SKIP_DESTROY
 ENVOY_TS_HOOK void envoy_dynamic_module_on_http_filter_destroy(

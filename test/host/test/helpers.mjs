@@ -149,8 +149,11 @@ export async function startHostWithYaml(yaml, { listenPort, adminPort, searchPat
   }
 }
 
-/** One HTTP/1.1 request on a fresh connection; resolves with {status, headers, body}. */
-export function request(port, { method = 'GET', path: urlPath = '/', headers = {} } = {}) {
+/**
+ * One HTTP/1.1 request on a fresh connection, with an optional `body` (string or Buffer); resolves
+ * with {status, headers, body}.
+ */
+export function request(port, { method = 'GET', path: urlPath = '/', headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers, agent: false },
       (res) => {
@@ -165,7 +168,7 @@ export function request(port, { method = 'GET', path: urlPath = '/', headers = {
       });
     req.on('error', reject);
     req.setTimeout(10000, () => req.destroy(new Error('request timed out')));
-    req.end();
+    req.end(body);
   });
 }
 

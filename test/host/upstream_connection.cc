@@ -147,7 +147,11 @@ void UpstreamConnection::close(bool reusable) {
   }
   bufferevent* connection = connection_;
   connection_ = nullptr;
-  if (reusable && pool_ != nullptr && connected_ && pending_.empty()) {
+  // Bytes past the end of the response are a protocol error in Envoy's HTTP/1 codec: such a
+  // connection is not reused either.
+  const bool clean = connected_ && pending_.empty() &&
+                     evbuffer_get_length(bufferevent_get_input(connection)) == 0;
+  if (reusable && pool_ != nullptr && clean) {
     pool_->release(*cluster_, endpoint_, connection);
   } else {
     bufferevent_free(connection);

@@ -25,9 +25,9 @@ const EARLY_413 = 'HTTP/1.1 413 Payload Too Large\r\ncontent-length: 9\r\n\r\nto
  * arrived; its connection then reads nothing for `earlyPauseMs`, and afterwards reads and
  * discards the rest of the body, as a keep-alive server must. Other paths get `responses[path]`
  * (raw bytes, after which the upstream closes the connection) or 200 `ok <path>`, once their body
- * arrived.
+ * arrived; `extraAfter[path]` is written in the same write, right after that 200 (stray bytes).
  */
-async function startRawUpstream({ earlyPauseMs = 0, responses = {} } = {}) {
+async function startRawUpstream({ earlyPauseMs = 0, responses = {}, extraAfter = {} } = {}) {
   const requests = [];
   const malformed = [];
   let connections = 0;
@@ -95,7 +95,7 @@ async function startRawUpstream({ earlyPauseMs = 0, responses = {} } = {}) {
           socket.end(responses[path]);
           return;
         }
-        socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${3 + path.length}\r\n\r\nok ${path}`);
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${3 + path.length}\r\n\r\nok ${path}${extraAfter[path] ?? ''}`);
       }
     }
   });
@@ -196,6 +196,28 @@ describe('router: a response that ends before the request went out', () => {
         assert.deepEqual(upstream.requests.map(({ bodyReceived, ...request }) => request), [
           { connection: 1, method: 'POST', path: '/early', bodyLength: 11 },
           { connection: 2, method: 'GET', path: '/next', bodyLength: 0 },
+        ]);
+      });
+    } finally {
+      await upstream.close();
+    }
+  });
+});
+
+describe('router: bytes past the end of a response', () => {
+  test('the upstream sends more than its response: that connection is not reused', async () => {
+    const upstream = await startRawUpstream({ extraAfter: { '/chatty': 'HTTP/1.1 200 OK\r\n' } });
+    try {
+      await withHost({ upstream, filters: [] }, async (host) => {
+        const chatty = await request(host.port, { path: '/chatty' });
+        assert.equal(chatty.status, 200);
+        assert.equal(chatty.body, 'ok /chatty');
+        const next = await request(host.port, { path: '/next' });
+        assert.equal(next.status, 200);
+        assert.equal(next.body, 'ok /next');
+        assert.deepEqual(upstream.requests.map(({ connection, path }) => ({ connection, path })), [
+          { connection: 1, path: '/chatty' },
+          { connection: 2, path: '/next' },
         ]);
       });
     } finally {

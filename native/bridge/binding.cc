@@ -12,6 +12,16 @@
 namespace envoy_ts::bridge {
 namespace {
 
+// Views of a flat [name, value, ...] list read by Args::stringPairs (valid while `flat` lives).
+HeaderList headerViews(const std::vector<std::string>& flat) {
+  HeaderList headers;
+  headers.reserve(flat.size() / 2);
+  for (size_t i = 0; i + 1 < flat.size(); i += 2) {
+    headers.emplace_back(flat[i], flat[i + 1]);
+  }
+  return headers;
+}
+
 napi_value getHeader(napi_env env, napi_callback_info info) {
   Args args(env, info);
   StreamHost* stream = args.stream();
@@ -130,12 +140,7 @@ napi_value sendLocalReply(napi_env env, napi_callback_info info) {
                      "a local reply can only be sent while the stream's own hook runs");
     return nullptr;
   }
-  HeaderList headers;
-  headers.reserve(flat.size() / 2);
-  for (size_t i = 0; i + 1 < flat.size(); i += 2) {
-    headers.emplace_back(flat[i], flat[i + 1]);
-  }
-  stream->sendLocalReply(status, headers, body, details);
+  stream->sendLocalReply(status, headerViews(flat), body, details);
   return undefinedValue(env);
 }
 
@@ -335,10 +340,7 @@ napi_value startFetch(napi_env env, napi_callback_info info) {
                                    : "expected (slot, gen, cluster, headers[], Uint8Array, timeoutMs)");
     return nullptr;
   }
-  HeaderList headers;
-  for (size_t i = 0; i + 1 < flat.size(); i += 2) {
-    headers.emplace_back(flat[i], flat[i + 1]);
-  }
+  const HeaderList headers = headerViews(flat);
   static constexpr const char* kInitResults[] = {
       "started", "the request lacks :method, :path or host", "no such cluster",
       "duplicate callout id", "Envoy cannot create the request (no healthy host?)"};
@@ -373,6 +375,25 @@ napi_value fetchStreamSendData(napi_env env, napi_callback_info info) {
   }
   napi_value result;
   napi_get_boolean(env, stream->fetchStreamSendData(static_cast<uint64_t>(id), data, end_stream), &result);
+  return result;
+}
+
+// (slot, gen, id, trailers[]) → false when the stream is unknown or already ended.
+napi_value fetchStreamSendTrailers(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  StreamHost* stream = args.stream();
+  double id = 0;
+  std::vector<std::string> flat;
+  if (stream == nullptr) {
+    return nullptr;
+  }
+  if (!args.number(2, id) || !args.stringPairs(3, flat)) {
+    args.throwTypeError("expected (slot, gen, id, trailers[])");
+    return nullptr;
+  }
+  napi_value result;
+  napi_get_boolean(env, stream->fetchStreamSendTrailers(static_cast<uint64_t>(id), headerViews(flat)),
+                   &result);
   return result;
 }
 
@@ -562,6 +583,8 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
       {"startFetchStream", nullptr, startFetch<true>, nullptr, nullptr, nullptr, napi_default, data},
       {"fetchStreamSendData", nullptr, fetchStreamSendData, nullptr, nullptr, nullptr, napi_default,
        data},
+      {"fetchStreamSendTrailers", nullptr, fetchStreamSendTrailers, nullptr, nullptr, nullptr,
+       napi_default, data},
       {"resetFetchStream", nullptr, resetFetchStream, nullptr, nullptr, nullptr, napi_default, data},
       {"sharedCounterAdd", nullptr, sharedCounterAdd, nullptr, nullptr, nullptr, napi_default, data},
       {"sharedCounterGet", nullptr, sharedCounterGet, nullptr, nullptr, nullptr, napi_default, data},

@@ -87,6 +87,8 @@ class StreamHost : public HostBase {
                                     std::string_view body, bool end_stream, uint64_t timeout_ms,
                                     uint64_t& id) = 0;
   virtual bool fetchStreamSendData(uint64_t id, std::string_view data, bool end_stream) = 0;
+  // Request trailers end the request of streaming callout `id`; false when it is unknown or ended.
+  virtual bool fetchStreamSendTrailers(uint64_t id, const HeaderList& trailers) = 0;
   virtual void resetFetchStream(uint64_t id) = 0;
   // JS needs the whole body of `direction`: hold it with Envoy's buffering (over the buffer limit
   // Envoy answers 413 or 500) instead of flow control.

@@ -372,6 +372,12 @@ bool HttpStream::fetchStreamSendData(uint64_t id, std::string_view data, bool en
                                                             end_stream);
 }
 
+bool HttpStream::fetchStreamSendTrailers(uint64_t id, const bridge::HeaderList& trailers) {
+  auto envoy_trailers = moduleHeaders(trailers);
+  return envoy_dynamic_module_callback_http_stream_send_trailers(envoy_, id, envoy_trailers.data(),
+                                                                envoy_trailers.size());
+}
+
 void HttpStream::resetFetchStream(uint64_t id) {
   envoy_dynamic_module_callback_http_filter_reset_http_stream(envoy_, id);
 }

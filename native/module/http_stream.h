@@ -55,6 +55,7 @@ class HttpStream : public JsStream, public bridge::StreamHost {
                             std::string_view body, bool end_stream, uint64_t timeout_ms,
                             uint64_t& id) override;
   bool fetchStreamSendData(uint64_t id, std::string_view data, bool end_stream) override;
+  bool fetchStreamSendTrailers(uint64_t id, const bridge::HeaderList& trailers) override;
   void resetFetchStream(uint64_t id) override;
   void requestResume() override { requestResumeFromJs(); }
   bool recordMetric(uint32_t index, bridge::MetricOp op, int64_t value,

@@ -14,6 +14,7 @@ export type {
   LocalReplyHeaders,
   LocalReplyInit,
   FetchInit,
+  FetchResponse,
   Logger,
   MetadataSource,
   OffloadOptions,

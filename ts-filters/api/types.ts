@@ -85,6 +85,16 @@ export interface StreamAttributes {
   readonly routeName: string | null;
 }
 
+/** What `ctx.fetch()` resolves with: a standard Response, plus the response trailers. */
+export interface FetchResponse extends Response {
+  /**
+   * A streaming fetch's response trailers (e.g. gRPC's `grpc-status`), once the response ended:
+   * empty when it had none. Rejects as the body does when the response fails, and always for a
+   * buffered fetch (Envoy's buffered callout does not hand trailers over: use `stream: true`).
+   */
+  readonly trailers: Promise<Headers>;
+}
+
 /** Options of `ctx.fetch()`. */
 export interface FetchInit {
   /** Default GET. */
@@ -101,6 +111,11 @@ export interface FetchInit {
    * a streamed `body`.
    */
   readonly stream?: boolean;
+  /**
+   * Request trailers, sent after the body (implies a streaming callout). HTTP/1.1 carries them
+   * only in a chunked body (no content-length) to a cluster with trailers enabled; HTTP/2 always.
+   */
+  readonly trailers?: Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]> | Iterable<[string, string]>;
   /** The Envoy cluster to send it to (default: the URL's host name). */
   readonly cluster?: string;
   /** Give up after this long (default 5000 ms; 0: no limit). */
@@ -225,7 +240,7 @@ export interface HttpFilterContext<C = undefined> {
    * response (as Envoy's async client answers). Rejects with `FetchError` when Envoy cannot start it
    * or the upstream resets mid-response, and with `StreamClosedError` when the stream ends first.
    */
-  fetch(url: string | URL, init?: FetchInit): Promise<Response>;
+  fetch(url: string | URL, init?: FetchInit): Promise<FetchResponse>;
   /**
    * Run CPU-heavy work off the Envoy worker: `task` is a module file (a path relative to the
    * bundle, an absolute path or a file: URL) whose export (default, or `options.name`) is called

@@ -2,7 +2,7 @@
 
 import { InvalidStateError, NotInHookError, StreamClosedError } from '../api/errors';
 import type { Metrics, SharedState } from '../api/metrics';
-import type { FetchInit, HeaderMap, HttpBody, HttpFilterContext, OffloadOptions, LocalReplyInit, Logger, MetadataSource,
+import type { FetchInit, FetchResponse, HeaderMap, HttpBody, HttpFilterContext, OffloadOptions, LocalReplyInit, Logger, MetadataSource,
   StreamAttributes } from '../api/types';
 import { AttributeId, AttributeType, BufferKind, DEFAULT_REPLY_DETAILS, MetadataSource as NativeMetadataSources } from './codes';
 import type { LoadedHttpFilter } from './config';
@@ -132,7 +132,7 @@ export class FilterContext implements HttpFilterContext<unknown>, HookTally {
     return stream.binding.getFilterState(stream.slot, stream.gen, key, false) ?? null;
   }
 
-  fetch(url: string | URL, init?: FetchInit): Promise<Response> {
+  fetch(url: string | URL, init?: FetchInit): Promise<FetchResponse> {
     return fetchThrough(this.#stream, url, init);
   }
 

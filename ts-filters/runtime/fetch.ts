@@ -1,10 +1,11 @@
 // ctx.fetch(): an HTTP request through an Envoy cluster, answered with a standard Response: the
-// ABI's one-shot callout (Envoy buffers the response), or with `stream: true` or a streamed request
-// body its streaming callout (the Response's body is a ReadableStream of the pieces as they come).
+// ABI's one-shot callout (Envoy buffers the response), or with `stream: true`, a streamed request
+// body or request trailers its streaming callout (the Response's body is a ReadableStream of the
+// pieces as they come, and `trailers` resolves with the response trailers at its end).
 // The stream keeps the pending requests; onCalloutDone and onFetchStream settle them.
 
 import { FetchError, StreamClosedError } from '../api/errors';
-import type { FetchInit } from '../api/types';
+import type { FetchInit, FetchResponse } from '../api/types';
 import { toBytes } from './bytes';
 import { FetchStreamEvent } from './codes';
 import { checkHeaderName, checkHeaderValue } from './header-map';
@@ -28,10 +29,11 @@ export interface FetchTarget {
 
 export interface PendingFetch {
   readonly cluster: string;
-  readonly resolve: (response: Response) => void;
+  readonly resolve: (response: FetchResponse) => void;
   readonly reject: (error: Error) => void;
-  /** Streaming fetches, once the response started: where its body goes. */
+  /** Streaming fetches, once the response started: where its body goes, and its trailers. */
   body?: ReadableStreamDefaultController<Uint8Array> | undefined;
+  trailers?: { resolve(trailers: Headers): void; reject(error: Error): void } | undefined;
 }
 
 type StreamBody = ReadableStream<Uint8Array | string> | AsyncIterable<Uint8Array | string>;
@@ -43,7 +45,7 @@ function isStreamBody(body: FetchInit['body']): body is StreamBody {
 }
 
 /** Start a callout for `url`/`init` and wait for its response. */
-export function fetchThrough(target: FetchTarget, url: string | URL, init: FetchInit = {}): Promise<Response> {
+export function fetchThrough(target: FetchTarget, url: string | URL, init: FetchInit = {}): Promise<FetchResponse> {
   const parsed = typeof url === 'string' ? new URL(url) : url;
   const cluster = init.cluster ?? parsed.hostname;
   if (cluster === '') throw new TypeError('fetch(): no cluster: give a URL with a host, or init.cluster');
@@ -51,14 +53,13 @@ export function fetchThrough(target: FetchTarget, url: string | URL, init: Fetch
   if (!METHOD.test(method)) throw new TypeError(`fetch(): invalid method ${JSON.stringify(init.method)}`);
   const headers = [':method', method, ':path', `${parsed.pathname}${parsed.search}`];
   let host = parsed.host;
-  for (const [name, value] of headerEntries(init.headers)) {
-    const key = checkHeaderName(name);
-    if (key.startsWith(':')) throw new TypeError(`fetch(): pseudo-header '${key}' cannot be set`);
-    checkHeaderValue(key, value);
-    if (key === 'host') host = value;
-    else headers.push(key, value);
+  const given = flatHeaders(init.headers, 'fetch()');
+  for (let i = 0; i < given.length; i += 2) {
+    if (given[i] === 'host') host = given[i + 1] as string;
+    else headers.push(given[i] as string, given[i + 1] as string);
   }
   headers.push('host', host);
+  const trailers = init.trailers === undefined ? undefined : flatHeaders(init.trailers, 'fetch() trailers');
   const streamed = isStreamBody(init.body) ? init.body : undefined;
   const body = init.body === undefined || streamed !== undefined ? EMPTY
     : toBytes(init.body as string | Uint8Array, 'fetch() body');
@@ -66,12 +67,12 @@ export function fetchThrough(target: FetchTarget, url: string | URL, init: Fetch
   if (!Number.isInteger(timeout) || timeout < 0) throw new TypeError('fetch(): timeoutMs must be a non-negative integer');
   if (target.closed) return Promise.reject(new StreamClosedError('fetch(): the stream is closed'));
   init.signal?.throwIfAborted();
-  if (init.stream === true || streamed !== undefined) {
-    return fetchStreaming(target, cluster, headers, body, streamed, timeout, init.signal);
+  if (init.stream === true || streamed !== undefined || trailers !== undefined) {
+    return fetchStreaming(target, cluster, headers, { first: body, streamed, trailers }, timeout, init.signal);
   }
 
   const id = target.binding.startCallout(target.slot, target.gen, cluster, headers, body, timeout);
-  return new Promise<Response>((resolve, reject) => {
+  return new Promise<FetchResponse>((resolve, reject) => {
     const pending = target.pendingFetches();
     pending.set(id, { cluster, resolve, reject });
     init.signal?.addEventListener('abort', () => {
@@ -93,7 +94,13 @@ export function settleFetch(target: FetchTarget, id: number, result: number, hea
     return;
   }
   const { status, headers: responseHeaders } = responseHead(headers);
-  pending.resolve(new Response(bodyless(status) ? null : body, { status, headers: responseHeaders }));
+  const response = new Response(bodyless(status) ? null : body, { status, headers: responseHeaders });
+  const cluster = pending.cluster;
+  pending.resolve(Object.defineProperty(response, 'trailers', {
+    enumerable: true,
+    get: () => Promise.reject(new FetchError(`fetch to cluster '${cluster}': Envoy's buffered callout does not hand ` +
+                                             'trailers over; fetch with { stream: true } to get them')),
+  }) as FetchResponse);
 }
 
 // Responses to HEAD and 1xx/204/304 carry no body (the Response constructor insists).
@@ -113,13 +120,23 @@ function responseHead(flat: string[]): { status: number; headers: Headers } {
   return { status, headers };
 }
 
+/** A streaming fetch's request after its headers: the first bytes, then the rest, then trailers. */
+interface StreamedRequest {
+  readonly first: Uint8Array;
+  readonly streamed: StreamBody | undefined;
+  readonly trailers: string[] | undefined;
+}
+
 // A streaming callout: the Response resolves with the response headers; its body streams.
-function fetchStreaming(target: FetchTarget, cluster: string, headers: string[], first: Uint8Array,
-                        streamed: StreamBody | undefined, timeout: number, signal: AbortSignal | undefined):
-    Promise<Response> {
+function fetchStreaming(target: FetchTarget, cluster: string, headers: string[], request: StreamedRequest,
+                        timeout: number, signal: AbortSignal | undefined): Promise<FetchResponse> {
+  const { first, streamed, trailers } = request;
   const id = target.binding.startFetchStream(target.slot, target.gen, cluster, headers, first, timeout,
-                                             streamed === undefined);
-  return new Promise<Response>((resolve, reject) => {
+                                             streamed === undefined && trailers === undefined);
+  if (streamed === undefined && trailers !== undefined) {
+    target.binding.fetchStreamSendTrailers(target.slot, target.gen, id, trailers);
+  }
+  return new Promise<FetchResponse>((resolve, reject) => {
     const streams = target.fetchStreams();
     const pending: PendingFetch = { cluster, resolve, reject };
     streams.set(id, pending);
@@ -131,26 +148,35 @@ function fetchStreaming(target: FetchTarget, cluster: string, headers: string[],
     };
     signal?.addEventListener('abort', () => abandon(signal.reason as Error), { once: true });
     if (streamed !== undefined) {
-      sendBody(target, id, streamed).catch((error: unknown) =>
+      sendBody(target, id, streamed, trailers).catch((error: unknown) =>
         abandon(new FetchError(`fetch to cluster '${cluster}': the request body failed`, { cause: error })));
     }
   });
 }
 
-// The request body of a streaming fetch, piece by piece as its source yields them.
-async function sendBody(target: FetchTarget, id: number, source: StreamBody): Promise<void> {
+// The request body of a streaming fetch, piece by piece as its source yields them, then its end
+// (the trailers, when there are some).
+async function sendBody(target: FetchTarget, id: number, source: StreamBody, trailers: string[] | undefined):
+    Promise<void> {
   for await (const piece of source as AsyncIterable<Uint8Array | string>) {
     if (!target.fetchStreams().has(id) || target.closed) return;
     target.binding.fetchStreamSendData(target.slot, target.gen, id, toBytes(piece, 'fetch() body'), false);
   }
-  if (target.fetchStreams().has(id) && !target.closed) {
-    target.binding.fetchStreamSendData(target.slot, target.gen, id, EMPTY, true);
-  }
+  if (!target.fetchStreams().has(id) || target.closed) return;
+  if (trailers === undefined) target.binding.fetchStreamSendData(target.slot, target.gen, id, EMPTY, true);
+  else target.binding.fetchStreamSendTrailers(target.slot, target.gen, id, trailers);
 }
 
 function fail(pending: PendingFetch, error: Error): void {
   if (pending.body === undefined) pending.reject(error);
   else pending.body.error(error);
+  pending.trailers?.reject(error);
+}
+
+/** The response is over: its body ends, and its trailers (none unless given) are known. */
+function finish(pending: PendingFetch, trailers: Headers = new Headers()): void {
+  closeBody(pending);
+  pending.trailers?.resolve(trailers);
 }
 
 function closeBody(pending: PendingFetch): void {
@@ -177,21 +203,26 @@ export function settleFetchStream(target: FetchTarget, id: number, event: Native
           if (streams.delete(id) && !target.closed) target.binding.resetFetchStream(target.slot, target.gen, id);
         },
       });
-      pending.resolve(new Response(body, { status, headers }));
-      if (endStream) closeBody(pending);
+      let settleTrailers: PendingFetch['trailers'];
+      const trailers = new Promise<Headers>((resolve, reject) => { settleTrailers = { resolve, reject }; });
+      trailers.catch(() => {});  // a failed response must not count as unhandled when nobody asks for them
+      pending.trailers = settleTrailers;
+      pending.resolve(Object.defineProperty(new Response(body, { status, headers }), 'trailers',
+                                            { value: trailers, enumerable: true }) as FetchResponse);
+      if (endStream) finish(pending);
       return;
     }
     case FetchStreamEvent.Data:
       // An empty last piece only marks the end.
       if ((payload as Uint8Array).length > 0) pending.body?.enqueue(payload as Uint8Array);
-      if (endStream) closeBody(pending);
+      if (endStream) finish(pending);
       return;
     case FetchStreamEvent.Trailers:
-      closeBody(pending);
+      finish(pending, responseHead(payload as string[]).headers);
       return;
     case FetchStreamEvent.Complete:
       streams.delete(id);
-      closeBody(pending);
+      finish(pending);
       return;
     default:
       streams.delete(id);
@@ -206,6 +237,18 @@ export function abandonFetches(fetches: Map<number, PendingFetch>): void {
     fail(pending, new StreamClosedError(`fetch to cluster '${pending.cluster}': the stream is closed`));
   }
   fetches.clear();
+}
+
+/** Checked request headers or trailers, flat [name, value, ...] with lowercase names. */
+function flatHeaders(headers: FetchInit['headers'], what: string): string[] {
+  const flat: string[] = [];
+  for (const [name, value] of headerEntries(headers)) {
+    const key = checkHeaderName(name);
+    if (key.startsWith(':')) throw new TypeError(`${what}: pseudo-header '${key}' cannot be set`);
+    checkHeaderValue(key, value);
+    flat.push(key, value);
+  }
+  return flat;
 }
 
 function headerEntries(headers: FetchInit['headers']): Iterable<readonly [string, string]> {

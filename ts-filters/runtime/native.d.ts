@@ -158,6 +158,9 @@ export interface NativeBinding {
                    timeoutMs: number, endStream: boolean): number;
   /** HTTP: more request body for a streaming callout; false when it is unknown or ended. */
   fetchStreamSendData(slot: number, gen: number, streamId: number, data: Uint8Array, endStream: boolean): boolean;
+  /** HTTP: request trailers for a streaming callout (they end its request); false when it is
+   *  unknown or ended. */
+  fetchStreamSendTrailers(slot: number, gen: number, streamId: number, trailers: string[]): boolean;
   /** HTTP: abandon a streaming callout (no more events for it). */
   resetFetchStream(slot: number, gen: number, streamId: number): void;
   /** HTTP: the filter reads the whole body of `direction`: Envoy buffers it from now on (over

@@ -77,9 +77,9 @@ export class FakeBinding implements NativeBinding {
   /** Lowest enabled level. */
   logLevel: NativeLogLevel = 0;
   readonly resumeRequests: { slot: number; gen: number }[] = [];
-  /** Streaming callouts: what was sent, whether the request ended, whether JS reset it. */
+  /** Streaming callouts: what was sent (trailers flat), whether the request ended, whether JS reset it. */
   readonly fetchStreams: { slot: number; gen: number; id: number; cluster: string; headers: string[]; sent: string[];
-    ended: boolean; reset: boolean; timeoutMs: number }[] = [];
+    trailers: string[] | null; ended: boolean; reset: boolean; timeoutMs: number }[] = [];
   readonly callouts: { slot: number; gen: number; id: number; cluster: string; headers: string[]; body: string;
     timeoutMs: number }[] = [];
   readonly #streams = new Map<number, FakeStream>();
@@ -478,7 +478,7 @@ export class FakeBinding implements NativeBinding {
     this.#stream('startFetchStream', slot, gen);
     const id = this.fetchStreams.length + 1;
     this.fetchStreams.push({ slot, gen, id, cluster, headers: [...headers], sent: [Buffer.from(body).toString()],
-                             ended: endStream, reset: false, timeoutMs });
+                             trailers: null, ended: endStream, reset: false, timeoutMs });
     return id;
   }
 
@@ -488,6 +488,15 @@ export class FakeBinding implements NativeBinding {
     if (stream === undefined || stream.ended || stream.reset) return false;
     stream.sent.push(Buffer.from(data).toString());
     stream.ended = endStream;
+    return true;
+  }
+
+  fetchStreamSendTrailers(slot: number, gen: number, streamId: number, trailers: string[]): boolean {
+    this.#stream('fetchStreamSendTrailers', slot, gen);
+    const stream = this.fetchStreams.find((s) => s.slot === slot && s.id === streamId);
+    if (stream === undefined || stream.ended || stream.reset) return false;
+    stream.trailers = [...trailers];
+    stream.ended = true;
     return true;
   }
 

@@ -33,6 +33,24 @@ describe('ctx.fetch', () => {
     assert.equal(binding.header(s, 0, 'x-decision'), 'true');
   });
 
+  test('a buffered fetch has no trailers to give: asking for them rejects, saying how to get them', async () => {
+    let failure: unknown;
+    const f = defineHttpFilter({
+      name: 'f',
+      async onRequestHeaders(_headers, ctx) {
+        const response = await ctx.fetch('http://authz/check');
+        failure = await response.trailers.catch((error: unknown) => error);
+      },
+    });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    binding.hook(s, HookKind.RequestHeaders);
+    binding.answerCallout(s, 1, 0, { ':status': '200' }, '');
+    await binding.untilResumeRequested(s);
+    assert.equal((failure as { code?: string }).code, 'ETS_ERR_FETCH');
+    assert.match(String(failure), /does not hand trailers over; fetch with \{ stream: true \}/);
+  });
+
   test('a reset rejects with FetchError; an unknown cluster throws at once', async () => {
     const errors: unknown[] = [];
     const f = defineHttpFilter({
@@ -169,5 +187,111 @@ describe('ctx.fetch, streaming', () => {
     await binding.untilResumeRequested(s);
     assert.equal((failure as Error).message, 'gave up');
     assert.equal(binding.fetchStreams[0]?.reset, true);
+  });
+
+  test('response trailers resolve once the response ended: with what came, or empty', async () => {
+    const seen: (string | null)[] = [];
+    const f = defineHttpFilter({
+      name: 'f',
+      async onRequestHeaders(_headers, ctx) {
+        for (const path of ['/rpc', '/plain']) {
+          const response = await ctx.fetch(`http://grpc${path}`, { stream: true });
+          seen.push(await response.text());
+          const trailers = await response.trailers;
+          seen.push(trailers.get('grpc-status'), String([...trailers].length));
+        }
+      },
+    });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    binding.hook(s, HookKind.RequestHeaders);
+    binding.fetchStreamEvent(s, 1, 0, { ':status': '200', 'content-type': 'application/grpc' });
+    binding.fetchStreamEvent(s, 1, 1, 'message');
+    binding.fetchStreamEvent(s, 1, 2, { 'grpc-status': '0', 'grpc-message': 'ok' });
+    binding.fetchStreamEvent(s, 1, 3);
+    await new Promise((resolve) => setImmediate(resolve));
+    binding.fetchStreamEvent(s, 2, 0, { ':status': '200' });
+    binding.fetchStreamEvent(s, 2, 1, 'plain', true);
+    binding.fetchStreamEvent(s, 2, 3);
+    await binding.untilResumeRequested(s);
+    assert.deepEqual(seen, ['message', '0', '2', 'plain', null, '0']);
+  });
+
+  test('a reset rejects the trailers too; unread, they do not count as an unhandled rejection', async () => {
+    let failure: unknown;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => { unhandled.push(reason); };
+    process.on('unhandledRejection', onUnhandled);
+    const f = defineHttpFilter({
+      name: 'f',
+      async onRequestHeaders(_headers, ctx) {
+        const read = await ctx.fetch('http://grpc/a', { stream: true });
+        const unread = await ctx.fetch('http://grpc/b', { stream: true });
+        failure = await read.trailers.catch((error: unknown) => error);
+        await unread.body?.cancel();
+      },
+    });
+    try {
+      const { binding } = withChain([f], [{ name: 'f' }]);
+      const s = binding.openStream(1);
+      binding.hook(s, HookKind.RequestHeaders);
+      binding.fetchStreamEvent(s, 1, 0, { ':status': '200' });
+      await new Promise((resolve) => setImmediate(resolve));
+      binding.fetchStreamEvent(s, 2, 0, { ':status': '200' });
+      binding.fetchStreamEvent(s, 2, 4, 1);
+      binding.fetchStreamEvent(s, 1, 4, 1);
+      await binding.untilResumeRequested(s);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    assert.equal((failure as { code?: string }).code, 'ETS_ERR_FETCH');
+    assert.deepEqual(unhandled, []);
+  });
+
+  test('request trailers end the request: after a whole body, or after a streamed one', async () => {
+    const f = defineHttpFilter({
+      name: 'f',
+      async onRequestHeaders(_headers, ctx) {
+        await ctx.fetch('http://sink/a', { method: 'POST', body: 'whole', trailers: { 'x-checksum': 'abc' } });
+        async function* pieces() { yield 'one'; yield 'two'; }
+        await ctx.fetch('http://sink/b', { method: 'POST', body: pieces(), trailers: [['X-Count', '2']] });
+      },
+    });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    binding.hook(s, HookKind.RequestHeaders);
+    assert.deepEqual(binding.fetchStreams[0]?.sent, ['whole']);
+    assert.deepEqual(binding.fetchStreams[0]?.trailers, ['x-checksum', 'abc']);
+    assert.equal(binding.fetchStreams[0]?.ended, true);
+    binding.fetchStreamEvent(s, 1, 0, { ':status': '200' }, true);
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(binding.fetchStreams[1]?.sent, ['', 'one', 'two']);
+    assert.deepEqual(binding.fetchStreams[1]?.trailers, ['x-count', '2']);
+    binding.fetchStreamEvent(s, 2, 0, { ':status': '200' }, true);
+    await binding.untilResumeRequested(s);
+  });
+
+  test('invalid trailers throw before anything is sent', () => {
+    const errors: unknown[] = [];
+    const f = defineHttpFilter({
+      name: 'f',
+      onRequestHeaders(_headers, ctx) {
+        for (const trailers of [{ ':path': '/x' }, { 'x-bad': 'a\r\nb' }]) {
+          try {
+            void ctx.fetch('http://sink/', { method: 'POST', trailers });
+          } catch (error) {
+            errors.push(error);
+          }
+        }
+      },
+    });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    binding.hook(binding.openStream(1), HookKind.RequestHeaders);
+    assert.equal(errors.length, 2);
+    assert.match(String(errors[0]), /fetch\(\) trailers: pseudo-header ':path' cannot be set/);
+    assert.ok(errors[1] instanceof TypeError);
+    assert.equal(binding.fetchStreams.length, 0);
   });
 });

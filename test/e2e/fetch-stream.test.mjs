@@ -15,8 +15,18 @@ describe(`streaming fetch through ${proxyName}`, () => {
   let proxy;
 
   before(async () => {
-    // /big: 4 MiB in 64 KiB writes; /slow: three pieces 30 ms apart; /upload: echoes what it got.
+    // /big: 4 MiB in 64 KiB writes; /slow: three pieces 30 ms apart; /upload: echoes what it got;
+    // /rpc: echoes the body and the request's x-checksum trailer, then answers with trailers.
     feed = await listenLoopback(http.createServer(async (req, res) => {
+      if (req.url === '/rpc') {
+        const chunks = [];
+        for await (const chunk of req) chunks.push(chunk);
+        res.writeHead(200, { 'content-type': 'application/grpc', trailer: 'grpc-status, grpc-message' });
+        res.write(`pong to ${Buffer.concat(chunks).toString()} (checksum ${req.trailers['x-checksum'] ?? 'none'})`);
+        res.addTrailers({ 'grpc-status': '0', 'grpc-message': 'all good' });
+        res.end();
+        return;
+      }
       if (req.url === '/upload') {
         const chunks = [];
         for await (const chunk of req) chunks.push(chunk);
@@ -71,5 +81,12 @@ describe(`streaming fetch through ${proxyName}`, () => {
     const seen = echoOf(await request(proxy.port, { method: 'POST', path: '/post' })).headers;
     assert.equal(seen['x-upload-status'], '201');
     assert.equal(seen['x-upload-echo'], 'got alpha,beta,gamma');
+  });
+
+  test('request trailers reach the server after the body; the response trailers reach the filter', async () => {
+    const seen = echoOf(await request(proxy.port, { method: 'PUT', path: '/call' })).headers;
+    assert.equal(seen['x-rpc-body'], 'pong to ping (checksum c0ffee)');
+    assert.equal(seen['x-rpc-status'], '0');
+    assert.equal(seen['x-rpc-message'], 'all good');
   });
 });

@@ -221,6 +221,11 @@ if (report.async) {
         `(${fmt.int(Math.min(...a.scheduler_over_in_hook_ns_runs))}–${fmt.int(Math.max(...a.scheduler_over_in_hook_ns_runs))} ns).`,
       'How each TS filter goes on was checked once with uprobes on on_http_filter_scheduled and scheduler_commit: ' +
         'async-resume makes 1 scheduler event per stream, the in-hook filters none (see bench/README.md).',
+      ...(a.configs.ts_offload ? [`A round trip to the offload pool (a no-op task on its one thread: the input and ` +
+        `result structured-cloned across threads, the pool thread woken and back) adds **` +
+        `${fmt.int(a.offload_over_scheduler_ns)} ns/stream** over the scheduler path` +
+        (a.configs.ts_offload_1cpu ? `, ${fmt.int(a.offload_over_scheduler_1cpu_ns)} ns with the host on one CPU` : '') +
+        ': work worth offloading costs more than that.'] : []),
     ],
   });
 }

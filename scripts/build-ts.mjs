@@ -5,7 +5,8 @@
 //   1. type-check everything (tsc -p tsconfig.json, incremental)
 //   2. api declarations       → dist/api/*.d.ts (tsc -p tsconfig.api.json)
 //   3. runtime bundle         → build/runtime/runtime.js (iife; embedded into libenvoy_ts.so)
-//   4. filter bundles         → dist/examples/filters.js (+ tasks/*.js), dist/test/fixtures/filters.js, dist/api/index.js
+//   4. filter bundles         → dist/examples/filters.js (+ tasks/*.js), dist/test/fixtures/filters.js (+ tasks/*.js),
+//                               dist/api/index.js
 //   5. unit tests             → build/tests/*.test.js (run by scripts/test-ts.mjs)
 
 import { spawnSync } from 'node:child_process';
@@ -48,6 +49,7 @@ const outputs = {
   runtime: join(root, 'build/runtime/runtime.js'),
   examples: join(root, 'dist/examples/filters.js'),
   fixtures: join(root, 'dist/test/fixtures/filters.js'),
+  fixtureTasks: join(root, 'dist/test/fixtures/tasks'),
   // The examples' offload task modules (ctx.offload loads them from files next to the bundle).
   exampleTasks: join(root, 'dist/examples/tasks'),
   apiJs: join(root, 'dist/api/index.js'),
@@ -128,12 +130,14 @@ async function main() {
     }
   });
 
-  await step('bundles: dist/examples/filters.js (+ tasks/), dist/test/fixtures/filters.js, dist/api/index.js', () =>
+  await step('bundles: dist/examples/filters.js, dist/test/fixtures/filters.js (+ tasks/), dist/api/index.js', () =>
     Promise.all([
       esbuild.build({ ...common, entryPoints: ['ts-filters/examples/index.ts'], outfile: outputs.examples, format: 'cjs' }),
       esbuild.build({ ...common, entryPoints: walk(join(root, 'ts-filters/examples/tasks'), (p) => p.endsWith('.ts')),
                       outdir: outputs.exampleTasks, format: 'cjs' }),
       esbuild.build({ ...common, entryPoints: ['test/e2e/fixtures/filters.ts'], outfile: outputs.fixtures, format: 'cjs' }),
+      esbuild.build({ ...common, entryPoints: walk(join(root, 'test/e2e/fixtures/tasks'), (p) => p.endsWith('.ts')),
+                      outdir: outputs.fixtureTasks, format: 'cjs' }),
       esbuild.build({ ...common, entryPoints: ['ts-filters/api/index.ts'], outfile: outputs.apiJs, format: 'cjs' }),
     ]));
 

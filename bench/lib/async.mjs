@@ -10,7 +10,8 @@
 //     returned with the request stopped: the waker thread sees the loop has work due and commits an
 //     event on the stream's scheduler; the worker runs the loop inside on_http_filter_scheduled, JS
 //     settles, and the decision is applied in that same event.
-// resume-sync (no wait) is the crossing baseline. The scheduler path crosses threads twice per
+// resume-offload waits for a no-op task on the worker pool (ctx.offload, one pool thread): the
+// pool's round trip, then the scheduler path. resume-sync (no wait) is the crossing baseline. The scheduler path crosses threads twice per
 // stream (worker → waker → worker); it runs once more with the host pinned to one CPU (with the
 // in-hook filter beside it), which separates what the path does from what the machine's
 // cross-CPU wake-ups cost.
@@ -21,8 +22,9 @@ import path from 'node:path';
 import { TASKSET, measureInterleaved, runScenario, summarize } from './scripted.mjs';
 import { BenchFailure, fixturesBundle, log } from './util.mjs';
 
-const tsFilter = (name) => [{ module: 'envoy_ts', filter_name: 'chain',
-  config: JSON.stringify({ bundle: fixturesBundle, chain: [{ name }] }) }];
+const tsFilter = (name, settings = {}) => [{ module: 'envoy_ts', filter_name: 'chain',
+  config: JSON.stringify({ bundle: fixturesBundle, chain: [{ name }], ...settings }) }];
+const ONE_POOL_THREAD = { offload: { threads: 1 } };
 
 /** `path`: how the stream goes on after the wait (checked once with uprobes; see bench/README.md). */
 export const ASYNC_CONFIGS = [
@@ -41,6 +43,10 @@ export const ASYNC_CONFIGS = [
     filters: tsFilter('resume-in-hook') },
   { key: 'ts_scheduled_1cpu', label: 'TS async-resume, host on 1 CPU', resumes: true, path: 'waker + scheduler',
     pinned: true, filters: tsFilter('async-resume') },
+  { key: 'ts_offload', label: 'TS resume-offload (a no-op ctx.offload task)', resumes: true,
+    path: 'pool thread + waker + scheduler', filters: tsFilter('resume-offload', ONE_POOL_THREAD) },
+  { key: 'ts_offload_1cpu', label: 'TS resume-offload, host on 1 CPU', resumes: true,
+    path: 'pool thread + waker + scheduler', pinned: true, filters: tsFilter('resume-offload', ONE_POOL_THREAD) },
 ];
 
 const header = (list, name) => (list ?? []).find(([k]) => k.toLowerCase() === name)?.[1];
@@ -121,5 +127,8 @@ export async function asyncBench({ streams, runs, warmup }) {
     scheduler_over_in_hook_ns_runs: perRun('ts_scheduled', 'ts_in_hook'),
     scheduler_over_in_hook_1cpu_ns: m('ts_scheduled_1cpu') - m('ts_in_hook_1cpu'),
     scheduler_over_in_hook_1cpu_ns_runs: perRun('ts_scheduled_1cpu', 'ts_in_hook_1cpu'),
+    // What a round trip to the offload pool adds over resuming through the scheduler.
+    offload_over_scheduler_ns: m('ts_offload') - m('ts_scheduled'),
+    offload_over_scheduler_1cpu_ns: m('ts_offload_1cpu') - m('ts_scheduled_1cpu'),
   };
 }

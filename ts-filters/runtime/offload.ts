@@ -18,10 +18,13 @@ interface Pool {
   run(task: unknown, options: { filename: string; name?: string; signal?: AbortSignal;
     transferList?: readonly TransferListItem[] }): Promise<unknown>;
 }
-type PiscinaConstructor = new (options: { maxThreads: number; minThreads: number; idleTimeout: number }) => Pool;
+type PiscinaConstructor = new (options: { maxThreads: number; minThreads: number; idleTimeout: number;
+  recordTiming: boolean }) => Pool;
 
-// One pool per piscina copy (bundles in different folders may resolve different ones).
+// One pool per piscina copy (bundles in different folders may resolve different ones), found
+// once per bundle: resolving it walks the file system.
 const pools = new Map<string, Pool>();
+const bundlePools = new Map<string, Pool>();
 const taskPaths = new Map<string, string>();
 
 /** Run `task`'s export (default, or `options.name`) with `input` on the pool. */
@@ -57,6 +60,8 @@ function taskPath(bundle: string, task: string | URL): string {
 }
 
 function poolFor(bundle: string, settings: OffloadSettings): Pool {
+  const known = bundlePools.get(bundle);
+  if (known !== undefined) return known;
   const require = createRequire(bundle);
   let piscinaPath: string;
   try {
@@ -69,8 +74,11 @@ function poolFor(bundle: string, settings: OffloadSettings): Pool {
   if (pool === undefined) {
     const loaded = require(piscinaPath) as { Piscina?: PiscinaConstructor } & PiscinaConstructor;
     const Piscina = loaded.Piscina ?? loaded;
-    pool = new Piscina({ maxThreads: settings.threads, minThreads: 0, idleTimeout: settings.idleTimeoutMs });
+    // recordTiming off: nothing reads piscina's run/wait histograms.
+    pool = new Piscina({ maxThreads: settings.threads, minThreads: 0, idleTimeout: settings.idleTimeoutMs,
+                         recordTiming: false });
     pools.set(piscinaPath, pool);
   }
+  bundlePools.set(bundle, pool);
   return pool;
 }

@@ -43,15 +43,15 @@ async function startTrailersUpstream() {
  */
 function postWithTrailers(port) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent: false,
-                               headers: { 'transfer-encoding': 'chunked', trailer: 'x-req-trailer' } },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => { body += chunk; });
-        res.on('end', () => resolve({ status: res.statusCode, body, trailers: res.trailers }));
-        res.on('error', reject);
-      });
+    const options = { host: '127.0.0.1', port, method: 'POST', path: '/', agent: false,
+                      headers: { 'transfer-encoding': 'chunked', trailer: 'x-req-trailer' } };
+    const req = http.request(options, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => { body += chunk; });
+      res.on('end', () => resolve({ status: res.statusCode, body, trailers: res.trailers }));
+      res.on('error', reject);
+    });
     req.on('error', reject);
     req.setTimeout(5000, () => req.destroy(new Error('request timed out')));
     req.write('ping');
@@ -60,11 +60,15 @@ function postWithTrailers(port) {
   });
 }
 
+/** The trailers_record lines the host logged so far. */
+const recordLines = (host) =>
+  host.output.split('\n').filter((line) => line.includes('trailers_record record: '));
+
 /** The trailers_record line of the next stream: { request: [tokens], response: [tokens] }. */
 async function nextRecord(host, previousCount) {
   const deadline = Date.now() + 5000;
   while (true) {
-    const lines = host.output.split('\n').filter((line) => line.includes('trailers_record record: '));
+    const lines = recordLines(host);
     if (lines.length > previousCount) {
       const match = /request (.*) \| response (.*)$/.exec(lines[previousCount]);
       return { request: match[1].split(' '), response: match[2].split(' ') };
@@ -74,9 +78,6 @@ async function nextRecord(host, previousCount) {
   }
 }
 
-const recordCount = (host) => host.output.split('\n')
-  .filter((line) => line.includes('trailers_record record: ')).length;
-
 /** One POST with trailers through a host with the given enable_trailers options. */
 async function exchange(upstream, { downstreamEnableTrailers, upstreamEnableTrailers }) {
   const host = await startHost({
@@ -84,7 +85,7 @@ async function exchange(upstream, { downstreamEnableTrailers, upstreamEnableTrai
     filters: [{ module: 'trailers_record', filterName: 'record' }],
   });
   try {
-    const count = recordCount(host);
+    const count = recordLines(host).length;
     const res = await postWithTrailers(host.port);
     const record = await nextRecord(host, count);
     return { res, record, seen: upstream.seen.at(-1) };
@@ -93,8 +94,11 @@ async function exchange(upstream, { downstreamEnableTrailers, upstreamEnableTrai
   }
 }
 
-const isEnd = (token) => /^D1:\d+$/.test(token);
-const hasTrailers = (tokens) => tokens.some((token) => token.startsWith('T:'));
+/** The direction had no trailers hook and ended with a body hook (end_of_stream). */
+function assertEndsWithBody(tokens) {
+  assert.ok(!tokens.some((token) => token.startsWith('T:')), tokens.join(' '));
+  assert.match(tokens.at(-1), /^D1:\d+$/, tokens.join(' '));
+}
 const UPSTREAM_BODY = JSON.stringify({ body: 'ping', trailers: {}, te: 'chunked' });
 
 describe('HTTP/1.1 trailers: enable_trailers of the connection manager and of the cluster', () => {
@@ -109,7 +113,7 @@ describe('HTTP/1.1 trailers: enable_trailers of the connection manager and of th
     assert.equal(res.status, 200);
     assert.equal(res.body, UPSTREAM_BODY);
     assert.deepEqual(res.trailers, {});
-    assert.ok(!hasTrailers(record.request) && isEnd(record.request.at(-1)), record.request.join(' '));
+    assertEndsWithBody(record.request);
     assert.deepEqual(seen, { body: 'ping', trailers: {}, te: 'chunked' });
     assert.equal(record.response.at(-1), 'T:x-up-trailer=done', record.response.join(' '));
   });
@@ -124,8 +128,7 @@ describe('HTTP/1.1 trailers: enable_trailers of the connection manager and of th
     assert.equal(record.request.at(-1), 'T:x-req-trailer=1', record.request.join(' '));
     // The chunked request body still ends: the upstream got the whole body, without trailers.
     assert.deepEqual(seen, { body: 'ping', trailers: {}, te: 'chunked' });
-    assert.ok(!hasTrailers(record.response) && isEnd(record.response.at(-1)),
-              record.response.join(' '));
+    assertEndsWithBody(record.response);
   });
 
   test('both on: trailers go through both ways', async () => {
@@ -147,10 +150,9 @@ describe('HTTP/1.1 trailers: enable_trailers of the connection manager and of th
     assert.equal(res.status, 200);
     assert.equal(res.body, UPSTREAM_BODY);
     assert.deepEqual(res.trailers, {});
-    assert.ok(!hasTrailers(record.request) && isEnd(record.request.at(-1)), record.request.join(' '));
+    assertEndsWithBody(record.request);
     assert.deepEqual(seen, { body: 'ping', trailers: {}, te: 'chunked' });
-    assert.ok(!hasTrailers(record.response) && isEnd(record.response.at(-1)),
-              record.response.join(' '));
+    assertEndsWithBody(record.response);
   });
 });
 
@@ -167,10 +169,10 @@ describe('HTTP/1.1 trailers of callout streams: the cluster\'s enable_trailers',
       extraClusters: [{ name: 'stream', port: upstream.port }],
     });
     try {
+      const headers = { 'x-stream-pieces': 'p1,p2', 'x-stream-req-trailers': 'X-Req-Sum:42' };
       const res = await new Promise((resolve, reject) => {
-        http.get({ host: '127.0.0.1', port: host.port, path: '/', agent: false,
-                   headers: { 'x-stream-pieces': 'p1,p2', 'x-stream-req-trailers': 'X-Req-Sum:42' } },
-        (response) => {
+        const options = { host: '127.0.0.1', port: host.port, path: '/', agent: false, headers };
+        http.get(options, (response) => {
           let body = '';
           response.setEncoding('utf8');
           response.on('data', (chunk) => { body += chunk; });
@@ -209,7 +211,9 @@ describe('enable_trailers in envoy.yaml: bad values are rejected naming the fiel
               'http_protocol_options';
   const options = 'static_resources.clusters[0].typed_extension_protocol_options.' +
                   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
-  const onOption = '{ enable_trailers: true }';
+  const on = 'http_protocol_options: { enable_trailers: true }';
+  const optionsType =
+    '"@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
   const cases = [
     { what: 'a downstream value that is not a bool', downstream: 'maybe',
       error: `${hcm}.enable_trailers: expected true or false` },
@@ -217,22 +221,21 @@ describe('enable_trailers in envoy.yaml: bad values are rejected naming the fiel
       error: `${options}.explicit_http_config.http_protocol_options.enable_trailers: ` +
              'expected true or false' },
     { what: 'an unknown Http1ProtocolOptions field', edit: (yaml) =>
-        yaml.replace(`http_protocol_options: ${onOption}`, 'http_protocol_options: { trailers: true }'),
+        yaml.replace(on, 'http_protocol_options: { trailers: true }'),
       error: `${hcm}.trailers: field not supported by the conformance host` },
     { what: 'http_protocol_options that is not a mapping', edit: (yaml) =>
-        yaml.replace(`http_protocol_options: ${onOption}`, 'http_protocol_options: true'),
+        yaml.replace(on, 'http_protocol_options: true'),
       error: `${hcm}: expected a mapping` },
     { what: 'an upstream protocol other than HTTP/1.1', edit: (yaml) =>
-        yaml.replace(`explicit_http_config:\n          http_protocol_options: ${onOption}`,
+        yaml.replace(`explicit_http_config:\n          ${on}`,
                      'explicit_http_config:\n          http2_protocol_options: {}'),
       error: `${options}.explicit_http_config.http2_protocol_options: field not supported by the ` +
              'conformance host' },
     { what: 'HttpProtocolOptions without explicit_http_config', edit: (yaml) =>
-        yaml.replace(`\n        explicit_http_config:\n          http_protocol_options: ${onOption}`, ''),
+        yaml.replace(`\n        explicit_http_config:\n          ${on}`, ''),
       error: `${options}.explicit_http_config: required field is missing` },
     { what: 'another @type under the HttpProtocolOptions key', edit: (yaml) =>
-        yaml.replace('"@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-                     '"@type": type.googleapis.com/google.protobuf.Struct'),
+        yaml.replace(optionsType, '"@type": type.googleapis.com/google.protobuf.Struct'),
       error: `${options}.@type: unsupported type.googleapis.com/google.protobuf.Struct` },
   ];
   for (const { what, downstream, upstream, edit = (yaml) => yaml, error } of cases) {

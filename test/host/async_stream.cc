@@ -94,11 +94,14 @@ void AsyncStream::sendTrailers(const std::vector<HeaderMap::Entry>& trailers) {
   if (local_closed_ || closed_) {
     return;
   }
-  // Only a chunked body can carry trailers; after a content-length body they are dropped.
+  // Only a chunked body can carry trailers; after a content-length body, or without the
+  // cluster's enable_trailers, they are dropped (Envoy's HTTP/1 codec).
   if (request_chunked_) {
     std::string last = "0\r\n";
-    for (const HeaderMap::Entry& entry : trailers) {
-      last += entry.first + ": " + entry.second + "\r\n";
+    if (cluster_.http1Settings().enable_trailers) {
+      for (const HeaderMap::Entry& entry : trailers) {
+        last += entry.first + ": " + entry.second + "\r\n";
+      }
     }
     connection_.write(last + "\r\n");
   }

@@ -36,11 +36,13 @@ protected:
 // streaming callouts (which forward every event).
 // - The request: `host` from the headers, other pseudo-headers and connection-specific headers
 //   dropped, `x-envoy-internal: true`; chunked when the headers do not end it and carry no
-//   content-length (Envoy's HTTP/1 codec), trailers as the chunked trailer section.
+//   content-length (Envoy's HTTP/1 codec), trailers as the chunked trailer section if the
+//   cluster's HTTP/1 protocol options enable trailers (else the chunked body just ends).
 // - The response is reported as it is parsed: headers (1xx skipped), data per socket read,
-//   trailers, then onComplete. Like Envoy's AsyncStreamImpl the end of the response closes the
-//   request side too: onComplete follows the response's end even if the request had not ended,
-//   and later send* calls are ignored.
+//   trailers (only if the cluster enables them; else the data ends it), then onComplete. Like
+//   Envoy's AsyncStreamImpl the end of the response closes the request side too: onComplete
+//   follows the response's end even if the request had not ended, and later send* calls are
+//   ignored.
 // - Failures, as Envoy's router inside the async client: a connect failure/timeout, a reset or a
 //   protocol error before the response headers is a local reply 503 "upstream connect error or
 //   disconnect/reset before headers. reset reason: <reason>" (headers, data, complete); after the

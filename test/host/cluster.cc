@@ -26,7 +26,8 @@ bool resolveAddress(const SocketAddress& address, sockaddr_storage& out, socklen
 }
 
 Cluster::Cluster(const ClusterSpec& spec, const std::string& path)
-    : name_(spec.name), connect_timeout_ms_(spec.connect_timeout_ms) {
+    : name_(spec.name), connect_timeout_ms_(spec.connect_timeout_ms),
+      http1_settings_(spec.http1_settings) {
   for (const SocketAddress& address : spec.endpoints) {
     Endpoint endpoint;
     if (!resolveAddress(address, endpoint.address, endpoint.length)) {

@@ -29,6 +29,8 @@ public:
 
   const std::string& name() const { return name_; }
   uint32_t connectTimeoutMs() const { return connect_timeout_ms_; }
+  // The upstream HTTP/1 codec's settings (HttpProtocolOptions' explicit_http_config).
+  const Http1Settings& http1Settings() const { return http1_settings_; }
   size_t pickEndpoint() { return next_.fetch_add(1, std::memory_order_relaxed) % endpoints_.size(); }
   // The endpoint whose resolved address is `ip_port` (an upstream override host), if any.
   std::optional<size_t> findEndpoint(const std::string& ip_port) const {
@@ -45,6 +47,7 @@ public:
 private:
   std::string name_;
   uint32_t connect_timeout_ms_;
+  Http1Settings http1_settings_;
   std::vector<Endpoint> endpoints_;
   std::atomic<size_t> next_{0};
 };

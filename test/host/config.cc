@@ -24,6 +24,10 @@ constexpr char NetworkDynamicModuleType[] = "type.googleapis.com/envoy.extension
 constexpr char TcpProxyType[] =
     "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 constexpr char RouterType[] = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
+constexpr char UpstreamHttpProtocolOptionsName[] =
+    "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+constexpr char UpstreamHttpProtocolOptionsType[] =
+    "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 constexpr char StringValueType[] = "type.googleapis.com/google.protobuf.StringValue";
 constexpr char BytesValueType[] = "type.googleapis.com/google.protobuf.BytesValue";
 
@@ -115,6 +119,49 @@ uint32_t durationMs(const YAML::Node& node, const std::string& path) {
     fail(path, "expected a duration like \"5s\"");
   }
   return static_cast<uint32_t>(seconds * 1000);
+}
+
+// envoy.config.core.v3.Http1ProtocolOptions: only enable_trailers (a bool, false by default).
+Http1Settings http1ProtocolOptions(const YAML::Node& node, const std::string& path) {
+  checkKeys(node, path, {"enable_trailers"});
+  Http1Settings settings;
+  if (node["enable_trailers"]) {
+    settings.enable_trailers = boolean(node["enable_trailers"], path + ".enable_trailers");
+  }
+  return settings;
+}
+
+// A cluster's typed_extension_protocol_options. As in Envoy (upstream_impl.cc
+// createProtocolOptionsConfig) each key names the factory and the value is unpacked as its proto.
+// The host knows one factory, envoy.extensions.upstreams.http.v3.HttpProtocolOptions, whose
+// protocol oneofs are required (PGV): explicit_http_config.http_protocol_options (HTTP/1.1) is the
+// supported choice.
+Http1Settings upstreamProtocolOptions(const YAML::Node& node, const std::string& path) {
+  if (!node.IsMap()) {
+    fail(path, "expected a mapping");
+  }
+  Http1Settings settings;
+  for (const auto& item : node) {
+    const std::string name = item.first.as<std::string>();
+    const std::string o_path = path + "." + name;
+    if (name != UpstreamHttpProtocolOptionsName) {
+      fail(o_path, "unsupported protocol options (only " +
+                       std::string(UpstreamHttpProtocolOptionsName) + ")");
+    }
+    const YAML::Node options = item.second;
+    checkKeys(options, o_path, {"@type", "explicit_http_config"});
+    const std::string type = scalar(required(options, "@type", o_path), o_path + ".@type");
+    if (type != UpstreamHttpProtocolOptionsType) {
+      fail(o_path + ".@type", "unsupported " + type + " (" + UpstreamHttpProtocolOptionsType +
+                                  " expected)");
+    }
+    const std::string e_path = o_path + ".explicit_http_config";
+    const YAML::Node explicit_config = required(options, "explicit_http_config", o_path);
+    checkKeys(explicit_config, e_path, {"http_protocol_options"});
+    settings = http1ProtocolOptions(required(explicit_config, "http_protocol_options", e_path),
+                                    e_path + ".http_protocol_options");
+  }
+  return settings;
 }
 
 std::string anyValue(const YAML::Node& any, const std::string& path) {
@@ -247,12 +294,17 @@ void routeConfig(const YAML::Node& rc, const std::string& path, ListenerSpec& li
 }
 
 void httpConnectionManager(const YAML::Node& tc, const std::string& path, ListenerSpec& listener) {
-  checkKeys(tc, path, {"@type", "stat_prefix", "route_config", "http_filters", "codec_type"});
+  checkKeys(tc, path, {"@type", "stat_prefix", "route_config", "http_filters", "codec_type",
+                       "http_protocol_options"});
   if (tc["codec_type"]) {
     const std::string codec = scalar(tc["codec_type"], path + ".codec_type");
     if (codec != "AUTO" && codec != "HTTP1") {
       fail(path + ".codec_type", "only AUTO/HTTP1 are supported");
     }
+  }
+  if (tc["http_protocol_options"]) {
+    listener.http1_settings =
+        http1ProtocolOptions(tc["http_protocol_options"], path + ".http_protocol_options");
   }
   listener.stat_prefix = scalar(required(tc, "stat_prefix", path), path + ".stat_prefix");
   routeConfig(required(tc, "route_config", path), path + ".route_config", listener);
@@ -358,7 +410,8 @@ ListenerSpec listenerSpec(const YAML::Node& l, const std::string& path) {
 }
 
 ClusterSpec clusterSpec(const YAML::Node& c, const std::string& path) {
-  checkKeys(c, path, {"name", "type", "connect_timeout", "load_assignment", "lb_policy"});
+  checkKeys(c, path, {"name", "type", "connect_timeout", "load_assignment", "lb_policy",
+                      "typed_extension_protocol_options"});
   ClusterSpec spec;
   spec.name = scalar(required(c, "name", path), path + ".name");
   spec.type = c["type"] ? scalar(c["type"], path + ".type") : "STATIC";
@@ -370,6 +423,10 @@ ClusterSpec clusterSpec(const YAML::Node& c, const std::string& path) {
   }
   if (c["connect_timeout"]) {
     spec.connect_timeout_ms = durationMs(c["connect_timeout"], path + ".connect_timeout");
+  }
+  if (c["typed_extension_protocol_options"]) {
+    spec.http1_settings = upstreamProtocolOptions(c["typed_extension_protocol_options"],
+                                                  path + ".typed_extension_protocol_options");
   }
   const std::string la_path = path + ".load_assignment";
   const YAML::Node la = required(c, "load_assignment", path);

@@ -18,6 +18,13 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+// envoy.config.core.v3.Http1ProtocolOptions (the supported fields), as Envoy's Http1Settings.
+struct Http1Settings {
+  // Off by default, as in Envoy: the HTTP/1 codec then neither decodes trailers (the message ends
+  // with its body) nor encodes them (the body just ends).
+  bool enable_trailers{false};
+};
+
 struct SocketAddress {
   std::string address;
   uint16_t port{0};
@@ -77,6 +84,8 @@ struct ListenerSpec {
   SocketAddress address;
   // HTTP listeners: each stream's starting buffer limit (Envoy's FilterManager buffer_limit_).
   uint32_t per_connection_buffer_limit_bytes{DefaultPerConnectionBufferLimitBytes};
+  // HTTP listeners: the HttpConnectionManager's http_protocol_options (downstream codec).
+  Http1Settings http1_settings;
   std::string stat_prefix;
   std::vector<VirtualHostSpec> virtual_hosts;
   std::vector<DynamicModuleFilterSpec> filters; // HTTP: in chain order; the router is implicit.
@@ -89,6 +98,9 @@ struct ClusterSpec {
   std::string type;
   uint32_t connect_timeout_ms{5000};
   std::vector<SocketAddress> endpoints;
+  // typed_extension_protocol_options' envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+  // explicit_http_config.http_protocol_options (the upstream codec of the router and of callouts).
+  Http1Settings http1_settings;
 };
 
 struct BootstrapSpec {

@@ -72,6 +72,9 @@ int Http1Parser::onUrl(http_parser* p, const char* at, size_t length) {
 
 int Http1Parser::onHeaderField(http_parser* p, const char* at, size_t length) {
   auto* self = static_cast<Http1Parser*>(p->data);
+  if (self->headers_complete_ && !self->enable_trailers_) {
+    return 0; // A trailer, ignored.
+  }
   auto& list = self->current();
   if (self->in_value_ || list.empty()) {
     list.emplace_back();
@@ -83,6 +86,9 @@ int Http1Parser::onHeaderField(http_parser* p, const char* at, size_t length) {
 
 int Http1Parser::onHeaderValue(http_parser* p, const char* at, size_t length) {
   auto* self = static_cast<Http1Parser*>(p->data);
+  if (self->headers_complete_ && !self->enable_trailers_) {
+    return 0; // A trailer, ignored.
+  }
   self->in_value_ = true;
   self->current().back().second.append(at, length);
   return 0;

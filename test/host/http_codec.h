@@ -30,9 +30,15 @@ public:
   void nextMessage();
   // For a response to HEAD: no body follows the headers.
   void setSkipBody(bool skip) { skip_body_ = skip; }
+  // Http1ProtocolOptions.enable_trailers (off by default, as in Envoy). Off, the trailer section
+  // of a chunked message is parsed and ignored, as by Envoy's HTTP/1 codec (onHeaderFieldImpl /
+  // onHeaderValueImpl once the headers are done): trailers() stays empty and the message ends
+  // with its body. Kept across messages.
+  void setEnableTrailers(bool enable) { enable_trailers_ = enable; }
 
   // Lowercased headers in arrival order (hop-by-hop ones included), valid once headersComplete().
   std::vector<HeaderMap::Entry>& headers() { return headers_; }
+  // Empty unless trailers are enabled.
   std::vector<HeaderMap::Entry>& trailers() { return trailers_; }
   // Body bytes parsed so far and not taken, one slice per piece the parser reported (each
   // execute() input, or each chunk of a chunked body).
@@ -64,6 +70,7 @@ private:
   bool message_complete_{false};
   bool keep_alive_{true};
   bool skip_body_{false};
+  bool enable_trailers_{false};
   bool failed_{false};
 };
 

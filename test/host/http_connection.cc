@@ -8,14 +8,16 @@ namespace EnvoyTsHost {
 
 HttpConnection::HttpConnection(Dispatcher& dispatcher, evutil_socket_t fd,
                                const FilterChainConfig& chain, const RouteTable* routes,
-                               uint64_t buffer_limit, UpstreamFactory upstream_factory,
-                               CalloutContext callouts, ConnectionOwner& owner)
+                               uint64_t buffer_limit, Http1Settings http1_settings,
+                               UpstreamFactory upstream_factory, CalloutContext callouts,
+                               ConnectionOwner& owner)
     : dispatcher_(dispatcher),
       connection_(bufferevent_socket_new(dispatcher.base(), fd, BEV_OPT_CLOSE_ON_FREE)),
-      chain_(chain), routes_(routes), buffer_limit_(buffer_limit),
+      chain_(chain), routes_(routes), buffer_limit_(buffer_limit), http1_settings_(http1_settings),
       info_(std::make_shared<DownstreamConnectionInfo>(downstreamConnectionInfo(fd))),
       upstream_factory_(std::move(upstream_factory)), callouts_(callouts), owner_(owner),
       alive_(std::make_shared<bool>(true)) {
+  parser_.setEnableTrailers(http1_settings_.enable_trailers);
   bufferevent_setcb(connection_, &HttpConnection::onReadCallback, nullptr,
                     &HttpConnection::onEventCallback, this);
   bufferevent_enable(connection_, EV_READ | EV_WRITE);
@@ -221,8 +223,14 @@ void HttpConnection::encodeData(Buffer& data, bool end_stream) {
   data.drain(data.length());
 }
 
+// As Envoy's StreamEncoderImpl::encodeTrailersBase: trailers only exist in a chunked body, and
+// without enable_trailers they are dropped and the body ends (endEncode).
 void HttpConnection::encodeTrailers(HeaderMap& trailers) {
   if (!response_chunked_) {
+    return;
+  }
+  if (!http1_settings_.enable_trailers) {
+    write("0\r\n\r\n");
     return;
   }
   std::string out = "0\r\n";

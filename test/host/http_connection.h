@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "config.h"
 #include "filter_manager.h"
 #include "http_codec.h"
 
@@ -22,12 +23,15 @@ public:
 
 // One downstream HTTP/1.1 connection (Envoy's HTTP/1 ServerConnection + ActiveStream): parses
 // requests, runs one stream at a time through the filter chain and writes the responses.
-// `buffer_limit` is the listener's per_connection_buffer_limit_bytes, each stream's starting limit.
+// `buffer_limit` is the listener's per_connection_buffer_limit_bytes, each stream's starting limit;
+// `http1_settings` its HttpConnectionManager's http_protocol_options: without enable_trailers the
+// trailers of a chunked request are ignored (the request ends with its body) and response
+// trailers are not written (the chunked body just ends), as by Envoy's HTTP/1 codec.
 class HttpConnection : public DownstreamEncoder {
 public:
   HttpConnection(Dispatcher& dispatcher, evutil_socket_t fd, const FilterChainConfig& chain,
-                 const RouteTable* routes, uint64_t buffer_limit, UpstreamFactory upstream_factory,
-                 CalloutContext callouts, ConnectionOwner& owner);
+                 const RouteTable* routes, uint64_t buffer_limit, Http1Settings http1_settings,
+                 UpstreamFactory upstream_factory, CalloutContext callouts, ConnectionOwner& owner);
   ~HttpConnection() override;
 
   // Resets the active stream and closes the socket now.
@@ -60,6 +64,7 @@ private:
   const FilterChainConfig& chain_;
   const RouteTable* routes_;
   const uint64_t buffer_limit_;
+  const Http1Settings http1_settings_;
   const std::shared_ptr<const DownstreamConnectionInfo> info_;
   UpstreamFactory upstream_factory_;
   const CalloutContext callouts_;

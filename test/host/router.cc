@@ -160,10 +160,14 @@ void RouterUpstream::decodeTrailers(HeaderMap& trailers) {
   if (done_ || cluster_ == nullptr) {
     return;
   }
+  // Envoy's HTTP/1 codec: trailers only exist in a chunked body, and without the cluster's
+  // enable_trailers they are dropped and the body just ends.
   if (request_chunked_) {
     std::string last = "0\r\n";
-    for (const HeaderMap::Entry& entry : trailers.entries()) {
-      last += entry.first + ": " + entry.second + "\r\n";
+    if (cluster_->http1Settings().enable_trailers) {
+      for (const HeaderMap::Entry& entry : trailers.entries()) {
+        last += entry.first + ": " + entry.second + "\r\n";
+      }
     }
     connection_.write(last + "\r\n");
   }

@@ -48,7 +48,9 @@ private:
 
 // The router filter's upstream side: forwards the filtered request to the cluster of the stream's
 // (cached) route over HTTP/1.1 and feeds the response back into the encoder chain. One upstream
-// connection per stream.
+// connection per stream. Trailers go both ways only if the cluster's HTTP/1 protocol options
+// enable them (Envoy's codec): otherwise request trailers are not written and response trailers
+// are ignored (the response ends with its body).
 class RouterUpstream : public UpstreamRequest, private UpstreamConnectionCallbacks {
 public:
   RouterUpstream(FilterManager& stream, UpstreamConnPool& pool, Dispatcher& dispatcher);

@@ -71,6 +71,7 @@ UpstreamConnection::~UpstreamConnection() {
 bool UpstreamConnection::connect(Cluster& cluster, size_t endpoint) {
   cluster_ = &cluster;
   endpoint_ = endpoint;
+  response_.setEnableTrailers(cluster.http1Settings().enable_trailers);
   connection_ = pool_ == nullptr ? nullptr : pool_->take(cluster, endpoint);
   if (connection_ != nullptr) {
     connected_ = true;

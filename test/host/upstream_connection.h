@@ -58,7 +58,8 @@ protected:
 // idle keep-alive connection of the worker's pool, or a new one that must be up within the
 // cluster's connect_timeout. Bytes written before it is up wait and go out once it is. The
 // response is read one input segment (about one socket read) at a time into an HTTP/1 response
-// parser, so each read becomes its own body slice. Worker thread only; destroying it closes the
+// parser, so each read becomes its own body slice; the parser ignores response trailers unless
+// the cluster's HTTP/1 protocol options enable them. Worker thread only; destroying it closes the
 // connection.
 class UpstreamConnection {
 public:

@@ -20,9 +20,16 @@ export async function freePort() {
  * (default: one route for "/"); `perRoute` becomes the route's typed_per_filter_config
  * (DynamicModuleFilterPerRoute, per_route_config_name "chain"). `perConnectionBufferLimitBytes`
  * becomes the listener's per_connection_buffer_limit_bytes (Envoy's default, 1 MiB, when absent).
+ * Over HTTP/1.1 Envoy drops trailers unless its HTTP/1 codec has `enable_trailers`, so by default
+ * both sides set it: the connection manager's `http_protocol_options` (downstream) and every
+ * cluster's HttpProtocolOptions (upstream: the router and callouts).
+ * `downstreamEnableTrailers` / `upstreamEnableTrailers` (default true) are written as the
+ * `enable_trailers` value of each side (any YAML scalar); null leaves that side's options out
+ * (Envoy's default: trailers dropped).
  */
 export function httpProxyYaml({ listenPort, adminPort, upstreamPort, filters, extraClusters = [],
-                                routes = [{ prefix: '/' }], perConnectionBufferLimitBytes }) {
+                                routes = [{ prefix: '/' }], perConnectionBufferLimitBytes,
+                                downstreamEnableTrailers = true, upstreamEnableTrailers = true }) {
   const httpFilters = filters.map(({ module, filterName, config, doNotClose = true }, i) => `
           - name: ${module}_${i}
             typed_config:
@@ -47,7 +54,8 @@ static_resources:
       - name: envoy.filters.network.http_connection_manager
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
+          stat_prefix: ingress_http${downstreamEnableTrailers === null ? '' : `
+          http_protocol_options: { enable_trailers: ${downstreamEnableTrailers} }`}
           route_config:
             virtual_hosts:
             - name: all
@@ -60,7 +68,7 @@ static_resources:
   clusters:
   - name: upstream
     type: STATIC
-    connect_timeout: 1s
+    connect_timeout: 1s${upstreamProtocolOptionsYaml(upstreamEnableTrailers)}
     load_assignment:
       cluster_name: upstream
       endpoints:
@@ -68,7 +76,21 @@ static_resources:
         - endpoint:
             address:
               socket_address: { address: 127.0.0.1, port_value: ${port} }`).join('')}
-${staticClustersYaml(extraClusters)}`;
+${staticClustersYaml(extraClusters, upstreamEnableTrailers)}`;
+}
+
+/**
+ * A cluster's typed_extension_protocol_options: HTTP/1.1 upstream with `enable_trailers` set to
+ * `enableTrailers`; nothing when it is null.
+ */
+function upstreamProtocolOptionsYaml(enableTrailers) {
+  if (enableTrailers === null) return '';
+  return `
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config:
+          http_protocol_options: { enable_trailers: ${enableTrailers} }`;
 }
 
 function routeYaml({ prefix, perRoute = {} }) {
@@ -86,11 +108,14 @@ function routeYaml({ prefix, perRoute = {} }) {
                 typed_per_filter_config:${perFilter}`}`;
 }
 
-/** STATIC clusters on 127.0.0.1, as `clusters:` list items. */
-function staticClustersYaml(clusters) {
+/**
+ * STATIC clusters on 127.0.0.1, as `clusters:` list items, each with HttpProtocolOptions setting
+ * `enable_trailers` to `enableTrailers` (none when it is null).
+ */
+function staticClustersYaml(clusters, enableTrailers = true) {
   return clusters.map(({ name, port }) => `  - name: ${name}
     type: STATIC
-    connect_timeout: 1s
+    connect_timeout: 1s${upstreamProtocolOptionsYaml(enableTrailers)}
     load_assignment:
       cluster_name: ${name}
       endpoints:
@@ -106,6 +131,7 @@ function staticClustersYaml(clusters) {
  * tcp_proxy (to `defaultCluster`, or to the cluster a filter puts in the typed filter state
  * `envoy.tcp_proxy.cluster`), with an admin endpoint and one STATIC cluster per `clusters` entry.
  * `filters`: [{ module, filterName, config (string), doNotClose = true }], in chain order.
+ * The clusters carry the HTTP protocol options of httpProxyYaml's (tcp_proxy does not use them).
  * Valid for real Envoy and for the conformance host.
  */
 export function tcpProxyYaml({ listenPort, adminPort, clusters, filters = [], defaultCluster }) {

@@ -48,12 +48,17 @@ export async function startUpstream() {
 /**
  * envoy.yaml: one listener → one DynamicModuleFilter per `filters` entry → router → upstream.
  * `perConnectionBufferLimitBytes`: the listener's per_connection_buffer_limit_bytes (optional);
- * `extraClusters`: more STATIC clusters [{ name, port }] (e.g. for callouts).
+ * `extraClusters`: more STATIC clusters [{ name, port }] (e.g. for callouts);
+ * `downstreamEnableTrailers` / `upstreamEnableTrailers`: the HTTP/1 enable_trailers of the
+ * connection manager / of every cluster (default true; null leaves the option out, see
+ * httpProxyYaml).
  */
 export function hostYaml({ listenPort, adminPort, upstreamPort, filters, extraClusters,
-                           perConnectionBufferLimitBytes }) {
+                           perConnectionBufferLimitBytes, downstreamEnableTrailers,
+                           upstreamEnableTrailers }) {
   return httpProxyYaml({
     listenPort, adminPort, upstreamPort, extraClusters, perConnectionBufferLimitBytes,
+    downstreamEnableTrailers, upstreamEnableTrailers,
     filters: filters.map(({ module, filterName = 'test', config = '' }) =>
       ({ module, filterName, config, doNotClose: false })),
   });
@@ -86,15 +91,17 @@ export async function runHostToExit(yaml, { searchPath, timeoutMs = 10000 }) {
 }
 
 /**
- * Starts the host in front of `upstreamPort`; resolves once GET /ready answers 200. `stop()`
- * sends SIGTERM and resolves with {code, signal}.
+ * Starts the host in front of `upstreamPort` (hostYaml's options); resolves once GET /ready
+ * answers 200. `stop()` sends SIGTERM and resolves with {code, signal}.
  */
 export async function startHost({ upstreamPort, filters, extraClusters, searchPath, concurrency = 1,
-                                  perConnectionBufferLimitBytes, logLevel }) {
+                                  perConnectionBufferLimitBytes, downstreamEnableTrailers,
+                                  upstreamEnableTrailers, logLevel }) {
   const listenPort = await freePort();
   const adminPort = await freePort();
   return startHostWithYaml(
-    hostYaml({ listenPort, adminPort, upstreamPort, filters, extraClusters, perConnectionBufferLimitBytes }),
+    hostYaml({ listenPort, adminPort, upstreamPort, filters, extraClusters,
+               perConnectionBufferLimitBytes, downstreamEnableTrailers, upstreamEnableTrailers }),
     { listenPort, adminPort, searchPath, concurrency, logLevel });
 }
 

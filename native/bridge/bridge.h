@@ -115,7 +115,6 @@ class Bridge {
   napi_ref on_fetch_stream_ = nullptr;
   napi_ref on_resume_ = nullptr;
   napi_ref on_destroy_ = nullptr;
-  napi_async_context async_context_ = nullptr;
   std::map<uint64_t, bool> configs_;  // config id → loaded successfully
   uint64_t synced_generation_ = 0;
   BufferViews views_;

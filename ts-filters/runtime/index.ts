@@ -21,7 +21,35 @@ process.on('unhandledRejection', (reason) => {
   writeLog(binding, LogLevel.Error, RUNTIME_PREFIX, `unhandled rejection: ${describeError(reason)}`, []);
 });
 
-const { loadConfig, unloadConfig, describeMetrics, bodyHooks, onHook, onNetworkHook, onNetworkEvent, onCalloutDone,
-  onFetchStream, onResume, onDestroy } = createDispatcher(binding);
-binding.setDispatcher({ loadConfig, unloadConfig, describeMetrics, bodyHooks, onHook, onNetworkHook, onNetworkEvent,
-                        onCalloutDone, onFetchStream, onResume, onDestroy });
+// Native calls the dispatcher with a plain function call (no Node callback scope: it cost more
+// than the rest of a crossing). So each entry does on its way out what that scope did when it
+// closed: run process.nextTick callbacks and microtasks, and report unhandled rejections — once
+// the outermost entry returns, never while a nested one (a hook Envoy runs from inside a binding
+// call, e.g. a local reply) returns to JavaScript that is still running.
+const runTicksAndRejections = (process as unknown as { _tickCallback(): void })._tickCallback;
+let depth = 0;
+function entry<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  return (...args: A): R => {
+    depth++;
+    try {
+      return fn(...args);
+    } finally {
+      if (--depth === 0) runTicksAndRejections();
+    }
+  };
+}
+
+const dispatcher = createDispatcher(binding);
+binding.setDispatcher({
+  loadConfig: entry(dispatcher.loadConfig),
+  unloadConfig: entry(dispatcher.unloadConfig),
+  describeMetrics: entry(dispatcher.describeMetrics),
+  bodyHooks: entry(dispatcher.bodyHooks),
+  onHook: entry(dispatcher.onHook),
+  onNetworkHook: entry(dispatcher.onNetworkHook),
+  onNetworkEvent: entry(dispatcher.onNetworkEvent),
+  onCalloutDone: entry(dispatcher.onCalloutDone),
+  onFetchStream: entry(dispatcher.onFetchStream),
+  onResume: entry(dispatcher.onResume),
+  onDestroy: entry(dispatcher.onDestroy),
+});

@@ -1,6 +1,6 @@
 // The envoy.yaml every test and benchmark runs: one listener → http_connection_manager → the
-// given dynamic-module filters → router → one upstream, with an admin endpoint. Valid for real
-// Envoy and for the conformance host.
+// given dynamic-module filters → router → the `upstream` cluster (or, per route, another one),
+// with an admin endpoint. Valid for real Envoy and for the conformance host.
 import net from 'node:net';
 
 /** A loopback port nobody listens on right now. */
@@ -14,12 +14,20 @@ export async function freePort() {
 
 /**
  * `upstreamPort`: the port of the `upstream` cluster's endpoint on 127.0.0.1, or a list of ports
- * (one endpoint each, round-robin).
- * `filters`: [{ module, filterName, config (string), doNotClose = true }], in chain order; they are
- * named `<module>_<index>`. `routes`: [{ prefix, perRoute?: { <filter name>: { module, config } } }]
- * (default: one route for "/"); `perRoute` becomes the route's typed_per_filter_config
- * (DynamicModuleFilterPerRoute, per_route_config_name "chain"). `perConnectionBufferLimitBytes`
- * becomes the listener's per_connection_buffer_limit_bytes (Envoy's default, 1 MiB, when absent).
+ * (one endpoint each, round-robin). `extraClusters`: more STATIC clusters [{ name, port }] on
+ * 127.0.0.1 (callouts, or routes to another cluster).
+ * `filters`: [{ module, filterName, config (string), doNotClose = true, name }], in chain order;
+ * `name` is the http filter's name, `<module>_<index>` by default.
+ * `routes`: [{ prefix, name?, cluster = 'upstream', perRoute? }] (default: one route for "/"), the
+ * routes of the one virtual host "all" (domains "*"); `name` is the route's name (none when
+ * absent). `perRoute`: { <filter name>: { module, config (string), perRouteConfigName = 'chain',
+ * doNotClose = true } }, written as the route's typed_per_filter_config
+ * (DynamicModuleFilterPerRoute); an entry { type } is written as a config of that other type,
+ * its "@type" only.
+ * `virtualHosts`: [{ name, domains = ["*"], perRoute?, routes }] replaces that virtual host (and
+ * `routes`) with these, in order; `perRoute` is the virtual host's typed_per_filter_config.
+ * `perConnectionBufferLimitBytes` becomes the listener's per_connection_buffer_limit_bytes
+ * (Envoy's default, 1 MiB, when absent).
  * Over HTTP/1.1 Envoy drops trailers unless its HTTP/1 codec has `enable_trailers`, so by default
  * both sides set it: the connection manager's `http_protocol_options` (downstream) and every
  * cluster's HttpProtocolOptions (upstream: the router and callouts).
@@ -28,10 +36,12 @@ export async function freePort() {
  * (Envoy's default: trailers dropped).
  */
 export function httpProxyYaml({ listenPort, adminPort, upstreamPort, filters, extraClusters = [],
-                                routes = [{ prefix: '/' }], perConnectionBufferLimitBytes,
+                                routes = [{ prefix: '/' }],
+                                virtualHosts = [{ name: 'all', routes }],
+                                perConnectionBufferLimitBytes,
                                 downstreamEnableTrailers = true, upstreamEnableTrailers = true }) {
-  const httpFilters = filters.map(({ module, filterName, config, doNotClose = true }, i) => `
-          - name: ${module}_${i}
+  const httpFilters = filters.map(({ module, filterName, config, doNotClose = true, name }, i) => `
+          - name: ${name ?? `${module}_${i}`}
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter
               dynamic_module_config: { name: ${module}, do_not_close: ${doNotClose} }
@@ -57,10 +67,7 @@ static_resources:
           stat_prefix: ingress_http${downstreamEnableTrailers === null ? '' : `
           http_protocol_options: { enable_trailers: ${downstreamEnableTrailers} }`}
           route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:${routes.map(routeYaml).join('')}
+            virtual_hosts:${virtualHosts.map(virtualHostYaml).join('')}
           http_filters:${httpFilters}
           - name: envoy.filters.http.router
             typed_config:
@@ -93,19 +100,43 @@ function upstreamProtocolOptionsYaml(enableTrailers) {
           http_protocol_options: { enable_trailers: ${enableTrailers} }`;
 }
 
-function routeYaml({ prefix, perRoute = {} }) {
-  const perFilter = Object.entries(perRoute).map(([name, { module, config }]) => `
-                  ${name}:
-                    "@type": type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilterPerRoute
-                    dynamic_module_config: { name: ${module}, do_not_close: true }
-                    per_route_config_name: chain
-                    filter_config:
-                      "@type": type.googleapis.com/google.protobuf.StringValue
-                      value: ${JSON.stringify(config)}`).join('');
+function virtualHostYaml({ name, domains = ['*'], perRoute = {}, routes }) {
+  const perFilter = perFilterConfigYaml(perRoute, ' '.repeat(16));
   return `
-              - match: { prefix: ${JSON.stringify(prefix)} }
-                route: { cluster: upstream }${perFilter === '' ? '' : `
+            - name: ${name}
+              domains: ${JSON.stringify(domains)}${perFilter === '' ? '' : `
+              typed_per_filter_config:${perFilter}`}
+              routes:${routes.map(routeYaml).join('')}`;
+}
+
+function routeYaml({ prefix, name, cluster = 'upstream', perRoute = {} }) {
+  const match = `match: { prefix: ${JSON.stringify(prefix)} }`;
+  const perFilter = perFilterConfigYaml(perRoute, ' '.repeat(18));
+  return `
+              - ${name === undefined ? match : `name: ${name}
+                ${match}`}
+                route: { cluster: ${cluster} }${perFilter === '' ? '' : `
                 typed_per_filter_config:${perFilter}`}`;
+}
+
+/** The entries of a typed_per_filter_config (see httpProxyYaml's `perRoute`), indented by `pad`. */
+function perFilterConfigYaml(perRoute, pad) {
+  return Object.entries(perRoute).map(([filter, entry]) => {
+    if (entry.type !== undefined) {
+      return `
+${pad}${filter}:
+${pad}  "@type": ${entry.type}`;
+    }
+    const { module, config, perRouteConfigName = 'chain', doNotClose = true } = entry;
+    return `
+${pad}${filter}:
+${pad}  "@type": type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilterPerRoute
+${pad}  dynamic_module_config: { name: ${module}, do_not_close: ${doNotClose} }
+${pad}  per_route_config_name: ${perRouteConfigName}
+${pad}  filter_config:
+${pad}    "@type": type.googleapis.com/google.protobuf.StringValue
+${pad}    value: ${JSON.stringify(config)}`;
+  }).join('');
 }
 
 /**

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { freePort, request, startHostWithYaml, testModulesDir } from './helpers.mjs';
+import { httpProxyYaml } from '../../support/proxy-config.mjs';
 import { listenLoopback } from '../../support/servers.mjs';
 
 const searchPath = testModulesDir;
@@ -26,59 +27,23 @@ async function startUpstream(label) {
   return listenLoopback(server);
 }
 
-/** envoy.yaml: one module filter (its config selects the :path behaviour), three routes. */
+/**
+ * envoy.yaml: one module filter (its config selects the :path behaviour), three routes: "route-b"
+ * (/b, to cluster "b"), an unnamed one (/unnamed) and "route-root" (/), both to cluster "upstream"
+ * (the root upstream).
+ */
 function yaml({ listenPort, adminPort, rootPort, bPort, config }) {
-  return `admin:
-  address:
-    socket_address: { address: 127.0.0.1, port_value: ${adminPort} }
-static_resources:
-  listeners:
-  - name: http
-    address:
-      socket_address: { address: 127.0.0.1, port_value: ${listenPort} }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - name: route-b
-                match: { prefix: "/b" }
-                route: { cluster: b }
-              - match: { prefix: "/unnamed" }
-                route: { cluster: root }
-              - name: route-root
-                match: { prefix: "/" }
-                route: { cluster: root }
-          http_filters:
-          - name: stream_info
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter
-              dynamic_module_config: { name: ${module} }
-              filter_name: stream_info
-              filter_config:
-                "@type": type.googleapis.com/google.protobuf.StringValue
-                value: ${JSON.stringify(config)}
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
-${[['root', rootPort], ['b', bPort]].map(([name, port]) => `  - name: ${name}
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: ${name}
-      endpoints:
-      - lb_endpoints:
-        - endpoint:
-            address:
-              socket_address: { address: 127.0.0.1, port_value: ${port} }`).join('\n')}
-`;
+  return httpProxyYaml({
+    listenPort, adminPort, upstreamPort: rootPort, extraClusters: [{ name: 'b', port: bPort }],
+    filters: [
+      { name: 'stream_info', module, filterName: 'stream_info', config, doNotClose: false },
+    ],
+    routes: [
+      { name: 'route-b', prefix: '/b', cluster: 'b' },
+      { prefix: '/unnamed' },
+      { name: 'route-root', prefix: '/' },
+    ],
+  });
 }
 
 async function startHost(config, upstreams) {

@@ -6,11 +6,10 @@ import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
 import { freePort, request, runHostToExit, startHostWithYaml, testModulesDir } from './helpers.mjs';
+import { httpProxyYaml } from '../../support/proxy-config.mjs';
 import { listenLoopback } from '../../support/servers.mjs';
 
 const searchPath = testModulesDir;
-const perRouteType =
-  'type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilterPerRoute';
 
 /** An upstream answering with the JSON of the request's path and x-* headers. */
 async function startEchoUpstream() {
@@ -26,17 +25,9 @@ async function startEchoUpstream() {
   return listenLoopback(server);
 }
 
-/** One typed_per_filter_config entry, indented for a route or virtual host. */
-function perRoute(indent, filterName, { module = 'per_route_config', name, config, type }) {
-  const pad = ' '.repeat(indent);
-  if (type) return `${pad}${filterName}:\n${pad}  "@type": ${type}`;
-  return `${pad}${filterName}:
-${pad}  "@type": ${perRouteType}
-${pad}  dynamic_module_config: { name: ${module} }
-${pad}  per_route_config_name: ${name}
-${pad}  filter_config:
-${pad}    "@type": type.googleapis.com/google.protobuf.StringValue
-${pad}    value: ${JSON.stringify(config)}`;
+/** A per-route config of `module` (see httpProxyYaml's `perRoute`) named `perRouteConfigName`. */
+function perRoute(perRouteConfigName, config, module = 'per_route_config') {
+  return { module, perRouteConfigName, config, doNotClose: false };
 }
 
 /**
@@ -44,78 +35,27 @@ ${pad}    value: ${JSON.stringify(config)}`;
  * "other" (header x-other). Virtual host "all": a config for "pr"; routes /with (configs for
  * "pr", "other" and a name that is no filter of the chain), /a (config for "pr"), /b (config for
  * "other"), / (none). Virtual host "bare" (bare.test): no per-route configs at all.
+ * `overrides.vhPr` / `overrides.withPr` replace the "pr" entry of "all" / of /with.
  */
 function yaml({ listenPort, adminPort, upstreamPort, overrides = {} }) {
-  const vhPr = overrides.vhPr ?? { name: 'vh', config: 'vh-pr' };
-  const withPr = overrides.withPr ?? { name: 'route', config: 'with-pr' };
-  const filter = (name, config) => `          - name: ${name}
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter
-              dynamic_module_config: { name: per_route_config }
-              filter_name: ${name}
-              filter_config:
-                "@type": type.googleapis.com/google.protobuf.StringValue
-                value: ${JSON.stringify(config)}`;
-  return `admin:
-  address:
-    socket_address: { address: 127.0.0.1, port_value: ${adminPort} }
-static_resources:
-  listeners:
-  - name: http
-    address:
-      socket_address: { address: 127.0.0.1, port_value: ${listenPort} }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress_http
-          route_config:
-            virtual_hosts:
-            - name: bare
-              domains: ["bare.test"]
-              routes:
-              - match: { prefix: "/" }
-                route: { cluster: upstream }
-            - name: all
-              domains: ["*"]
-              typed_per_filter_config:
-${perRoute(16, 'pr', vhPr)}
-              routes:
-              - match: { prefix: "/with" }
-                route: { cluster: upstream }
-                typed_per_filter_config:
-${perRoute(18, 'pr', withPr)}
-${perRoute(18, 'other', { name: 'route', config: 'with-other' })}
-${perRoute(18, 'not_a_filter_of_this_chain', { name: 'unused', config: 'unused' })}
-              - match: { prefix: "/a" }
-                route: { cluster: upstream }
-                typed_per_filter_config:
-${perRoute(18, 'pr', { name: 'route', config: 'a-pr' })}
-              - match: { prefix: "/b" }
-                route: { cluster: upstream }
-                typed_per_filter_config:
-${perRoute(18, 'other', { name: 'route', config: 'b-other' })}
-              - match: { prefix: "/" }
-                route: { cluster: upstream }
-          http_filters:
-${filter('pr', 'x-pr,rewrite')}
-${filter('other', 'x-other')}
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
-  - name: upstream
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: upstream
-      endpoints:
-      - lb_endpoints:
-        - endpoint:
-            address:
-              socket_address: { address: 127.0.0.1, port_value: ${upstreamPort} }
-`;
+  const vhPr = overrides.vhPr ?? perRoute('vh', 'vh-pr');
+  const withPr = overrides.withPr ?? perRoute('route', 'with-pr');
+  const filter = (name, config) =>
+    ({ name, module: 'per_route_config', filterName: name, config, doNotClose: false });
+  return httpProxyYaml({
+    listenPort, adminPort, upstreamPort,
+    filters: [filter('pr', 'x-pr,rewrite'), filter('other', 'x-other')],
+    virtualHosts: [
+      { name: 'bare', domains: ['bare.test'], routes: [{ prefix: '/' }] },
+      { name: 'all', perRoute: { pr: vhPr }, routes: [
+        { prefix: '/with', perRoute: { pr: withPr, other: perRoute('route', 'with-other'),
+                                       not_a_filter_of_this_chain: perRoute('unused', 'unused') } },
+        { prefix: '/a', perRoute: { pr: perRoute('route', 'a-pr') } },
+        { prefix: '/b', perRoute: { other: perRoute('route', 'b-other') } },
+        { prefix: '/' },
+      ] },
+    ],
+  });
 }
 
 async function echoed(port, urlPath, headers = {}) {
@@ -205,7 +145,7 @@ describe('per-route config errors', () => {
 
   test('a NULL per_route_config_new rejects the configuration (exit 1, naming the path)',
        async () => {
-    const { code, output } = await refuse({ withPr: { name: 'route', config: 'reject' } });
+    const { code, output } = await refuse({ withPr: perRoute('route', 'reject') });
     assert.equal(code, 1, output);
     assert.ok(output.includes(`${routePath}: Failed to initialize per-route dynamic module`),
               output);
@@ -215,8 +155,7 @@ describe('per-route config errors', () => {
   });
 
   test('a module without the per-route hooks is refused, naming the missing hook', async () => {
-    const { code, output } = await refuse(
-      { vhPr: { module: 'http_stream_info', name: 'vh', config: 'x' } });
+    const { code, output } = await refuse({ vhPr: perRoute('vh', 'x', 'http_stream_info') });
     assert.equal(code, 1, output);
     assert.ok(output.includes('static_resources.listeners[0].filter_chains[0].filters[0].' +
       'typed_config.route_config.virtual_hosts[1].typed_per_filter_config.pr: Failed to resolve ' +

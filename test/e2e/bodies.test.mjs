@@ -2,35 +2,22 @@
 // whole-body reads and replacement, the buffer limit, over real HTTP to a real upstream.
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import { listenLoopback } from '../support/servers.mjs';
-import { echoOf, fixturesBundle, proxyName, request, startProxy, startUpstream } from './harness.mjs';
+import { echoOf, fixturesBundle, proxyForSuite, proxyName, request } from './harness.mjs';
 
 describe(`request and response bodies through ${proxyName}`, () => {
-  let upstream;
-  let proxy;
-
-  before(async () => {
-    upstream = await startUpstream();
-    proxy = await startProxy({
-      upstreamPort: upstream.port,
-      filterConfigs: [{
-        bundle: fixturesBundle,
-        chain: [{ name: 'json-stamp' }, { name: 'body-guard' }, { name: 'redact-response', config: { fields: ['method'] } }],
-      }],
-    });
-  });
-
-  after(async () => {
-    const exit = await proxy?.stop();
-    await upstream?.close();
-    assert.equal(exit?.code, 0, `clean shutdown, output:\n${proxy?.output}`);
+  const suite = proxyForSuite({
+    filterConfigs: [{
+      bundle: fixturesBundle,
+      chain: [{ name: 'json-stamp' }, { name: 'body-guard' }, { name: 'redact-response', config: { fields: ['method'] } }],
+    }],
   });
 
   test('a JSON request body is read whole, replaced, and content-length follows', async () => {
     const sent = JSON.stringify({ order: 42, items: ['tea'] });
-    const response = await request(proxy.port, {
+    const response = await request(suite.proxy.port, {
       method: 'POST', path: '/orders', body: sent,
       headers: { 'content-type': 'application/json', 'content-length': String(sent.length) },
     });
@@ -42,7 +29,7 @@ describe(`request and response bodies through ${proxyName}`, () => {
   });
 
   test('a chunked JSON request body arrives in pieces and is still read whole', async () => {
-    const response = await request(proxy.port, {
+    const response = await request(suite.proxy.port, {
       method: 'POST', path: '/chunked', headers: { 'content-type': 'application/json' },
       body: ['{"a":', '1,"b"', ':[2,3]}'],
     });
@@ -51,28 +38,28 @@ describe(`request and response bodies through ${proxyName}`, () => {
   });
 
   test('a body that is not JSON gets the filter\'s 400; the upstream never sees it', async () => {
-    const before = upstream.seen.length;
-    const response = await request(proxy.port, {
+    const before = suite.upstream.seen.length;
+    const response = await request(suite.proxy.port, {
       method: 'POST', path: '/bad', headers: { 'content-type': 'application/json' }, body: '{"a":',
     });
     assert.equal(response.status, 400);
     assert.equal(response.body, 'the body is not JSON');
-    assert.equal(upstream.seen.length, before);
+    assert.equal(suite.upstream.seen.length, before);
   });
 
   test('a streamed body is checked chunk by chunk, across chunk boundaries', async () => {
-    const fine = await request(proxy.port, { method: 'POST', path: '/upload', body: ['all', ' good ', 'here'] });
+    const fine = await request(suite.proxy.port, { method: 'POST', path: '/upload', body: ['all', ' good ', 'here'] });
     assert.equal(fine.status, 200);
     assert.equal(echoOf(fine).body, 'all good here');
-    const before = upstream.seen.length;
-    const bad = await request(proxy.port, { method: 'POST', path: '/upload', body: ['this is forb', 'idden text'] });
+    const before = suite.upstream.seen.length;
+    const bad = await request(suite.proxy.port, { method: 'POST', path: '/upload', body: ['this is forb', 'idden text'] });
     assert.equal(bad.status, 422);
     assert.equal(bad.body, 'forbidden content');
-    assert.equal(upstream.seen.length, before, 'the request never completed upstream');
+    assert.equal(suite.upstream.seen.length, before, 'the request never completed upstream');
   });
 
   test('a JSON response body is buffered, redacted and re-sized', async () => {
-    const response = await request(proxy.port, { path: '/secret' });
+    const response = await request(suite.proxy.port, { path: '/secret' });
     assert.equal(response.status, 200);
     const body = JSON.parse(response.body);
     assert.equal(body.method, '[redacted]');
@@ -85,28 +72,15 @@ describe(`request and response bodies through ${proxyName}`, () => {
 
 describe(`zero-copy body views through ${proxyName}`, () => {
   const MiB = 1024 * 1024;
-  let upstream;
-  let proxy;
-
-  before(async () => {
-    upstream = await startUpstream();
-    proxy = await startProxy({
-      upstreamPort: upstream.port,
-      filterConfigs: [{ bundle: fixturesBundle, chain: [{ name: 'body-census' }] }],
-    });
-  });
-
-  after(async () => {
-    const exit = await proxy?.stop();
-    await upstream?.close();
-    assert.equal(exit?.code, 0, `clean shutdown, output:\n${proxy?.output}`);
+  const suite = proxyForSuite({
+    filterConfigs: [{ bundle: fixturesBundle, chain: [{ name: 'body-census' }] }],
   });
 
   test('a 1 MiB body is inspected through views without a copy of it in JS memory', async () => {
     const body = Buffer.alloc(MiB, 'abcdefgh');
     let expectedSum = 0;
     for (const byte of body) expectedSum = (expectedSum + byte) % 1_000_000_007;
-    const response = await request(proxy.port, {
+    const response = await request(suite.proxy.port, {
       method: 'POST', path: '/big', body, headers: { 'content-length': String(MiB) },
     });
     assert.equal(response.status, 200);
@@ -122,34 +96,21 @@ describe(`zero-copy body views through ${proxyName}`, () => {
 
 describe(`streamed edits and the census's control through ${proxyName}`, () => {
   const MiB = 1024 * 1024;
-  let upstream;
-  let proxy;
-
-  before(async () => {
-    upstream = await startUpstream();
-    proxy = await startProxy({
-      upstreamPort: upstream.port,
-      filterConfigs: [{
-        bundle: fixturesBundle, chain: [{ name: 'upper-stream' }, { name: 'body-census', config: { copy: true } }],
-      }],
-    });
-  });
-
-  after(async () => {
-    const exit = await proxy?.stop();
-    await upstream?.close();
-    assert.equal(exit?.code, 0, `clean shutdown, output:\n${proxy?.output}`);
+  const suite = proxyForSuite({
+    filterConfigs: [{
+      bundle: fixturesBundle, chain: [{ name: 'upper-stream' }, { name: 'body-census', config: { copy: true } }],
+    }],
   });
 
   test('each streamed chunk is edited in place; later filters and the upstream see the edit', async () => {
-    const response = await request(proxy.port, { method: 'POST', path: '/up', body: ['hello ', 'streamed ', 'world'] });
+    const response = await request(suite.proxy.port, { method: 'POST', path: '/up', body: ['hello ', 'streamed ', 'world'] });
     assert.equal(response.status, 200);
     assert.equal(echoOf(response).body, 'HELLO STREAMED WORLD');
     assert.equal(response.headers['x-census-bytes'], String('HELLO STREAMED WORLD'.length));
   });
 
   test('keeping a copy of each chunk shows up as ~1 MiB of ArrayBuffer memory (the census sees copies)', async () => {
-    const response = await request(proxy.port, {
+    const response = await request(suite.proxy.port, {
       method: 'POST', path: '/big', body: Buffer.alloc(MiB, 'x'), headers: { 'content-length': String(MiB) },
     });
     assert.equal(response.status, 200);
@@ -160,55 +121,42 @@ describe(`streamed edits and the census's control through ${proxyName}`, () => {
 
 describe(`the buffer limit (per_connection_buffer_limit_bytes: 64 KiB) through ${proxyName}`, () => {
   const KiB = 1024;
-  let upstream;
-  let proxy;
-
-  before(async () => {
-    upstream = await startUpstream();
-    proxy = await startProxy({
-      upstreamPort: upstream.port,
-      perConnectionBufferLimitBytes: 64 * KiB,
-      filterConfigs: [{
-        bundle: fixturesBundle,
-        chain: [{ name: 'json-stamp' }, { name: 'redact-response', config: { fields: ['method'] } },
-                { name: 'slow', config: { ms: 100 } }],
-      }],
-    });
-  });
-
-  after(async () => {
-    const exit = await proxy?.stop();
-    await upstream?.close();
-    assert.equal(exit?.code, 0, `clean shutdown, output:\n${proxy?.output}`);
+  const suite = proxyForSuite({
+    perConnectionBufferLimitBytes: 64 * KiB,
+    filterConfigs: [{
+      bundle: fixturesBundle,
+      chain: [{ name: 'json-stamp' }, { name: 'redact-response', config: { fields: ['method'] } },
+              { name: 'slow', config: { ms: 100 } }],
+    }],
   });
 
   test('a request body read whole beyond the limit gets Envoy\'s 413; the upstream never sees it', async () => {
-    const before = upstream.seen.length;
+    const before = suite.upstream.seen.length;
     const big = JSON.stringify({ blob: 'x'.repeat(100 * KiB) });
-    const response = await request(proxy.port, {
+    const response = await request(suite.proxy.port, {
       method: 'POST', path: '/too-big', body: big,
       headers: { 'content-type': 'application/json', 'content-length': String(big.length) },
     });
     assert.equal(response.status, 413);
     assert.equal(response.body, 'Payload Too Large');
-    assert.equal(upstream.seen.length, before);
+    assert.equal(suite.upstream.seen.length, before);
   });
 
   test('a body held by an awaiting hook is paused, not refused: 1 MiB passes a 64 KiB limit intact', async () => {
     const body = Buffer.alloc(1024 * KiB, 'abcdefghijklmnop');
-    const response = await request(proxy.port, {
+    const response = await request(suite.proxy.port, {
       method: 'POST', path: '/streamed', body, headers: { 'content-length': String(body.length) },
     });
     // The echo is JSON over the limit: redact-response reads it whole, so Envoy answers 500.
     assert.equal(response.status, 500);
     assert.equal(response.body, 'Internal Server Error');
-    const seen = upstream.seen.at(-1);
+    const seen = suite.upstream.seen.at(-1);
     assert.equal(seen.path, '/streamed');
     assert.equal(seen.body, body.toString('latin1'), 'the upstream got every byte, in order');
   });
 
   test('below the limit both directions pass, read whole', async () => {
-    const response = await request(proxy.port, { method: 'POST', path: '/small', body: 'hello' });
+    const response = await request(suite.proxy.port, { method: 'POST', path: '/small', body: 'hello' });
     assert.equal(response.status, 200);
     const echo = JSON.parse(response.body);
     assert.equal(echo.method, '[redacted]');
@@ -217,12 +165,11 @@ describe(`the buffer limit (per_connection_buffer_limit_bytes: 64 KiB) through $
 });
 
 describe(`local replies from response body hooks through ${proxyName}`, () => {
-  let upstream;
-  let proxy;
-
-  before(async () => {
+  const suite = proxyForSuite({
+    filterConfigs: [{ bundle: fixturesBundle, chain: [{ name: 'response-guard' }] }],
+  }, {
     // Answers JSON on /json and plain text on /text, carrying the request body.
-    upstream = await listenLoopback(http.createServer((req, res) => {
+    upstream: () => listenLoopback(http.createServer((req, res) => {
       const chunks = [];
       req.on('data', (chunk) => chunks.push(chunk));
       req.on('end', () => {
@@ -231,31 +178,21 @@ describe(`local replies from response body hooks through ${proxyName}`, () => {
         res.writeHead(200, { 'content-type': json ? 'application/json' : 'text/plain' });
         res.end(json ? JSON.stringify({ note: body }) : body);
       });
-    }));
-    proxy = await startProxy({
-      upstreamPort: upstream.port,
-      filterConfigs: [{ bundle: fixturesBundle, chain: [{ name: 'response-guard' }] }],
-    });
-  });
-
-  after(async () => {
-    const exit = await proxy?.stop();
-    await upstream?.close();
-    assert.equal(exit?.code, 0, `clean shutdown, output:\n${proxy?.output}`);
+    })),
   });
 
   test('a response read whole can still be replaced by a local reply', async () => {
-    const refused = await request(proxy.port, { method: 'POST', path: '/json', body: 'some forbidden words' });
+    const refused = await request(suite.proxy.port, { method: 'POST', path: '/json', body: 'some forbidden words' });
     assert.equal(refused.status, 502);
     assert.equal(refused.body, 'the upstream answered with forbidden content');
-    const fine = await request(proxy.port, { method: 'POST', path: '/json', body: 'fine words' });
+    const fine = await request(suite.proxy.port, { method: 'POST', path: '/json', body: 'fine words' });
     assert.equal(fine.status, 200);
     assert.deepEqual(JSON.parse(fine.body), { note: 'fine words' });
   });
 
   test('a local reply once the response headers went downstream resets the stream, as in Envoy', async () => {
-    await assert.rejects(request(proxy.port, { method: 'POST', path: '/text', body: 'forbidden' }));
-    const fine = await request(proxy.port, { method: 'POST', path: '/text', body: 'allowed' });
+    await assert.rejects(request(suite.proxy.port, { method: 'POST', path: '/text', body: 'forbidden' }));
+    const fine = await request(suite.proxy.port, { method: 'POST', path: '/text', body: 'allowed' });
     assert.equal(fine.status, 200);
     assert.equal(fine.body, 'allowed');
   });

@@ -1,10 +1,12 @@
 // Runs a proxy (the conformance host, or real Envoy when ENVOY_BIN is set) with an envoy.yaml made
 // for the test, in front of a real upstream, and talks to it over real HTTP/1.1.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { freePort, httpProxyYaml } from '../support/proxy-config.mjs';
@@ -164,6 +166,26 @@ export async function startProxy({ upstreamPort, filterConfigs, extraClusters, r
   const yaml = envoyYaml({ listenPort: port, adminPort, upstreamPort, filterConfigs, extraClusters, routes,
                           perConnectionBufferLimitBytes });
   return launchProxy(yaml, { port, adminPort, concurrency, logLevel });
+}
+
+/**
+ * For a describe block: before its tests, starts an upstream (`startUpstream()` unless
+ * `upstream` makes another) and a proxy in front of it with `proxyOptions` (startProxy's, without
+ * upstreamPort); after them, stops both and checks the proxy shut down cleanly. Returns the
+ * suite's { upstream, proxy }, set once its tests run.
+ */
+export function proxyForSuite(proxyOptions, { upstream: makeUpstream = startUpstream } = {}) {
+  const suite = { upstream: null, proxy: null };
+  before(async () => {
+    suite.upstream = await makeUpstream();
+    suite.proxy = await startProxy({ upstreamPort: suite.upstream.port, ...proxyOptions });
+  });
+  after(async () => {
+    const exit = await suite.proxy?.stop();
+    await suite.upstream?.close();
+    assert.equal(exit?.code, 0, `clean shutdown, output:\n${suite.proxy?.output}`);
+  });
+  return suite;
 }
 
 /**

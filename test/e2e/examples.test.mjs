@@ -103,10 +103,12 @@ describe(`example filters through ${proxyName}`, () => {
     assert.ok((await proxy.stat('envoy_ts.request-id.hook_invocations')) >= 6, 'request and response hooks');
     assert.ok((await proxy.stat('envoy_ts.async-delay.hook_invocations')) >= 3);
     assert.equal(await proxy.stat('envoy_ts.async-delay.hooks_pending'), 0, 'nothing waits any more');
-    // async-delay waits 30 ms per request: its hook time runs until the promise settled.
+    // async-delay waits 30 ms per request: its hook time runs until the promise settled. Node's
+    // timers count whole milliseconds of the loop's clock (a 30 ms timer started at 10.9 ms may
+    // fire at 40.0 ms), so what the filter guarantees is more than 29 ms per stream.
     const line = /envoy_ts\.async-delay\.hook_time_us: (.*)/.exec(await proxy.statsText())?.[1] ?? '';
     const median = Number(/P50\(nan,([\d.]+)\)/.exec(line)?.[1]);
-    assert.ok(median >= 30_000, `median async-delay hook time per stream ${median} µs (${line})`);
+    assert.ok(median > 29_000, `median async-delay hook time per stream ${median} µs (${line})`);
   });
 });
 

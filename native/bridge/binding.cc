@@ -5,6 +5,7 @@
 
 #include "native/bridge/binding_args.h"
 #include "native/bridge/bridge.h"
+#include "native/runtime/cpu_watchdog.h"
 #include "native/runtime/log.h"
 #include "native/runtime/shared_counters.h"
 #include "native/runtime/shared_token_buckets.h"
@@ -495,6 +496,18 @@ napi_value setStatsBuffer(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+napi_value setWatchSlots(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  int32_t* slots = nullptr;
+  size_t count = 0;
+  if (!args.int32s(0, slots, count) || count < runtime::WatchSlot::kCount) {
+    args.throwTypeError("expected an Int32Array of the watch slots");
+    return nullptr;
+  }
+  args.bridge().setWatchSlots(args.value(0), slots);
+  return undefinedValue(env);
+}
+
 napi_value sharedCounterAdd(napi_env env, napi_callback_info info) {
   Args args(env, info);
   std::string key;
@@ -570,6 +583,7 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
       {"requestResume", nullptr, requestResume, nullptr, nullptr, nullptr, napi_default, data},
       {"metric", nullptr, metric, nullptr, nullptr, nullptr, napi_default, data},
       {"setStatsBuffer", nullptr, setStatsBuffer, nullptr, nullptr, nullptr, napi_default, data},
+      {"setWatchSlots", nullptr, setWatchSlots, nullptr, nullptr, nullptr, napi_default, data},
       {"setMetadata", nullptr, setMetadata, nullptr, nullptr, nullptr, napi_default, data},
       {"setFilterState", nullptr, setFilterState, nullptr, nullptr, nullptr, napi_default, data},
       {"getFilterState", nullptr, getFilterState, nullptr, nullptr, nullptr, napi_default, data},

@@ -139,6 +139,22 @@ class Args {
   }
 
   // A Float64Array argument's values (a view of JS memory, valid during this call).
+  bool int32s(size_t i, int32_t*& out, size_t& count) const {
+    bool is_typed_array = false;
+    if (i >= argc_ || napi_is_typedarray(env_, argv_[i], &is_typed_array) != napi_ok ||
+        !is_typed_array) {
+      return false;
+    }
+    napi_typedarray_type type;
+    void* data = nullptr;
+    if (napi_get_typedarray_info(env_, argv_[i], &type, &count, &data, nullptr, nullptr) != napi_ok ||
+        type != napi_int32_array) {
+      return false;
+    }
+    out = static_cast<int32_t*>(data);
+    return true;
+  }
+
   bool float64s(size_t i, const double*& out, size_t& count) const {
     bool is_typed_array = false;
     if (i >= argc_ || napi_is_typedarray(env_, argv_[i], &is_typed_array) != napi_ok ||

@@ -58,7 +58,13 @@ std::string takeException(napi_env env) {
 
 }  // namespace
 
-Bridge::Bridge(napi_env env, runtime::Environment& owner) : env_(env), owner_(owner) {}
+Bridge::Bridge(napi_env env, runtime::Environment& owner) : env_(env), owner_(owner) {
+  // JavaScript the loop pump ran was stopped: no stream's call is on the stack.
+  owner_.setOverrunHandler([this] {
+    napi_value ignored;
+    recoverFromOverrun({}, &ignored);
+  });
+}
 
 napi_value Bridge::initBinding(napi_env env, napi_value exports) {
   runtime::Environment* owner = runtime::Environment::beingCreated();
@@ -106,25 +112,54 @@ void Bridge::setDispatcher(Napi::Object dispatcher) {
   on_fetch_stream_ = ref("onFetchStream");
   on_resume_ = ref("onResume");
   on_destroy_ = ref("onDestroy");
+  on_budget_exceeded_ = ref("onBudgetExceeded");
 }
 
-bool Bridge::callDispatcher(napi_ref function, size_t argc, const napi_value* argv,
-                            napi_value* result, const char* what) {
+Bridge::CallResult Bridge::callDispatcher(napi_ref function, size_t argc, const napi_value* argv,
+                                          napi_value* result, const char* what, StreamRef ref) {
   if (function == nullptr) {
     runtime::log(LogLevel::Error, std::string("the runtime registered no dispatcher.") + what);
-    return false;
+    return CallResult::Failed;
   }
   // A plain call, not napi_make_callback: Node's callback scope cost about 0.3 µs per call. The
   // runtime's entry points run what the scope would have on the way out (process.nextTick
   // callbacks, microtasks, rejection tracking): see ts-filters/runtime/index.ts.
   napi_status status = napi_call_function(env_, dispatcher_.Value(),
                                           valueOf(env_, function), argc, argv, result);
-  if (status != napi_ok) {
-    runtime::log(LogLevel::Error,
-                 std::string("runtime dispatcher.") + what + " failed: " + takeException(env_));
-    return false;
+  if (status == napi_ok) {
+    return CallResult::Ok;
   }
-  return true;
+  if (owner_.watched().overrunPending()) {
+    napi_value termination;
+    napi_get_and_clear_last_exception(env_, &termination);
+    // A nested call returns into JavaScript that is still being stopped; the outermost call
+    // recovers once all of it has unwound.
+    return callDepth() == 1 ? recoverFromOverrun(ref, result) : CallResult::Failed;
+  }
+  runtime::log(LogLevel::Error,
+               std::string("runtime dispatcher.") + what + " failed: " + takeException(env_));
+  return CallResult::Failed;
+}
+
+Bridge::CallResult Bridge::recoverFromOverrun(StreamRef ref, napi_value* result) {
+  runtime::BudgetOverrun overrun = owner_.watched().takeOverrun();
+  owner_.cancelTermination();
+  napi_value ignored;
+  napi_get_and_clear_last_exception(env_, &ignored);
+  Napi::HandleScope scope(env_);
+  napi_value args[4] = {Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
+                        Napi::Number::New(env_, overrun.budget_ms),
+                        Napi::String::New(env_, overrun.stack)};
+  if (on_budget_exceeded_ == nullptr ||
+      napi_call_function(env_, dispatcher_.Value(), valueOf(env_, on_budget_exceeded_), 4, args,
+                         result) != napi_ok) {
+    runtime::log(LogLevel::Error, "JavaScript ran past its CPU budget of " +
+                                      std::to_string(overrun.budget_ms) +
+                                      " ms and was stopped; the runtime could not recover: " +
+                                      takeException(env_));
+    return CallResult::Failed;
+  }
+  return CallResult::Stopped;
 }
 
 std::string Bridge::loadConfig(uint64_t config_id, const std::string& json, ConfigKind kind) {
@@ -133,7 +168,7 @@ std::string Bridge::loadConfig(uint64_t config_id, const std::string& json, Conf
                         Napi::String::New(env_, json),
                         Napi::Number::New(env_, static_cast<uint32_t>(kind))};
   napi_value result = nullptr;
-  if (!callDispatcher(load_config_, 3, args, &result, "loadConfig")) {
+  if (callDispatcher(load_config_, 3, args, &result, "loadConfig") != CallResult::Ok) {
     configs_[config_id] = false;
     return "the envoy-ts runtime failed while loading the config (see the log)";
   }
@@ -148,7 +183,7 @@ uint32_t Bridge::bodyHooks(uint64_t config_id) {
   napi_value args[1] = {Napi::Number::New(env_, static_cast<double>(config_id))};
   napi_value result = nullptr;
   uint32_t hooks = 0;
-  if (!callDispatcher(body_hooks_, 1, args, &result, "bodyHooks") ||
+  if (callDispatcher(body_hooks_, 1, args, &result, "bodyHooks") != CallResult::Ok ||
       napi_get_value_uint32(env_, result, &hooks) != napi_ok) {
     // Unknown: calling JS for every chunk is always correct.
     return BodyHooks::kRequest | BodyHooks::kResponse;
@@ -161,7 +196,7 @@ std::vector<Bridge::MetricDeclaration> Bridge::describeMetrics(uint64_t config_i
   Napi::HandleScope scope(env_);
   napi_value args[1] = {Napi::Number::New(env_, static_cast<double>(config_id))};
   napi_value result = nullptr;
-  if (!callDispatcher(describe_metrics_, 1, args, &result, "describeMetrics")) {
+  if (callDispatcher(describe_metrics_, 1, args, &result, "describeMetrics") != CallResult::Ok) {
     return declared;
   }
   Napi::Value value(env_, result);
@@ -242,11 +277,11 @@ void Bridge::closeStream(StreamRef ref, bool notify_js) {
   Napi::HandleScope scope(env_);
   napi_value args[2] = {Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen)};
   napi_value result;
-  callDispatcher(on_destroy_, 2, args, &result, "onDestroy");
+  callDispatcher(on_destroy_, 2, args, &result, "onDestroy", ref);
 }
 
-HookOutcome Bridge::toOutcome(bool ok, napi_value result) {
-  if (!ok) {
+HookOutcome Bridge::toOutcome(CallResult call, napi_value result) {
+  if (call == CallResult::Failed) {
     return HookOutcome::Failed;
   }
   uint32_t code = 0;
@@ -273,7 +308,7 @@ void Bridge::completeStream(uint64_t config_id, StreamRef ref) {
   uint32_t triples = 0;
   {
     ActiveCall active(streams_, ref);
-    if (!callDispatcher(on_hook_, 6, args, &result, "onHook") ||
+    if (callDispatcher(on_hook_, 6, args, &result, "onHook", ref) != CallResult::Ok ||
         napi_get_value_uint32(env_, result, &triples) != napi_ok) {
       return;
     }
@@ -290,6 +325,15 @@ void Bridge::completeStream(uint64_t config_id, StreamRef ref) {
                                 static_cast<int64_t>(stats_records_[i + 2]), kNoLabels);
     }
   }
+}
+
+void Bridge::setWatchSlots(napi_value array, int32_t* slots) {
+  if (watch_slots_ref_ != nullptr) {
+    napi_delete_reference(env_, watch_slots_ref_);
+  }
+  // The reference keeps the array's memory (which does not move) alive.
+  napi_create_reference(env_, array, 1, &watch_slots_ref_);
+  owner_.watched().setSlots(slots);
 }
 
 void Bridge::setStatsBuffer(napi_value array, const double* records, size_t length) {
@@ -318,8 +362,8 @@ HookOutcome Bridge::callHook(napi_ref function, const char* what, uint64_t confi
                         Napi::Number::New(env_, static_cast<double>(route_config_id))};
   napi_value result = nullptr;
   ActiveCall active(streams_, ref);
-  bool ok = callDispatcher(function, 6, args, &result, what);
-  return toOutcome(ok, result);
+  CallResult call = callDispatcher(function, 6, args, &result, what, ref);
+  return toOutcome(call, result);
 }
 
 void Bridge::networkEvent(StreamRef ref, NetworkEvent event) {
@@ -330,7 +374,7 @@ void Bridge::networkEvent(StreamRef ref, NetworkEvent event) {
   napi_value args[3] = {Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
                         Napi::Number::New(env_, static_cast<uint32_t>(event))};
   napi_value result;
-  callDispatcher(on_network_event_, 3, args, &result, "onNetworkEvent");
+  callDispatcher(on_network_event_, 3, args, &result, "onNetworkEvent", ref);
 }
 
 namespace {
@@ -375,7 +419,7 @@ void Bridge::calloutDone(StreamRef ref, uint64_t callout_id, uint32_t result,
                         copiedBytes(env_, body)};
   ActiveCall active(streams_, ref);
   napi_value ignored;
-  callDispatcher(on_callout_done_, 6, args, &ignored, "onCalloutDone");
+  callDispatcher(on_callout_done_, 6, args, &ignored, "onCalloutDone", ref);
 }
 
 void Bridge::fetchStreamEvent(StreamRef ref, uint64_t stream_id, FetchStreamEvent event,
@@ -407,7 +451,7 @@ void Bridge::fetchStreamEvent(StreamRef ref, uint64_t stream_id, FetchStreamEven
                         Napi::Boolean::New(env_, end_stream)};
   ActiveCall active(streams_, ref);
   napi_value ignored;
-  callDispatcher(on_fetch_stream_, 6, args, &ignored, "onFetchStream");
+  callDispatcher(on_fetch_stream_, 6, args, &ignored, "onFetchStream", ref);
 }
 
 int Bridge::callDepth() const { return owner_.callDepth(); }
@@ -417,8 +461,8 @@ HookOutcome Bridge::resume(StreamRef ref) {
   napi_value args[2] = {Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen)};
   napi_value result = nullptr;
   ActiveCall active(streams_, ref);
-  bool ok = callDispatcher(on_resume_, 2, args, &result, "onResume");
-  return toOutcome(ok, result);
+  CallResult call = callDispatcher(on_resume_, 2, args, &result, "onResume", ref);
+  return toOutcome(call, result);
 }
 
 }  // namespace envoy_ts::bridge

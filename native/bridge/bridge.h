@@ -84,6 +84,8 @@ class Bridge {
   void setDispatcher(Napi::Object dispatcher);
   // The runtime's Float64Array for completing streams' stats ([index, op, value] triples).
   void setStatsBuffer(napi_value array, const double* records, size_t length);
+  // The runtime's Int32Array of watch slots (runtime::WatchSlot), for the CPU watchdog.
+  void setWatchSlots(napi_value array, int32_t* slots);
   bool isMainThread() const;
 
   explicit Bridge(napi_env env, runtime::Environment& owner);
@@ -91,11 +93,20 @@ class Bridge {
   Bridge& operator=(const Bridge&) = delete;
 
  private:
-  // Calls a dispatcher function through node's callback scope, so promise jobs and nextTicks
-  // queued by JS run before the outermost call returns. Returns false (logged) if JS threw.
-  bool callDispatcher(napi_ref function, size_t argc, const napi_value* argv, napi_value* result,
-                      const char* what);
-  HookOutcome toOutcome(bool ok, napi_value result);
+  // How a call into the runtime went.
+  enum class CallResult {
+    Ok,
+    Failed,   // JS threw (logged)
+    Stopped,  // the CPU watchdog stopped it; `result` holds the runtime's answer for the stream
+  };
+  // Calls a dispatcher function. `ref` is the stream the call is for (none: gen 0): if the
+  // watchdog stops the call, the runtime applies the failure policy to it and says what to do.
+  CallResult callDispatcher(napi_ref function, size_t argc, const napi_value* argv,
+                            napi_value* result, const char* what, StreamRef ref = {});
+  // JavaScript was stopped for running past its budget: end the termination and let the runtime
+  // repair its state, log and count it, and answer for `ref`'s stream. Outermost calls only.
+  CallResult recoverFromOverrun(StreamRef ref, napi_value* result);
+  HookOutcome toOutcome(CallResult call, napi_value result);
   // onHook / onNetworkHook: (configId, slot, gen, hook, endOfStream[, routeConfigId]).
   HookOutcome callHook(napi_ref function, const char* what, uint64_t config_id, StreamRef ref,
                        uint32_t hook, bool end_of_stream, uint64_t route_config_id);
@@ -115,6 +126,8 @@ class Bridge {
   napi_ref on_fetch_stream_ = nullptr;
   napi_ref on_resume_ = nullptr;
   napi_ref on_destroy_ = nullptr;
+  napi_ref on_budget_exceeded_ = nullptr;
+  napi_ref watch_slots_ref_ = nullptr;
   std::map<uint64_t, bool> configs_;  // config id → loaded successfully
   uint64_t synced_generation_ = 0;
   BufferViews views_;

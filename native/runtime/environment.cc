@@ -84,11 +84,13 @@ bool Environment::start(BindingInitializer binding, std::string& error) {
   if (role_ == Role::Worker) {
     waker_ = std::make_unique<LoopWaker>(loop());
   }
+  CpuWatchdog::watch(watched_, setup_->isolate());
   pump();
   return true;
 }
 
 Environment::~Environment() {
+  CpuWatchdog::unwatch(watched_);
   waker_.reset();
   if (current_ == this) {
     current_ = nullptr;
@@ -108,6 +110,7 @@ void Environment::attachToCurrentThread() {
   v8::Isolate* isolate = setup_->isolate();
   locker_ = std::make_unique<v8::Locker>(isolate);
   isolate->Enter();
+  watched_.setThread(pthread_self());
   v8::HandleScope scope(isolate);
   setup_->context()->Enter();
 }
@@ -133,17 +136,25 @@ void Environment::pump(Poll poll) {
   if (poll == Poll::Now || uv_backend_timeout(uv_loop) == 0 ||
       uv_now(uv_loop) - last_poll_ms_ >= kMaxPollIntervalMs) {
     pumping_ = true;
+    // What the loop runs (timers, I/O callbacks, the promise jobs they queue) is a section of
+    // its own for the CPU budget.
+    watched_.restart();
     {
       v8::HandleScope scope(setup_->isolate());
       uv_run(uv_loop, UV_RUN_NOWAIT);
     }
     pumping_ = false;
+    if (watched_.overrunPending() && overrun_handler_) {
+      overrun_handler_();
+    }
     last_poll_ms_ = uv_now(uv_loop);
   }
   if (waker_ != nullptr) {
     waker_->rearm(uv_backend_timeout(uv_loop));
   }
 }
+
+void Environment::cancelTermination() { setup_->isolate()->CancelTerminateExecution(); }
 
 Environment* Environment::current() { return current_; }
 

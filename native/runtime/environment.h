@@ -1,9 +1,11 @@
 // One embedded Node.js environment: its own isolate, context and libuv loop (DESIGN.md §3).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "native/runtime/cpu_watchdog.h"
 #include "uv.h"
 
 namespace node {
@@ -48,10 +50,19 @@ class Environment {
 
   // Marks a call from Envoy into this environment. Only the outermost call pumps the loop, so
   // re-entrant hooks (a local reply encoded from inside a hook) never run the loop recursively.
+  // The outermost call is a budgeted section for the CPU watchdog.
   class CallScope {
    public:
-    explicit CallScope(Environment& env) : env_(env) { ++env_.call_depth_; }
-    ~CallScope() { --env_.call_depth_; }
+    explicit CallScope(Environment& env) : env_(env) {
+      if (env_.call_depth_++ == 0) {
+        env_.watched_.enter();
+      }
+    }
+    ~CallScope() {
+      if (--env_.call_depth_ == 0) {
+        env_.watched_.leave();
+      }
+    }
     CallScope(const CallScope&) = delete;
     CallScope& operator=(const CallScope&) = delete;
 
@@ -69,6 +80,15 @@ class Environment {
   // (the waker saw the loop's fd readable).
   enum class Poll { IfDue, Now };
   void pump(Poll poll = Poll::IfDue);
+
+  // The CPU watchdog's view of this environment: the slots JS writes budgets to, and what the
+  // watchdog stopped.
+  CpuWatchdog::Watched& watched() { return watched_; }
+  // Called on this thread when JavaScript run by the loop pump was stopped for running past its
+  // budget (the bridge logs it and repairs the runtime's state).
+  void setOverrunHandler(std::function<void()> handler) { overrun_handler_ = std::move(handler); }
+  // Ends a termination of the running JavaScript (the watchdog's): JavaScript can run again.
+  void cancelTermination();
 
   // The environment attached to the calling thread, or null.
   static Environment* current();
@@ -88,6 +108,9 @@ class Environment {
   bool start(BindingInitializer binding, std::string& error);
 
   const Role role_;
+  // Outlives the isolate (declared before setup_): an interrupt may still be queued on it.
+  CpuWatchdog::Watched watched_;
+  std::function<void()> overrun_handler_;
   std::unique_ptr<node::CommonEnvironmentSetup> setup_;
   std::unique_ptr<v8::Locker> locker_;  // held while attached
   napi_env napi_env_ = nullptr;

@@ -7,7 +7,9 @@ export type EnvoyTsErrorCode =
   | 'ETS_ERR_CONFIG'
   | 'ETS_ERR_NOT_IN_HOOK'
   | 'ETS_ERR_INVALID_STATE'
-  | 'ETS_ERR_FETCH';
+  | 'ETS_ERR_FETCH'
+  | 'ETS_ERR_CPU_BUDGET'
+  | 'ETS_ERR_TIMEOUT';
 
 /** Base class of the errors envoy-ts throws; narrow on `code`. */
 export abstract class EnvoyTsError extends Error {
@@ -56,6 +58,24 @@ export class InvalidStateError extends EnvoyTsError {
 export class FetchError extends EnvoyTsError {
   override readonly name = 'FetchError';
   readonly code = 'ETS_ERR_FETCH';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** A filter's JavaScript ran past its CPU budget (`cpuBudgetMs`) and the watchdog stopped it. */
+export class CpuBudgetError extends EnvoyTsError {
+  override readonly name = 'CpuBudgetError';
+  readonly code = 'ETS_ERR_CPU_BUDGET';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** A hook's promise did not settle within its `asyncTimeoutMs`. */
+export class TimeoutError extends EnvoyTsError {
+  override readonly name = 'TimeoutError';
+  readonly code = 'ETS_ERR_TIMEOUT';
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
   }

@@ -61,11 +61,13 @@ export type {
 } from './framing';
 export {
   ConfigError,
+  CpuBudgetError,
   EnvoyTsError,
   FetchError,
   InvalidStateError,
   NotInHookError,
   StreamClosedError,
+  TimeoutError,
   isEnvoyTsError,
 } from './errors';
 export type { EnvoyTsErrorCode } from './errors';

@@ -7,10 +7,12 @@
 // on (Continue) once every stage has seen what the filter holds. Body data and trailers that
 // arrive while a hook of their direction is pending are held and shown to the chain afterwards.
 
+import { TimeoutError } from '../api/errors';
 import type { HttpFilterContext } from '../api/types';
 import { BodyChunkView, type BodyFlow } from './body';
 import { BufferKind, HookKind, HookOutcome, LogLevel, directionOf, isBodyHook } from './codes';
 import type { ChainLink } from './config';
+import { startSection } from './cpu-budget';
 import { CONTINUE_CHAIN, applyFailure } from './failure';
 import { hookDone } from './hook-stats';
 import { RUNTIME_PREFIX, describeError, filterPrefix, writeLog } from './log';
@@ -19,6 +21,13 @@ import { isResponse, respondWith } from './response-reply';
 import type { PendingHook, StreamState } from './stream';
 
 type ChainHook = (argument: unknown, ctx: HttpFilterContext<unknown>) => unknown;
+
+/**
+ * The filter hook running now, if any: when the CPU watchdog stops JavaScript, this is the hook
+ * that ran over (nothing resets it then), and the failure policy applies to its stream.
+ */
+export const runningHook: { stream: StreamState | undefined; link: ChainLink | undefined; hook: NativeHookKind;
+                            position: number } = { stream: undefined, link: undefined, hook: 0, position: 0 };
 
 /**
  * Envoy called `hook` and no hook of its direction is pending: run its chain (for a body hook,
@@ -108,19 +117,32 @@ export function runChain(stream: StreamState, hook: NativeHookKind, from: number
     const ctx = stream.contextFor(link.filter);
     const startedAt = performance.now();
     let result: unknown;
+    // A hook run from inside another (a local reply encoded while a request hook runs) hands the
+    // record back when it returns.
+    const outer = runningHook.stream === undefined ? undefined : { ...runningHook };
+    runningHook.stream = stream;
+    runningHook.link = link;
+    runningHook.hook = hook;
+    runningHook.position = i;
+    startSection(stream.config.watchSlots, link.filter.cpuBudgetMs);
     try {
       result = (link.hook as ChainHook).call(link.filter.definition, argument, ctx);
       if (isResponse(result)) result = respondWith(ctx, result);
     } catch (error) {
+      leaveRunning(outer);
       hookDone(ctx, startedAt);
       const outcome = applyFailure(stream, link, 'threw', error);
       if (outcome === CONTINUE_CHAIN) continue;
       return outcome;
     }
+    leaveRunning(outer);
     if (result !== undefined && result !== null &&
         typeof (result as PromiseLike<unknown>).then === 'function') {
       const pending: PendingHook = { hook, link, position: i, startedAt, settledAt: undefined, settled: false,
-                                     failed: false, error: undefined };
+                                     failed: false, error: undefined, timer: undefined };
+      if (link.filter.asyncTimeoutMs > 0) {
+        pending.timer = setTimeout(timeOut, link.filter.asyncTimeoutMs, stream, pending);
+      }
       stream.startPending(pending);
       try {
         (result as PromiseLike<unknown>).then(
@@ -143,10 +165,30 @@ export function runChain(stream: StreamState, hook: NativeHookKind, from: number
   return stageDone(stream, hook);
 }
 
+function leaveRunning(outer: typeof runningHook | undefined): void {
+  if (outer === undefined) {
+    runningHook.stream = undefined;
+    runningHook.link = undefined;
+  } else {
+    Object.assign(runningHook, outer);
+  }
+}
+
+/** A pending hook's promise did not settle within its filter's asyncTimeoutMs: its work is
+ *  aborted (ctx.signal) and the stream gets the failure policy. */
+function timeOut(stream: StreamState, pending: PendingHook): void {
+  if (stream.pending !== pending || stream.closed || pending.settled) return;
+  const error = new TimeoutError(`${pending.link.hookName}'s promise did not settle within ` +
+                                 `${pending.link.filter.asyncTimeoutMs} ms (asyncTimeoutMs)`);
+  settle(stream, pending, true, error);
+  stream.abortSignal(error);
+}
+
 /** The stream's pending hook settled: note how, and ask native for onResume. */
-function settle(stream: StreamState, pending: PendingHook, failed: boolean, error: unknown): void {
+export function settle(stream: StreamState, pending: PendingHook, failed: boolean, error: unknown): void {
   // Destroyed, or superseded (e.g. a local reply from elsewhere started the response phase).
-  if (stream.pending !== pending || stream.closed) return;
+  if (stream.pending !== pending || stream.closed || pending.settled) return;
+  if (pending.timer !== undefined) clearTimeout(pending.timer);
   pending.settled = true;
   pending.settledAt = performance.now();
   pending.failed = failed;

@@ -63,6 +63,19 @@ export function directionOf(hook: NativeHookKind): NativeBufferKind {
     ? BufferKind.Read : BufferKind.Write;
 }
 
+/**
+ * Indexes of an environment's watch slots, the Int32Array the CPU watchdog reads (native/runtime/
+ * cpu_watchdog.h WatchSlot): the running section's sequence (odd while JavaScript runs; +2 per
+ * new section), its budget in ms of CPU time (0: none), and the budget of sections that are not a
+ * filter's hook.
+ */
+export const WatchSlot = {
+  Sequence: 0,
+  BudgetMs: 1,
+  DefaultBudgetMs: 2,
+  Count: 16,
+} as const;
+
 /** Envoy attribute ids. */
 export const AttributeId = {
   RequestId: 9,

@@ -14,6 +14,7 @@ import { isNetworkFilter, type NetworkFilter } from '../api/network-filter';
 import type { HttpBodyHook, HttpHeadersHook, HttpStreamCompleteHook, Logger } from '../api/types';
 import { BufferKind, ConfigKind, FailurePolicy, directionOf } from './codes';
 import { checkConfigSchema } from './config-schema';
+import { DEFAULT_CPU_BUDGET_MS, watchSlotsOf } from './cpu-budget';
 import { createLogger, errorMessage, filterPrefix } from './log';
 import type { ConfigKind as NativeConfigKind, HookKind as NativeHookKind, NativeBinding } from './native';
 
@@ -27,8 +28,15 @@ export interface LoadedFilter {
   readonly log: Logger;
   /** Index in LoadedConfig.metrics of each metric the filter declared, by name. */
   readonly metrics: ReadonlyMap<string, MetricSlot>;
-  /** The built-in counter of this filter's failures (throws and rejections). */
+  /** The built-in counter of this filter's failures (throws, rejections, stopped hooks, timeouts). */
   readonly failures: MetricSlot;
+  /** Built-in counters of its hooks the CPU watchdog stopped, and of its promises that timed out. */
+  readonly cpuBudgetExceeded: MetricSlot;
+  readonly asyncTimeouts: MetricSlot;
+  /** CPU time one of its hooks may run before the watchdog stops it (0: no budget). */
+  readonly cpuBudgetMs: number;
+  /** How long its hooks' promises may stay pending (0: no limit). */
+  readonly asyncTimeoutMs: number;
 }
 
 export interface LoadedHttpFilter extends LoadedFilter {
@@ -41,6 +49,9 @@ export interface LoadedHttpFilter extends LoadedFilter {
 export interface LoadedNetworkFilter extends LoadedFilter {
   readonly definition: NetworkFilter<unknown>;
 }
+
+/** A filter's built-in failure counters. */
+type FailureMetrics = Pick<LoadedFilter, 'failures' | 'cpuBudgetExceeded' | 'asyncTimeouts'>;
 
 /** A declared metric: its position in the config's list (what the binding addresses), kind and
  *  label names. */
@@ -74,6 +85,10 @@ interface ConfigBase {
   readonly id: number;
   readonly bundle: string;
   readonly failurePolicy: FailurePolicy;
+  /** The largest CPU budget of its filters: what the environment's other sections get. */
+  readonly cpuBudgetMs: number;
+  /** The environment's watch slots (the CPU watchdog reads the budget in force there). */
+  readonly watchSlots: Int32Array;
   readonly offload: OffloadSettings;
   /** Every declared metric as `<filter>.<metric>`, its kind and labels, in index order. */
   readonly metrics: readonly { readonly name: string; readonly kind: MetricKind; readonly labels: readonly string[] }[];
@@ -114,9 +129,14 @@ interface FilterConfigHandling {
 /** Loads a bundle and returns its exports; throws ConfigError with a message for Envoy's log. */
 export type BundleLoader = (path: string) => unknown;
 
-const TOP_LEVEL_KEYS = ['bundle', 'chain', 'failurePolicy', 'offload'];
+const TOP_LEVEL_KEYS = ['bundle', 'chain', 'failurePolicy', 'offload', 'cpuBudgetMs', 'asyncTimeoutMs'];
 const OFFLOAD_KEYS = ['threads', 'idleTimeoutMs'];
-const ENTRY_KEYS = new Set(['name', 'config']);
+const ENTRY_KEYS = ['name', 'config', 'cpuBudgetMs', 'asyncTimeoutMs'];
+/** Default `asyncTimeoutMs`: a hook's promise pending this long fails the stream. */
+export const DEFAULT_ASYNC_TIMEOUT_MS = 30_000;
+/** Largest `cpuBudgetMs` (a minute) and `asyncTimeoutMs` (a day). */
+const MAX_CPU_BUDGET_MS = 60_000;
+const MAX_ASYNC_TIMEOUT_MS = 86_400_000;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -183,23 +203,31 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
   }
 
   const offload = parseOffload(raw['offload']);
+  const chainBudgetMs = parseMilliseconds(raw['cpuBudgetMs'], 'cpuBudgetMs', DEFAULT_CPU_BUDGET_MS, MAX_CPU_BUDGET_MS);
+  const chainTimeoutMs = parseMilliseconds(raw['asyncTimeoutMs'], 'asyncTimeoutMs', DEFAULT_ASYNC_TIMEOUT_MS,
+                                           MAX_ASYNC_TIMEOUT_MS);
 
   const chain = raw['chain'];
   if (!Array.isArray(chain) || chain.length === 0) {
     throw new ConfigError(`'chain' must be a non-empty array of {"name": ..., "config": ...} entries`);
   }
-  const entries: { name: string; config: unknown }[] = [];
+  const entries: { name: string; config: unknown; cpuBudgetMs: number; asyncTimeoutMs: number }[] = [];
   for (let i = 0; i < chain.length; i++) {
     const entry: unknown = chain[i];
     if (!isPlainObject(entry) || typeof entry['name'] !== 'string' || entry['name'] === '') {
       throw new ConfigError(`chain[${i}] must be an object with a non-empty string 'name'`);
     }
-    const extra = Object.keys(entry).filter((key) => !ENTRY_KEYS.has(key));
+    const extra = Object.keys(entry).filter((key) => !ENTRY_KEYS.includes(key));
     if (extra.length > 0) {
       throw new ConfigError(`chain[${i}] ('${entry['name']}') has unknown key(s) ${quoteList(extra)} ` +
-                            `(allowed: 'name', 'config')`);
+                            `(allowed: ${quoteList(ENTRY_KEYS)})`);
     }
-    entries.push({ name: entry['name'], config: entry['config'] });
+    entries.push({
+      name: entry['name'], config: entry['config'],
+      cpuBudgetMs: parseMilliseconds(entry['cpuBudgetMs'], `chain[${i}].cpuBudgetMs`, chainBudgetMs, MAX_CPU_BUDGET_MS),
+      asyncTimeoutMs: parseMilliseconds(entry['asyncTimeoutMs'], `chain[${i}].asyncTimeoutMs`, chainTimeoutMs,
+                                        MAX_ASYNC_TIMEOUT_MS),
+    });
   }
 
   const bundle = resolveBundlePath(raw['bundle']);
@@ -212,7 +240,7 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
   const filters: (LoadedHttpFilter | LoadedNetworkFilter)[] = [];
   const metrics: { name: string; kind: MetricKind; labels: readonly string[] }[] = [];
   for (let i = 0; i < entries.length; i++) {
-    const { name, config: rawConfig } = entries[i] as { name: string; config: unknown };
+    const { name, config: rawConfig, cpuBudgetMs, asyncTimeoutMs } = entries[i] as (typeof entries)[number];
     const definition = available.get(name);
     if (definition === undefined) {
       const names = [...available.keys()];
@@ -223,16 +251,32 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
     const declared = declaredMetrics(name, definition.metrics as MetricsOption, config,
                                      kind === ConfigKind.Http);
     filters.push({
-      index: i, name, definition, config, log: createLogger(binding, filterPrefix(name)),
+      index: i, name, definition, config, log: createLogger(binding, filterPrefix(name)), cpuBudgetMs, asyncTimeoutMs,
       metrics: assignMetrics(name, declared, metrics),
-      failures: failureMetric(name, kind, metrics),
+      ...failureMetrics(name, kind, metrics),
       ...(kind === ConfigKind.Http ? { hookStats: hookStatMetrics(name, metrics) } : {}),
     } as LoadedHttpFilter | LoadedNetworkFilter);
   }
-  const base = { id, bundle, failurePolicy: policy, offload, metrics };
+  const cpuBudgetMs = largestBudget(entries.map((entry) => entry.cpuBudgetMs));
+  const base = { id, bundle, failurePolicy: policy, offload, metrics, cpuBudgetMs, watchSlots: watchSlotsOf(binding) };
   return kind === ConfigKind.Network
     ? networkConfig(base, filters as LoadedNetworkFilter[])
     : httpConfig(base, filters as LoadedHttpFilter[]);
+}
+
+/** The largest of some CPU budgets, where 0 (no budget) is the largest. */
+export function largestBudget(budgets: readonly number[]): number {
+  return budgets.includes(0) ? 0 : Math.max(0, ...budgets);
+}
+
+/** A duration in whole milliseconds, 0 to `max` (0 turns the limit off); `fallback` when absent. */
+function parseMilliseconds(raw: unknown, field: string, fallback: number, max: number): number {
+  if (raw === undefined) return fallback;
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 0 || raw > max) {
+    throw new ConfigError(`'${field}' must be an integer number of milliseconds from 0 (no limit) to ${max}, ` +
+                          `got ${JSON.stringify(raw)}`);
+  }
+  return raw;
 }
 
 function parseOffload(raw: unknown): OffloadSettings {
@@ -323,14 +367,23 @@ const HTTP_HOOKS: readonly (HttpHookName | undefined)[] = ['onRequestHeaders', '
   'onRequestTrailers', 'onResponseTrailers', undefined, 'onRequestBody', 'onResponseBody'];
 
 /**
- * Every config counts its filters' failures (DESIGN §6): HTTP configs in one counter labelled by
- * filter, `envoy_ts.filter_failures`; network configs (whose metrics have no labels) in one
- * counter per filter, `envoy_ts.<filter>.failures`. Names under `envoy_ts.` are reserved.
+ * Every config counts its filters' failures (DESIGN §6), and among them the hooks the CPU watchdog
+ * stopped and the promises that timed out: HTTP configs in counters labelled by filter
+ * (`envoy_ts.filter_failures`, `envoy_ts.cpu_budget_exceeded`, `envoy_ts.async_timeouts`);
+ * network configs (whose metrics have no labels) in counters per filter
+ * (`envoy_ts.<filter>.failures`, `.cpu_budget_exceeded`, `.async_timeouts`). Names under
+ * `envoy_ts.` are reserved.
  */
-function failureMetric(filterName: string, kind: NativeConfigKind,
-                       all: { name: string; kind: MetricKind; labels: readonly string[] }[]): MetricSlot {
-  return builtinMetric(kind === ConfigKind.Http ? 'envoy_ts.filter_failures' : `envoy_ts.${filterName}.failures`,
-                       'counter', kind === ConfigKind.Http ? ['filter'] : [], all);
+function failureMetrics(filterName: string, kind: NativeConfigKind,
+                        all: { name: string; kind: MetricKind; labels: readonly string[] }[]): FailureMetrics {
+  const counter = (http: string, network: string): MetricSlot => kind === ConfigKind.Http
+    ? builtinMetric(`envoy_ts.${http}`, 'counter', ['filter'], all)
+    : builtinMetric(`envoy_ts.${filterName}.${network}`, 'counter', [], all);
+  return {
+    failures: counter('filter_failures', 'failures'),
+    cpuBudgetExceeded: counter('cpu_budget_exceeded', 'cpu_budget_exceeded'),
+    asyncTimeouts: counter('async_timeouts', 'async_timeouts'),
+  };
 }
 
 /**

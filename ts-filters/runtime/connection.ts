@@ -19,6 +19,8 @@ export interface PendingNetworkHook {
   failed: boolean;
   /** The rejection, or the status the promise resolved to. */
   result: unknown;
+  /** Fails the hook when its promise is pending longer than its filter's asyncTimeoutMs. */
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 export class ConnectionState implements BufferTarget {
@@ -81,8 +83,15 @@ export class ConnectionState implements BufferTarget {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.pending?.timer !== undefined) clearTimeout(this.pending.timer);
     this.pending = undefined;
     this.#abort?.abort(new StreamClosedError('the connection is closed'));
+  }
+
+  /** Abort the connection's signal (its work is no longer wanted) with `reason`. */
+  abortSignal(reason: unknown): void {
+    this.#abort ??= new AbortController();
+    this.#abort.abort(reason);
   }
 }
 

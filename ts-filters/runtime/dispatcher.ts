@@ -1,18 +1,21 @@
 // The Dispatcher the native side calls. Every entry is wrapped: no exception ever reaches native.
 
-import { ConfigError } from '../api/errors';
+import { ConfigError, CpuBudgetError } from '../api/errors';
 import { CloseType, ConfigKind, HookKind, HookOutcome, LogLevel, NetworkHookKind, NetworkOutcome, directionOf } from './codes';
-import { holdWhilePending, resumeChain, runCompleteChain, startHook } from './chain';
-import { requireBundle, loadFilterConfig, type BundleLoader, type HttpConfig, type LoadedConfig } from './config';
+import { holdWhilePending, resumeChain, runChain, runCompleteChain, runningHook, settle, startHook } from './chain';
+import { largestBudget, requireBundle, loadFilterConfig, type BundleLoader, type HttpConfig,
+  type LoadedConfig } from './config';
+import { CONFIG_LOAD_BUDGET_MS, DEFAULT_CPU_BUDGET_MS, setDefaultBudget, startSection, watchSlotsOf } from './cpu-budget';
 import { ConnectionState } from './connection';
 import { settleFetch, settleFetchStream } from './fetch';
-import { sendFailureReply } from './failure';
+import { CONTINUE_CHAIN, applyFailure, applyNetworkFailure, sendFailureReply } from './failure';
 import { RUNTIME_PREFIX, describeError, errorMessage, writeLog } from './log';
 import type { ConfigKind as NativeConfigKind, Dispatcher, FetchStreamEvent as NativeFetchStreamEvent,
   HookKind as NativeHookKind,
   HookOutcome as NativeHookOutcome, NativeBinding, NetworkEvent as NativeNetworkEvent,
   NetworkHookKind as NativeNetworkHookKind } from './native';
-import { resumeNetworkChain, runCloseChain, runNetworkChain, runWriteChain } from './network-chain';
+import { hookNameOf, resumeNetworkChain, runCloseChain, runNetworkChain, runningNetworkHook,
+  runWriteChain } from './network-chain';
 import { loadRouteConfig, type RouteConfig } from './route-config';
 import { StreamState } from './stream';
 
@@ -23,6 +26,12 @@ export interface DispatcherOptions {
 
 /** The dispatcher plus hooks for tests to look inside. */
 export interface Runtime extends Dispatcher {
+  /**
+   * Dispatcher.onBudgetExceeded, with what the stopped outermost entry had already returned when
+   * it was stopped afterwards (in the nextTick/microtask drain), if it had.
+   */
+  onBudgetExceeded(slot: number, gen: number, budgetMs: number, stack: string,
+                   returned?: NativeHookOutcome): NativeHookOutcome;
   /** Live stream states (tests only). */
   readonly streamCount: () => number;
 }
@@ -39,7 +48,20 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     writeLog(binding, LogLevel.Error, RUNTIME_PREFIX, `internal error in ${where}: ${describeError(error)}`, []);
   };
 
+  const watchSlots = watchSlotsOf(binding);
+  // The config being loaded: its bundle's top level and parseConfig run under the config-load
+  // budget (nothing resets this if the watchdog stops them).
+  let loading: number | undefined;
+
+  // Sections that are not a filter's hook (timers, continuations) get the largest budget in force.
+  const updateDefaultBudget = (): void => {
+    const budgets = [...configs.values()].map((config) => config.cpuBudgetMs);
+    setDefaultBudget(watchSlots, budgets.length === 0 ? DEFAULT_CPU_BUDGET_MS : largestBudget(budgets));
+  };
+
   const loadConfig = (configId: number, json: string, kind: NativeConfigKind): string | undefined => {
+    loading = configId;
+    startSection(watchSlots, CONFIG_LOAD_BUDGET_MS);
     try {
       if (configs.has(configId)) {
         writeLog(binding, LogLevel.Debug, RUNTIME_PREFIX, `config ${configId} loaded again: replacing it`, []);
@@ -56,12 +78,16 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
       if (error instanceof ConfigError) return error.message;
       internalError('loadConfig', error);
       return `internal error while loading the config: ${errorMessage(error)}`;
+    } finally {
+      loading = undefined;
+      updateDefaultBudget();
     }
   };
 
   const unloadConfig = (configId: number): void => {
     configs.delete(configId);
     routeConfigs.delete(configId);
+    updateDefaultBudget();
   };
 
   // The overrides a route's config makes to this chain: only a route config for the chain's own
@@ -240,6 +266,64 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     }
   };
 
+  // The watchdog stopped JavaScript that ran past its budget. The stopped call's `finally` blocks
+  // did not run: the running-hook records say who ran over.
+  const onBudgetExceeded = (slot: number, gen: number, budgetMs: number, stack: string,
+                            returned?: NativeHookOutcome): NativeHookOutcome => {
+    const target = gen === 0 ? undefined : streams[slot];
+    const current = target !== undefined && target.gen === gen ? target : undefined;
+    const http = runningHook.link === undefined ? undefined : { ...runningHook };
+    const network = runningNetworkHook.filter === undefined ? undefined : { ...runningNetworkHook };
+    runningHook.stream = undefined;
+    runningHook.link = undefined;
+    runningNetworkHook.state = undefined;
+    runningNetworkHook.filter = undefined;
+    const budgetError = (what: string): CpuBudgetError => {
+      const message = `${what} ran past its CPU budget of ${budgetMs} ms and was stopped`;
+      const error = new CpuBudgetError(message);
+      error.stack = `CpuBudgetError: ${message}${stack}`;
+      return error;
+    };
+
+    if (http?.stream !== undefined && http.link !== undefined) {
+      const { stream, link } = http;
+      const error = budgetError(link.hookName);
+      if (stream === current && !stream.closed) {
+        // Still inside the stream's call from Envoy: the policy applies now.
+        stream.inHook = true;
+        try {
+          const outcome = applyFailure(stream, link, 'was stopped', error);
+          return outcome === CONTINUE_CHAIN ? runChain(stream, http.hook, http.position + 1) : outcome;
+        } finally {
+          stream.inHook = false;
+        }
+      }
+      if (stream.pending !== undefined) settle(stream, stream.pending, true, error);
+      else stream.poisoned = true;
+    } else if (network?.state !== undefined && network.filter !== undefined) {
+      const { state, filter } = network;
+      const outcome = applyNetworkFailure(state, filter, hookNameOf(network.hook), 'was stopped',
+                                          budgetError(hookNameOf(network.hook)));
+      if (state === current) {
+        return outcome === CONTINUE_CHAIN && network.hook !== NetworkHookKind.Write
+          ? runNetworkChain(state, network.hook, network.position + 1)
+          : outcome === CONTINUE_CHAIN ? NetworkOutcome.Continue : outcome;
+      }
+    } else if (loading !== undefined) {
+      writeLog(binding, LogLevel.Error, RUNTIME_PREFIX,
+               `loading filter config ${loading} ran past its CPU budget of ${budgetMs} ms and was stopped${stack}`, []);
+      loading = undefined;
+    } else {
+      writeLog(binding, LogLevel.Error, RUNTIME_PREFIX,
+               'JavaScript outside any filter hook (a promise continuation, a timer or an I/O callback) ' +
+               `ran past the CPU budget of ${budgetMs} ms and was stopped${stack}`, []);
+    }
+    if (current === undefined) return HookOutcome.Continue;
+    if (returned !== undefined) return returned;
+    // The stopped call decided nothing for its stream: fail it closed.
+    return current instanceof ConnectionState ? failConnection(current, slot, gen) : failStream(current, slot, gen);
+  };
+
   // Something unexpected escaped: fail the stream closed (a security chain must not be skipped
   // silently), whatever its config's policy.
   const failStream = (stream: StreamState | undefined, slot: number, gen: number): NativeHookOutcome => {
@@ -278,6 +362,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     onFetchStream,
     onResume,
     onDestroy,
+    onBudgetExceeded,
     streamCount: () => streams.reduce((n, s) => (s === undefined ? n : n + 1), 0),
   };
 }

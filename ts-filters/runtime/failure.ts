@@ -2,6 +2,7 @@
 // answers with a 500 local reply (HTTP) or closes the connection (network), "open" logs and lets
 // the chain continue with the next filter.
 
+import { CpuBudgetError, TimeoutError } from '../api/errors';
 import { CloseType, FAILURE_REPLY, FailurePolicy, HookOutcome, LogLevel, MetricOp, NetworkOutcome } from './codes';
 import type { ChainLink, LoadedFilter, LoadedNetworkFilter } from './config';
 import type { ConnectionState } from './connection';
@@ -13,26 +14,34 @@ import type { StreamState } from './stream';
 /** applyFailure's answer under the "open" policy: run the next filter of the current hook. */
 export const CONTINUE_CHAIN = -1;
 
+/** How a hook failed: it threw, its promise rejected (or timed out), or the CPU watchdog stopped it. */
+export type FailureVerb = 'threw' | 'rejected' | 'was stopped';
+
 /**
- * A filter's hook threw (or its promise rejected): log it with the filter's name and the stack,
- * poison the stream (later hooks do not run), and apply the config's policy.
+ * A filter's hook threw (or its promise rejected, or it was stopped): log it with the filter's
+ * name and the stack, poison the stream (later hooks do not run), and apply the config's policy.
  */
-export function applyFailure(stream: StreamState, link: ChainLink, verb: 'threw' | 'rejected',
+export function applyFailure(stream: StreamState, link: ChainLink, verb: FailureVerb,
                              error: unknown): NativeHookOutcome | typeof CONTINUE_CHAIN {
   stream.poisoned = true;
   stream.reply = undefined;
   writeLog(stream.binding, LogLevel.Error, filterPrefix(link.filter.name),
            `${link.hookName} ${verb}: ${describeError(error)}`, []);
-  countFailure(stream, link.filter);
+  countFailure(stream, link.filter, error);
   if (stream.config.failurePolicy === FailurePolicy.Open) return CONTINUE_CHAIN;
   return sendFailureReply(stream);
 }
 
-/** Bump the filter's failure counter (envoy_ts.filter_failures / envoy_ts.<filter>.failures). */
+/** Bump the filter's failure counter (envoy_ts.filter_failures / envoy_ts.<filter>.failures), and
+ *  the counter of stopped hooks or of timeouts when that is what happened. */
 function countFailure(target: { readonly binding: NativeBinding; readonly slot: number; readonly gen: number;
-                                readonly closed: boolean }, filter: LoadedFilter): void {
-  const { index, labels } = filter.failures;
-  recordBuiltin(target, index, MetricOp.Increment, 1, labels.length === 0 ? [] : [filter.name], 'counting a failure failed');
+                                readonly closed: boolean }, filter: LoadedFilter, error: unknown): void {
+  const count = ({ index, labels }: LoadedFilter['failures']): void =>
+    recordBuiltin(target, index, MetricOp.Increment, 1, labels.length === 0 ? [] : [filter.name],
+                  'counting a failure failed');
+  count(filter.failures);
+  if (error instanceof CpuBudgetError) count(filter.cpuBudgetExceeded);
+  else if (error instanceof TimeoutError) count(filter.asyncTimeouts);
 }
 
 /**
@@ -60,11 +69,11 @@ export function sendFailureReply(stream: StreamState): NativeHookOutcome {
  * untouched from now on (the connection is poisoned) and "closed" closes the connection.
  */
 export function applyNetworkFailure(state: ConnectionState, filter: LoadedNetworkFilter, hookName: string,
-                                    verb: 'threw' | 'rejected', error: unknown):
+                                    verb: FailureVerb, error: unknown):
     NativeHookOutcome | typeof CONTINUE_CHAIN {
   state.poisoned = true;
   writeLog(state.binding, LogLevel.Error, filterPrefix(filter.name), `${hookName} ${verb}: ${describeError(error)}`, []);
-  countFailure(state, filter);
+  countFailure(state, filter, error);
   if (state.config.failurePolicy === FailurePolicy.Open) return CONTINUE_CHAIN;
   if (!state.closed) {
     try {

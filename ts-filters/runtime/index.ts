@@ -4,7 +4,7 @@
 import { LogLevel } from './codes';
 import { createDispatcher } from './dispatcher';
 import { RUNTIME_PREFIX, describeError, writeLog } from './log';
-import type { NativeBinding } from './native';
+import type { HookOutcome as NativeHookOutcome, NativeBinding } from './native';
 
 interface LinkedBindingProcess {
   _linkedBinding(name: string): unknown;
@@ -28,11 +28,17 @@ process.on('unhandledRejection', (reason) => {
 // call, e.g. a local reply) returns to JavaScript that is still running.
 const runTicksAndRejections = (process as unknown as { _tickCallback(): void })._tickCallback;
 let depth = 0;
+// What the running outermost entry returned, once it has: the drain after it may still be stopped
+// by the CPU watchdog, and the stream must then get what was decided.
+const NOT_RETURNED = Symbol('not returned');
+let returned: unknown = NOT_RETURNED;
 function entry<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
   return (...args: A): R => {
-    depth++;
+    if (depth++ === 0) returned = NOT_RETURNED;
     try {
-      return fn(...args);
+      const result = fn(...args);
+      if (depth === 1) returned = result;
+      return result;
     } finally {
       if (--depth === 0) runTicksAndRejections();
     }
@@ -40,6 +46,7 @@ function entry<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R
 }
 
 const dispatcher = createDispatcher(binding);
+const onBudgetExceeded = entry(dispatcher.onBudgetExceeded);
 binding.setDispatcher({
   loadConfig: entry(dispatcher.loadConfig),
   unloadConfig: entry(dispatcher.unloadConfig),
@@ -52,4 +59,10 @@ binding.setDispatcher({
   onFetchStream: entry(dispatcher.onFetchStream),
   onResume: entry(dispatcher.onResume),
   onDestroy: entry(dispatcher.onDestroy),
+  // The stopped entry's `finally` never ran: start counting afresh.
+  onBudgetExceeded: (slot, gen, budgetMs, stack) => {
+    const outcome = depth > 0 && returned !== NOT_RETURNED ? returned as number : undefined;
+    depth = 0;
+    return onBudgetExceeded(slot, gen, budgetMs, stack, outcome as NativeHookOutcome | undefined);
+  },
 });

@@ -115,6 +115,14 @@ export interface Dispatcher {
   /** The stream or connection is gone (a connection closed, or a stream destroyed without its
    *  StreamComplete hook): abort pending work and drop its state. */
   onDestroy(slot: number, gen: number): void;
+  /**
+   * The CPU watchdog stopped JavaScript that ran past its budget (`budgetMs`; `stack`: where it
+   * was, one "\n    at ..." line per frame). The call that was running for stream or connection
+   * (slot, gen) (gen 0: none, e.g. the loop pump) returned nothing: repair the runtime's state, log
+   * and count it, apply the failure policy to the filter that ran over, and answer what the
+   * stopped call would have (a hook outcome).
+   */
+  onBudgetExceeded(slot: number, gen: number, budgetMs: number, stack: string): HookOutcome;
 }
 
 export interface NativeBinding {
@@ -215,6 +223,9 @@ export interface NativeBinding {
    *  of label-less metrics of the stream's config, which the native side records on the stream.
    *  Called again with a bigger array when one is needed. */
   setStatsBuffer(records: Float64Array): void;
+  /** The environment's watch slots (WatchSlot in codes.ts), read by the CPU watchdog. Called once,
+   *  with an Int32Array over its own ArrayBuffer (its memory must not move). */
+  setWatchSlots(slots: Int32Array): void;
   /** Process-wide counters shared by every worker: add and return the new value. */
   sharedCounterAdd(key: string, delta: number): number;
   sharedCounterGet(key: string): number;

@@ -3,10 +3,12 @@
 // stopped; once it settled, onResume goes on after that filter). onWrite runs in reverse order and
 // synchronously (Envoy cannot pause writes); onClose runs for every filter that has it.
 
+import { TimeoutError } from '../api/errors';
 import { NetworkStatus } from '../api/network-filter';
 import { LogLevel, NetworkEvent, NetworkHookKind, NetworkOutcome } from './codes';
 import type { LoadedNetworkFilter } from './config';
 import { statusOf, type ConnectionState, type PendingNetworkHook } from './connection';
+import { startSection } from './cpu-budget';
 import { CONTINUE_CHAIN, applyNetworkFailure } from './failure';
 import { RUNTIME_PREFIX, describeError, filterPrefix, writeLog } from './log';
 import type { HookOutcome as NativeHookOutcome, NetworkEvent as NativeNetworkEvent,
@@ -17,8 +19,30 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
-function hookNameOf(hook: NativeNetworkHookKind): string {
-  return hook === NetworkHookKind.NewConnection ? 'onNewConnection' : 'onData';
+export function hookNameOf(hook: NativeNetworkHookKind): string {
+  return hook === NetworkHookKind.NewConnection ? 'onNewConnection' : hook === NetworkHookKind.Data ? 'onData' : 'onWrite';
+}
+
+/**
+ * The network filter hook running now, if any: when the CPU watchdog stops JavaScript, this is the
+ * hook that ran over (nothing resets it then), and the failure policy applies to its connection.
+ */
+export const runningNetworkHook: { state: ConnectionState | undefined; filter: LoadedNetworkFilter | undefined;
+                                   hook: NativeNetworkHookKind; position: number } =
+  { state: undefined, filter: undefined, hook: 0, position: 0 };
+
+function enterRunning(state: ConnectionState, filter: LoadedNetworkFilter, hook: NativeNetworkHookKind,
+                      position: number): void {
+  runningNetworkHook.state = state;
+  runningNetworkHook.filter = filter;
+  runningNetworkHook.hook = hook;
+  runningNetworkHook.position = position;
+  startSection(state.config.watchSlots, filter.cpuBudgetMs);
+}
+
+function leaveRunning(): void {
+  runningNetworkHook.state = undefined;
+  runningNetworkHook.filter = undefined;
 }
 
 /** Run onNewConnection or onData for the chain's filters from position `from`. */
@@ -30,20 +54,25 @@ export function runNetworkChain(state: ConnectionState, hook: NativeNetworkHookK
     const definition = filter.definition;
     const ctx = state.contextFor(filter);
     let result: unknown;
+    enterRunning(state, filter, hook, i);
     try {
       result = isConnect
         ? definition.onNewConnection?.call(definition, ctx)
         : definition.onData?.call(definition, state.readBuffer, state.endOfStream, ctx);
+      leaveRunning();
       if (!isThenable(result)) {
         if (statusOf(result) === NetworkStatus.StopIteration) return NetworkOutcome.Stop;
         continue;
       }
     } catch (error) {
+      leaveRunning();
       const outcome = applyNetworkFailure(state, filter, hookNameOf(hook), 'threw', error);
       if (outcome === CONTINUE_CHAIN) continue;
       return outcome;
     }
-    const pending: PendingNetworkHook = { hook, filter, position: i, settled: false, failed: false, result: undefined };
+    const pending: PendingNetworkHook = { hook, filter, position: i, settled: false, failed: false, result: undefined,
+                                          timer: undefined };
+    if (filter.asyncTimeoutMs > 0) pending.timer = setTimeout(timeOut, filter.asyncTimeoutMs, state, pending);
     state.pending = pending;
     result.then((value) => settle(state, pending, false, value), (error: unknown) => settle(state, pending, true, error));
     return NetworkOutcome.Pending;
@@ -51,8 +80,19 @@ export function runNetworkChain(state: ConnectionState, hook: NativeNetworkHookK
   return NetworkOutcome.Continue;
 }
 
+/** A pending hook's promise did not settle within its filter's asyncTimeoutMs: its work is aborted
+ *  (ctx.signal) and the connection gets the failure policy. */
+function timeOut(state: ConnectionState, pending: PendingNetworkHook): void {
+  if (state.pending !== pending || state.closed || pending.settled) return;
+  const error = new TimeoutError(`${hookNameOf(pending.hook)}'s promise did not settle within ` +
+                                 `${pending.filter.asyncTimeoutMs} ms (asyncTimeoutMs)`);
+  settle(state, pending, true, error);
+  state.abortSignal(error);
+}
+
 function settle(state: ConnectionState, pending: PendingNetworkHook, failed: boolean, result: unknown): void {
-  if (state.pending !== pending || state.closed) return;
+  if (state.pending !== pending || state.closed || pending.settled) return;
+  if (pending.timer !== undefined) clearTimeout(pending.timer);
   pending.settled = true;
   pending.failed = failed;
   pending.result = result;
@@ -91,8 +131,10 @@ export function runWriteChain(state: ConnectionState): NativeHookOutcome {
     for (const filter of state.config.writeChain) {
       const definition = filter.definition;
       try {
+        enterRunning(state, filter, NetworkHookKind.Write, 0);
         const result: unknown = definition.onWrite?.call(definition, state.writeBuffer, state.endOfStream,
                                                          state.contextFor(filter));
+        leaveRunning();
         if (isThenable(result)) {
           result.then(undefined, () => undefined);  // its outcome cannot matter any more
           throw new TypeError('onWrite must be synchronous: Envoy cannot pause the write path ' +
@@ -100,6 +142,7 @@ export function runWriteChain(state: ConnectionState): NativeHookOutcome {
         }
         if (statusOf(result) === NetworkStatus.StopIteration) return NetworkOutcome.Stop;
       } catch (error) {
+        leaveRunning();
         const outcome = applyNetworkFailure(state, filter, 'onWrite', 'threw', error);
         if (outcome === CONTINUE_CHAIN) continue;
         return outcome;

@@ -23,6 +23,8 @@ export interface PendingHook {
   settled: boolean;
   failed: boolean;
   error: unknown;
+  /** Fails the hook when its promise is pending longer than its filter's asyncTimeoutMs. */
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** A local reply requested with ctx.respond() and not sent yet. */
@@ -131,6 +133,7 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
     const pending = this.pending;
     if (pending === undefined) return;
     this.pending = undefined;
+    if (pending.timer !== undefined) clearTimeout(pending.timer);
     pendingChanged(this, pending.link.filter, -1);
     hookDone(this.contextFor(pending.link.filter), pending.startedAt, pending.settledAt);
   }
@@ -236,10 +239,17 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
     return this.#abort.signal;
   }
 
+  /** Abort the stream's signal (its work is no longer wanted) with `reason`. */
+  abortSignal(reason: unknown): void {
+    this.#abort ??= new AbortController();
+    this.#abort.abort(reason);
+  }
+
   /** The stream is gone: drop pending work and abort the signal. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.pending?.timer !== undefined) clearTimeout(this.pending.timer);
     this.pending = undefined;
     this.reply = undefined;
     if (this.#fetches !== undefined) abandonFetches(this.#fetches);

@@ -101,6 +101,20 @@ describe('loadConfig', () => {
                  `'offload' must be an object like {"threads": 2}`);
   });
 
+  test('cpuBudgetMs and asyncTimeoutMs: per chain and per filter, each bad value named', () => {
+    assert.equal(load({ bundle: good, chain: [{ name: 'a', cpuBudgetMs: 5, asyncTimeoutMs: 0 }], cpuBudgetMs: 0,
+                        asyncTimeoutMs: 100 }), undefined);
+    assert.equal(load({ bundle: good, chain: [{ name: 'a' }], cpuBudgetMs: 60_001 }),
+                 `'cpuBudgetMs' must be an integer number of milliseconds from 0 (no limit) to 60000, got 60001`);
+    assert.equal(load({ bundle: good, chain: [{ name: 'a' }], asyncTimeoutMs: '5s' }),
+                 `'asyncTimeoutMs' must be an integer number of milliseconds from 0 (no limit) to 86400000, got "5s"`);
+    assert.equal(load({ bundle: good, chain: [{ name: 'a', cpuBudgetMs: 1.5 }] }),
+                 `'chain[0].cpuBudgetMs' must be an integer number of milliseconds from 0 (no limit) to 60000, got 1.5`);
+    assert.equal(load({ bundle: good, chain: [{ name: 'a', asyncTimeoutMs: -1 }] }),
+                 `'chain[0].asyncTimeoutMs' must be an integer number of milliseconds from 0 (no limit) to 86400000, ` +
+                 'got -1');
+  });
+
   test('bad failurePolicy', () => {
     assert.equal(load({ bundle: good, chain: [{ name: 'a' }], failurePolicy: 'sometimes' }),
                  `'failurePolicy' must be "closed" or "open", got "sometimes"`);

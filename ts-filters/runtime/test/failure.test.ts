@@ -134,4 +134,38 @@ describe('failure policy', () => {
     assert.equal(binding.hook(s, REQ), HookOutcome.Replied);
     assert.match(binding.errorLogs()[0] ?? '', /onRequestHeaders threw: \{ weird: true \}/);
   });
+
+  test('a promise pending past asyncTimeoutMs: the policy applies, ctx.signal aborts, it is counted', async () => {
+    let signal: AbortSignal | undefined;
+    const hangs = defineHttpFilter({
+      name: 'hangs',
+      onRequestHeaders(_h, ctx) {
+        signal = ctx.signal;
+        return new Promise<void>(() => undefined);
+      },
+    });
+    const { binding, runtime } = withChain([hangs], [{ name: 'hangs', asyncTimeoutMs: 20 }]);
+    const s = binding.openStream(1);
+    assert.equal(binding.hook(s, REQ), HookOutcome.Pending);
+    await binding.untilResumeRequested(s);
+    assert.equal(signal?.aborted, true);
+    assert.equal((signal?.reason as { code?: string }).code, 'ETS_ERR_TIMEOUT');
+    assert.equal(binding.resume(s), HookOutcome.Replied);
+    assert.equal(binding.replyOf(s)?.status, 500);
+    assert.match(binding.errorLogs()[0] ?? '',
+                 /^\[envoy-ts\]\[filter=hangs\] onRequestHeaders rejected: TimeoutError: onRequestHeaders's promise did not settle within 20 ms/);
+    const names = runtime.describeMetrics(1).filter((_, i) => i % 3 === 0);
+    const counted = s.metrics.map(([index]) => names[index as number]).filter((name) => !name?.endsWith('pending'));
+    assert.deepEqual(counted.sort(), ['envoy_ts.async_timeouts', 'envoy_ts.filter_failures']);
+  });
+
+  test('a promise that settles in time is not timed out; asyncTimeoutMs 0 never times out', async () => {
+    const quick = defineHttpFilter({ name: 'quick', async onRequestHeaders() { await sleep(1); } });
+    const { binding } = withChain([quick], [{ name: 'quick', asyncTimeoutMs: 0 }]);
+    const s = binding.openStream(1);
+    assert.equal(binding.hook(s, REQ), HookOutcome.Pending);
+    await binding.untilResumeRequested(s);
+    assert.equal(binding.resume(s), HookOutcome.Continue);
+    assert.deepEqual(binding.errorLogs(), []);
+  });
 });

@@ -89,6 +89,8 @@ export class FakeBinding implements NativeBinding {
   #nextGen = 1;
   #activeSlot: number | undefined;
   #statsBuffer: Float64Array | undefined;
+  /** The runtime's watch slots for the CPU watchdog. */
+  watchSlots: Int32Array | undefined;
 
   constructor(isMainThread = false) {
     this.isMainThread = isMainThread;
@@ -459,6 +461,10 @@ export class FakeBinding implements NativeBinding {
   setUpstreamOverrideHost(slot: number, gen: number, host: string, strict: boolean): boolean {
     this.#stream('setUpstreamOverrideHost', slot, gen).upstreamOverride = { host, strict };
     return /^[\d.]+(:\d+)?$|^\[[\da-f:]+\](:\d+)?$/i.test(host);
+  }
+
+  setWatchSlots(slots: Int32Array): void {
+    this.watchSlots = slots;
   }
 
   setStatsBuffer(records: Float64Array): void {

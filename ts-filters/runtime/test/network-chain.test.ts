@@ -207,7 +207,8 @@ describe('network chain', () => {
     });
     const { binding, runtime } = network([f], [{ name: 'm', config: { commands: ['get', 'set'] } }]);
     assert.deepEqual(runtime.describeMetrics(1), ['m.cmd.get', 'counter', '', 'm.cmd.set', 'counter', '', 'm.open', 'gauge', '',
-                                                 'envoy_ts.m.failures', 'counter', '']);
+                                                 'envoy_ts.m.failures', 'counter', '', 'envoy_ts.m.cpu_budget_exceeded',
+                                                 'counter', '', 'envoy_ts.m.async_timeouts', 'counter', '']);
     const c = binding.openConnection(1);
     binding.receive(c, 'x');
     assert.deepEqual(c.metrics, [[0, MetricOp.Increment, 1, []], [1, MetricOp.Increment, 2, []], [2, MetricOp.Add, -1, []]]);

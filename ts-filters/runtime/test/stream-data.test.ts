@@ -7,6 +7,10 @@ import { HeaderMapKind, HookKind, HookOutcome, MetricOp } from '../codes';
 import { withChain } from './fake-binding';
 
 // The built-in hook stats of a filter named `f`.
+// The built-in failure counters of an HTTP config, labelled by filter: all failures, hooks the CPU
+// watchdog stopped, promises that timed out.
+const failureCounters = ['envoy_ts.filter_failures', 'counter', 'filter', 'envoy_ts.cpu_budget_exceeded', 'counter',
+                         'filter', 'envoy_ts.async_timeouts', 'counter', 'filter'];
 const builtinStats = (f: string) => [`envoy_ts.${f}.hook_invocations`, 'counter', '', `envoy_ts.${f}.hook_time_us`,
   'histogram', '', `envoy_ts.${f}.hooks_pending`, 'gauge', ''];
 
@@ -83,7 +87,7 @@ describe('HTTP stream data', () => {
     });
     const { binding, runtime } = withChain([f], [{ name: 'm' }]);
     assert.deepEqual(runtime.describeMetrics(1), ['m.requests', 'counter', 'method,code', 'm.inflight', 'gauge', '',
-                                                 'envoy_ts.filter_failures', 'counter', 'filter', ...builtinStats('m')]);
+                                                 ...failureCounters, ...builtinStats('m')]);
     const s = binding.openStream(1, { ':method': 'GET' });
     binding.hook(s, HookKind.RequestHeaders);
     assert.deepEqual(s.metrics, [[0, MetricOp.Increment, 1, ['GET', '2xx']], [1, MetricOp.Add, 1, []]]);
@@ -93,8 +97,7 @@ describe('HTTP stream data', () => {
     const ok = defineHttpFilter({ name: 'ok' });
     const bad = defineHttpFilter({ name: 'bad', onRequestHeaders() { throw new Error('boom'); } });
     const { binding, runtime } = withChain([ok, bad], [{ name: 'ok' }, { name: 'bad' }]);
-    assert.deepEqual(runtime.describeMetrics(1), ['envoy_ts.filter_failures', 'counter', 'filter', ...builtinStats('ok'),
-                                                 ...builtinStats('bad')]);
+    assert.deepEqual(runtime.describeMetrics(1), [...failureCounters, ...builtinStats('ok'), ...builtinStats('bad')]);
     const s = binding.openStream(1);
     assert.equal(binding.hook(s, HookKind.RequestHeaders), HookOutcome.Replied);
     assert.deepEqual(s.metrics, [[0, MetricOp.Increment, 1, ['bad']]]);

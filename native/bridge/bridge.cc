@@ -168,13 +168,18 @@ std::string Bridge::loadConfig(uint64_t config_id, const std::string& json, Conf
                         Napi::String::New(env_, json),
                         Napi::Number::New(env_, static_cast<uint32_t>(kind))};
   napi_value result = nullptr;
-  if (callDispatcher(load_config_, 3, args, &result, "loadConfig") != CallResult::Ok) {
-    configs_[config_id] = false;
-    return "the envoy-ts runtime failed while loading the config (see the log)";
+  switch (callDispatcher(load_config_, 3, args, &result, "loadConfig")) {
+  case CallResult::Ok:
+    break;
+  case CallResult::Failed:
+    return configs_[config_id] = "the envoy-ts runtime failed while loading the config (see the log)";
+  case CallResult::Stopped:
+    return configs_[config_id] =
+               "loading it ran past its CPU budget and was stopped (the log has the stack)";
   }
   Napi::Value outcome(env_, result);
   std::string error = outcome.IsString() ? outcome.As<Napi::String>().Utf8Value() : "";
-  configs_[config_id] = error.empty();
+  configs_[config_id] = error;
   return error;
 }
 
@@ -263,7 +268,12 @@ void Bridge::syncConfigs() {
 
 bool Bridge::hasConfig(uint64_t config_id) const {
   auto it = configs_.find(config_id);
-  return it != configs_.end() && it->second;
+  return it != configs_.end() && it->second.empty();
+}
+
+std::string Bridge::configError(uint64_t config_id) const {
+  auto it = configs_.find(config_id);
+  return it == configs_.end() ? std::string() : it->second;
 }
 
 void Bridge::closeStream(StreamRef ref, bool notify_js) {

@@ -44,6 +44,8 @@ class Bridge {
   // nothing changed.
   void syncConfigs();
   bool hasConfig(uint64_t config_id) const;
+  // Why the config could not be loaded here ("" when it was, or was never tried).
+  std::string configError(uint64_t config_id) const;
 
   // ---- Streams ----
   StreamRef openStream(StreamHost* host) { return streams_.open(host, StreamTable::Kind::Http); }
@@ -128,7 +130,7 @@ class Bridge {
   napi_ref on_destroy_ = nullptr;
   napi_ref on_budget_exceeded_ = nullptr;
   napi_ref watch_slots_ref_ = nullptr;
-  std::map<uint64_t, bool> configs_;  // config id → loaded successfully
+  std::map<uint64_t, std::string> configs_;  // config id → why it failed to load ("" if it loaded)
   uint64_t synced_generation_ = 0;
   BufferViews views_;
   napi_ref stats_buffer_ref_ = nullptr;

@@ -1,6 +1,7 @@
 #include "native/module/config_loading.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <thread>
 
@@ -33,19 +34,37 @@ Environment* mainThreadEnvironment(std::string& error) {
   return raw;
 }
 
-// How many worker environments to prepare: ENVOY_TS_WORKER_ENVIRONMENTS, else Envoy's worker
-// count, else the number of hardware threads (Envoy's default --concurrency).
-size_t workerEnvironmentCount() {
-  if (const char* configured = std::getenv("ENVOY_TS_WORKER_ENVIRONMENTS")) {
-    long count = std::strtol(configured, nullptr, 10);
-    if (count >= 0) {
-      return static_cast<size_t>(count);
-    }
+// ENVOY_TS_WORKER_ENVIRONMENTS is at most this (each environment costs about 13 MiB).
+constexpr long kMaxWorkerEnvironments = 256;
+constexpr const char* kWorkerEnvironmentsVariable = "ENVOY_TS_WORKER_ENVIRONMENTS";
+
+// How many worker environments to prepare: Envoy's worker count, or ENVOY_TS_WORKER_ENVIRONMENTS
+// (for Envoy builds that cannot say; never more than Envoy's workers), else the number of hardware
+// threads (Envoy's default --concurrency). Sets `error` when the variable is not a valid count.
+size_t workerEnvironmentCount(std::string& error) {
+  const bool envoy_knows = envoy_dynamic_module_callback_get_concurrency != nullptr;
+  const size_t workers = envoy_knows ? envoy_dynamic_module_callback_get_concurrency()
+                                     : std::max(1u, std::thread::hardware_concurrency());
+  const char* configured = std::getenv(kWorkerEnvironmentsVariable);
+  if (configured == nullptr) {
+    return workers;
   }
-  if (envoy_dynamic_module_callback_get_concurrency != nullptr) {
-    return envoy_dynamic_module_callback_get_concurrency();
+  char* end = nullptr;
+  errno = 0;
+  long count = std::strtol(configured, &end, 10);
+  if (*configured == '\0' || *end != '\0' || errno != 0 || count < 0 ||
+      count > kMaxWorkerEnvironments) {
+    error = std::string(kWorkerEnvironmentsVariable) + " must be a whole number from 0 to " +
+            std::to_string(kMaxWorkerEnvironments) + ", got \"" + configured + "\"";
+    return 0;
   }
-  return std::max(1u, std::thread::hardware_concurrency());
+  if (envoy_knows && static_cast<size_t>(count) > workers) {
+    runtime::log(LogLevel::Warn, std::string(kWorkerEnvironmentsVariable) + "=" + configured +
+                                     " is more than Envoy's " + std::to_string(workers) +
+                                     " workers; preparing " + std::to_string(workers));
+    return workers;
+  }
+  return static_cast<size_t>(count);
 }
 
 void reject(const std::string& why) {
@@ -77,6 +96,11 @@ std::optional<LoadedConfig> loadFilterConfig(std::string_view filter_name, std::
     return std::nullopt;
   }
   std::string error;
+  const size_t worker_environments = workerEnvironmentCount(error);
+  if (!error.empty()) {
+    reject(error);
+    return std::nullopt;
+  }
   Environment* env = mainThreadEnvironment(error);
   if (env == nullptr) {
     reject(error);
@@ -114,7 +138,15 @@ std::optional<LoadedConfig> loadFilterConfig(std::string_view filter_name, std::
     loaded.metrics.push_back({*metric_kind, envoy_id, metric.labels.size()});
   }
   registry.add(loaded.id, {std::move(json), static_cast<uint32_t>(kind)});
-  runtime::EnvironmentPool::prepare(workerEnvironmentCount());
+  // Validated where it will run: a config that a worker environment cannot load is rejected too.
+  error = runtime::EnvironmentPool::prepare(worker_environments, loaded.id);
+  if (!error.empty()) {
+    registry.remove(loaded.id);
+    Environment::CallScope scope(*env);
+    bridge.unloadConfig(loaded.id);
+    reject("a worker's Node.js environment could not load it: " + error);
+    return std::nullopt;
+  }
   return loaded;
 }
 

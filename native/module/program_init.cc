@@ -36,7 +36,11 @@ bool startedByAnotherCopy() {
   return marker != nullptr && std::to_string(getpid()) == marker;
 }
 
-void warmEnvironment(runtime::Environment& env) { bridge::Bridge::of(env).syncConfigs(); }
+std::string warmEnvironment(runtime::Environment& env, uint64_t config_id) {
+  bridge::Bridge& bridge = bridge::Bridge::of(env);
+  bridge.syncConfigs();
+  return bridge.configError(config_id);
+}
 
 }  // namespace
 }  // namespace envoy_ts::module

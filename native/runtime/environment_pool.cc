@@ -29,7 +29,7 @@ PoolState& pool() {
 }
 
 // Runs on a helper thread: create, warm, then release the environment for another thread.
-std::unique_ptr<Environment> createDetached() {
+std::unique_ptr<Environment> createDetached(uint64_t config_id, std::string& config_error) {
   PoolState& state = pool();
   std::string error;
   auto started = std::chrono::steady_clock::now();
@@ -39,7 +39,7 @@ std::unique_ptr<Environment> createDetached() {
     log(LogLevel::Error, "cannot prepare a worker environment: " + error);
     return nullptr;
   }
-  state.warmer(*env);
+  config_error = state.warmer(*env, config_id);
   env->detachFromCurrentThread();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - started)
@@ -55,24 +55,29 @@ void EnvironmentPool::configure(BindingInitializer binding, Warmer warmer) {
   pool().warmer = warmer;
 }
 
-void EnvironmentPool::prepare(size_t count) {
+std::string EnvironmentPool::prepare(size_t count, uint64_t config_id) {
   PoolState& state = pool();
-  size_t missing = count > state.created ? count - state.created : 0;
+  const size_t wanted = count + 1;  // the spare
+  size_t missing = wanted > state.created ? wanted - state.created : 0;
   state.created += missing;
+  std::string first_error;
 
   // Environments made before this config was loaded get it now, on this thread.
   {
     std::lock_guard<std::mutex> lock(state.mu);
     for (std::unique_ptr<Environment>& env : state.ready) {
       env->attachToCurrentThread();
-      state.warmer(*env);
+      std::string error = state.warmer(*env, config_id);
       env->detachFromCurrentThread();
+      if (first_error.empty()) {
+        first_error = std::move(error);
+      }
     }
   }
 
   // New ones are created (and warmed) in parallel, one helper thread per CPU at most.
   std::atomic<size_t> remaining{missing};
-  auto work = [&state, &remaining] {
+  auto work = [&state, &remaining, &first_error, config_id] {
     while (true) {
       size_t left = remaining.load();
       if (left == 0 || !remaining.compare_exchange_weak(left, left - 1)) {
@@ -81,9 +86,13 @@ void EnvironmentPool::prepare(size_t count) {
         }
         continue;
       }
-      if (std::unique_ptr<Environment> env = createDetached()) {
+      std::string error;
+      if (std::unique_ptr<Environment> env = createDetached(config_id, error)) {
         std::lock_guard<std::mutex> lock(state.mu);
         state.ready.push_back(std::move(env));
+        if (first_error.empty()) {
+          first_error = std::move(error);
+        }
       }
     }
   };
@@ -95,6 +104,7 @@ void EnvironmentPool::prepare(size_t count) {
   for (std::thread& helper : helpers) {
     helper.join();
   }
+  return first_error;
 }
 
 Environment* EnvironmentPool::forWorkerThread(std::string& error) {
@@ -121,7 +131,7 @@ Environment* EnvironmentPool::forWorkerThread(std::string& error) {
     if (env == nullptr) {
       return nullptr;
     }
-    state.warmer(*env);
+    state.warmer(*env, 0);
   }
   Environment* raw = env.get();
   Environment::setCurrent(std::move(env));

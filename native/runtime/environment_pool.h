@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "native/runtime/environment.h"
@@ -10,16 +11,20 @@ namespace envoy_ts::runtime {
 
 class EnvironmentPool {
  public:
-  // Brings an environment up to date with the filter configs (the bridge loads them there).
-  using Warmer = void (*)(Environment& env);
+  // Brings an environment up to date with the filter configs (the bridge loads them there) and
+  // answers why config `config_id` could not be loaded there ("" when it could).
+  using Warmer = std::string (*)(Environment& env, uint64_t config_id);
 
   // Once, in program_init.
   static void configure(BindingInitializer binding, Warmer warmer);
 
-  // Main thread, at config load: make sure `count` worker environments exist, creating the missing
-  // ones in parallel and waiting for them (config load is where Envoy expects such work), then
-  // warm every environment not yet taken by a worker with the current configs.
-  static void prepare(size_t count);
+  // Main thread, at config load: make sure `count` worker environments exist, plus one spare that
+  // no worker takes, creating the missing ones in parallel and waiting for them (config load is
+  // where Envoy expects such work), then warm every environment not yet taken by a worker with the
+  // current configs. The spare means a new config is always loaded in at least one worker
+  // environment before it goes live. Returns why config `config_id` failed to load in one of them
+  // ("" when it loaded in all).
+  static std::string prepare(size_t count, uint64_t config_id);
 
   // Worker thread: the calling thread's environment, attaching a prepared one on first use and
   // creating one only if none is left. Returns null with `error` set if none can be had.

@@ -1,5 +1,8 @@
 // Bad filter configs are rejected at load, with a message that names the problem.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { envoyYaml, examplesBundle, freePort, proxyName, runProxyToExit, startUpstream } from './harness.mjs';
@@ -14,6 +17,21 @@ describe(`config errors through ${proxyName}`, () => {
   after(async () => {
     await upstream?.close();
   });
+
+  // Bundles written for one test each; they brand their filter the way defineHttpFilter does.
+  const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-config-errors-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  function bundleOf(name, topLevel) {
+    const file = path.join(dir, `${name}.js`);
+    writeFileSync(file, `${topLevel}
+      exports.f = Object.freeze({ name: 'f', [Symbol.for('envoy-ts.http-filter')]: 1 });`);
+    return file;
+  }
+  async function refused(config, { env } = {}) {
+    const yaml = envoyYaml({ listenPort: await freePort(), adminPort: await freePort(),
+                             upstreamPort: upstream.port, filterConfigs: [config] });
+    return runProxyToExit(yaml, { env });
+  }
 
   const cases = [
     ['invalid JSON', '{"bundle": ', /not valid JSON/],
@@ -51,4 +69,30 @@ describe(`config errors through ${proxyName}`, () => {
     assert.notEqual(code, 0);
     assert.match(output, /filter_name "chian" is unknown/);
   });
+
+  test("a bundle that loads in validation but throws in a worker's environment is rejected with that error",
+       async () => {
+    const bundle = bundleOf('worker-only-failure', `
+      if (!process._linkedBinding('envoy_ts').isMainThread) throw new Error('fixture: no worker may load me');`);
+    const { code, output } = await refused({ bundle, chain: [{ name: 'f' }] });
+    assert.notEqual(code, 0, `the proxy must refuse the config; output:\n${output}`);
+    assert.match(output, /a worker's Node\.js environment could not load it: .*fixture: no worker may load me/);
+  });
+
+  test('a bundle whose top level loops forever is stopped by the config-load budget and rejected', async () => {
+    const bundle = bundleOf('loops-at-load', 'for (;;) {}');
+    const { code, output } = await refused({ bundle, chain: [{ name: 'f' }] });
+    assert.notEqual(code, 0, `the proxy must refuse the config; output:\n${output}`);
+    assert.match(output, /loading filter config \d+ ran past its CPU budget of 10000 ms and was stopped\n\s+at /);
+    assert.match(output, /filter_config rejected: loading it ran past its CPU budget/);
+  });
+
+  for (const value of ['abc', '-1', '257', '']) {
+    test(`ENVOY_TS_WORKER_ENVIRONMENTS=${JSON.stringify(value)} is rejected naming the variable`, async () => {
+      const { code, output } = await refused({ bundle: examplesBundle, chain: [{ name: 'request-id' }] },
+                                             { env: { ENVOY_TS_WORKER_ENVIRONMENTS: value } });
+      assert.notEqual(code, 0);
+      assert.match(output, new RegExp(`ENVOY_TS_WORKER_ENVIRONMENTS must be a whole number from 0 to 256, got "${value}"`));
+    });
+  }
 });

@@ -3,9 +3,10 @@
 // stays up. One worker (--concurrency 1), so every request shares the worker that ran away.
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 
 import { echoOf, fixturesBundle, proxyForSuite, proxyName, request } from './harness.mjs';
+import { connectRaw, startTcpProxy, startTcpUpstream } from './network-harness.mjs';
 
 const BUDGET_MS = 50;
 // Not a latency bound (the budget is CPU time; a busy machine stretches wall time): far below
@@ -136,5 +137,34 @@ describe(`async timeout through ${proxyName}`, () => {
                  /filter=spin\] onRequestHeaders rejected: TimeoutError: onRequestHeaders's promise did not settle within 300 ms/);
     assert.ok((await suite.proxy.stat('envoy_ts.async_timeouts.filter.spin')) >= 1);
     assert.equal(suite.upstream.seen.some((seen) => seen.path === '/hang'), false);
+  });
+});
+
+describe(`CPU budget through ${proxyName}: a loop in a network filter`, { timeout: 30000 }, () => {
+  let upstream;
+  let proxy;
+
+  before(async () => {
+    upstream = await startTcpUpstream((chunk) => chunk);
+    proxy = await startTcpProxy({ clusters: [{ name: 'echo', port: upstream.port }],
+                                  filterConfigs: [chainOf('spin-on-data')] });
+  });
+
+  after(async () => {
+    await proxy?.stop();
+    await upstream?.close();
+  });
+
+  test('the connection that looped is closed; another one on the same worker echoes', async () => {
+    const looping = await connectRaw(proxy.port);
+    const other = await connectRaw(proxy.port);
+    await looping.write('spin please');
+    await looping.waitClosed(ANSWERED_WITHIN_MS);
+    await other.write('hello');
+    await other.readUntil((text) => text === 'hello', 'the echo');
+    other.close();
+    assert.match(proxy.output, /filter=spin-on-data\] onData was stopped: CpuBudgetError/);
+    assert.ok((await proxy.stat('envoy_ts.spin-on-data.cpu_budget_exceeded')) >= 1);
+    assert.equal(proxy.exited, null);
   });
 });

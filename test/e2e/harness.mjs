@@ -67,20 +67,23 @@ function proxyCommand(configPath, concurrency, logLevel) {
   return { file: path.join(moduleDir, 'envoy-ts-host'), args };
 }
 
-function spawnProxy(yaml, concurrency, logLevel) {
+function spawnProxy(yaml, concurrency, logLevel, env = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-e2e-'));
   const configPath = path.join(dir, 'envoy.yaml');
   writeFileSync(configPath, yaml);
   const { file, args } = proxyCommand(configPath, concurrency, logLevel);
   return spawn(file, args, {
-    env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: moduleDir },
+    env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: moduleDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
-/** Spawns the proxy with the given yaml; resolves once it exits (for configs it must reject). */
-export async function runProxyToExit(yaml, { concurrency = 1, logLevel = 'info', timeoutMs = 20000 } = {}) {
-  const child = spawnProxy(yaml, concurrency, logLevel);
+/**
+ * Spawns the proxy with the given yaml (and extra environment variables `env`); resolves once it
+ * exits (for configs it must reject).
+ */
+export async function runProxyToExit(yaml, { concurrency = 1, logLevel = 'info', timeoutMs = 20000, env } = {}) {
+  const child = spawnProxy(yaml, concurrency, logLevel, env);
   let output = '';
   child.stdout.on('data', (d) => { output += d; });
   child.stderr.on('data', (d) => { output += d; });

@@ -60,11 +60,13 @@ export type {
   LengthPrefixedOptions,
 } from './framing';
 export {
+  CapabilityError,
   ConfigError,
   EnvoyTsError,
   FetchError,
   InvalidStateError,
   NotInHookError,
+  ProcessGuardError,
   StreamClosedError,
   isEnvoyTsError,
 } from './errors';

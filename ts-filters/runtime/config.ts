@@ -14,6 +14,8 @@ import { isNetworkFilter, type NetworkFilter } from '../api/network-filter';
 import type { HttpBodyHook, HttpHeadersHook, HttpStreamCompleteHook, Logger } from '../api/types';
 import { BufferKind, ConfigKind, FailurePolicy, directionOf } from './codes';
 import { checkConfigSchema } from './config-schema';
+import { environmentGrants } from './guards/capability-grants';
+import { parseCapabilities, type Capabilities } from './guards/capabilities';
 import { createLogger, errorMessage, filterPrefix } from './log';
 import type { ConfigKind as NativeConfigKind, HookKind as NativeHookKind, NativeBinding } from './native';
 
@@ -75,6 +77,8 @@ interface ConfigBase {
   readonly bundle: string;
   readonly failurePolicy: FailurePolicy;
   readonly offload: OffloadSettings;
+  /** What the config grants its environment (guards/capabilities.ts). */
+  readonly capabilities: Capabilities;
   /** Every declared metric as `<filter>.<metric>`, its kind and labels, in index order. */
   readonly metrics: readonly { readonly name: string; readonly kind: MetricKind; readonly labels: readonly string[] }[];
 }
@@ -114,7 +118,7 @@ interface FilterConfigHandling {
 /** Loads a bundle and returns its exports; throws ConfigError with a message for Envoy's log. */
 export type BundleLoader = (path: string) => unknown;
 
-const TOP_LEVEL_KEYS = ['bundle', 'chain', 'failurePolicy', 'offload'];
+const TOP_LEVEL_KEYS = ['bundle', 'chain', 'failurePolicy', 'offload', 'capabilities'];
 const OFFLOAD_KEYS = ['threads', 'idleTimeoutMs'];
 const ENTRY_KEYS = new Set(['name', 'config']);
 
@@ -183,6 +187,7 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
   }
 
   const offload = parseOffload(raw['offload']);
+  const capabilities = parseCapabilities(raw['capabilities']);
 
   const chain = raw['chain'];
   if (!Array.isArray(chain) || chain.length === 0) {
@@ -204,6 +209,7 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
 
   const bundle = resolveBundlePath(raw['bundle']);
   const kindName = kind === ConfigKind.Network ? 'network' : 'HTTP';
+  environmentGrants.grant(id, capabilities);  // in force while the bundle loads (index.ts revokes)
   const moduleExports = loadBundle(bundle);
   const available: Map<string, HttpFilter<unknown> | NetworkFilter<unknown>> = kind === ConfigKind.Network
     ? collectFilters(moduleExports, bundle, isNetworkFilter)
@@ -229,7 +235,7 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
       ...(kind === ConfigKind.Http ? { hookStats: hookStatMetrics(name, metrics) } : {}),
     } as LoadedHttpFilter | LoadedNetworkFilter);
   }
-  const base = { id, bundle, failurePolicy: policy, offload, metrics };
+  const base = { id, bundle, failurePolicy: policy, offload, capabilities, metrics };
   return kind === ConfigKind.Network
     ? networkConfig(base, filters as LoadedNetworkFilter[])
     : httpConfig(base, filters as LoadedHttpFilter[]);

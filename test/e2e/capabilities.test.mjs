@@ -140,7 +140,8 @@ describe(`a bundle that requires child_process when it loads, through ${proxyNam
                              filterConfigs: [{ bundle: topLevelChildProcess, chain: [{ name: 'spawns-at-load' }] }] });
     const { code, output } = await runProxyToExit(yaml);
     assert.notEqual(code, 0, `the proxy must refuse the config; output:\n${output}`);
-    assert.match(output, /failed to load: child_process is not available to filters: set "capabilities": \{"childProcess": true\} in the filter_config/);
+    assert.match(output, new RegExp('failed to load: child_process is not available to filters: ' +
+                                    'set "capabilities": \\{"childProcess": true\\} in the filter_config'));
   });
 
   test('loads and runs with "capabilities": {"childProcess": true}', async () => {

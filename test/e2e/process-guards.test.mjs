@@ -35,7 +35,8 @@ describe(`process guards through ${proxyName}`, () => {
       const response = await request(suite.proxy.port, { headers: { 'x-reach': reach } });
       assert.equal(response.status, 500, response.body);
       assert.equal(await suite.proxy.stat('envoy_ts.filter_failures.filter.process-reach'), failures + 1);
-      assert.match(suite.proxy.output, /filter=process-reach\] onRequestHeaders rejected: ProcessGuardError \[ETS_ERR_PROCESS_GUARD\]: process\.\w+\(\) is not available to filters/);
+      assert.match(suite.proxy.output, new RegExp('filter=process-reach\\] onRequestHeaders rejected: ' +
+        'ProcessGuardError \\[ETS_ERR_PROCESS_GUARD\\]: process\\.\\w+\\(\\) is not available to filters'));
       assert.equal(suite.proxy.exited, null, 'the proxy is still running');
       await assertDeferredWorkRuns(suite.proxy);
     });
@@ -72,7 +73,8 @@ describe(`uncaught-exception handling bundle code cannot break, through ${proxyN
   }
 
   test('what a bundle\'s listener throws is logged too', async () => {
-    await waitForOutput(suite.proxy, "a 'uncaughtException' listener threw: Error: fixture: thrown in a timer after rethrow");
+    await waitForOutput(suite.proxy,
+                        "a 'uncaughtException' listener threw: Error: fixture: thrown in a timer after rethrow");
     await waitForOutput(suite.proxy, "a 'uncaughtException' listener threw: ProcessGuardError [ETS_ERR_PROCESS_GUARD]");
   });
 

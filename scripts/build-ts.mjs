@@ -6,6 +6,7 @@
 //   2. api declarations       → dist/api/*.d.ts (tsc -p tsconfig.api.json)
 //   3. runtime bundle         → build/runtime/runtime.js (iife; embedded into libenvoy_ts.so)
 //   4. filter bundles         → dist/examples/filters.js (+ tasks/*.js), dist/test/fixtures/filters.js (+ tasks/*.js),
+//                               dist/test/fixtures/top-level-child-process.js,
 //                               dist/api/index.js
 //   5. unit tests             → build/tests/*.test.js (run by scripts/test-ts.mjs)
 
@@ -49,6 +50,8 @@ const outputs = {
   runtime: join(root, 'build/runtime/runtime.js'),
   examples: join(root, 'dist/examples/filters.js'),
   fixtures: join(root, 'dist/test/fixtures/filters.js'),
+  // A bundle that requires child_process at load (capabilities.test.mjs).
+  topLevelChildProcess: join(root, 'dist/test/fixtures/top-level-child-process.js'),
   fixtureTasks: join(root, 'dist/test/fixtures/tasks'),
   // The examples' offload task modules (ctx.offload loads them from files next to the bundle).
   exampleTasks: join(root, 'dist/examples/tasks'),
@@ -117,7 +120,7 @@ async function main() {
     });
     // The embedding's main script gets a builtin-only require and no module object: everything
     // else must be bundled, and the entry must export nothing.
-    const allowed = new Set(['fs', 'module', 'path', 'util']);
+    const allowed = new Set(['fs', 'module', 'path', 'util', 'worker_threads']);
     const output = Object.values(metafile.outputs)[0];
     const bad = output.imports.filter((i) => i.external && !allowed.has(i.path)).map((i) => `require('${i.path}')`);
     if (output.exports.length > 0) bad.push(`exports ${output.exports.join(', ')}`);
@@ -136,6 +139,8 @@ async function main() {
       esbuild.build({ ...common, entryPoints: walk(join(root, 'ts-filters/examples/tasks'), (p) => p.endsWith('.ts')),
                       outdir: outputs.exampleTasks, format: 'cjs' }),
       esbuild.build({ ...common, entryPoints: ['test/e2e/fixtures/filters.ts'], outfile: outputs.fixtures, format: 'cjs' }),
+      esbuild.build({ ...common, entryPoints: ['test/e2e/fixtures/top-level-child-process.ts'],
+                      outfile: outputs.topLevelChildProcess, format: 'cjs' }),
       esbuild.build({ ...common, entryPoints: walk(join(root, 'test/e2e/fixtures/tasks'), (p) => p.endsWith('.ts')),
                       outdir: outputs.fixtureTasks, format: 'cjs' }),
       esbuild.build({ ...common, entryPoints: ['ts-filters/api/index.ts'], outfile: outputs.apiJs, format: 'cjs' }),

@@ -46,7 +46,7 @@ describe(`CPU budget through ${proxyName}: a loop in a hook`, () => {
 
   test('the log names the filter, the hook and the budget, with the stack; both counters moved', async () => {
     assert.match(suite.proxy.output,
-                 /filter=spin\] onRequestHeaders was stopped: CpuBudgetError: onRequestHeaders ran past its CPU budget of 50 ms/);
+                 /filter=spin\] onRequestHeaders was stopped: CpuBudgetError \[ETS_ERR_CPU_BUDGET\]: onRequestHeaders ran past its CPU budget of 50 ms/);
     assert.match(suite.proxy.output, /at spinForever \(.*filters\.js/);
     assert.ok((await suite.proxy.stat('envoy_ts.cpu_budget_exceeded.filter.spin')) >= 1);
     assert.ok((await suite.proxy.stat('envoy_ts.filter_failures.filter.spin')) >= 1);
@@ -134,7 +134,7 @@ describe(`async timeout through ${proxyName}`, () => {
     assert.equal(response.status, 500);
     assert.ok(ms >= 299 && ms < ANSWERED_WITHIN_MS, `answered after ${ms} ms`);
     assert.match(suite.proxy.output,
-                 /filter=spin\] onRequestHeaders rejected: TimeoutError: onRequestHeaders's promise did not settle within 300 ms/);
+                 /filter=spin\] onRequestHeaders rejected: TimeoutError \[ETS_ERR_TIMEOUT\]: onRequestHeaders's promise did not settle within 300 ms/);
     assert.ok((await suite.proxy.stat('envoy_ts.async_timeouts.filter.spin')) >= 1);
     assert.equal(suite.upstream.seen.some((seen) => seen.path === '/hang'), false);
   });

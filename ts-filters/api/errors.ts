@@ -9,7 +9,9 @@ export type EnvoyTsErrorCode =
   | 'ETS_ERR_INVALID_STATE'
   | 'ETS_ERR_FETCH'
   | 'ETS_ERR_CPU_BUDGET'
-  | 'ETS_ERR_TIMEOUT';
+  | 'ETS_ERR_TIMEOUT'
+  | 'ETS_ERR_PROCESS_GUARD'
+  | 'ETS_ERR_CAPABILITY';
 
 /** Base class of the errors envoy-ts throws; narrow on `code`. */
 export abstract class EnvoyTsError extends Error {
@@ -76,6 +78,26 @@ export class CpuBudgetError extends EnvoyTsError {
 export class TimeoutError extends EnvoyTsError {
   override readonly name = 'TimeoutError';
   readonly code = 'ETS_ERR_TIMEOUT';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** A filter reached for the process, which belongs to Envoy: `process.exit()`, `process.kill()` of the
+ *  proxy, `process.abort()`, `process.chdir()`, uid/gid changes, an uncaught-exception capture callback. */
+export class ProcessGuardError extends EnvoyTsError {
+  override readonly name = 'ProcessGuardError';
+  readonly code = 'ETS_ERR_PROCESS_GUARD';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** A filter used a capability its filter_config does not grant (child processes, worker threads,
+ *  `process.env` writes, file system writes); the message names the `capabilities` switch. */
+export class CapabilityError extends EnvoyTsError {
+  override readonly name = 'CapabilityError';
+  readonly code = 'ETS_ERR_CAPABILITY';
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
   }

@@ -60,12 +60,14 @@ export type {
   LengthPrefixedOptions,
 } from './framing';
 export {
+  CapabilityError,
   ConfigError,
   CpuBudgetError,
   EnvoyTsError,
   FetchError,
   InvalidStateError,
   NotInHookError,
+  ProcessGuardError,
   StreamClosedError,
   TimeoutError,
   isEnvoyTsError,

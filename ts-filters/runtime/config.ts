@@ -15,6 +15,8 @@ import type { HttpBodyHook, HttpHeadersHook, HttpStreamCompleteHook, Logger } fr
 import { BufferKind, ConfigKind, FailurePolicy, directionOf } from './codes';
 import { checkConfigSchema } from './config-schema';
 import { DEFAULT_CPU_BUDGET_MS, watchSlotsOf } from './cpu-budget';
+import { environmentGrants } from './guards/capability-grants';
+import { parseCapabilities, type Capabilities } from './guards/capabilities';
 import { createLogger, errorMessage, filterPrefix } from './log';
 import type { ConfigKind as NativeConfigKind, HookKind as NativeHookKind, NativeBinding } from './native';
 
@@ -90,6 +92,8 @@ interface ConfigBase {
   /** The environment's watch slots (the CPU watchdog reads the budget in force there). */
   readonly watchSlots: Int32Array;
   readonly offload: OffloadSettings;
+  /** What the config grants its environment (guards/capabilities.ts). */
+  readonly capabilities: Capabilities;
   /** Every declared metric as `<filter>.<metric>`, its kind and labels, in index order. */
   readonly metrics: readonly { readonly name: string; readonly kind: MetricKind; readonly labels: readonly string[] }[];
 }
@@ -129,7 +133,8 @@ interface FilterConfigHandling {
 /** Loads a bundle and returns its exports; throws ConfigError with a message for Envoy's log. */
 export type BundleLoader = (path: string) => unknown;
 
-const TOP_LEVEL_KEYS = ['bundle', 'chain', 'failurePolicy', 'offload', 'cpuBudgetMs', 'asyncTimeoutMs'];
+const TOP_LEVEL_KEYS = ['bundle', 'chain', 'failurePolicy', 'offload', 'cpuBudgetMs', 'asyncTimeoutMs',
+                        'capabilities'];
 const OFFLOAD_KEYS = ['threads', 'idleTimeoutMs'];
 const ENTRY_KEYS = ['name', 'config', 'cpuBudgetMs', 'asyncTimeoutMs'];
 /** Default `asyncTimeoutMs`: a hook's promise pending this long fails the stream. */
@@ -206,6 +211,7 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
   const chainBudgetMs = parseMilliseconds(raw['cpuBudgetMs'], 'cpuBudgetMs', DEFAULT_CPU_BUDGET_MS, MAX_CPU_BUDGET_MS);
   const chainTimeoutMs = parseMilliseconds(raw['asyncTimeoutMs'], 'asyncTimeoutMs', DEFAULT_ASYNC_TIMEOUT_MS,
                                            MAX_ASYNC_TIMEOUT_MS);
+  const capabilities = parseCapabilities(raw['capabilities']);
 
   const chain = raw['chain'];
   if (!Array.isArray(chain) || chain.length === 0) {
@@ -232,6 +238,7 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
 
   const bundle = resolveBundlePath(raw['bundle']);
   const kindName = kind === ConfigKind.Network ? 'network' : 'HTTP';
+  environmentGrants.grant(id, capabilities);  // in force while the bundle loads (index.ts revokes)
   const moduleExports = loadBundle(bundle);
   const available: Map<string, HttpFilter<unknown> | NetworkFilter<unknown>> = kind === ConfigKind.Network
     ? collectFilters(moduleExports, bundle, isNetworkFilter)
@@ -258,7 +265,8 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
     } as LoadedHttpFilter | LoadedNetworkFilter);
   }
   const cpuBudgetMs = largestBudget(entries.map((entry) => entry.cpuBudgetMs));
-  const base = { id, bundle, failurePolicy: policy, offload, metrics, cpuBudgetMs, watchSlots: watchSlotsOf(binding) };
+  const base = { id, bundle, failurePolicy: policy, offload, capabilities, metrics, cpuBudgetMs,
+                 watchSlots: watchSlotsOf(binding) };
   return kind === ConfigKind.Network
     ? networkConfig(base, filters as LoadedNetworkFilter[])
     : httpConfig(base, filters as LoadedHttpFilter[]);

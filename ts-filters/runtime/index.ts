@@ -1,8 +1,17 @@
 // The runtime's bootstrap. The native side evaluates this bundle (build/runtime/runtime.js) as the
 // main script of every Node environment it embeds, with `process` and a builtin-only `require`.
 
+import fs from 'fs';
+import Module from 'module';
+
 import { LogLevel } from './codes';
 import { createDispatcher } from './dispatcher';
+import { environmentGrants, revokingGrants } from './guards/capability-grants';
+import { installEnvGate } from './guards/env-gate';
+import { installErrorHandlers } from './guards/error-handlers';
+import { installFsGate } from './guards/fs-gate';
+import { installModuleGate, type ModuleLoader } from './guards/module-gate';
+import { installProcessGuards } from './guards/process-guards';
 import { RUNTIME_PREFIX, describeError, writeLog } from './log';
 import type { HookOutcome as NativeHookOutcome, NativeBinding } from './native';
 
@@ -12,14 +21,30 @@ interface LinkedBindingProcess {
 
 const binding = (process as unknown as LinkedBindingProcess)._linkedBinding('envoy_ts') as NativeBinding;
 
-// An exception escaping a timer or an abort listener, or an unhandled rejection, must not take the
-// process (Envoy) down: Node's default would exit. Log it instead.
-process.on('uncaughtException', (error) => {
-  writeLog(binding, LogLevel.Error, RUNTIME_PREFIX, `uncaught exception: ${describeError(error)}`, []);
+// Guards first (DESIGN §6), before any bundle runs. An exception escaping a timer or an abort
+// listener, or an unhandled rejection, must not take the process (Envoy) down: Node's default
+// would exit. Log it instead; bundle code can neither remove this nor make it throw.
+installErrorHandlers(process, {
+  uncaughtException: (error) => {
+    writeLog(binding, LogLevel.Error, RUNTIME_PREFIX, `uncaught exception: ${describeError(error)}`, []);
+  },
+  unhandledRejection: (reason) => {
+    writeLog(binding, LogLevel.Error, RUNTIME_PREFIX, `unhandled rejection: ${describeError(reason)}`, []);
+  },
+  listenerThrew: (event, error) => {
+    writeLog(binding, LogLevel.Error, RUNTIME_PREFIX, `a '${event}' listener threw: ${describeError(error)}`, []);
+  },
 });
-process.on('unhandledRejection', (reason) => {
-  writeLog(binding, LogLevel.Error, RUNTIME_PREFIX, `unhandled rejection: ${describeError(reason)}`, []);
-});
+// The process is Envoy's: exit, kill, abort, chdir, credentials. worker_threads is loaded before:
+// when it first loads, Node's worker_threads wraps process.chdir (so workers see a directory
+// change) by assigning it, which would throw once chdir is locked.
+require('worker_threads');
+installProcessGuards(process);
+// Child processes, worker threads, env writes and file writes need a config's `capabilities`.
+installModuleGate(Module as unknown as ModuleLoader, environmentGrants);
+installFsGate(fs as unknown as Parameters<typeof installFsGate>[0],
+              fs.promises as unknown as Parameters<typeof installFsGate>[1], environmentGrants);
+installEnvGate(process, environmentGrants);
 
 // Native calls the dispatcher with a plain function call (no Node callback scope: it cost more
 // than the rest of a crossing). So each entry does on its way out what that scope did when it
@@ -47,9 +72,12 @@ function entry<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R
 
 const dispatcher = createDispatcher(binding);
 const onBudgetExceeded = entry(dispatcher.onBudgetExceeded);
+// A config's capabilities are granted while its bundle loads (config.ts) and for as long as it is
+// loaded: a config that fails to load, or is unloaded, grants nothing any more.
+const { loadConfig, unloadConfig } = revokingGrants(dispatcher, environmentGrants);
 binding.setDispatcher({
-  loadConfig: entry(dispatcher.loadConfig),
-  unloadConfig: entry(dispatcher.unloadConfig),
+  loadConfig: entry(loadConfig),
+  unloadConfig: entry(unloadConfig),
   describeMetrics: entry(dispatcher.describeMetrics),
   bodyHooks: entry(dispatcher.bodyHooks),
   onHook: entry(dispatcher.onHook),

@@ -36,10 +36,15 @@ export function createLogger(binding: NativeBinding, prefix: string): Logger {
   };
 }
 
-/** The most useful text for an error: its stack when it has one. */
+/** The most useful text for an error: its stack when it has one, with its code after its name as
+ *  Node writes its own (`ProcessGuardError [ETS_ERR_PROCESS_GUARD]: ...`). */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
-  return inspect(error);
+  if (!(error instanceof Error)) return inspect(error);
+  const text = error.stack ?? `${error.name}: ${error.message}`;
+  const code: unknown = (error as { code?: unknown }).code;
+  const head = `${error.name}: `;
+  if (typeof code !== 'string' || !text.startsWith(head)) return text;
+  return `${error.name} [${code}]: ${text.slice(head.length)}`;
 }
 
 /** An error's message (for config errors, where a stack would be noise). */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { ConfigError, EnvoyTsError, InvalidStateError, NotInHookError, StreamClosedError,
-  isEnvoyTsError } from '../errors';
+import { CapabilityError, ConfigError, EnvoyTsError, FetchError, InvalidStateError, NotInHookError,
+  ProcessGuardError, StreamClosedError, isEnvoyTsError } from '../errors';
 
 describe('errors', () => {
   test('literal names and codes', () => {
@@ -11,6 +11,9 @@ describe('errors', () => {
       [new ConfigError('c'), 'ConfigError', 'ETS_ERR_CONFIG'],
       [new NotInHookError('n'), 'NotInHookError', 'ETS_ERR_NOT_IN_HOOK'],
       [new InvalidStateError('i'), 'InvalidStateError', 'ETS_ERR_INVALID_STATE'],
+      [new FetchError('f'), 'FetchError', 'ETS_ERR_FETCH'],
+      [new ProcessGuardError('p'), 'ProcessGuardError', 'ETS_ERR_PROCESS_GUARD'],
+      [new CapabilityError('c'), 'CapabilityError', 'ETS_ERR_CAPABILITY'],
     ] as const;
     for (const [error, name, code] of cases) {
       assert.ok(error instanceof EnvoyTsError);

@@ -26,7 +26,7 @@ describe('dispatcher never lets an exception reach native', () => {
     const s = binding.openStream(1);
     binding.getHeader = () => { throw Object.assign(new Error('native broke'), { code: 'ETS_ERR_X' }); };
     assert.equal(binding.hook(s, HookKind.RequestHeaders), HookOutcome.Continue);
-    assert.match(binding.errorLogs()[0] ?? '', /onRequestHeaders threw: Error: native broke/);
+    assert.match(binding.errorLogs()[0] ?? '', /onRequestHeaders threw: Error \[ETS_ERR_X\]: native broke/);
   });
 
   test('abort listeners run synchronously inside onDestroy', () => {

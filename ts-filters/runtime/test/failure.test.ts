@@ -153,7 +153,7 @@ describe('failure policy', () => {
     assert.equal(binding.resume(s), HookOutcome.Replied);
     assert.equal(binding.replyOf(s)?.status, 500);
     assert.match(binding.errorLogs()[0] ?? '',
-                 /^\[envoy-ts\]\[filter=hangs\] onRequestHeaders rejected: TimeoutError: onRequestHeaders's promise did not settle within 20 ms/);
+                 /^\[envoy-ts\]\[filter=hangs\] onRequestHeaders rejected: TimeoutError \[ETS_ERR_TIMEOUT\]: onRequestHeaders's promise did not settle within 20 ms/);
     const names = runtime.describeMetrics(1).filter((_, i) => i % 3 === 0);
     const counted = s.metrics.map(([index]) => names[index as number]).filter((name) => !name?.endsWith('pending'));
     assert.deepEqual(counted.sort(), ['envoy_ts.async_timeouts', 'envoy_ts.filter_failures']);

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
+import { ProcessGuardError } from '../../api/errors';
 import { defineHttpFilter } from '../../api/http-filter';
 import { HookKind } from '../codes';
+import { describeError } from '../log';
 import { withChain } from './fake-binding';
 
 describe('ctx.log', () => {
@@ -38,5 +40,15 @@ describe('ctx.log', () => {
     binding.hook(binding.openStream(1), HookKind.RequestHeaders);
     assert.equal(formatted, 0);
     assert.deepEqual(binding.logs, []);
+  });
+});
+
+describe('describeError', () => {
+  test('the stack, with a code after the name as Node writes its own', () => {
+    const coded = new ProcessGuardError('process.exit() is not available to filters: no');
+    assert.match(describeError(coded),
+                 /^ProcessGuardError \[ETS_ERR_PROCESS_GUARD\]: process\.exit\(\) is not available to filters: no\n\s+at /);
+    assert.match(describeError(new Error('plain')), /^Error: plain\n\s+at /);
+    assert.equal(describeError('text'), "'text'");
   });
 });

@@ -97,8 +97,8 @@ export async function runProxyToExit(yaml, { concurrency = 1, logLevel = 'info',
  * Starts a proxy with `yaml` (whose listener is on `port` and admin on `adminPort`); resolves
  * once the admin endpoint says LIVE. The proxy object has its output, stop() and the admin stats.
  */
-export async function launchProxy(yaml, { port, adminPort, concurrency = 1, logLevel = 'info' }) {
-  const child = spawnProxy(yaml, concurrency, logLevel);
+export async function launchProxy(yaml, { port, adminPort, concurrency = 1, logLevel = 'info', env }) {
+  const child = spawnProxy(yaml, concurrency, logLevel, env);
   const proxy = {
     port,
     adminPort,
@@ -159,16 +159,17 @@ export async function launchProxy(yaml, { port, adminPort, concurrency = 1, logL
  * Starts a proxy in front of `upstreamPort` with one envoy_ts filter per entry of
  * `filterConfigs` (objects are JSON-encoded, filters named envoy_ts_<index>), `extraClusters`
  * ([{ name, port }], for callouts), `routes` (see httpProxyYaml; default one route for "/") and
- * the listener's `perConnectionBufferLimitBytes` (default Envoy's 1 MiB).
+ * the listener's `perConnectionBufferLimitBytes` (default Envoy's 1 MiB); `env`: extra environment
+ * variables of the proxy process.
  * Resolves once the admin endpoint says LIVE.
  */
 export async function startProxy({ upstreamPort, filterConfigs, extraClusters, routes, concurrency = 1,
-                                   logLevel = 'info', perConnectionBufferLimitBytes }) {
+                                   logLevel = 'info', perConnectionBufferLimitBytes, env }) {
   const port = await freePort();
   const adminPort = await freePort();
   const yaml = envoyYaml({ listenPort: port, adminPort, upstreamPort, filterConfigs, extraClusters, routes,
                           perConnectionBufferLimitBytes });
-  return launchProxy(yaml, { port, adminPort, concurrency, logLevel });
+  return launchProxy(yaml, { port, adminPort, concurrency, logLevel, env });
 }
 
 /**

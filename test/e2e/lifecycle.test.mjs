@@ -122,3 +122,20 @@ describe(`stream lifecycle through ${proxyName}`, () => {
     }
   });
 });
+
+describe(`worker environments through ${proxyName}`, () => {
+  test('ENVOY_TS_WORKER_ENVIRONMENTS above Envoy\'s worker count is capped, with a warning', async () => {
+    const upstream = await startUpstream();
+    const proxy = await startProxy({
+      upstreamPort: upstream.port, concurrency: 1, env: { ENVOY_TS_WORKER_ENVIRONMENTS: '40' },
+      filterConfigs: [{ bundle: examplesBundle, chain: [{ name: 'request-id' }] }],
+    });
+    try {
+      assert.equal((await request(proxy.port)).status, 200);
+      assert.match(proxy.output, /ENVOY_TS_WORKER_ENVIRONMENTS=40 is more than Envoy's 1 workers; preparing 1/);
+    } finally {
+      await proxy.stop();
+      await upstream.close();
+    }
+  });
+});

@@ -138,37 +138,14 @@ class Args {
     return true;
   }
 
-  // A Float64Array argument's values (a view of JS memory, valid during this call).
+  // An Int32Array argument's values (a view of JS memory, valid during this call).
   bool int32s(size_t i, int32_t*& out, size_t& count) const {
-    bool is_typed_array = false;
-    if (i >= argc_ || napi_is_typedarray(env_, argv_[i], &is_typed_array) != napi_ok ||
-        !is_typed_array) {
-      return false;
-    }
-    napi_typedarray_type type;
-    void* data = nullptr;
-    if (napi_get_typedarray_info(env_, argv_[i], &type, &count, &data, nullptr, nullptr) != napi_ok ||
-        type != napi_int32_array) {
-      return false;
-    }
-    out = static_cast<int32_t*>(data);
-    return true;
+    return typedArray(i, napi_int32_array, out, count);
   }
 
+  // A Float64Array argument's values (a view of JS memory, valid during this call).
   bool float64s(size_t i, const double*& out, size_t& count) const {
-    bool is_typed_array = false;
-    if (i >= argc_ || napi_is_typedarray(env_, argv_[i], &is_typed_array) != napi_ok ||
-        !is_typed_array) {
-      return false;
-    }
-    napi_typedarray_type type;
-    void* data = nullptr;
-    if (napi_get_typedarray_info(env_, argv_[i], &type, &count, &data, nullptr, nullptr) != napi_ok ||
-        type != napi_float64_array) {
-      return false;
-    }
-    out = static_cast<const double*>(data);
-    return true;
+    return typedArray(i, napi_float64_array, out, count);
   }
 
   napi_value value(size_t i) const { return i < argc_ ? argv_[i] : nullptr; }
@@ -202,6 +179,25 @@ class Args {
 
   void throwTypeError(const char* message) const {
     napi_throw_type_error(env_, "ETS_ERR_INVALID_ARG", message);
+  }
+
+  // A typed array argument of `type`: its elements as T (T must match `type`).
+  template <class T>
+  bool typedArray(size_t i, napi_typedarray_type type, T*& out, size_t& count) const {
+    bool is_typed_array = false;
+    if (i >= argc_ || napi_is_typedarray(env_, argv_[i], &is_typed_array) != napi_ok ||
+        !is_typed_array) {
+      return false;
+    }
+    napi_typedarray_type actual;
+    void* data = nullptr;
+    if (napi_get_typedarray_info(env_, argv_[i], &actual, &count, &data, nullptr, nullptr) !=
+            napi_ok ||
+        actual != type) {
+      return false;
+    }
+    out = static_cast<T*>(data);
+    return true;
   }
 
  private:

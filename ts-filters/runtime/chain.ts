@@ -7,13 +7,12 @@
 // on (Continue) once every stage has seen what the filter holds. Body data and trailers that
 // arrive while a hook of their direction is pending are held and shown to the chain afterwards.
 
-import { TimeoutError } from '../api/errors';
 import type { HttpFilterContext } from '../api/types';
 import { BodyChunkView, type BodyFlow } from './body';
 import { BufferKind, HookKind, HookOutcome, LogLevel, directionOf, isBodyHook } from './codes';
 import type { ChainLink } from './config';
 import { startSection } from './cpu-budget';
-import { CONTINUE_CHAIN, applyFailure } from './failure';
+import { CONTINUE_CHAIN, applyFailure, asyncTimeoutError } from './failure';
 import { hookDone } from './hook-stats';
 import { RUNTIME_PREFIX, describeError, filterPrefix, writeLog } from './log';
 import type { HookOutcome as NativeHookOutcome, HookKind as NativeHookKind } from './native';
@@ -178,8 +177,7 @@ function leaveRunning(outer: typeof runningHook | undefined): void {
  *  aborted (ctx.signal) and the stream gets the failure policy. */
 function timeOut(stream: StreamState, pending: PendingHook): void {
   if (stream.pending !== pending || stream.closed || pending.settled) return;
-  const error = new TimeoutError(`${pending.link.hookName}'s promise did not settle within ` +
-                                 `${pending.link.filter.asyncTimeoutMs} ms (asyncTimeoutMs)`);
+  const error = asyncTimeoutError(pending.link.hookName, pending.link.filter.asyncTimeoutMs);
   settle(stream, pending, true, error);
   stream.abortSignal(error);
 }

@@ -238,7 +238,7 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
 
   const bundle = resolveBundlePath(raw['bundle']);
   const kindName = kind === ConfigKind.Network ? 'network' : 'HTTP';
-  environmentGrants.grant(id, capabilities);  // in force while the bundle loads (index.ts revokes)
+  environmentGrants.grant(id, capabilities);  // in force while the bundle loads (the dispatcher revokes)
   const moduleExports = loadBundle(bundle);
   const available: Map<string, HttpFilter<unknown> | NetworkFilter<unknown>> = kind === ConfigKind.Network
     ? collectFilters(moduleExports, bundle, isNetworkFilter)

@@ -9,6 +9,7 @@ import { CONFIG_LOAD_BUDGET_MS, DEFAULT_CPU_BUDGET_MS, setDefaultBudget, startSe
 import { ConnectionState } from './connection';
 import { settleFetch, settleFetchStream } from './fetch';
 import { CONTINUE_CHAIN, applyFailure, applyNetworkFailure, sendFailureReply } from './failure';
+import { environmentGrants } from './guards/capability-grants';
 import { RUNTIME_PREFIX, describeError, errorMessage, writeLog } from './log';
 import type { ConfigKind as NativeConfigKind, Dispatcher, FetchStreamEvent as NativeFetchStreamEvent,
   HookKind as NativeHookKind,
@@ -75,6 +76,8 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     } catch (error) {
       configs.delete(configId);
       routeConfigs.delete(configId);
+      // Loading granted the config's capabilities (config.ts): a config that failed grants nothing.
+      environmentGrants.revoke(configId);
       if (error instanceof ConfigError) return error.message;
       internalError('loadConfig', error);
       return `internal error while loading the config: ${errorMessage(error)}`;
@@ -87,6 +90,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
   const unloadConfig = (configId: number): void => {
     configs.delete(configId);
     routeConfigs.delete(configId);
+    environmentGrants.revoke(configId);
     updateDefaultBudget();
   };
 
@@ -305,9 +309,10 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
       const outcome = applyNetworkFailure(state, filter, hookNameOf(network.hook), 'was stopped',
                                           budgetError(hookNameOf(network.hook)));
       if (state === current) {
-        return outcome === CONTINUE_CHAIN && network.hook !== NetworkHookKind.Write
-          ? runNetworkChain(state, network.hook, network.position + 1)
-          : outcome === CONTINUE_CHAIN ? NetworkOutcome.Continue : outcome;
+        if (outcome !== CONTINUE_CHAIN) return outcome;
+        // "open": the data passes. onWrite has no chain to go on with (the connection is poisoned).
+        return network.hook === NetworkHookKind.Write ? NetworkOutcome.Continue
+          : runNetworkChain(state, network.hook, network.position + 1);
       }
     } else if (loading !== undefined) {
       writeLog(binding, LogLevel.Error, RUNTIME_PREFIX,

@@ -14,6 +14,11 @@ import type { StreamState } from './stream';
 /** applyFailure's answer under the "open" policy: run the next filter of the current hook. */
 export const CONTINUE_CHAIN = -1;
 
+/** The error a pending hook fails with when its promise is pending past `ms` (asyncTimeoutMs). */
+export function asyncTimeoutError(hookName: string, ms: number): TimeoutError {
+  return new TimeoutError(`${hookName}'s promise did not settle within ${ms} ms (asyncTimeoutMs)`);
+}
+
 /** How a hook failed: it threw, its promise rejected (or timed out), or the CPU watchdog stopped it. */
 export type FailureVerb = 'threw' | 'rejected' | 'was stopped';
 

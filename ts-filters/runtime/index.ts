@@ -6,7 +6,7 @@ import Module from 'module';
 
 import { LogLevel } from './codes';
 import { createDispatcher } from './dispatcher';
-import { environmentGrants, revokingGrants } from './guards/capability-grants';
+import { environmentGrants } from './guards/capability-grants';
 import { installEnvGate } from './guards/env-gate';
 import { installErrorHandlers } from './guards/error-handlers';
 import { installFsGate } from './guards/fs-gate';
@@ -72,12 +72,9 @@ function entry<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R
 
 const dispatcher = createDispatcher(binding);
 const onBudgetExceeded = entry(dispatcher.onBudgetExceeded);
-// A config's capabilities are granted while its bundle loads (config.ts) and for as long as it is
-// loaded: a config that fails to load, or is unloaded, grants nothing any more.
-const { loadConfig, unloadConfig } = revokingGrants(dispatcher, environmentGrants);
 binding.setDispatcher({
-  loadConfig: entry(loadConfig),
-  unloadConfig: entry(unloadConfig),
+  loadConfig: entry(dispatcher.loadConfig),
+  unloadConfig: entry(dispatcher.unloadConfig),
   describeMetrics: entry(dispatcher.describeMetrics),
   bodyHooks: entry(dispatcher.bodyHooks),
   onHook: entry(dispatcher.onHook),

@@ -3,13 +3,12 @@
 // stopped; once it settled, onResume goes on after that filter). onWrite runs in reverse order and
 // synchronously (Envoy cannot pause writes); onClose runs for every filter that has it.
 
-import { TimeoutError } from '../api/errors';
 import { NetworkStatus } from '../api/network-filter';
 import { LogLevel, NetworkEvent, NetworkHookKind, NetworkOutcome } from './codes';
 import type { LoadedNetworkFilter } from './config';
 import { statusOf, type ConnectionState, type PendingNetworkHook } from './connection';
 import { startSection } from './cpu-budget';
-import { CONTINUE_CHAIN, applyNetworkFailure } from './failure';
+import { CONTINUE_CHAIN, applyNetworkFailure, asyncTimeoutError } from './failure';
 import { RUNTIME_PREFIX, describeError, filterPrefix, writeLog } from './log';
 import type { HookOutcome as NativeHookOutcome, NetworkEvent as NativeNetworkEvent,
   NetworkHookKind as NativeNetworkHookKind } from './native';
@@ -84,8 +83,7 @@ export function runNetworkChain(state: ConnectionState, hook: NativeNetworkHookK
  *  (ctx.signal) and the connection gets the failure policy. */
 function timeOut(state: ConnectionState, pending: PendingNetworkHook): void {
   if (state.pending !== pending || state.closed || pending.settled) return;
-  const error = new TimeoutError(`${hookNameOf(pending.hook)}'s promise did not settle within ` +
-                                 `${pending.filter.asyncTimeoutMs} ms (asyncTimeoutMs)`);
+  const error = asyncTimeoutError(hookNameOf(pending.hook), pending.filter.asyncTimeoutMs);
   settle(state, pending, true, error);
   state.abortSignal(error);
 }

@@ -42,27 +42,3 @@ export class CapabilityGrants {
 
 /** This environment's grants (module state of the runtime bundle: one per Node environment). */
 export const environmentGrants = new CapabilityGrants();
-
-/** The dispatcher entries that load and unload configs. */
-interface ConfigEntries {
-  loadConfig(configId: number, json: string, kind: never): string | undefined;
-  unloadConfig(configId: number): void;
-}
-
-/**
- * `dispatcher`'s loadConfig and unloadConfig, ending a config's grant when its load fails or it is
- * unloaded (loading grants it, in config.ts, before the bundle is required).
- */
-export function revokingGrants<D extends ConfigEntries>(dispatcher: D, grants: CapabilityGrants):
-    Pick<D, 'loadConfig' | 'unloadConfig'> {
-  const loadConfig = (configId: number, json: string, kind: never): string | undefined => {
-    const error = dispatcher.loadConfig(configId, json, kind);
-    if (error !== undefined) grants.revoke(configId);
-    return error;
-  };
-  const unloadConfig = (configId: number): void => {
-    dispatcher.unloadConfig(configId);
-    grants.revoke(configId);
-  };
-  return { loadConfig, unloadConfig } as Pick<D, 'loadConfig' | 'unloadConfig'>;
-}

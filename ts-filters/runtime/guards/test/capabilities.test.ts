@@ -5,7 +5,7 @@ import { CapabilityError, ConfigError, isEnvoyTsError } from '../../../api/error
 import { defineHttpFilter } from '../../../api/http-filter';
 import { setup } from '../../test/fake-binding';
 import { CAPABILITIES, NO_CAPABILITIES, capabilityError, parseCapabilities } from '../capabilities';
-import { environmentGrants, revokingGrants } from '../capability-grants';
+import { environmentGrants } from '../capability-grants';
 
 describe('parseCapabilities', () => {
   test('absent: nothing granted', () => {
@@ -61,12 +61,18 @@ describe('filter_config "capabilities"', () => {
     } });
     const json = JSON.stringify({ bundle: '/fake/bundle.js', chain: [{ name: 'f' }],
                                   capabilities: { childProcess: true } });
-    const entries = revokingGrants(runtime, environmentGrants);
-    assert.equal(entries.loadConfig(501, json, 0), undefined);
+    assert.equal(runtime.loadConfig(501, json, 0), undefined);
     assert.ok(grantedDuringLoad);
     assert.ok(environmentGrants.has('childProcess'));
-    entries.unloadConfig(501);
+    runtime.unloadConfig(501);
     assert.ok(!environmentGrants.has('childProcess'));
+  });
+
+  test('a config whose load fails grants nothing', () => {
+    const { runtime } = setup({ loadBundle: () => { throw new Error('bad bundle'); } });
+    const json = JSON.stringify({ bundle: '/fake/bundle.js', chain: [{ name: 'f' }], capabilities: { fsWrite: true } });
+    assert.match(runtime.loadConfig(503, json, 0) ?? '', /bad bundle/);
+    assert.ok(!environmentGrants.has('fsWrite'));
   });
 
   test('a bad value rejects the config, naming the field', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { NO_CAPABILITIES, parseCapabilities } from '../capabilities';
-import { CapabilityGrants, revokingGrants } from '../capability-grants';
+import { CapabilityGrants } from '../capability-grants';
 
 describe('CapabilityGrants', () => {
   test('nothing is granted until a config grants it', () => {
@@ -35,41 +35,5 @@ describe('CapabilityGrants', () => {
     grants.grant(1, parseCapabilities({ childProcess: true }));
     grants.grant(1, parseCapabilities({ workerThreads: true }));
     assert.ok(!grants.has('childProcess') && grants.has('workerThreads'));
-  });
-});
-
-describe('revokingGrants', () => {
-  function fakeDispatcher(answer: string | undefined) {
-    const calls: string[] = [];
-    return {
-      calls,
-      loadConfig: (id: number, _json: string, _kind: never): string | undefined => {
-        calls.push(`load ${id}`);
-        return answer;
-      },
-      unloadConfig: (id: number): void => { calls.push(`unload ${id}`); },
-    };
-  }
-
-  test('a config whose load fails grants nothing', () => {
-    const grants = new CapabilityGrants();
-    const dispatcher = fakeDispatcher('bad config');
-    const entries = revokingGrants(dispatcher, grants);
-    grants.grant(7, parseCapabilities({ fsWrite: true }));  // as config.ts does before the bundle loads
-    assert.equal(entries.loadConfig(7, '{}', 0 as never), 'bad config');
-    assert.ok(!grants.has('fsWrite'));
-    assert.deepEqual(dispatcher.calls, ['load 7']);
-  });
-
-  test('a loaded config grants until it is unloaded', () => {
-    const grants = new CapabilityGrants();
-    const dispatcher = fakeDispatcher(undefined);
-    const entries = revokingGrants(dispatcher, grants);
-    grants.grant(7, parseCapabilities({ fsWrite: true }));
-    assert.equal(entries.loadConfig(7, '{}', 0 as never), undefined);
-    assert.ok(grants.has('fsWrite'));
-    entries.unloadConfig(7);
-    assert.ok(!grants.has('fsWrite'));
-    assert.deepEqual(dispatcher.calls, ['load 7', 'unload 7']);
   });
 });

@@ -59,11 +59,20 @@ std::string takeException(napi_env env) {
 }  // namespace
 
 Bridge::Bridge(napi_env env, runtime::Environment& owner) : env_(env), owner_(owner) {
-  // JavaScript the loop pump ran was stopped: no stream's call is on the stack.
-  owner_.setOverrunHandler([this] {
-    napi_value ignored;
-    recoverFromOverrun({}, &ignored);
-  });
+  owner_.setClient(this);
+}
+
+// JavaScript the loop pump ran was stopped: no stream's call is on the stack.
+void Bridge::onBudgetOverrun() {
+  napi_value ignored;
+  recoverFromOverrun({}, &ignored);
+}
+
+// No more JavaScript runs here: every stream waiting on it is resumed from its scheduler, where
+// the resume fails (callDispatcher refuses) and the module answers with the failure policy;
+// streams not waiting fail at their next hook.
+void Bridge::onBroken() {
+  streams_.forEachOpen([](StreamTable::Entry& entry) { entry.host->requestResume(); });
 }
 
 napi_value Bridge::initBinding(napi_env env, napi_value exports) {
@@ -121,6 +130,9 @@ Bridge::CallResult Bridge::callDispatcher(napi_ref function, size_t argc, const 
     runtime::log(LogLevel::Error, std::string("the runtime registered no dispatcher.") + what);
     return CallResult::Failed;
   }
+  if (!jsUsable()) {
+    return CallResult::Failed;
+  }
   // A plain call, not napi_make_callback: Node's callback scope cost about 0.3 µs per call. The
   // runtime's entry points run what the scope would have on the way out (process.nextTick
   // callbacks, microtasks, rejection tracking): see ts-filters/runtime/index.ts.
@@ -128,6 +140,11 @@ Bridge::CallResult Bridge::callDispatcher(napi_ref function, size_t argc, const 
                                           valueOf(env_, function), argc, argv, result);
   if (status == napi_ok) {
     return CallResult::Ok;
+  }
+  if (owner_.broken() != runtime::Environment::Broken::No) {
+    napi_value termination;  // stopped because the environment broke: nothing to recover
+    napi_get_and_clear_last_exception(env_, &termination);
+    return CallResult::Failed;
   }
   if (owner_.watched().overrunPending()) {
     napi_value termination;
@@ -281,7 +298,7 @@ void Bridge::closeStream(StreamRef ref, bool notify_js) {
     return;
   }
   streams_.close(ref);
-  if (!notify_js) {
+  if (!notify_js || !jsUsable()) {
     return;
   }
   Napi::HandleScope scope(env_);
@@ -309,6 +326,9 @@ HookOutcome Bridge::runHook(uint64_t config_id, StreamRef ref, HookKind hook, bo
 }
 
 void Bridge::completeStream(uint64_t config_id, StreamRef ref) {
+  if (!jsUsable()) {
+    return;
+  }
   Napi::HandleScope scope(env_);
   napi_value args[6] = {Napi::Number::New(env_, static_cast<double>(config_id)),
                         Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
@@ -365,6 +385,9 @@ HookOutcome Bridge::runNetworkHook(uint64_t config_id, StreamRef ref, NetworkHoo
 HookOutcome Bridge::callHook(napi_ref function, const char* what, uint64_t config_id,
                              StreamRef ref, uint32_t hook, bool end_of_stream,
                              uint64_t route_config_id) {
+  if (!jsUsable()) {
+    return HookOutcome::Failed;
+  }
   Napi::HandleScope scope(env_);
   napi_value args[6] = {Napi::Number::New(env_, static_cast<double>(config_id)),
                         Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
@@ -377,7 +400,7 @@ HookOutcome Bridge::callHook(napi_ref function, const char* what, uint64_t confi
 }
 
 void Bridge::networkEvent(StreamRef ref, NetworkEvent event) {
-  if (streams_.find(ref.slot, ref.gen) == nullptr) {
+  if (streams_.find(ref.slot, ref.gen) == nullptr || !jsUsable()) {
     return;
   }
   Napi::HandleScope scope(env_);
@@ -419,7 +442,7 @@ Napi::Uint8Array copiedBytes(Napi::Env env, const std::vector<std::string_view>&
 
 void Bridge::calloutDone(StreamRef ref, uint64_t callout_id, uint32_t result,
                          const HeaderList& headers, const std::vector<std::string_view>& body) {
-  if (streams_.find(ref.slot, ref.gen) == nullptr) {
+  if (streams_.find(ref.slot, ref.gen) == nullptr || !jsUsable()) {
     return;
   }
   Napi::HandleScope scope(env_);
@@ -435,7 +458,7 @@ void Bridge::calloutDone(StreamRef ref, uint64_t callout_id, uint32_t result,
 void Bridge::fetchStreamEvent(StreamRef ref, uint64_t stream_id, FetchStreamEvent event,
                               const HeaderList& headers, const std::vector<std::string_view>& data,
                               bool end_stream, uint32_t reset_reason) {
-  if (streams_.find(ref.slot, ref.gen) == nullptr) {
+  if (streams_.find(ref.slot, ref.gen) == nullptr || !jsUsable()) {
     return;
   }
   Napi::HandleScope scope(env_);
@@ -467,6 +490,9 @@ void Bridge::fetchStreamEvent(StreamRef ref, uint64_t stream_id, FetchStreamEven
 int Bridge::callDepth() const { return owner_.callDepth(); }
 
 HookOutcome Bridge::resume(StreamRef ref) {
+  if (!jsUsable()) {
+    return HookOutcome::Failed;
+  }
   Napi::HandleScope scope(env_);
   napi_value args[2] = {Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen)};
   napi_value result = nullptr;

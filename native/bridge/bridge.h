@@ -13,14 +13,12 @@
 #include "native/bridge/buffer_views.h"
 #include "native/bridge/codes.h"
 #include "native/bridge/stream_table.h"
+#include "native/runtime/environment.h"
 
-namespace envoy_ts::runtime {
-class Environment;
-}
 
 namespace envoy_ts::bridge {
 
-class Bridge {
+class Bridge : public runtime::EnvironmentClient {
  public:
   // Registers process._linkedBinding('envoy_ts') in a new environment (runtime::BindingInitializer).
   static napi_value initBinding(napi_env env, napi_value exports);
@@ -78,7 +76,11 @@ class Bridge {
   // ---- Buffer views ----
   BufferViews& views() { return views_; }
   // The hook at call depth `depth` is returning to Envoy: its views must not outlive it.
-  void detachViews(int depth) { views_.detachFrom(depth); }
+  void detachViews(int depth) {
+    if (jsUsable()) {
+      views_.detachFrom(depth);
+    }
+  }
   int callDepth() const;
 
   // ---- For the binding functions ----
@@ -89,6 +91,11 @@ class Bridge {
   // The runtime's Int32Array of watch slots (runtime::WatchSlot), for the CPU watchdog.
   void setWatchSlots(napi_value array, int32_t* slots);
   bool isMainThread() const;
+
+  // runtime::EnvironmentClient.
+  void onBudgetOverrun() override;
+  void onBroken() override;
+  bool holdsStreams() override { return streams_.openCount() > 0; }
 
   explicit Bridge(napi_env env, runtime::Environment& owner);
   Bridge(const Bridge&) = delete;
@@ -109,6 +116,9 @@ class Bridge {
   // repair its state, log and count it, and answer for `ref`'s stream. Outermost calls only.
   CallResult recoverFromOverrun(StreamRef ref, napi_value* result);
   HookOutcome toOutcome(CallResult call, napi_value result);
+  // Whether JavaScript may still run here: a broken environment (runtime::Environment::Broken)
+  // runs none, and once retired it is not even attached to a thread.
+  bool jsUsable() const { return owner_.broken() == runtime::Environment::Broken::No; }
   // onHook / onNetworkHook: (configId, slot, gen, hook, endOfStream[, routeConfigId]).
   HookOutcome callHook(napi_ref function, const char* what, uint64_t config_id, StreamRef ref,
                        uint32_t hook, bool end_of_stream, uint64_t route_config_id);

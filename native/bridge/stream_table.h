@@ -37,6 +37,17 @@ class StreamTable {
       return kind == Kind::Network ? static_cast<ConnectionHost*>(host) : nullptr;
     }
   };
+  size_t openCount() const { return entries_.size() - free_slots_.size(); }
+  // Calls `fn(entry)` for every open stream.
+  template <class Fn>
+  void forEachOpen(Fn fn) {
+    for (Entry& entry : entries_) {
+      if (entry.host != nullptr) {
+        fn(entry);
+      }
+    }
+  }
+
   // Null when the stream is closed or the pair is stale.
   Entry* find(uint32_t slot, uint32_t gen) {
     if (slot >= entries_.size()) {

@@ -121,6 +121,12 @@ std::optional<LoadedConfig> loadFilterConfig(std::string_view filter_name, std::
     }
     env->pump();
   }
+  if (env->broken() != Environment::Broken::No) {
+    // Logged when it broke; the next config load makes a new one.
+    Environment::discardMainThread();
+    reject("the main thread's Node.js environment ran out of memory while loading it: " + error);
+    return std::nullopt;
+  }
   if (!error.empty()) {
     reject(error);
     return std::nullopt;

@@ -36,7 +36,10 @@ bool startedByAnotherCopy() {
   return marker != nullptr && std::to_string(getpid()) == marker;
 }
 
+// A call into the environment like any other: under the CPU budget, and a heap that runs out
+// breaks the environment (the pool then drops it).
 std::string warmEnvironment(runtime::Environment& env, uint64_t config_id) {
+  runtime::Environment::CallScope scope(env);
   bridge::Bridge& bridge = bridge::Bridge::of(env);
   bridge.syncConfigs();
   return bridge.configError(config_id);

@@ -17,18 +17,38 @@ constexpr int32_t kNodeApiVersion = 8;
 // Longest time I/O completions not tied to a waiting stream wait for a poll while hooks run.
 constexpr uint64_t kMaxPollIntervalMs = 1;
 
+// Heap V8 gets past the limit to finish the collection that hit it, once the environment's
+// JavaScript has been stopped (Node's worker threads give the same leeway).
+constexpr size_t kHeapLeewayBytes = 32u << 20;
+
 thread_local Environment* current_ = nullptr;
 thread_local Environment* being_created_ = nullptr;
 
-// Destroys a worker's environment when its thread exits (on that thread, as V8 requires).
+// Destroys a worker's environments when its thread exits (on that thread, as V8 requires): the
+// current one and the retired ones.
 struct WorkerEnvironmentOwner {
   std::unique_ptr<Environment> env;
+  std::vector<std::unique_ptr<Environment>> retired;
   ~WorkerEnvironmentOwner() {
     current_ = nullptr;
     env.reset();
+    retired.clear();
   }
 };
 thread_local WorkerEnvironmentOwner worker_owner_;
+
+const char* describe(Environment::Broken broken) {
+  switch (broken) {
+  case Environment::Broken::HeapExhausted:
+    return "its JavaScript heap reached its limit (ENVOY_TS_HEAP_LIMIT_MB)";
+  case Environment::Broken::ExternalMemory:
+    return "its memory outside the JavaScript heap (ArrayBuffers, Buffers) grew past its limit "
+           "(ENVOY_TS_EXTERNAL_MEMORY_LIMIT_MB)";
+  case Environment::Broken::No:
+    break;
+  }
+  return "it is healthy";
+}
 
 }  // namespace
 
@@ -85,6 +105,7 @@ bool Environment::start(BindingInitializer binding, std::string& error) {
     waker_ = std::make_unique<LoopWaker>(loop());
   }
   CpuWatchdog::watch(watched_, setup_->isolate());
+  setup_->isolate()->AddNearHeapLimitCallback(nearHeapLimit, this);
   pump();
   return true;
 }
@@ -128,7 +149,7 @@ void Environment::detachFromCurrentThread() {
 uv_loop_t* Environment::loop() { return setup_->event_loop(); }
 
 void Environment::pump(Poll poll) {
-  if (call_depth_ > 1 || pumping_) {
+  if (call_depth_ > 1 || pumping_ || broken_ != Broken::No) {
     return;
   }
   uv_loop_t* uv_loop = loop();
@@ -144,8 +165,8 @@ void Environment::pump(Poll poll) {
       uv_run(uv_loop, UV_RUN_NOWAIT);
     }
     pumping_ = false;
-    if (watched_.overrunPending() && overrun_handler_) {
-      overrun_handler_();
+    if (watched_.overrunPending() && broken_ == Broken::No && client_ != nullptr) {
+      client_->onBudgetOverrun();
     }
     last_poll_ms_ = uv_now(uv_loop);
   }
@@ -155,6 +176,69 @@ void Environment::pump(Poll poll) {
 }
 
 void Environment::cancelTermination() { setup_->isolate()->CancelTerminateExecution(); }
+
+// Runs on the environment's thread, inside the garbage collection that found the heap at its
+// limit: the running JavaScript is stopped and the environment broken (V8 would abort the process
+// otherwise). The extra room lets this collection, and the unwinding, finish.
+size_t Environment::nearHeapLimit(void* data, size_t current_limit, size_t /*initial_limit*/) {
+  auto* env = static_cast<Environment*>(data);
+  if (env->broken_ == Broken::No) {
+    env->broken_ = Broken::HeapExhausted;
+    env->setup_->isolate()->TerminateExecution();
+  }
+  return current_limit + kHeapLeewayBytes;
+}
+
+void Environment::leaveOutermost() {
+  watched_.leave();
+  // V8's count of memory outside the heap (ArrayBuffer backing stores among it): a read.
+  if (broken_ == Broken::No &&
+      setup_->isolate()->AdjustAmountOfExternalAllocatedMemory(0) >
+          static_cast<int64_t>(NodeProcess::externalMemoryLimitBytes())) {
+    broken_ = Broken::ExternalMemory;
+  }
+  if (broken_ != Broken::No && !retired_) {
+    retire();
+  }
+}
+
+void Environment::retire() {
+  retired_ = true;
+  log(LogLevel::Error,
+      std::string("a Node.js environment ") +
+          (role_ == Role::Worker ? "of a worker" : "of the main thread") + " broke: " +
+          describe(broken_) + ". Its streams get the failure policy" +
+          (role_ == Role::Worker ? "; the worker takes a prepared environment for new streams" : ""));
+  if (client_ != nullptr) {
+    client_->onBroken();
+  }
+  if (role_ != Role::Worker || current_ != this) {
+    return;
+  }
+  // Off this thread until it is destroyed: the next stream attaches another environment.
+  detachFromCurrentThread();
+  current_ = nullptr;
+  worker_owner_.retired.push_back(std::move(worker_owner_.env));
+}
+
+void Environment::destroyRetired() {
+  auto& retired = worker_owner_.retired;
+  for (auto it = retired.begin(); it != retired.end();) {
+    if ((*it)->client_ != nullptr && (*it)->client_->holdsStreams()) {
+      ++it;
+    } else {
+      it = retired.erase(it);  // the destructor attaches it to this thread to tear it down
+    }
+  }
+}
+
+void Environment::discardMainThread() {
+  if (current_ != nullptr && current_->role_ == Role::MainThread) {
+    Environment* env = current_;
+    current_ = nullptr;
+    delete env;
+  }
+}
 
 Environment* Environment::current() { return current_; }
 

@@ -1,7 +1,6 @@
 // One embedded Node.js environment: its own isolate, context and libuv loop (DESIGN.md §3).
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,6 +19,20 @@ typedef struct napi_value__* napi_value;
 namespace envoy_ts::runtime {
 
 class LoopWaker;
+
+// What the layer above (the bridge) does for an environment's own events. Called on the thread
+// the environment is attached to.
+class EnvironmentClient {
+ public:
+  virtual ~EnvironmentClient() = default;
+  // JavaScript the loop pump ran was stopped for running past its budget.
+  virtual void onBudgetOverrun() = 0;
+  // The environment broke (Environment::Broken): it runs no more JavaScript, and every stream it
+  // holds must get the failure policy without it.
+  virtual void onBroken() = 0;
+  // Whether streams or connections still use the environment.
+  virtual bool holdsStreams() = 0;
+};
 
 // Installs the JS-facing binding (process._linkedBinding('envoy_ts')) in a new environment.
 using BindingInitializer = napi_value (*)(napi_env env, napi_value exports);
@@ -60,7 +73,7 @@ class Environment {
     }
     ~CallScope() {
       if (--env_.call_depth_ == 0) {
-        env_.watched_.leave();
+        env_.leaveOutermost();
       }
     }
     CallScope(const CallScope&) = delete;
@@ -84,11 +97,24 @@ class Environment {
   // The CPU watchdog's view of this environment: the slots JS writes budgets to, and what the
   // watchdog stopped.
   CpuWatchdog::Watched& watched() { return watched_; }
-  // Called on this thread when JavaScript run by the loop pump was stopped for running past its
-  // budget (the bridge logs it and repairs the runtime's state).
-  void setOverrunHandler(std::function<void()> handler) { overrun_handler_ = std::move(handler); }
   // Ends a termination of the running JavaScript (the watchdog's): JavaScript can run again.
   void cancelTermination();
+  // Set once, by the bridge, while create() runs.
+  void setClient(EnvironmentClient* client) { client_ = client; }
+
+  // Why an environment can run no more JavaScript. Near its heap limit the running JavaScript is
+  // stopped and the environment broken; so is one whose memory outside the heap (ArrayBuffers,
+  // Buffers) grew past its limit. A broken worker environment is retired: its streams get the
+  // failure policy, the worker takes a prepared environment for new streams, and the broken one
+  // is destroyed once no stream uses it (destroyRetired).
+  enum class Broken { No, HeapExhausted, ExternalMemory };
+  Broken broken() const { return broken_; }
+
+  // Worker thread: destroys this thread's retired environments no stream uses any more.
+  static void destroyRetired();
+  // Main thread: the main-thread environment broke while loading a config; it goes (the next
+  // config load makes a new one).
+  static void discardMainThread();
 
   // The environment attached to the calling thread, or null.
   static Environment* current();
@@ -106,11 +132,18 @@ class Environment {
  private:
   Environment(Role role, std::unique_ptr<node::CommonEnvironmentSetup> setup);
   bool start(BindingInitializer binding, std::string& error);
+  // The outermost call from Envoy returns: ends the CPU budget's section, checks the memory outside
+  // the heap, and retires the environment if it broke.
+  void leaveOutermost();
+  void retire();
+  static size_t nearHeapLimit(void* data, size_t current_limit, size_t initial_limit);
 
   const Role role_;
   // Outlives the isolate (declared before setup_): an interrupt may still be queued on it.
   CpuWatchdog::Watched watched_;
-  std::function<void()> overrun_handler_;
+  EnvironmentClient* client_ = nullptr;
+  Broken broken_ = Broken::No;
+  bool retired_ = false;
   std::unique_ptr<node::CommonEnvironmentSetup> setup_;
   std::unique_ptr<v8::Locker> locker_;  // held while attached
   napi_env napi_env_ = nullptr;

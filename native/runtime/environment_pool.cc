@@ -20,6 +20,7 @@ struct PoolState {
   std::mutex mu;
   std::deque<std::unique_ptr<Environment>> ready;  // detached, warmed; guarded by mu
   size_t created = 0;  // environments made so far, taken or not; main thread only
+  bool replenishing = false;  // a helper thread prepares one more; guarded by mu
 };
 
 // Leaked on purpose: prepared environments may outlive every config.
@@ -40,6 +41,9 @@ std::unique_ptr<Environment> createDetached(uint64_t config_id, std::string& con
     return nullptr;
   }
   config_error = state.warmer(*env, config_id);
+  if (env->broken() != Environment::Broken::No) {
+    return nullptr;  // logged when it broke; destroyed here, on its thread
+  }
   env->detachFromCurrentThread();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - started)
@@ -65,13 +69,20 @@ std::string EnvironmentPool::prepare(size_t count, uint64_t config_id) {
   // Environments made before this config was loaded get it now, on this thread.
   {
     std::lock_guard<std::mutex> lock(state.mu);
-    for (std::unique_ptr<Environment>& env : state.ready) {
-      env->attachToCurrentThread();
-      std::string error = state.warmer(*env, config_id);
-      env->detachFromCurrentThread();
+    for (auto it = state.ready.begin(); it != state.ready.end();) {
+      Environment& env = **it;
+      env.attachToCurrentThread();
+      std::string error = state.warmer(env, config_id);
       if (first_error.empty()) {
         first_error = std::move(error);
       }
+      if (env.broken() != Environment::Broken::No) {
+        it = state.ready.erase(it);  // logged when it broke; torn down on this thread
+        --state.created;
+        continue;
+      }
+      env.detachFromCurrentThread();
+      ++it;
     }
   }
 
@@ -107,7 +118,26 @@ std::string EnvironmentPool::prepare(size_t count, uint64_t config_id) {
   return first_error;
 }
 
+// The last prepared environment was taken (by a worker whose environment broke, or one more
+// worker than prepared): a helper thread prepares another, off the workers' path.
+void replenishLocked(PoolState& state) {
+  if (!state.ready.empty() || state.replenishing) {
+    return;
+  }
+  state.replenishing = true;
+  std::thread([&state] {
+    std::string ignored;
+    std::unique_ptr<Environment> env = createDetached(0, ignored);
+    std::lock_guard<std::mutex> lock(state.mu);
+    if (env != nullptr) {
+      state.ready.push_back(std::move(env));
+    }
+    state.replenishing = false;
+  }).detach();
+}
+
 Environment* EnvironmentPool::forWorkerThread(std::string& error) {
+  Environment::destroyRetired();
   if (Environment* env = Environment::current()) {
     return env;
   }
@@ -119,14 +149,16 @@ Environment* EnvironmentPool::forWorkerThread(std::string& error) {
       env = std::move(state.ready.front());
       state.ready.pop_front();
     }
+    replenishLocked(state);
   }
   if (env != nullptr) {
     env->attachToCurrentThread();
   } else {
     log(LogLevel::Warn,
-        "no prepared Node.js environment left for this worker; creating one now (the first "
-        "request on this worker waits for it). More workers than prepared environments: see "
-        "ENVOY_TS_WORKER_ENVIRONMENTS in README.md");
+        "no prepared Node.js environment is ready for this worker; creating one now (the first "
+        "request on this worker waits for it). This happens with more workers than prepared "
+        "environments (see ENVOY_TS_WORKER_ENVIRONMENTS in README.md), or when environments "
+        "broke faster than new ones were prepared");
     env = Environment::create(Environment::Role::Worker, state.binding, error);
     if (env == nullptr) {
       return nullptr;

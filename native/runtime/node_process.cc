@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
+
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -17,6 +20,17 @@ namespace {
 // Threads V8 uses for background work (GC, compilation), shared by every environment.
 constexpr int kPlatformThreads = 2;
 
+// Memory limits of each Node environment, in MiB: far below V8's default (a quarter of the
+// machine's memory, about 4 GiB here) and far above what a filter's state needs.
+struct MemoryLimit {
+  const char* variable;
+  long default_mb;
+  long min_mb;
+  long max_mb;
+};
+constexpr MemoryLimit kHeapLimit{"ENVOY_TS_HEAP_LIMIT_MB", 512, 16, 16384};
+constexpr MemoryLimit kExternalMemoryLimit{"ENVOY_TS_EXTERNAL_MEMORY_LIMIT_MB", 512, 16, 65536};
+
 struct ProcessState {
   std::unique_ptr<node::InitializationResult> init;
   std::unique_ptr<node::MultiIsolatePlatform> platform;
@@ -25,6 +39,30 @@ struct ProcessState {
 // Deliberately leaked: V8 is never disposed while the module stays loaded.
 ProcessState* state_ = nullptr;
 std::string init_error_;
+size_t heap_limit_mb_ = 0;
+size_t external_memory_limit_mb_ = 0;
+
+// A limit from its environment variable (or its default); false with `error` set when the
+// variable holds anything but a whole number in range.
+bool readLimit(const MemoryLimit& limit, size_t& mb, std::string& error) {
+  const char* configured = std::getenv(limit.variable);
+  if (configured == nullptr) {
+    mb = static_cast<size_t>(limit.default_mb);
+    return true;
+  }
+  char* end = nullptr;
+  errno = 0;
+  long value = std::strtol(configured, &end, 10);
+  if (*configured == '\0' || *end != '\0' || errno != 0 || value < limit.min_mb ||
+      value > limit.max_mb) {
+    error = std::string(limit.variable) + " must be a whole number of MiB from " +
+            std::to_string(limit.min_mb) + " to " + std::to_string(limit.max_mb) + ", got \"" +
+            configured + "\"";
+    return false;
+  }
+  mb = static_cast<size_t>(value);
+  return true;
+}
 std::once_flag once_;
 
 // The builtins this libnode reads from disk (found in the library at build time; none for a
@@ -47,7 +85,9 @@ bool checkExternalBuiltins(std::string& error) {
 }
 
 void initializeOnce() {
-  if (!checkSymbolIsolation(init_error_) || !checkExternalBuiltins(init_error_)) {
+  if (!checkSymbolIsolation(init_error_) || !checkExternalBuiltins(init_error_) ||
+      !readLimit(kHeapLimit, heap_limit_mb_, init_error_) ||
+      !readLimit(kExternalMemoryLimit, external_memory_limit_mb_, init_error_)) {
     return;
   }
   using Flags = node::ProcessInitializationFlags::Flags;
@@ -79,6 +119,9 @@ void initializeOnce() {
   // running when an environment is torn down posts to the environment's freed loop (a crash at
   // shutdown).
   v8::V8::SetFlagsFromString("--no-wasm-async-compilation --no-wasm-tier-up");
+  // Every isolate's heap limit (V8's flag wins over the limit Node derives from the machine's
+  // memory). Near it, an environment is stopped and replaced (Environment::nearHeapLimit).
+  v8::V8::SetFlagsFromString(("--max-old-space-size=" + std::to_string(heap_limit_mb_)).c_str());
   v8::V8::Initialize();
   state_ = state;
 }
@@ -95,5 +138,9 @@ bool NodeProcess::initialize(std::string& error) {
 }
 
 node::MultiIsolatePlatform& NodeProcess::platform() { return *state_->platform; }
+
+size_t NodeProcess::heapLimitBytes() { return heap_limit_mb_ << 20; }
+
+size_t NodeProcess::externalMemoryLimitBytes() { return external_memory_limit_mb_ << 20; }
 
 }  // namespace envoy_ts::runtime

@@ -1,6 +1,7 @@
 // Once-per-process Node.js and V8 state.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace node {
@@ -19,6 +20,10 @@ class NodeProcess {
   static bool initialize(std::string& error);
   // The shared V8 platform (valid after initialize() succeeded).
   static node::MultiIsolatePlatform& platform();
+  // The limits of each environment (ENVOY_TS_HEAP_LIMIT_MB, ENVOY_TS_EXTERNAL_MEMORY_LIMIT_MB),
+  // in bytes: the JS heap's old generation, and memory outside it (ArrayBuffers, Buffers).
+  static size_t heapLimitBytes();
+  static size_t externalMemoryLimitBytes();
 };
 
 }  // namespace envoy_ts::runtime

@@ -99,4 +99,14 @@ describe(`config errors through ${proxyName}`, () => {
       assert.match(output, new RegExp(`ENVOY_TS_WORKER_ENVIRONMENTS must be a whole number from 0 to 256, got "${value}"`));
     });
   }
+
+  for (const [variable, value] of [['ENVOY_TS_HEAP_LIMIT_MB', 'lots'], ['ENVOY_TS_HEAP_LIMIT_MB', '8'],
+                                   ['ENVOY_TS_EXTERNAL_MEMORY_LIMIT_MB', '1e3']]) {
+    test(`${variable}=${JSON.stringify(value)}: the module refuses to start, naming the variable`, async () => {
+      const { code, output } = await refused({ bundle: examplesBundle, chain: [{ name: 'request-id' }] },
+                                             { env: { [variable]: value } });
+      assert.notEqual(code, 0);
+      assert.match(output, new RegExp(`${variable} must be a whole number of MiB from 16 to \\d+, got "${value}"`));
+    });
+  }
 });

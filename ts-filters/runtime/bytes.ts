@@ -1,6 +1,7 @@
 // Byte helpers shared by connection buffers and HTTP body views.
 
 import type { BytesLike } from '../api/network-filter';
+import { ArrayPrototypePush, MathMax, MathMin, TypedArrayPrototypeSet, TypedArrayPrototypeSubarray } from './primordials';
 
 /** Bytes to hand to native: strings are sent as UTF-8. */
 export function toBytes(data: BytesLike, what: string): Uint8Array {
@@ -12,7 +13,7 @@ export function toBytes(data: BytesLike, what: string): Uint8Array {
 /** Total length of a list of views. */
 export function totalLength(views: readonly Uint8Array[]): number {
   let total = 0;
-  for (const view of views) total += view.length;
+  for (let i = 0; i < views.length; i++) total += (views[i] as Uint8Array).length;
   return total;
 }
 
@@ -20,10 +21,11 @@ export function totalLength(views: readonly Uint8Array[]): number {
 export function sliceViews(views: readonly Uint8Array[], from: number, to: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   let offset = 0;
-  for (const view of views) {
-    const lo = Math.max(from - offset, 0);
-    const hi = Math.min(to - offset, view.length);
-    if (lo < hi) out.push(lo === 0 && hi === view.length ? view : view.subarray(lo, hi));
+  for (let i = 0; i < views.length; i++) {
+    const view = views[i] as Uint8Array;
+    const lo = MathMax(from - offset, 0);
+    const hi = MathMin(to - offset, view.length);
+    if (lo < hi) ArrayPrototypePush(out, lo === 0 && hi === view.length ? view : TypedArrayPrototypeSubarray(view, lo, hi));
     offset += view.length;
     if (offset >= to) break;
   }
@@ -34,8 +36,9 @@ export function sliceViews(views: readonly Uint8Array[], from: number, to: numbe
 export function concatViews(views: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(totalLength(views));
   let offset = 0;
-  for (const view of views) {
-    out.set(view, offset);
+  for (let i = 0; i < views.length; i++) {
+    const view = views[i] as Uint8Array;
+    TypedArrayPrototypeSet(out, view, offset);
     offset += view.length;
   }
   return out;

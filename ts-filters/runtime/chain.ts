@@ -18,6 +18,7 @@ import { RUNTIME_PREFIX, describeError, filterPrefix, writeLog } from './log';
 import type { HookOutcome as NativeHookOutcome, HookKind as NativeHookKind } from './native';
 import { isResponse, respondWith } from './response-reply';
 import type { PendingHook, StreamState } from './stream';
+import { ObjectAssign, PromisePrototypeThen, ReflectApply, clearTimeout, performanceNow, setTimeout, thenOf } from './primordials';
 
 type ChainHook = (argument: unknown, ctx: HttpFilterContext<unknown>) => unknown;
 
@@ -114,7 +115,7 @@ export function runChain(stream: StreamState, hook: NativeHookKind, from: number
     const link = chain[i] as ChainLink;
     if (stream.disabled(link.filter)) continue;
     const ctx = stream.contextFor(link.filter);
-    const startedAt = performance.now();
+    const startedAt = performanceNow();
     let result: unknown;
     // A hook run from inside another (a local reply encoded while a request hook runs) hands the
     // record back when it returns.
@@ -125,7 +126,7 @@ export function runChain(stream: StreamState, hook: NativeHookKind, from: number
     runningHook.position = i;
     startSection(stream.config.watchSlots, link.filter.cpuBudgetMs);
     try {
-      result = (link.hook as ChainHook).call(link.filter.definition, argument, ctx);
+      result = ReflectApply(link.hook as ChainHook, link.filter.definition, [argument, ctx]);
       if (isResponse(result)) result = respondWith(ctx, result);
     } catch (error) {
       leaveRunning(outer);
@@ -144,7 +145,7 @@ export function runChain(stream: StreamState, hook: NativeHookKind, from: number
       }
       stream.startPending(pending);
       try {
-        (result as PromiseLike<unknown>).then(
+        thenOf(result as PromiseLike<unknown>,
           (value: unknown) => {
             if (isResponse(value)) settleWithReply(stream, pending, ctx, value);
             else settle(stream, pending, false, undefined);
@@ -169,7 +170,7 @@ function leaveRunning(outer: typeof runningHook | undefined): void {
     runningHook.stream = undefined;
     runningHook.link = undefined;
   } else {
-    Object.assign(runningHook, outer);
+    ObjectAssign(runningHook, outer);
   }
 }
 
@@ -188,7 +189,7 @@ export function settle(stream: StreamState, pending: PendingHook, failed: boolea
   if (stream.pending !== pending || stream.closed || pending.settled) return;
   if (pending.timer !== undefined) clearTimeout(pending.timer);
   pending.settled = true;
-  pending.settledAt = performance.now();
+  pending.settledAt = performanceNow();
   pending.failed = failed;
   pending.error = error;
   try {
@@ -208,8 +209,8 @@ function settleWithReply(stream: StreamState, pending: PendingHook, ctx: HttpFil
     if (reading === undefined) {
       settle(stream, pending, false, undefined);
     } else {
-      reading.then(() => settle(stream, pending, false, undefined),
-                   (error: unknown) => settle(stream, pending, true, error));
+      PromisePrototypeThen(reading, () => settle(stream, pending, false, undefined),
+                           (error: unknown) => settle(stream, pending, true, error));
     }
   } catch (error) {
     settle(stream, pending, true, error);
@@ -250,10 +251,12 @@ function sendReply(stream: StreamState): NativeHookOutcome {
 
 /** Run every onStreamComplete hook (synchronous; a throw is logged and the others still run). */
 export function runCompleteChain(stream: StreamState): void {
-  for (const { filter, hook } of stream.config.completeChain) {
+  const chain = stream.config.completeChain;
+  for (let i = 0; i < chain.length; i++) {
+    const { filter, hook } = chain[i] as (typeof chain)[number];
     if (stream.disabled(filter)) continue;
     try {
-      hook.call(filter.definition, stream.contextFor(filter));
+      ReflectApply(hook, filter.definition, [stream.contextFor(filter)]);
     } catch (error) {
       writeLog(stream.binding, LogLevel.Error, filterPrefix(filter.name), `onStreamComplete threw: ${describeError(error)}`, []);
     }

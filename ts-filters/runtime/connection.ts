@@ -8,6 +8,7 @@ import type { LoadedNetworkFilter, NetworkConfig } from './config';
 import { ConnectionBufferView, type BufferTarget } from './connection-buffer';
 import type { NativeBinding, NetworkHookKind as NativeNetworkHookKind } from './native';
 import { NetworkContext } from './network-context';
+import { clearTimeout } from './primordials';
 
 /** A hook that returned a promise; the chain resumes after `position` once it settled. */
 export interface PendingNetworkHook {

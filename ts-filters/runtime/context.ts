@@ -14,6 +14,8 @@ import { offloadTask } from './offload';
 import type { AttributeId as NativeAttributeId, AttributeType as NativeAttributeType } from './native';
 import { checkHeaderName, checkHeaderValue } from './header-map';
 import type { LocalReply, StreamState } from './stream';
+import { ArrayIsArray, ArrayPrototypePush, JSONStringify, ObjectKeys, RegExpPrototypeExec,
+  StringPrototypeStartsWith } from './primordials';
 
 const DETAILS = /^[\x21-\x7e]+$/;
 
@@ -195,26 +197,29 @@ function buildReply(status: number, init: LocalReplyInit | undefined): LocalRepl
     throw new TypeError('respond(): body must be a string or a Uint8Array');
   }
   const details = init?.details ?? DEFAULT_REPLY_DETAILS;
-  if (typeof details !== 'string' || !DETAILS.test(details)) {
+  if (typeof details !== 'string' || RegExpPrototypeExec(DETAILS, details) === null) {
     throw new TypeError(
       `respond(): details must be a non-empty string of visible ASCII characters (no spaces), ` +
-      `got ${JSON.stringify(details)}`);
+      `got ${JSONStringify(details)}`);
   }
   const given = init?.headers;
   if (given !== undefined) {
-    if (Array.isArray(given)) {
-      for (const pair of given as ReadonlyArray<readonly [string, string]>) {
-        if (!Array.isArray(pair) || pair.length !== 2) {
+    if (ArrayIsArray(given)) {
+      const pairs = given as ReadonlyArray<readonly [string, string]>;
+      for (let i = 0; i < pairs.length; i++) {
+        const pair = pairs[i];
+        if (!ArrayIsArray(pair) || pair.length !== 2) {
           throw new TypeError('respond(): headers must be [name, value] pairs');
         }
         const name = checkReplyHeaderName(pair[0]);
-        headers.push(name, checkHeaderValue(name, pair[1]));
+        ArrayPrototypePush(headers, name, checkHeaderValue(name, pair[1]));
       }
     } else if (typeof given === 'object' && given !== null) {
       const record = given as Readonly<Record<string, string>>;
-      for (const key of Object.keys(record)) {
-        const name = checkReplyHeaderName(key);
-        headers.push(name, checkHeaderValue(name, record[key]));
+      const keys = ObjectKeys(record);
+      for (let i = 0; i < keys.length; i++) {
+        const name = checkReplyHeaderName(keys[i]);
+        ArrayPrototypePush(headers, name, checkHeaderValue(name, record[keys[i] as string]));
       }
     } else {
       throw new TypeError('respond(): headers must be a record or a list of [name, value] pairs');
@@ -225,7 +230,7 @@ function buildReply(status: number, init: LocalReplyInit | undefined): LocalRepl
 
 function checkReplyHeaderName(name: unknown): string {
   const key = checkHeaderName(name);
-  if (key.startsWith(':')) {
+  if (StringPrototypeStartsWith(key, ':')) {
     throw new TypeError(`respond(): pseudo-header '${key}' cannot be set on a local reply`);
   }
   return key;

@@ -5,6 +5,7 @@
 
 import { WatchSlot } from './codes';
 import type { NativeBinding } from './native';
+import { WeakMapPrototypeGet, WeakMapPrototypeSet } from './primordials';
 
 /** Default `cpuBudgetMs`: far above what a filter's hook takes, even a first call that loads a
  *  library, and low enough that a runaway loop is stopped before clients notice much. */
@@ -17,12 +18,12 @@ const slotsByBinding = new WeakMap<NativeBinding, Int32Array>();
 
 /** The environment's watch slots, made and handed to the native side on first use. */
 export function watchSlotsOf(binding: NativeBinding): Int32Array {
-  let slots = slotsByBinding.get(binding);
+  let slots = WeakMapPrototypeGet(slotsByBinding, binding);
   if (slots === undefined) {
     // Its own ArrayBuffer: the memory does not move (small typed arrays may live in the JS heap).
     slots = new Int32Array(new ArrayBuffer(WatchSlot.Count * Int32Array.BYTES_PER_ELEMENT));
     binding.setWatchSlots(slots);
-    slotsByBinding.set(binding, slots);
+    WeakMapPrototypeSet(slotsByBinding, binding, slots);
   }
   return slots;
 }

@@ -19,6 +19,8 @@ import { hookNameOf, resumeNetworkChain, runCloseChain, runNetworkChain, running
   runWriteChain } from './network-chain';
 import { loadRouteConfig, type RouteConfig } from './route-config';
 import { StreamState } from './stream';
+import { ArrayPrototypeJoin, ArrayPrototypePush, MapPrototypeDelete, MapPrototypeForEach, MapPrototypeGet, MapPrototypeHas,
+  MapPrototypeSet } from './primordials';
 
 export interface DispatcherOptions {
   /** How bundles are loaded (default: require() from the bundle's path). Tests inject modules. */
@@ -56,7 +58,8 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
 
   // Sections that are not a filter's hook (timers, continuations) get the largest budget in force.
   const updateDefaultBudget = (): void => {
-    const budgets = [...configs.values()].map((config) => config.cpuBudgetMs);
+    const budgets: number[] = [];
+    MapPrototypeForEach(configs, (config) => ArrayPrototypePush(budgets, config.cpuBudgetMs));
     setDefaultBudget(watchSlots, budgets.length === 0 ? DEFAULT_CPU_BUDGET_MS : largestBudget(budgets));
   };
 
@@ -64,18 +67,18 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     loading = configId;
     startSection(watchSlots, CONFIG_LOAD_BUDGET_MS);
     try {
-      if (configs.has(configId)) {
+      if (MapPrototypeHas(configs, configId)) {
         writeLog(binding, LogLevel.Debug, RUNTIME_PREFIX, `config ${configId} loaded again: replacing it`, []);
       }
       if (kind === ConfigKind.Route) {
-        routeConfigs.set(configId, loadRouteConfig(configId, json, loadBundle));
+        MapPrototypeSet(routeConfigs, configId, loadRouteConfig(configId, json, loadBundle));
       } else {
-        configs.set(configId, loadFilterConfig(binding, configId, json, kind, loadBundle));
+        MapPrototypeSet(configs, configId, loadFilterConfig(binding, configId, json, kind, loadBundle));
       }
       return undefined;
     } catch (error) {
-      configs.delete(configId);
-      routeConfigs.delete(configId);
+      MapPrototypeDelete(configs, configId);
+      MapPrototypeDelete(routeConfigs, configId);
       // Loading granted the config's capabilities (config.ts): a config that failed grants nothing.
       environmentGrants.revoke(configId);
       if (error instanceof ConfigError) return error.message;
@@ -88,8 +91,8 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
   };
 
   const unloadConfig = (configId: number): void => {
-    configs.delete(configId);
-    routeConfigs.delete(configId);
+    MapPrototypeDelete(configs, configId);
+    MapPrototypeDelete(routeConfigs, configId);
     environmentGrants.revoke(configId);
     updateDefaultBudget();
   };
@@ -98,7 +101,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
   // bundle applies (the filter names and configs were validated against that bundle).
   const overridesFor = (config: HttpConfig, routeConfigId: number): RouteConfig['overrides'] | undefined => {
     if (routeConfigId === 0) return undefined;
-    const route = routeConfigs.get(routeConfigId);
+    const route = MapPrototypeGet(routeConfigs, routeConfigId);
     if (route === undefined || route.bundle !== config.bundle) {
       writeLog(binding, LogLevel.Debug, RUNTIME_PREFIX,
                `per-route config ${routeConfigId} does not apply to the chain of ${config.bundle}`, []);
@@ -109,12 +112,16 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
 
   const describeMetrics = (configId: number): string[] => {
     const flat: string[] = [];
-    for (const { name, kind, labels } of configs.get(configId)?.metrics ?? []) flat.push(name, kind, labels.join(','));
+    const metrics = MapPrototypeGet(configs, configId)?.metrics ?? [];
+    for (let i = 0; i < metrics.length; i++) {
+      const { name, kind, labels } = metrics[i] as (typeof metrics)[number];
+      ArrayPrototypePush(flat, name, kind, ArrayPrototypeJoin(labels, ','));
+    }
     return flat;
   };
 
   const bodyHooks = (configId: number): number => {
-    const config = configs.get(configId);
+    const config = MapPrototypeGet(configs, configId);
     if (config?.kind !== ConfigKind.Http) return 0;
     return (config.chains[HookKind.RequestBody]?.length ? 1 : 0) | (config.chains[HookKind.ResponseBody]?.length ? 2 : 0);
   };
@@ -126,7 +133,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     try {
       if (stream === undefined || stream.gen !== gen) {
         existing?.close();  // a stale stream whose onDestroy never came
-        const config = configs.get(configId);
+        const config = MapPrototypeGet(configs, configId);
         if (config?.kind !== ConfigKind.Http) {
           throw new Error(`onHook for unknown HTTP config ${configId}`);
         }
@@ -180,7 +187,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     try {
       if (state === undefined || state.gen !== gen) {
         existing?.close();
-        const config = configs.get(configId);
+        const config = MapPrototypeGet(configs, configId);
         if (config?.kind !== ConfigKind.Network) {
           throw new Error(`onNetworkHook for unknown network config ${configId}`);
         }

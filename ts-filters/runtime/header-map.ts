@@ -5,6 +5,8 @@ import { StreamClosedError } from '../api/errors';
 import type { HeaderMap } from '../api/types';
 import { HeaderMapKind } from './codes';
 import type { HeaderMapKind as NativeHeaderMapKind, NativeBinding } from './native';
+import { RegExpPrototypeExec, SetPrototypeHas, StringPrototypeCharCodeAt,
+  StringPrototypeToLowerCase } from './primordials';
 
 // RFC 7230 token, optionally preceded by ':' (HTTP/2 pseudo-headers such as :path, :authority).
 const HEADER_NAME = /^:?[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -14,7 +16,7 @@ const HEADER_NAME = /^:?[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 
 function describeChar(char: string): string {
-  const code = char.charCodeAt(0);
+  const code = StringPrototypeCharCodeAt(char, 0);
   const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
   switch (code) {
     case 0x0d: return `CR (${hex})`;
@@ -32,11 +34,11 @@ export function checkHeaderName(name: unknown): string {
   if (typeof name !== 'string') {
     throw new TypeError(`header name must be a string, got ${typeof name}`);
   }
-  if (!HEADER_NAME.test(name)) {
+  if (RegExpPrototypeExec(HEADER_NAME, name) === null) {
     throw new TypeError(
       `invalid header name ${JSON.stringify(name)}: must be an RFC 7230 token or a ':' pseudo-header`);
   }
-  return name.toLowerCase();
+  return StringPrototypeToLowerCase(name);
 }
 
 /** Validate a header value. Throws TypeError when invalid. */
@@ -44,7 +46,7 @@ export function checkHeaderValue(name: string, value: unknown): string {
   if (typeof value !== 'string') {
     throw new TypeError(`value of header '${name}' must be a string, got ${typeof value}`);
   }
-  const bad = BAD_VALUE_CHAR.exec(value);
+  const bad = RegExpPrototypeExec(BAD_VALUE_CHAR, value);
   if (bad !== null) {
     throw new TypeError(
       `invalid value for header '${name}': forbidden character ${describeChar(bad[0])} at index ` +
@@ -117,7 +119,7 @@ export class HeaderMapView implements HeaderMap {
   // Envoy picks the route from the request headers once; a change to what routes read makes it
   // pick again (a no-op in Envoy once the request went upstream).
   #routingChanged(stream: HeaderTarget, key: string): void {
-    if (this.#kind === HeaderMapKind.RequestHeaders && ROUTING_HEADERS.has(key)) {
+    if (this.#kind === HeaderMapKind.RequestHeaders && SetPrototypeHas(ROUTING_HEADERS, key)) {
       this.#binding.clearRouteCache(stream.slot, stream.gen);
     }
   }

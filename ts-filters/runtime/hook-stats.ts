@@ -8,6 +8,7 @@ import { MetricOp } from './codes';
 import type { LoadedHttpFilter } from './config';
 import { recordBuiltin } from './metrics';
 import type { NativeBinding } from './native';
+import { MathMax, MathRound, WeakMapPrototypeGet, WeakMapPrototypeSet, performanceNow } from './primordials';
 
 /** What the stats need from their stream. */
 export interface StatsTarget {
@@ -22,11 +23,11 @@ export interface StatsTarget {
 const statsBuffers = new WeakMap<NativeBinding, Float64Array>();
 
 function bufferFor(binding: NativeBinding, length: number): Float64Array {
-  let buffer = statsBuffers.get(binding);
+  let buffer = WeakMapPrototypeGet(statsBuffers, binding);
   if (buffer === undefined || buffer.length < length) {
-    buffer = new Float64Array(Math.max(length, 96));
+    buffer = new Float64Array(MathMax(length, 96));
     binding.setStatsBuffer(buffer);
-    statsBuffers.set(binding, buffer);
+    WeakMapPrototypeSet(statsBuffers, binding, buffer);
   }
   return buffer;
 }
@@ -44,8 +45,8 @@ export interface HookTally {
 
 /** A hook called at `startedAt` returned, or its promise settled, at `endedAt` (performance.now()
  *  times; default now). */
-export function hookDone(tally: HookTally, startedAt: number, endedAt = performance.now()): void {
-  tally.countHook(Math.max(0, endedAt - startedAt));
+export function hookDone(tally: HookTally, startedAt: number, endedAt = performanceNow()): void {
+  tally.countHook(MathMax(0, endedAt - startedAt));
 }
 
 /** A hook of `filter` starts (+1) or stops (-1) waiting on its promise. */
@@ -67,7 +68,7 @@ export function flushHookStats(binding: NativeBinding, tallies: Iterable<HookTal
     buffer[at++] = tally.hookCalls;
     buffer[at++] = duration.index;
     buffer[at++] = MetricOp.Record;
-    buffer[at++] = Math.round(tally.hookMillis * 1000);
+    buffer[at++] = MathRound(tally.hookMillis * 1000);
     tally.resetHookTally();
   }
   return at / 3;

@@ -14,6 +14,7 @@ import { installModuleGate, type ModuleLoader } from './guards/module-gate';
 import { installProcessGuards } from './guards/process-guards';
 import { RUNTIME_PREFIX, describeError, writeLog } from './log';
 import type { HookOutcome as NativeHookOutcome, NativeBinding } from './native';
+import { ReflectApply } from './primordials';
 
 interface LinkedBindingProcess {
   _linkedBinding(name: string): unknown;
@@ -61,7 +62,7 @@ function entry<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R
   return (...args: A): R => {
     if (depth++ === 0) returned = NOT_RETURNED;
     try {
-      const result = fn(...args);
+      const result = ReflectApply(fn, undefined, args);
       if (depth === 1) returned = result;
       return result;
     } finally {

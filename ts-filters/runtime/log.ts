@@ -1,10 +1,11 @@
 // Logging through the binding: level check first, formatting only when the level is on.
 
-import { format, inspect } from 'util';
+import { inspect } from 'util';
 
 import type { Logger } from '../api/types';
 import { LogLevel } from './codes';
 import type { NativeBinding, NativeLogLevel } from './native';
+import { ArrayPrototypeConcat, ReflectApply, StringPrototypeSlice, StringPrototypeStartsWith, utilFormat } from './primordials';
 
 /** Prefix of every line the runtime itself writes. */
 export const RUNTIME_PREFIX = '[envoy-ts] ';
@@ -19,7 +20,8 @@ export function writeLog(binding: NativeBinding, level: NativeLogLevel, prefix: 
                          message: string, args: readonly unknown[]): void {
   try {
     if (!binding.logEnabled(level)) return;
-    binding.log(level, prefix + (args.length === 0 ? String(message) : format(message, ...args)));
+    binding.log(level, prefix + (args.length === 0 ? String(message)
+      : ReflectApply(utilFormat, undefined, ArrayPrototypeConcat([message], args)) as string));
   } catch {
     // Logging must never turn into a filter failure.
   }
@@ -43,8 +45,8 @@ export function describeError(error: unknown): string {
   const text = error.stack ?? `${error.name}: ${error.message}`;
   const code: unknown = (error as { code?: unknown }).code;
   const head = `${error.name}: `;
-  if (typeof code !== 'string' || !text.startsWith(head)) return text;
-  return `${error.name} [${code}]: ${text.slice(head.length)}`;
+  if (typeof code !== 'string' || !StringPrototypeStartsWith(text, head)) return text;
+  return `${error.name} [${code}]: ${StringPrototypeSlice(text, head.length)}`;
 }
 
 /** An error's message (for config errors, where a stack would be noise). */

@@ -6,6 +6,7 @@ import { LogLevel, MetricOp } from './codes';
 import type { MetricSlot } from './config';
 import { RUNTIME_PREFIX, describeError, writeLog } from './log';
 import type { MetricOp as NativeMetricOp, NativeBinding } from './native';
+import { ArrayPrototypePush, JSONStringify, MapPrototypeGet, NumberIsInteger, ObjectKeys } from './primordials';
 
 /** What the metrics of a stream or connection need from it. */
 export interface MetricTarget {
@@ -45,7 +46,7 @@ export class FilterMetrics implements Metrics {
   }
 
   #record(name: string, kind: MetricKind, op: NativeMetricOp, value: number, labels: MetricLabels | undefined): void {
-    const slot = this.#slots.get(name);
+    const slot = MapPrototypeGet(this.#slots, name);
     if (slot === undefined) {
       throw new TypeError(`filter '${this.#filterName}' declared no metric '${name}'`);
     }
@@ -76,20 +77,23 @@ const NO_LABELS: string[] = [];
 
 /** The values of a recording's labels, in declaration order: exactly the declared names. */
 function labelValues(name: string, declared: readonly string[], given: MetricLabels | undefined): string[] {
-  const count = given === undefined ? 0 : Object.keys(given).length;
+  const count = given === undefined ? 0 : ObjectKeys(given).length;
   if (declared.length === 0 && count === 0) return NO_LABELS;
   if (given === undefined || count !== declared.length) {
-    throw new TypeError(`metric '${name}' takes the labels ${JSON.stringify(declared)}`);
+    throw new TypeError(`metric '${name}' takes the labels ${JSONStringify(declared)}`);
   }
-  return declared.map((label) => {
+  const values: string[] = [];
+  for (let i = 0; i < declared.length; i++) {
+    const label = declared[i] as string;
     const value = given[label];
     if (typeof value !== 'string') throw new TypeError(`metric '${name}': label '${label}' must be a string`);
-    return value;
-  });
+    ArrayPrototypePush(values, value);
+  }
+  return values;
 }
 
 function checkAmount(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0) {
+  if (!NumberIsInteger(value) || value < 0) {
     throw new TypeError(`metric '${name}': value must be a non-negative integer, got ${String(value)}`);
   }
   return value;

@@ -12,6 +12,12 @@ import { CONTINUE_CHAIN, applyNetworkFailure, asyncTimeoutError } from './failur
 import { RUNTIME_PREFIX, describeError, filterPrefix, writeLog } from './log';
 import type { HookOutcome as NativeHookOutcome, NetworkEvent as NativeNetworkEvent,
   NetworkHookKind as NativeNetworkHookKind } from './native';
+import { ReflectApply, clearTimeout, setTimeout, thenOf } from './primordials';
+
+// A filter's hook, if it has one, called without Function.prototype.call (bundle code may replace it).
+function callHook(hook: ((...args: never[]) => unknown) | undefined, definition: object, args: unknown[]): unknown {
+  return hook === undefined ? undefined : ReflectApply(hook, definition, args);
+}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' &&
@@ -56,8 +62,8 @@ export function runNetworkChain(state: ConnectionState, hook: NativeNetworkHookK
     enterRunning(state, filter, hook, i);
     try {
       result = isConnect
-        ? definition.onNewConnection?.call(definition, ctx)
-        : definition.onData?.call(definition, state.readBuffer, state.endOfStream, ctx);
+        ? callHook(definition.onNewConnection, definition, [ctx])
+        : callHook(definition.onData, definition, [state.readBuffer, state.endOfStream, ctx]);
       leaveRunning();
       if (!isThenable(result)) {
         if (statusOf(result) === NetworkStatus.StopIteration) return NetworkOutcome.Stop;
@@ -73,7 +79,7 @@ export function runNetworkChain(state: ConnectionState, hook: NativeNetworkHookK
                                           timer: undefined };
     if (filter.asyncTimeoutMs > 0) pending.timer = setTimeout(timeOut, filter.asyncTimeoutMs, state, pending);
     state.pending = pending;
-    result.then((value) => settle(state, pending, false, value), (error: unknown) => settle(state, pending, true, error));
+    thenOf(result, (value) => settle(state, pending, false, value), (error: unknown) => settle(state, pending, true, error));
     return NetworkOutcome.Pending;
   }
   return NetworkOutcome.Continue;
@@ -126,15 +132,17 @@ export function resumeNetworkChain(state: ConnectionState): NativeHookOutcome {
 export function runWriteChain(state: ConnectionState): NativeHookOutcome {
   state.inWriteHook = true;
   try {
-    for (const filter of state.config.writeChain) {
+    const chain = state.config.writeChain;
+    for (let i = 0; i < chain.length; i++) {
+      const filter = chain[i] as LoadedNetworkFilter;
       const definition = filter.definition;
       try {
         enterRunning(state, filter, NetworkHookKind.Write, 0);
-        const result: unknown = definition.onWrite?.call(definition, state.writeBuffer, state.endOfStream,
-                                                         state.contextFor(filter));
+        const result: unknown = callHook(definition.onWrite, definition,
+                                         [state.writeBuffer, state.endOfStream, state.contextFor(filter)]);
         leaveRunning();
         if (isThenable(result)) {
-          result.then(undefined, () => undefined);  // its outcome cannot matter any more
+          thenOf(result, () => undefined, () => undefined);  // its outcome cannot matter any more
           throw new TypeError('onWrite must be synchronous: Envoy cannot pause the write path ' +
                               '(do asynchronous work in onData)');
         }
@@ -155,10 +163,12 @@ export function runWriteChain(state: ConnectionState): NativeHookOutcome {
 /** Tell every filter with onClose that the connection closed. Errors are logged, nothing more. */
 export function runCloseChain(state: ConnectionState, event: NativeNetworkEvent): void {
   const which = event === NetworkEvent.RemoteClose ? 'remote' : 'local';
-  for (const filter of state.config.closeChain) {
+  const chain = state.config.closeChain;
+  for (let i = 0; i < chain.length; i++) {
+    const filter = chain[i] as LoadedNetworkFilter;
     const definition = filter.definition;
     try {
-      definition.onClose?.call(definition, which, state.contextFor(filter));
+      callHook(definition.onClose, definition, [which, state.contextFor(filter)]);
     } catch (error) {
       writeLog(state.binding, LogLevel.Error, filterPrefix(filter.name), `onClose threw: ${describeError(error)}`, []);
     }

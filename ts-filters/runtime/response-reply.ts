@@ -2,12 +2,13 @@
 // filter had called ctx.respond() with its status, headers and body.
 
 import type { HttpFilterContext, LocalReplyInit } from '../api/types';
+import { ObjectPrototypeToString } from './primordials';
 
 /** Whether a hook's result (or what its promise resolved to) is a fetch-standard Response. */
 // By its tag, not `instanceof Response`: reading the Response global makes Node load undici (and
 // compile its WebAssembly parser), which a chain that never touches fetch should not pay for.
 export function isResponse(value: unknown): value is Response {
-  return typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === '[object Response]';
+  return typeof value === 'object' && value !== null && ObjectPrototypeToString(value) === '[object Response]';
 }
 
 /**

@@ -10,6 +10,7 @@ import { abandonFetches, type FetchTarget, type PendingFetch } from './fetch';
 import { HeaderMapView, type HeaderTarget } from './header-map';
 import type { FilterOverride } from './route-config';
 import type { BufferKind as NativeBufferKind, HookKind as NativeHookKind, NativeBinding } from './native';
+import { MapPrototypeGet, clearTimeout } from './primordials';
 
 /** A hook that returned a promise; the chain resumes after `position` once it settled. */
 export interface PendingHook {
@@ -205,12 +206,12 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
 
   /** Whether the stream's route disabled `filter`. */
   disabled(filter: LoadedHttpFilter): boolean {
-    return this.overrides?.get(filter.name)?.disabled === true;
+    return this.overrides !== undefined && MapPrototypeGet(this.overrides, filter.name)?.disabled === true;
   }
 
   /** The filter's config for this stream: the route's override, else the chain's. */
   configOf(filter: LoadedHttpFilter): unknown {
-    const override = this.overrides?.get(filter.name)?.config;
+    const override = this.overrides === undefined ? undefined : MapPrototypeGet(this.overrides, filter.name)?.config;
     return override === undefined ? filter.config : override.value;
   }
 
@@ -254,10 +255,10 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
     this.reply = undefined;
     if (this.#fetches !== undefined) abandonFetches(this.#fetches);
     if (this.#fetchStreams !== undefined) abandonFetches(this.#fetchStreams);
-    for (const flow of [this.#requestFlow, this.#responseFlow]) {
-      flow?.retireChunk();
-      flow?.failWholeRead(STREAM_CLOSED);
-    }
+    this.#requestFlow?.retireChunk();
+    this.#requestFlow?.failWholeRead(STREAM_CLOSED);
+    this.#responseFlow?.retireChunk();
+    this.#responseFlow?.failWholeRead(STREAM_CLOSED);
     this.#abort?.abort(STREAM_CLOSED);
   }
 }

@@ -496,6 +496,12 @@ napi_value setStatsBuffer(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+napi_value environmentBroken(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  args.bridge().environmentBroken();
+  return undefinedValue(env);
+}
+
 napi_value setWatchSlots(napi_env env, napi_callback_info info) {
   Args args(env, info);
   int32_t* slots = nullptr;
@@ -584,6 +590,8 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
       {"metric", nullptr, metric, nullptr, nullptr, nullptr, napi_default, data},
       {"setStatsBuffer", nullptr, setStatsBuffer, nullptr, nullptr, nullptr, napi_default, data},
       {"setWatchSlots", nullptr, setWatchSlots, nullptr, nullptr, nullptr, napi_default, data},
+      {"environmentBroken", nullptr, environmentBroken, nullptr, nullptr, nullptr, napi_default,
+       data},
       {"setMetadata", nullptr, setMetadata, nullptr, nullptr, nullptr, napi_default, data},
       {"setFilterState", nullptr, setFilterState, nullptr, nullptr, nullptr, napi_default, data},
       {"getFilterState", nullptr, getFilterState, nullptr, nullptr, nullptr, napi_default, data},

@@ -13,6 +13,10 @@ using runtime::LogLevel;
 
 namespace {
 
+// Calls into the runtime that throw in a row before the environment counts as broken (the
+// runtime catches what filters throw: a throw out of it means its own state is wrong).
+constexpr int kFailuresToBreak = 10;
+
 napi_value valueOf(napi_env env, napi_ref ref) {
   napi_value value = nullptr;
   napi_get_reference_value(env, ref, &value);
@@ -139,6 +143,7 @@ Bridge::CallResult Bridge::callDispatcher(napi_ref function, size_t argc, const 
   napi_status status = napi_call_function(env_, dispatcher_.Value(),
                                           valueOf(env_, function), argc, argv, result);
   if (status == napi_ok) {
+    consecutive_failures_ = 0;
     return CallResult::Ok;
   }
   if (owner_.broken() != runtime::Environment::Broken::No) {
@@ -155,6 +160,9 @@ Bridge::CallResult Bridge::callDispatcher(napi_ref function, size_t argc, const 
   }
   runtime::log(LogLevel::Error,
                std::string("runtime dispatcher.") + what + " failed: " + takeException(env_));
+  if (++consecutive_failures_ >= kFailuresToBreak && !isMainThread()) {
+    owner_.markBroken(runtime::Environment::Broken::RuntimeFailing);
+  }
   return CallResult::Failed;
 }
 

@@ -88,6 +88,8 @@ class Bridge : public runtime::EnvironmentClient {
   void setDispatcher(Napi::Object dispatcher);
   // The runtime's Float64Array for completing streams' stats ([index, op, value] triples).
   void setStatsBuffer(napi_value array, const double* records, size_t length);
+  // The runtime's own code keeps failing here (binding.environmentBroken).
+  void environmentBroken() { owner_.markBroken(runtime::Environment::Broken::RuntimeFailing); }
   // The runtime's Int32Array of watch slots (runtime::WatchSlot), for the CPU watchdog.
   void setWatchSlots(napi_value array, int32_t* slots);
   bool isMainThread() const;
@@ -139,6 +141,7 @@ class Bridge : public runtime::EnvironmentClient {
   napi_ref on_resume_ = nullptr;
   napi_ref on_destroy_ = nullptr;
   napi_ref on_budget_exceeded_ = nullptr;
+  int consecutive_failures_ = 0;  // calls into the runtime that threw, in a row
   napi_ref watch_slots_ref_ = nullptr;
   std::map<uint64_t, std::string> configs_;  // config id → why it failed to load ("" if it loaded)
   uint64_t synced_generation_ = 0;

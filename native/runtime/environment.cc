@@ -44,6 +44,8 @@ const char* describe(Environment::Broken broken) {
   case Environment::Broken::ExternalMemory:
     return "its memory outside the JavaScript heap (ArrayBuffers, Buffers) grew past its limit "
            "(ENVOY_TS_EXTERNAL_MEMORY_LIMIT_MB)";
+  case Environment::Broken::RuntimeFailing:
+    return "the envoy-ts runtime's own code kept failing there (see the errors before this line)";
   case Environment::Broken::No:
     break;
   }

@@ -107,8 +107,15 @@ class Environment {
   // Buffers) grew past its limit. A broken worker environment is retired: its streams get the
   // failure policy, the worker takes a prepared environment for new streams, and the broken one
   // is destroyed once no stream uses it (destroyRetired).
-  enum class Broken { No, HeapExhausted, ExternalMemory };
+  enum class Broken { No, HeapExhausted, ExternalMemory, RuntimeFailing };
   Broken broken() const { return broken_; }
+  // The layer above found the environment broken (its runtime keeps failing): retired when the
+  // outermost call returns.
+  void markBroken(Broken why) {
+    if (broken_ == Broken::No) {
+      broken_ = why;
+    }
+  }
 
   // Worker thread: destroys this thread's retired environments no stream uses any more.
   static void destroyRetired();

@@ -1,6 +1,6 @@
 // Node's own deferred work inside hooks, as in any Node program: process.nextTick callbacks and
-// microtasks a hook queues run before its stream goes on, and a rejection nobody handles is
-// reported (logged), never fatal.
+// microtasks a hook queues run before its stream goes on, and a rejection nobody handles or a
+// callback that throws is reported (logged), never fatal.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
@@ -28,6 +28,15 @@ describe(`Node's deferred work in hooks through ${proxyName}`, () => {
       assert.ok(Date.now() < deadline, `no unhandled-rejection log line:\n${suite.proxy.output}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    assert.equal((await request(suite.proxy.port)).status, 200);
+  });
+
+  test('a nextTick callback that throws is an uncaught exception: logged; the hook and the next callbacks go on',
+       async () => {
+    const response = await request(suite.proxy.port, { headers: { 'x-tick-throws': '1' } });
+    assert.equal(response.status, 200);
+    assert.equal(echoOf(response).headers['x-tick-after-throw'], 'ran');
+    assert.match(suite.proxy.output, /uncaught exception: Error: fixture: thrown in a nextTick callback/);
     assert.equal((await request(suite.proxy.port)).status, 200);
   });
 });

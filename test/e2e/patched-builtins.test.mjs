@@ -8,7 +8,8 @@ import { echoOf, examplesBundle, fixturesBundle, proxyForSuite, proxyName, reque
 
 const BUILTINS = ['Map.prototype.get', 'Map.prototype.set', 'Function.prototype.call', 'Function.prototype.apply',
   'Array.prototype.push', 'Promise.prototype.then', 'String.prototype.toLowerCase', 'RegExp.prototype.test',
-  'RegExp.prototype.exec', 'Object.keys', 'JSON.stringify', 'Math.max', 'Number.isInteger'];
+  'RegExp.prototype.exec', 'Object.keys', 'JSON.stringify', 'Math.max', 'Number.isInteger',
+  'Array.prototype.@@iterator', 'Map.prototype.forEach'];
 
 for (const builtin of BUILTINS) {
   describe(`a filter replacing ${builtin} through ${proxyName}`, () => {

@@ -20,7 +20,12 @@ import { hookNameOf, resumeNetworkChain, runCloseChain, runNetworkChain, running
 import { loadRouteConfig, type RouteConfig } from './route-config';
 import { StreamState } from './stream';
 import { ArrayPrototypeJoin, ArrayPrototypePush, MapPrototypeDelete, MapPrototypeForEach, MapPrototypeGet, MapPrototypeHas,
-  MapPrototypeSet } from './primordials';
+  MapPrototypeSet, performanceNow } from './primordials';
+
+/** How many failures of the runtime's own code, within RUNTIME_FAILURE_WINDOW_MS, make a worker
+ *  take a fresh Node environment. */
+export const RUNTIME_FAILURES_TO_REBUILD = 10;
+export const RUNTIME_FAILURE_WINDOW_MS = 10_000;
 
 export interface DispatcherOptions {
   /** How bundles are loaded (default: require() from the bundle's path). Tests inject modules. */
@@ -47,8 +52,19 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
   // streams and network connections alike.
   const streams: (StreamState | ConnectionState | undefined)[] = [];
 
+  // When the runtime's own code keeps failing (RUNTIME_FAILURES_TO_REBUILD times within
+  // RUNTIME_FAILURE_WINDOW_MS) the environment is broken beyond what one stream's failure covers:
+  // the worker is given a fresh one, as when its memory ran out.
+  let recentFailures: number[] = [];
   const internalError = (where: string, error: unknown): void => {
     writeLog(binding, LogLevel.Error, RUNTIME_PREFIX, `internal error in ${where}: ${describeError(error)}`, []);
+    const now = performanceNow();
+    recentFailures = recentFailures.filter((at) => now - at < RUNTIME_FAILURE_WINDOW_MS);
+    ArrayPrototypePush(recentFailures, now);
+    if (recentFailures.length >= RUNTIME_FAILURES_TO_REBUILD && !binding.isMainThread) {
+      recentFailures = [];
+      binding.environmentBroken();
+    }
   };
 
   const watchSlots = watchSlotsOf(binding);

@@ -10,6 +10,7 @@ import { toBytes } from './bytes';
 import { FetchStreamEvent } from './codes';
 import { checkHeaderName, checkHeaderValue } from './header-map';
 import type { FetchStreamEvent as NativeFetchStreamEvent, NativeBinding } from './native';
+import { MapPrototypeClear, MapPrototypeForEach } from './primordials';
 
 const DEFAULT_TIMEOUT_MS = 5000;
 const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -233,10 +234,10 @@ export function settleFetchStream(target: FetchTarget, id: number, event: Native
 
 /** The stream is gone: every pending fetch rejects (a streaming one's body errors). */
 export function abandonFetches(fetches: Map<number, PendingFetch>): void {
-  for (const pending of fetches.values()) {
+  MapPrototypeForEach(fetches, (pending) => {
     fail(pending, new StreamClosedError(`fetch to cluster '${pending.cluster}': the stream is closed`));
-  }
-  fetches.clear();
+  });
+  MapPrototypeClear(fetches);
 }
 
 /** Checked request headers or trailers, flat [name, value, ...] with lowercase names. */

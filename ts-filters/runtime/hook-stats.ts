@@ -55,11 +55,12 @@ export function pendingChanged(target: StatsTarget, filter: LoadedHttpFilter, de
 }
 
 /** Leave the stream's tallies in the stats buffer; returns how many [index, op, value] triples. */
-export function flushHookStats(binding: NativeBinding, tallies: Iterable<HookTally | undefined>,
+export function flushHookStats(binding: NativeBinding, tallies: readonly (HookTally | undefined)[],
                                filterCount: number): number {
   let buffer: Float64Array | undefined;
   let at = 0;
-  for (const tally of tallies) {
+  for (let i = 0; i < tallies.length; i++) {
+    const tally = tallies[i];
     if (tally === undefined || tally.hookCalls === 0) continue;
     buffer ??= bufferFor(binding, filterCount * 6);
     const { invocations, duration } = tally.filter.hookStats;

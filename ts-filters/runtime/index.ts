@@ -5,6 +5,7 @@ import fs from 'fs';
 import Module from 'module';
 
 import { LogLevel } from './codes';
+import { asyncIdStackClearer } from './async-context';
 import { createDispatcher } from './dispatcher';
 import { environmentGrants } from './guards/capability-grants';
 import { installEnvGate } from './guards/env-gate';
@@ -53,7 +54,24 @@ installEnvGate(process, environmentGrants);
 // the outermost entry returns, never while a nested one (a hook Envoy runs from inside a binding
 // call, e.g. a local reply) returns to JavaScript that is still running.
 const runTicksAndRejections = (process as unknown as { _tickCallback(): void })._tickCallback;
+const clearAsyncIdStack = asyncIdStackClearer(process as unknown as Parameters<typeof asyncIdStackClearer>[0]);
+// The guarded process.emit (installErrorHandlers): the runtime's logging, then bundle listeners.
+const emitProcessEvent = process.emit;
 let depth = 0;
+
+// A nextTick callback that throws is an uncaught exception, as under Node's callback scope: it is
+// reported (never the entry's failure: the hook's decision stands) and the queue goes on.
+function drainTicks(): void {
+  for (;;) {
+    try {
+      runTicksAndRejections();
+      return;
+    } catch (error) {
+      clearAsyncIdStack();
+      ReflectApply(emitProcessEvent, process, ['uncaughtException', error, 'uncaughtException']);
+    }
+  }
+}
 // What the running outermost entry returned, once it has: the drain after it may still be stopped
 // by the CPU watchdog, and the stream must then get what was decided.
 const NOT_RETURNED = Symbol('not returned');
@@ -66,7 +84,7 @@ function entry<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R
       if (depth === 1) returned = result;
       return result;
     } finally {
-      if (--depth === 0) runTicksAndRejections();
+      if (--depth === 0) drainTicks();
     }
   };
 }
@@ -89,6 +107,7 @@ binding.setDispatcher({
   onBudgetExceeded: (slot, gen, budgetMs, stack) => {
     const outcome = depth > 0 && returned !== NOT_RETURNED ? returned as number : undefined;
     depth = 0;
+    clearAsyncIdStack();
     return onBudgetExceeded(slot, gen, budgetMs, stack, outcome as NativeHookOutcome | undefined);
   },
 });

@@ -129,6 +129,10 @@ export interface NativeBinding {
   /** True in the main-thread environment, which validates configs and never sees streams. */
   readonly isMainThread: boolean;
   setDispatcher(dispatcher: Dispatcher): void;
+  /** The runtime's own code keeps failing in this (worker) environment: it runs no more JavaScript
+   *  once the current call from Envoy returns, its streams get the failure policy, and the worker
+   *  takes a fresh environment. */
+  environmentBroken(): void;
 
   /** First value of a header (names are lowercase), or undefined. Values are latin1 strings. */
   getHeader(slot: number, gen: number, map: HeaderMapKind, name: string): string | undefined;

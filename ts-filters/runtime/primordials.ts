@@ -29,6 +29,7 @@ export const MapPrototypeGet = uncurryThis(Map.prototype.get) as <K, V>(map: Rea
 export const MapPrototypeSet = uncurryThis(Map.prototype.set) as <K, V>(map: Map<K, V>, key: K, value: V) => Map<K, V>;
 export const MapPrototypeHas = uncurryThis(Map.prototype.has) as <K>(map: ReadonlyMap<K, unknown>, key: K) => boolean;
 export const MapPrototypeDelete = uncurryThis(Map.prototype.delete) as <K>(map: Map<K, unknown>, key: K) => boolean;
+export const MapPrototypeClear = uncurryThis(Map.prototype.clear) as (map: Map<unknown, unknown>) => void;
 export const MapPrototypeForEach = uncurryThis(Map.prototype.forEach) as
   <K, V>(map: ReadonlyMap<K, V>, fn: (value: V, key: K) => void) => void;
 export const SetPrototypeHas = uncurryThis(Set.prototype.has) as <T>(set: ReadonlySet<T>, value: T) => boolean;

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 
 import { defineHttpFilter } from '../../api/http-filter';
 import { HookKind, HookOutcome } from '../codes';
+import { RUNTIME_FAILURES_TO_REBUILD } from '../dispatcher';
 import { setup, withChain } from './fake-binding';
 
 describe('dispatcher never lets an exception reach native', () => {
@@ -12,6 +13,16 @@ describe('dispatcher never lets an exception reach native', () => {
     assert.equal(binding.hook(s, HookKind.RequestHeaders), HookOutcome.Replied);
     assert.equal(s.localReply?.status, 500);
     assert.match(binding.errorLogs()[0] ?? '', /internal error in onHook: Error: onHook for unknown HTTP config 99/);
+  });
+
+  test("a worker's runtime failing again and again declares its environment broken", () => {
+    const { binding } = setup();
+    for (let i = 1; i < RUNTIME_FAILURES_TO_REBUILD; i++) binding.hook(binding.openStream(99), HookKind.RequestHeaders);
+    assert.equal(binding.brokenReports, 0, 'a few failures are each stream\'s own');
+    binding.hook(binding.openStream(99), HookKind.RequestHeaders);
+    assert.equal(binding.brokenReports, 1);
+    binding.hook(binding.openStream(99), HookKind.RequestHeaders);
+    assert.equal(binding.brokenReports, 1, 'counting starts afresh');
   });
 
   test('an unknown hook kind does not throw', () => {

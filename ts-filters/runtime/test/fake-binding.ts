@@ -463,6 +463,13 @@ export class FakeBinding implements NativeBinding {
     return /^[\d.]+(:\d+)?$|^\[[\da-f:]+\](:\d+)?$/i.test(host);
   }
 
+  /** How many times the runtime declared this environment broken. */
+  brokenReports = 0;
+
+  environmentBroken(): void {
+    this.brokenReports++;
+  }
+
   setWatchSlots(slots: Int32Array): void {
     this.watchSlots = slots;
   }

@@ -12,6 +12,9 @@ export const REQUEST_ID = 'bench-0123456789abcdef';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 const tsConfig = JSON.stringify({ bundle: examplesBundle, chain: [{ name: 'request-id' }], failurePolicy: 'closed' });
+// The same chain with the CPU budget off: the watchdog never reads this worker's clock.
+const tsNoBudgetConfig = JSON.stringify({ bundle: examplesBundle, chain: [{ name: 'request-id' }], failurePolicy: 'closed',
+                                          cpuBudgetMs: 0 });
 
 /** The configurations, in run order. `filters` is the scenario's "filters" list. */
 export const SCRIPT_CONFIGS = [
@@ -20,6 +23,8 @@ export const SCRIPT_CONFIGS = [
     filters: [{ module: 'baseline_request_id', filter_name: 'request-id', config: '' }] },
   { key: 'ts', label: 'TS request-id', setsId: true,
     filters: [{ module: 'envoy_ts', filter_name: 'chain', config: tsConfig }] },
+  { key: 'tsNoBudget', label: 'TS request-id, cpuBudgetMs 0 (no CPU budget)', setsId: true,
+    filters: [{ module: 'envoy_ts', filter_name: 'chain', config: tsNoBudgetConfig }] },
 ];
 
 const upstreamResponse = { headers: { ':status': '200', 'content-type': 'text/plain' }, body: 'ok' };
@@ -138,6 +143,7 @@ export async function scriptedBench({ streams, warmup, runs }) {
     configs,
     crossing_ns_per_hook: (m('ts') - m('baseline')) / 2,
     crossing_ns_per_hook_runs: perRunCrossing.map((v) => Math.round(v)),
+    crossing_ns_per_hook_without_budget: (m('tsNoBudget') - m('baseline')) / 2,
     baseline_filter_ns_per_stream: m('baseline') - m('none'),
     ts_filter_ns_per_stream: m('ts') - m('none'),
   };

@@ -122,18 +122,22 @@ void watchLoop() {
 }  // namespace
 
 int32_t CpuWatchdog::check(Watched& watched, int32_t smallest_budget) {
-  const int32_t default_budget = watched.load(WatchSlot::kDefaultBudgetMs);
-  if (default_budget > 0 && (smallest_budget == 0 || default_budget < smallest_budget)) {
-    smallest_budget = default_budget;
-  }
+  // The watchdog looks more often when a budget in force is small (0: none).
+  auto consider = [&smallest_budget](int32_t budget) {
+    if (budget > 0 && (smallest_budget == 0 || budget < smallest_budget)) {
+      smallest_budget = budget;
+    }
+  };
+  consider(watched.load(WatchSlot::kDefaultBudgetMs));
   const int32_t sequence = watched.load(WatchSlot::kSequence);
   if ((sequence & 1) == 0 || !watched.has_clock_.load(std::memory_order_acquire)) {
     return smallest_budget;  // not in JavaScript
   }
   const int32_t budget = watched.load(WatchSlot::kBudgetMs);
-  if (budget > 0 && budget < smallest_budget) {
-    smallest_budget = budget;
+  if (budget <= 0) {
+    return smallest_budget;  // no budget: no clock to read
   }
+  consider(budget);
   const int64_t cpu = cpuNanos(watched.cpu_clock_.load(std::memory_order_relaxed));
   if (cpu < 0) {
     return smallest_budget;
@@ -144,7 +148,7 @@ int32_t CpuWatchdog::check(Watched& watched, int32_t smallest_budget) {
     watched.seen_cpu_ns_ = cpu;
     return smallest_budget;
   }
-  if (budget <= 0 || cpu - watched.seen_cpu_ns_ < static_cast<int64_t>(budget) * 1'000'000) {
+  if (cpu - watched.seen_cpu_ns_ < static_cast<int64_t>(budget) * 1'000'000) {
     return smallest_budget;
   }
   // Over budget. V8 runs the interrupt at the next safe point of the running JavaScript (a call or

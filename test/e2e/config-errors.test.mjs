@@ -100,6 +100,15 @@ describe(`config errors through ${proxyName}`, () => {
     });
   }
 
+  test('a bundle that fills the heap while loading is rejected; the proxy does not abort', async () => {
+    const bundle = bundleOf('fills-heap-at-load', 'const kept = []; for (;;) kept.push(new Array(100000).fill(kept.length));');
+    const { code, output } = await refused({ bundle, chain: [{ name: 'f' }] }, { env: { ENVOY_TS_HEAP_LIMIT_MB: '32' } });
+    assert.notEqual(code, 0, `the proxy must refuse the config; output:\n${output}`);
+    assert.match(output, /environment of the main thread broke: its JavaScript heap reached its limit/);
+    assert.match(output, /filter_config rejected: the main thread's Node\.js environment ran out of memory while loading it/);
+    assert.doesNotMatch(output, /JavaScript heap out of memory/, 'V8 did not abort the process');
+  });
+
   for (const [variable, value] of [['ENVOY_TS_HEAP_LIMIT_MB', 'lots'], ['ENVOY_TS_HEAP_LIMIT_MB', '8'],
                                    ['ENVOY_TS_EXTERNAL_MEMORY_LIMIT_MB', '1e3']]) {
     test(`${variable}=${JSON.stringify(value)}: the module refuses to start, naming the variable`, async () => {

@@ -118,6 +118,7 @@ void Bridge::setDispatcher(Napi::Object dispatcher) {
   unload_config_ = ref("unloadConfig");
   describe_metrics_ = ref("describeMetrics");
   body_hooks_ = ref("bodyHooks");
+  fail_open_ = ref("failOpen");
   on_hook_ = ref("onHook");
   on_network_hook_ = ref("onNetworkHook");
   on_network_event_ = ref("onNetworkEvent");
@@ -219,6 +220,16 @@ uint32_t Bridge::bodyHooks(uint64_t config_id) {
     return BodyHooks::kRequest | BodyHooks::kResponse;
   }
   return hooks;
+}
+
+bool Bridge::failOpen(uint64_t config_id) {
+  Napi::HandleScope scope(env_);
+  napi_value args[1] = {Napi::Number::New(env_, static_cast<double>(config_id))};
+  napi_value result = nullptr;
+  uint32_t open = 0;
+  // Unknown: closed, the default policy.
+  return callDispatcher(fail_open_, 1, args, &result, "failOpen") == CallResult::Ok &&
+         napi_get_value_uint32(env_, result, &open) == napi_ok && open == 1;
 }
 
 std::vector<Bridge::MetricDeclaration> Bridge::describeMetrics(uint64_t config_id) {

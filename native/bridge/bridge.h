@@ -37,6 +37,8 @@ class Bridge : public runtime::EnvironmentClient {
   std::vector<MetricDeclaration> describeMetrics(uint64_t config_id);
   // Which body hooks a loaded HTTP config's chain has (BodyHooks bits).
   uint32_t bodyHooks(uint64_t config_id);
+  // Whether a loaded config's failurePolicy is "open".
+  bool failOpen(uint64_t config_id);
   void unloadConfig(uint64_t config_id);
   // Loads the configs registered since the last call and drops the removed ones. Cheap when
   // nothing changed.
@@ -133,6 +135,7 @@ class Bridge : public runtime::EnvironmentClient {
   napi_ref unload_config_ = nullptr;
   napi_ref describe_metrics_ = nullptr;
   napi_ref body_hooks_ = nullptr;
+  napi_ref fail_open_ = nullptr;
   napi_ref on_hook_ = nullptr;
   napi_ref on_network_hook_ = nullptr;
   napi_ref on_network_event_ = nullptr;

@@ -107,7 +107,7 @@ std::optional<LoadedConfig> loadFilterConfig(std::string_view filter_name, std::
     return std::nullopt;
   }
   runtime::ConfigRegistry& registry = runtime::ConfigRegistry::instance();
-  LoadedConfig loaded{registry.reserveId(), {}, 0};
+  LoadedConfig loaded{registry.reserveId(), {}, 0, false};
   bridge::Bridge& bridge = bridge::Bridge::of(*env);
   std::vector<bridge::Bridge::MetricDeclaration> declared;
   {
@@ -117,6 +117,9 @@ std::optional<LoadedConfig> loadFilterConfig(std::string_view filter_name, std::
       declared = bridge.describeMetrics(loaded.id);
       if (kind == bridge::ConfigKind::Http) {
         loaded.body_hooks = bridge.bodyHooks(loaded.id);
+      }
+      if (kind != bridge::ConfigKind::Route) {
+        loaded.fail_open = bridge.failOpen(loaded.id);
       }
     }
     env->pump();

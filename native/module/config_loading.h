@@ -29,6 +29,7 @@ struct LoadedConfig {
   uint64_t id;  // runtime::ConfigRegistry id, shared by every environment
   std::vector<DefinedMetric> metrics;
   uint32_t body_hooks = 0;  // bridge::BodyHooks bits (HTTP configs)
+  bool fail_open = false;   // failurePolicy "open" (HTTP and network configs)
 };
 
 // Validates `json` in the main-thread environment, defines the metrics its filters declare,

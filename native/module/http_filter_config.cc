@@ -52,7 +52,8 @@ envoy_dynamic_module_on_http_filter_config_new(
   if (!loaded) {
     return nullptr;
   }
-  return new HttpFilterConfig{loaded->id, config_envoy, std::move(loaded->metrics), loaded->body_hooks};
+  return new HttpFilterConfig{loaded->id, config_envoy, std::move(loaded->metrics),
+                              loaded->body_hooks, loaded->fail_open};
 }
 
 extern "C" void envoy_dynamic_module_on_http_filter_config_destroy(

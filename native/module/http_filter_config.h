@@ -14,6 +14,7 @@ struct HttpFilterConfig {
   envoy_dynamic_module_type_http_filter_config_envoy_ptr envoy;
   std::vector<DefinedMetric> metrics;
   uint32_t body_hooks;  // bridge::BodyHooks bits: which directions' body hooks the chain has
+  bool fail_open;       // failurePolicy "open"
 };
 
 // One DynamicModuleFilterPerRoute (per_route_config_name "chain"): overrides of a route.

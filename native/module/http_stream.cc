@@ -21,7 +21,7 @@ envoy_dynamic_module_type_http_header_type toEnvoy(bridge::HeaderMapKind map) {
 HttpStream::HttpStream(const HttpFilterConfig& config,
                        envoy_dynamic_module_type_http_filter_envoy_ptr envoy,
                        runtime::Environment& env)
-    : JsStream(env), config_(config), envoy_(envoy) {
+    : JsStream(env, config.fail_open), config_(config), envoy_(envoy) {
   ref_ = bridge_.openStream(this);
 }
 

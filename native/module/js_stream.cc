@@ -8,7 +8,7 @@ HookOutcome JsStream::resumeInHook(Phase phase, HookOutcome outcome) {
   while (outcome == HookOutcome::Pending && resume_requested_ && waiting_ == phase) {
     resume_requested_ = false;
     stopWaiting();
-    outcome = bridge_.resume(ref_);
+    outcome = resumeFromJs();
     if (outcome == HookOutcome::Pending) {
       startWaiting(phase);
     }
@@ -52,7 +52,7 @@ void JsStream::onScheduledEvent(uint64_t event_id) {
 void JsStream::resumeWaiting() {
   const Phase phase = waiting_;
   stopWaiting();
-  HookOutcome outcome = bridge_.resume(ref_);
+  HookOutcome outcome = resumeFromJs();
   if (outcome == HookOutcome::Pending) {
     startWaiting(phase);
   }

@@ -25,7 +25,9 @@ class JsStream : public runtime::WakeTarget {
   static constexpr uint64_t kResumeEvent = 1;  // JS settled: apply its decision
   static constexpr uint64_t kPumpEvent = 2;    // the Node loop has work due (from the waker)
 
-  explicit JsStream(runtime::Environment& env) : env_(env), bridge_(bridge::Bridge::of(env)) {}
+  // `fail_open`: the config's failurePolicy is "open".
+  JsStream(runtime::Environment& env, bool fail_open)
+      : env_(env), bridge_(bridge::Bridge::of(env)), fail_open_(fail_open) {}
   ~JsStream() override = default;
 
   // One hook of `phase`: `call` makes the call into JS. A Pending outcome makes the stream wait;
@@ -38,7 +40,7 @@ class JsStream : public runtime::WakeTarget {
     }
     runtime::Environment::CallScope scope(env_);
     ++hook_depth_;
-    bridge::HookOutcome outcome = call();
+    bridge::HookOutcome outcome = unlessFailingOpen(call());
     if (outcome == bridge::HookOutcome::Pending) {
       startWaiting(phase);
     }
@@ -91,6 +93,16 @@ class JsStream : public runtime::WakeTarget {
 
  private:
   bridge::HookOutcome resumeInHook(Phase phase, bridge::HookOutcome outcome);
+  // JS could not run because the environment broke (runtime::Environment::Broken): under the
+  // "open" policy the stream goes on as if its filters had returned; "closed" fails it.
+  bridge::HookOutcome unlessFailingOpen(bridge::HookOutcome outcome) const {
+    return outcome == bridge::HookOutcome::Failed && fail_open_ &&
+                   env_.broken() != runtime::Environment::Broken::No
+               ? bridge::HookOutcome::Continue
+               : outcome;
+  }
+  // The resume of a waiting stream, through the policy above.
+  bridge::HookOutcome resumeFromJs() { return unlessFailingOpen(bridge_.resume(ref_)); }
   // JS settled what the stream waits for: take its decision and apply it (inside a hook scope).
   void resumeWaiting();
   void leaveHook();
@@ -98,6 +110,7 @@ class JsStream : public runtime::WakeTarget {
   void stopWaiting();
   void scheduleResume();
 
+  const bool fail_open_;
   Phase waiting_ = kNotWaiting;
   int hook_depth_ = 0;  // this stream's hooks on the stack
   bool resume_requested_ = false;

@@ -17,7 +17,7 @@ constexpr auto kStopIteration = envoy_dynamic_module_type_on_network_filter_data
 NetworkConnection::NetworkConnection(const NetworkFilterConfig& config,
                                      envoy_dynamic_module_type_network_filter_envoy_ptr envoy,
                                      runtime::Environment& env)
-    : JsStream(env), config_(config), envoy_(envoy) {
+    : JsStream(env, config.fail_open), config_(config), envoy_(envoy) {
   ref_ = bridge_.openConnection(this);
 }
 

@@ -48,7 +48,8 @@ envoy_dynamic_module_on_network_filter_config_new(
   if (!loaded) {
     return nullptr;
   }
-  return new NetworkFilterConfig{loaded->id, config_envoy, std::move(loaded->metrics)};
+  return new NetworkFilterConfig{loaded->id, config_envoy, std::move(loaded->metrics),
+                                 loaded->fail_open};
 }
 
 extern "C" void envoy_dynamic_module_on_network_filter_config_destroy(

@@ -52,3 +52,18 @@ describe(`memory limits through ${proxyName}`, () => {
     assert.equal((await request(suite.proxy.port, { path: '/after-buffers' })).status, 200);
   });
 });
+
+describe(`memory limits through ${proxyName}, "open" policy`, () => {
+  const suite = proxyForSuite({
+    filterConfigs: [{ ...hog, failurePolicy: 'open' }], concurrency: 1,
+    env: { ENVOY_TS_HEAP_LIMIT_MB: String(LIMIT_MB) },
+  });
+
+  test('the stream whose environment ran out of heap goes on to the upstream; later ones too', async () => {
+    const response = await request(suite.proxy.port, { path: '/grow' });
+    assert.equal(response.status, 200);
+    assert.equal(echoOf(response).path, '/grow');
+    assert.match(suite.proxy.output, /environment of a worker broke: its JavaScript heap reached its limit/);
+    assert.equal((await request(suite.proxy.port, { path: '/later' })).status, 200);
+  });
+});

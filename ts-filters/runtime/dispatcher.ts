@@ -1,7 +1,7 @@
 // The Dispatcher the native side calls. Every entry is wrapped: no exception ever reaches native.
 
 import { ConfigError, CpuBudgetError } from '../api/errors';
-import { CloseType, ConfigKind, HookKind, HookOutcome, LogLevel, NetworkHookKind, NetworkOutcome, directionOf } from './codes';
+import { CloseType, ConfigKind, FailurePolicy, HookKind, HookOutcome, LogLevel, NetworkHookKind, NetworkOutcome, directionOf } from './codes';
 import { holdWhilePending, resumeChain, runChain, runCompleteChain, runningHook, settle, startHook } from './chain';
 import { largestBudget, requireBundle, loadFilterConfig, type BundleLoader, type HttpConfig,
   type LoadedConfig } from './config';
@@ -135,6 +135,9 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     }
     return flat;
   };
+
+  const failOpen = (configId: number): number =>
+    (MapPrototypeGet(configs, configId)?.failurePolicy === FailurePolicy.Open ? 1 : 0);
 
   const bodyHooks = (configId: number): number => {
     const config = MapPrototypeGet(configs, configId);
@@ -383,6 +386,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     unloadConfig,
     describeMetrics,
     bodyHooks,
+    failOpen,
     onHook,
     onNetworkHook,
     onNetworkEvent,

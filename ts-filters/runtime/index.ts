@@ -96,6 +96,7 @@ binding.setDispatcher({
   unloadConfig: entry(dispatcher.unloadConfig),
   describeMetrics: entry(dispatcher.describeMetrics),
   bodyHooks: entry(dispatcher.bodyHooks),
+  failOpen: entry(dispatcher.failOpen),
   onHook: entry(dispatcher.onHook),
   onNetworkHook: entry(dispatcher.onNetworkHook),
   onNetworkEvent: entry(dispatcher.onNetworkEvent),

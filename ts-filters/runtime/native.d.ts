@@ -87,6 +87,9 @@ export interface Dispatcher {
    *  them (and with nothing held or read whole) the native side passes body chunks on without
    *  calling onHook. Called on the main environment right after loadConfig succeeded. */
   bodyHooks(configId: number): number;
+  /** Whether a loaded HTTP or network config's failurePolicy is "open" (1) or "closed" (0): what
+   *  the native side answers for its streams once their environment can run no JavaScript. */
+  failOpen(configId: number): number;
   /** The config is gone: drop it. */
   unloadConfig(configId: number): void;
   /** Run one hook of the config's chain for a stream. A stream's first call creates its state;

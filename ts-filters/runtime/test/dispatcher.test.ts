@@ -25,6 +25,13 @@ describe('dispatcher never lets an exception reach native', () => {
     assert.equal(binding.brokenReports, 1, 'counting starts afresh');
   });
 
+  test('failOpen tells the native side each config\'s policy', () => {
+    const filter = defineHttpFilter({ name: 'f' });
+    assert.equal(withChain([filter], [{ name: 'f' }], 'open').runtime.failOpen(1), 1);
+    assert.equal(withChain([filter], [{ name: 'f' }], 'closed').runtime.failOpen(1), 0);
+    assert.equal(setup().runtime.failOpen(42), 0, 'unknown: closed');
+  });
+
   test('an unknown hook kind does not throw', () => {
     const { binding } = withChain([defineHttpFilter({ name: 'f' })], [{ name: 'f' }]);
     const s = binding.openStream(1);

@@ -169,7 +169,7 @@ napi_value log(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   // The runtime prefixes its own lines; write them as they are.
-  runtime::log(static_cast<runtime::LogLevel>(level), message);
+  runtime::writeLine(static_cast<runtime::LogLevel>(level), message);
   return undefinedValue(env);
 }
 

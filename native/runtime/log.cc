@@ -28,4 +28,10 @@ void log(LogLevel level, std::string_view message) {
   sink_.write(level, line);
 }
 
+void writeLine(LogLevel level, std::string_view line) {
+  if (sink_.enabled(level)) {
+    sink_.write(level, line);
+  }
+}
+
 }  // namespace envoy_ts::runtime

@@ -20,5 +20,7 @@ void setLogSink(LogSink sink);
 bool logEnabled(LogLevel level);
 // Prefixes "[envoy-ts] ".
 void log(LogLevel level, std::string_view message);
+// Writes `line` as it is: for callers that prefix their own lines (the JS runtime).
+void writeLine(LogLevel level, std::string_view line);
 
 }  // namespace envoy_ts::runtime

@@ -6,6 +6,8 @@ import Module from 'module';
 
 import { LogLevel } from './codes';
 import { asyncIdStackClearer } from './async-context';
+import { runningHook } from './chain';
+import { routeConsole } from './console';
 import { createDispatcher } from './dispatcher';
 import { environmentGrants } from './guards/capability-grants';
 import { installEnvGate } from './guards/env-gate';
@@ -14,6 +16,7 @@ import { installFsGate } from './guards/fs-gate';
 import { installModuleGate, type ModuleLoader } from './guards/module-gate';
 import { installProcessGuards } from './guards/process-guards';
 import { RUNTIME_PREFIX, describeError, writeLog } from './log';
+import { runningNetworkHook } from './network-chain';
 import type { HookOutcome as NativeHookOutcome, NativeBinding } from './native';
 import { ReflectApply } from './primordials';
 
@@ -88,6 +91,10 @@ function entry<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R
     }
   };
 }
+
+// console.* writes to Envoy's log, prefixed with the filter whose hook is running.
+routeConsole(console as unknown as Record<string, unknown>, binding,
+             () => runningHook.link?.filter.name ?? runningNetworkHook.filter?.name);
 
 const dispatcher = createDispatcher(binding);
 const onBudgetExceeded = entry(dispatcher.onBudgetExceeded);

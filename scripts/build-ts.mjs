@@ -120,7 +120,7 @@ async function main() {
     });
     // The embedding's main script gets a builtin-only require and no module object: everything
     // else must be bundled, and the entry must export nothing.
-    const allowed = new Set(['fs', 'module', 'path', 'timers', 'util', 'worker_threads']);
+    const allowed = new Set(['fs', 'module', 'path', 'timers', 'url', 'util', 'worker_threads']);
     const output = Object.values(metafile.outputs)[0];
     const bad = output.imports.filter((i) => i.external && !allowed.has(i.path)).map((i) => `require('${i.path}')`);
     if (output.exports.length > 0) bad.push(`exports ${output.exports.join(', ')}`);
@@ -133,15 +133,17 @@ async function main() {
     }
   });
 
+  // Filter bundles carry source maps: the embedded Node maps their stack traces to the TypeScript.
+  const bundle = { ...common, sourcemap: true };
   await step('bundles: dist/examples/filters.js, dist/test/fixtures/filters.js (+ tasks/), dist/api/index.js', () =>
     Promise.all([
-      esbuild.build({ ...common, entryPoints: ['ts-filters/examples/index.ts'], outfile: outputs.examples, format: 'cjs' }),
-      esbuild.build({ ...common, entryPoints: walk(join(root, 'ts-filters/examples/tasks'), (p) => p.endsWith('.ts')),
+      esbuild.build({ ...bundle, entryPoints: ['ts-filters/examples/index.ts'], outfile: outputs.examples, format: 'cjs' }),
+      esbuild.build({ ...bundle, entryPoints: walk(join(root, 'ts-filters/examples/tasks'), (p) => p.endsWith('.ts')),
                       outdir: outputs.exampleTasks, format: 'cjs' }),
-      esbuild.build({ ...common, entryPoints: ['test/e2e/fixtures/filters.ts'], outfile: outputs.fixtures, format: 'cjs' }),
-      esbuild.build({ ...common, entryPoints: ['test/e2e/fixtures/top-level-child-process.ts'],
+      esbuild.build({ ...bundle, entryPoints: ['test/e2e/fixtures/filters.ts'], outfile: outputs.fixtures, format: 'cjs' }),
+      esbuild.build({ ...bundle, entryPoints: ['test/e2e/fixtures/top-level-child-process.ts'],
                       outfile: outputs.topLevelChildProcess, format: 'cjs' }),
-      esbuild.build({ ...common, entryPoints: walk(join(root, 'test/e2e/fixtures/tasks'), (p) => p.endsWith('.ts')),
+      esbuild.build({ ...bundle, entryPoints: walk(join(root, 'test/e2e/fixtures/tasks'), (p) => p.endsWith('.ts')),
                       outdir: outputs.fixtureTasks, format: 'cjs' }),
       esbuild.build({ ...common, entryPoints: ['ts-filters/api/index.ts'], outfile: outputs.apiJs, format: 'cjs' }),
     ]));

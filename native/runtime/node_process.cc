@@ -102,7 +102,10 @@ void initializeOnce() {
       node::ProcessInitializationFlags::kDisableNodeOptionsEnv);
   // Without the async-hooks stack check: JavaScript the CPU watchdog stops leaves the frames it
   // pushed, which the check turns into a process abort; the runtime resets the stack instead.
-  auto result = node::InitializeOncePerProcess({"envoy-ts", "--no-force-async-hooks-checks"}, flags);
+  // With source maps on, a stack trace from a bundle built with them (esbuild --sourcemap) points
+  // into the filter's TypeScript.
+  auto result = node::InitializeOncePerProcess(
+      {"envoy-ts", "--no-force-async-hooks-checks", "--enable-source-maps"}, flags);
   if (result->early_return() || !result->errors().empty()) {
     init_error_ = "Node.js initialisation failed:";
     for (const std::string& e : result->errors()) {

@@ -30,7 +30,8 @@ describe(`failure policy through ${proxyName}`, () => {
         assert.equal(response.status, 500);
       }
       assert.match(proxy.output, new RegExp(`filter=${fixture}`), 'the error log names the filter');
-      assert.match(proxy.output, /at .*filters\.js/, 'the error log carries the stack');
+      assert.match(proxy.output, /at .*test\/e2e\/fixtures\/filters\.ts:\d+:\d+/,
+                   'the error log carries the stack, in the TypeScript source (the bundle has a source map)');
       assert.ok((await proxy.stat(`envoy_ts.filter_failures.filter.${fixture}`)) >= 3,
                 'each failure is counted in Envoy stats');
       assert.equal(proxy.exited, null, 'the proxy is still running');

@@ -18,6 +18,7 @@ import type { ConfigKind as NativeConfigKind, Dispatcher, FetchStreamEvent as Na
 import { hookNameOf, resumeNetworkChain, runCloseChain, runNetworkChain, runningNetworkHook,
   runWriteChain } from './network-chain';
 import { loadRouteConfig, type RouteConfig } from './route-config';
+import { mapStackPositions } from './source-positions';
 import { StreamState } from './stream';
 import { ArrayPrototypeJoin, ArrayPrototypePush, MapPrototypeDelete, MapPrototypeForEach, MapPrototypeGet, MapPrototypeHas,
   MapPrototypeSet, performanceNow } from './primordials';
@@ -308,10 +309,11 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     runningHook.link = undefined;
     runningNetworkHook.state = undefined;
     runningNetworkHook.filter = undefined;
+    const mappedStack = mapStackPositions(stack);
     const budgetError = (what: string): CpuBudgetError => {
       const message = `${what} ran past its CPU budget of ${budgetMs} ms and was stopped`;
       const error = new CpuBudgetError(message);
-      error.stack = `CpuBudgetError: ${message}${stack}`;
+      error.stack = `CpuBudgetError: ${message}${mappedStack}`;
       return error;
     };
 
@@ -342,12 +344,12 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
       }
     } else if (loading !== undefined) {
       writeLog(binding, LogLevel.Error, RUNTIME_PREFIX,
-               `loading filter config ${loading} ran past its CPU budget of ${budgetMs} ms and was stopped${stack}`, []);
+               `loading filter config ${loading} ran past its CPU budget of ${budgetMs} ms and was stopped${mappedStack}`, []);
       loading = undefined;
     } else {
       writeLog(binding, LogLevel.Error, RUNTIME_PREFIX,
                'JavaScript outside any filter hook (a promise continuation, a timer or an I/O callback) ' +
-               `ran past the CPU budget of ${budgetMs} ms and was stopped${stack}`, []);
+               `ran past the CPU budget of ${budgetMs} ms and was stopped${mappedStack}`, []);
     }
     if (current === undefined) return HookOutcome.Continue;
     if (returned !== undefined) return returned;

@@ -160,7 +160,11 @@ std::optional<LoadedConfig> loadFilterConfig(std::string_view filter_name, std::
 }
 
 void unloadFilterConfig(uint64_t id) {
-  runtime::ConfigRegistry::instance().remove(id);
+  runtime::ConfigRegistry& registry = runtime::ConfigRegistry::instance();
+  registry.remove(id);
+  if (registry.empty()) {
+    runtime::EnvironmentPool::finishBackgroundWork();
+  }
   if (Environment* env = Environment::current()) {
     Environment::CallScope scope(*env);
     bridge::Bridge::of(*env).unloadConfig(id);

@@ -24,6 +24,11 @@ void ConfigRegistry::remove(uint64_t id) {
   generation_.fetch_add(1, std::memory_order_release);
 }
 
+bool ConfigRegistry::empty() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return configs_.empty();
+}
+
 std::map<uint64_t, ConfigRegistry::Config> ConfigRegistry::snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
   return configs_;

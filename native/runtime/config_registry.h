@@ -27,6 +27,7 @@ class ConfigRegistry {
 
   // Bumped on every change; cheap to compare on the hot path.
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  bool empty() const;
   // A copy of the live configs.
   std::map<uint64_t, Config> snapshot() const;
 

@@ -21,6 +21,7 @@ struct PoolState {
   std::deque<std::unique_ptr<Environment>> ready;  // detached, warmed; guarded by mu
   size_t created = 0;  // environments made so far, taken or not; main thread only
   bool replenishing = false;  // a helper thread prepares one more; guarded by mu
+  std::thread replenisher;    // that thread; guarded by mu
 };
 
 // Leaked on purpose: prepared environments may outlive every config.
@@ -52,11 +53,45 @@ std::unique_ptr<Environment> createDetached(uint64_t config_id, std::string& con
   return env;
 }
 
+// The last prepared environment was taken (by a worker whose environment broke, or one more
+// worker than prepared): a helper thread prepares another, off the workers' path.
+void replenishLocked(PoolState& state) {
+  if (!state.ready.empty() || state.replenishing) {
+    return;
+  }
+  state.replenishing = true;
+  if (state.replenisher.joinable()) {
+    state.replenisher.join();  // the previous one is done: it cleared `replenishing`
+  }
+  state.replenisher = std::thread([&state] {
+    std::string ignored;
+    std::unique_ptr<Environment> env = createDetached(0, ignored);
+    std::lock_guard<std::mutex> lock(state.mu);
+    if (env != nullptr) {
+      state.ready.push_back(std::move(env));
+    }
+    state.replenishing = false;
+  });
+}
+
+
+
 }  // namespace
 
 void EnvironmentPool::configure(BindingInitializer binding, Warmer warmer) {
   pool().binding = binding;
   pool().warmer = warmer;
+}
+
+void EnvironmentPool::finishBackgroundWork() {
+  std::thread replenisher;
+  {
+    std::lock_guard<std::mutex> lock(pool().mu);
+    replenisher = std::move(pool().replenisher);
+  }
+  if (replenisher.joinable()) {
+    replenisher.join();
+  }
 }
 
 std::string EnvironmentPool::prepare(size_t count, uint64_t config_id) {
@@ -116,24 +151,6 @@ std::string EnvironmentPool::prepare(size_t count, uint64_t config_id) {
     helper.join();
   }
   return first_error;
-}
-
-// The last prepared environment was taken (by a worker whose environment broke, or one more
-// worker than prepared): a helper thread prepares another, off the workers' path.
-void replenishLocked(PoolState& state) {
-  if (!state.ready.empty() || state.replenishing) {
-    return;
-  }
-  state.replenishing = true;
-  std::thread([&state] {
-    std::string ignored;
-    std::unique_ptr<Environment> env = createDetached(0, ignored);
-    std::lock_guard<std::mutex> lock(state.mu);
-    if (env != nullptr) {
-      state.ready.push_back(std::move(env));
-    }
-    state.replenishing = false;
-  }).detach();
 }
 
 Environment* EnvironmentPool::forWorkerThread(std::string& error) {

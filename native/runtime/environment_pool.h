@@ -26,6 +26,10 @@ class EnvironmentPool {
   // ("" when it loaded in all).
   static std::string prepare(size_t count, uint64_t config_id);
 
+  // Main thread, when the last config is gone (Envoy shutting down): waits for an environment
+  // being prepared in the background, which must not race the process's exit.
+  static void finishBackgroundWork();
+
   // Worker thread: the calling thread's environment, attaching a prepared one on first use and
   // creating one only if none is left. Returns null with `error` set if none can be had.
   static Environment* forWorkerThread(std::string& error);

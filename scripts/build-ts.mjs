@@ -8,10 +8,11 @@
 //   4. filter bundles         → dist/examples/filters.js (+ tasks/*.js), dist/test/fixtures/filters.js (+ tasks/*.js),
 //                               dist/test/fixtures/top-level-child-process.js,
 //                               dist/api/index.js
-//   5. unit tests             → build/tests/*.test.js (run by scripts/test-ts.mjs)
+//   5. the envoy-ts CLI        → dist/cli/envoy-ts.js (+ templates/, the init command's project)
+//   6. unit tests             → build/tests/*.test.js (run by scripts/test-ts.mjs)
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,8 +38,10 @@ function walk(dir, keep, out = []) {
   return out;
 }
 
+const cliTemplates = join(root, 'ts-filters/cli/templates');
 const inputs = [
   ...walk(join(root, 'ts-filters'), (p) => p.endsWith('.ts')),
+  ...walk(cliTemplates, (p) => !p.endsWith('.ts')),
   ...walk(join(root, 'test/e2e/fixtures'), (p) => p.endsWith('.ts')),
   join(root, 'tsconfig.json'),
   join(root, 'tsconfig.api.json'),
@@ -57,6 +60,7 @@ const outputs = {
   exampleTasks: join(root, 'dist/examples/tasks'),
   apiJs: join(root, 'dist/api/index.js'),
   apiDts: join(root, 'dist/api/index.d.ts'),
+  cli: join(root, 'dist/cli/envoy-ts.js'),
 };
 
 // Inputs newer than the stamp, or an input added/removed since it (the stamp lists them).
@@ -148,7 +152,17 @@ async function main() {
       esbuild.build({ ...common, entryPoints: ['ts-filters/api/index.ts'], outfile: outputs.apiJs, format: 'cjs' }),
     ]));
 
-  const tests = walk(join(root, 'ts-filters'), (p) => /[\\/]test[\\/][^\\/]+\.test\.ts$/.test(p));
+  // The CLI runs in the user's Node (20+); esbuild stays a package (it has a native binary).
+  await step('cli: dist/cli/envoy-ts.js (+ templates/)', async () => {
+    await esbuild.build({ ...common, entryPoints: ['ts-filters/cli/main.ts'], outfile: outputs.cli, format: 'cjs',
+                          target: 'node20', external: ['esbuild'], banner: { js: '#!/usr/bin/env node' } });
+    chmodSync(outputs.cli, 0o755);
+    rmSync(join(dirname(outputs.cli), 'templates'), { recursive: true, force: true });
+    cpSync(cliTemplates, join(dirname(outputs.cli), 'templates'), { recursive: true });
+  });
+
+  // The init template's test runs in the project it creates (test/e2e/filter-project.test.mjs).
+  const tests = walk(join(root, 'ts-filters'), (p) => /[\\/]test[\\/][^\\/]+\.test\.ts$/.test(p) && !p.startsWith(cliTemplates));
   await step(`unit tests: ${tests.length} files → build/tests/`, async () => {
     const outdir = join(root, 'build/tests');
     await esbuild.build({

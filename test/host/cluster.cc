@@ -25,9 +25,12 @@ bool resolveAddress(const SocketAddress& address, sockaddr_storage& out, socklen
   return true;
 }
 
-Cluster::Cluster(const ClusterSpec& spec, const std::string& path)
+Cluster::Cluster(const ClusterSpec& spec, const std::string& path, bool resolve_names)
     : name_(spec.name), connect_timeout_ms_(spec.connect_timeout_ms),
       http1_settings_(spec.http1_settings) {
+  if (!resolve_names && spec.type != "STATIC") {
+    return;
+  }
   for (const SocketAddress& address : spec.endpoints) {
     Endpoint endpoint;
     if (!resolveAddress(address, endpoint.address, endpoint.length)) {

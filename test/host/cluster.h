@@ -24,8 +24,11 @@ public:
     std::string ip_port;     // The resolved address as Envoy prints it: "ip:port", "[ip6]:port".
   };
 
-  // Resolves the endpoints; throws ConfigError naming the cluster on failure.
-  Cluster(const ClusterSpec& spec, const std::string& path);
+  // Resolves the endpoints; throws ConfigError naming the cluster on failure. Without
+  // `resolve_names` (validate mode, like Envoy's validation cluster manager, which never completes
+  // a DNS query) the endpoints of STRICT_DNS/LOGICAL_DNS clusters are not resolved: the cluster
+  // then has none. STATIC endpoints are IP literals (config.cc), resolved without DNS either way.
+  Cluster(const ClusterSpec& spec, const std::string& path, bool resolve_names = true);
 
   const std::string& name() const { return name_; }
   uint32_t connectTimeoutMs() const { return connect_timeout_ms_; }

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
@@ -92,6 +93,19 @@ SocketAddress socketAddress(const YAML::Node& address, const std::string& path) 
   }
   result.port = static_cast<uint16_t>(value);
   return result;
+}
+
+// Envoy resolves a socket_address with its default "envoy.ip" resolver, which takes IP literals
+// only (no DNS): listeners, the admin address and STATIC cluster endpoints. Its error is
+// "malformed IP address: <address>" (for STATIC clusters ClusterImplBase::resolveProtoAddress adds
+// the hint below).
+void requireIpLiteral(const SocketAddress& address, const std::string& path,
+                      const std::string& hint = "") {
+  unsigned char buffer[sizeof(in6_addr)];
+  if (inet_pton(AF_INET, address.address.c_str(), buffer) != 1 &&
+      inet_pton(AF_INET6, address.address.c_str(), buffer) != 1) {
+    fail(path + ".socket_address.address", "malformed IP address: " + address.address + hint);
+  }
 }
 
 // google.protobuf.UInt32Value in YAML: a decimal integer.
@@ -352,6 +366,7 @@ ListenerSpec listenerSpec(const YAML::Node& l, const std::string& path) {
   ListenerSpec spec;
   spec.name = l["name"] ? scalar(l["name"], path + ".name") : path;
   spec.address = socketAddress(required(l, "address", path), path + ".address");
+  requireIpLiteral(spec.address, path + ".address");
   const std::string limit_path = path + ".per_connection_buffer_limit_bytes";
   if (l["per_connection_buffer_limit_bytes"]) {
     spec.per_connection_buffer_limit_bytes =
@@ -443,6 +458,11 @@ ClusterSpec clusterSpec(const YAML::Node& c, const std::string& path) {
       checkKeys(ep, lb_path + ".endpoint", {"address"});
       spec.endpoints.push_back(
           socketAddress(required(ep, "address", lb_path + ".endpoint"), lb_path + ".endpoint.address"));
+      if (spec.type == "STATIC") {
+        requireIpLiteral(spec.endpoints.back(), lb_path + ".endpoint.address",
+                         ". Consider setting resolver_name or setting cluster type to "
+                         "'STRICT_DNS' or 'LOGICAL_DNS'");
+      }
     }
   }
   if (spec.endpoints.empty()) {
@@ -513,6 +533,7 @@ BootstrapSpec loadBootstrap(const std::string& path) {
     } else if (key == "admin") {
       checkKeys(item.second, "admin", {"address", "access_log", "access_log_path"});
       bootstrap.admin = socketAddress(required(item.second, "address", "admin"), "admin.address");
+      requireIpLiteral(*bootstrap.admin, "admin.address");
     } else if (key == "node" || key == "layered_runtime" || key == "overload_manager" ||
                key == "stats_config" || key == "cluster_manager") {
       HOST_LOG(Debug, "ignoring top-level config key '" + key + "'");

@@ -27,5 +27,8 @@ int main(int argc, char** argv) {
   if (!options.script_path.empty()) {
     return runScript(options);
   }
+  if (options.mode == Mode::Validate) {
+    return validateConfig(options);
+  }
   return runServer(options);
 }

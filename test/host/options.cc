@@ -12,7 +12,8 @@ bool parseOptions(int argc, char** argv, Options& options, std::string& error) {
     const size_t eq = arg.find('=');
     std::string flag = arg.substr(0, eq);
     const bool takes_value = flag == "-c" || flag == "--config-path" || flag == "--concurrency" ||
-                             flag == "-l" || flag == "--log-level" || flag == "--script";
+                             flag == "-l" || flag == "--log-level" || flag == "--script" ||
+                             flag == "--mode";
     if (!takes_value) {
       error = "unknown option: " + arg;
       return false;
@@ -41,12 +42,28 @@ bool parseOptions(int argc, char** argv, Options& options, std::string& error) {
         error = "invalid --log-level: " + value;
         return false;
       }
+    } else if (flag == "--mode") {
+      // Envoy's OptionsImpl: "serve" or "validate" ("init_only" is not supported); anything else
+      // is "error: unknown mode '<value>'".
+      if (value == "serve") {
+        options.mode = Mode::Serve;
+      } else if (value == "validate") {
+        options.mode = Mode::Validate;
+      } else {
+        error = "unknown mode '" + value + "' for --mode (serve or validate)";
+        return false;
+      }
     } else {
       options.script_path = value;
     }
   }
   if (options.config_path.empty() && options.script_path.empty()) {
-    error = "usage: envoy-ts-host -c <envoy.yaml> [--concurrency N] [-l LEVEL] [--script FILE]";
+    error = "usage: envoy-ts-host -c <envoy.yaml> [--mode serve|validate] [--concurrency N] "
+            "[-l LEVEL] | --script FILE [-l LEVEL]";
+    return false;
+  }
+  if (options.mode == Mode::Validate && (options.config_path.empty() || !options.script_path.empty())) {
+    error = "--mode validate validates the envoy.yaml given with -c (not a --script scenario)";
     return false;
   }
   return true;

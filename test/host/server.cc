@@ -35,52 +35,91 @@ void onSignal(evutil_socket_t, short, void* arg) {
   static_cast<Dispatcher*>(arg)->exit();
 }
 
-} // namespace
-
-int runServer(const Options& options) {
+// What envoy.yaml builds on the main thread before any worker runs. Members are destroyed in
+// reverse order: the listeners (each its route table with the per-route configs, then its filter
+// configs) before the clusters they point to.
+struct Configuration {
   BootstrapSpec bootstrap;
   ClusterMap clusters;
   std::vector<std::unique_ptr<ListenerRuntime>> listeners;
+};
+
+// Both modes build the configuration here, in Envoy's order: the bootstrap, the clusters, then
+// per listener its route configuration (per-route filter configs) and its filter configs (each
+// loads its module, program_init once, then config_new). Serve mode then binds the listener's
+// sockets; validate mode does not (Envoy's ValidationInstance binds nothing, and its validation
+// cluster manager resolves no DNS name). False with the error printed as Envoy's "error
+// initializing configuration" message.
+bool initialize(const Options& options, Configuration& config) {
+  const bool serve = options.mode == Mode::Serve;
+  auto failed = [&](const std::string& error) {
+    std::fprintf(stderr, "envoy-ts-host: error initializing configuration '%s': %s\n",
+                 options.config_path.c_str(), error.c_str());
+    return false;
+  };
   try {
-    bootstrap = loadBootstrap(options.config_path);
-    for (size_t i = 0; i < bootstrap.clusters.size(); ++i) {
-      const ClusterSpec& spec = bootstrap.clusters[i];
-      clusters[spec.name] = std::make_unique<Cluster>(
-          spec, "static_resources.clusters[" + std::to_string(i) + "]");
+    config.bootstrap = loadBootstrap(options.config_path);
+    for (size_t i = 0; i < config.bootstrap.clusters.size(); ++i) {
+      const ClusterSpec& spec = config.bootstrap.clusters[i];
+      config.clusters[spec.name] = std::make_unique<Cluster>(
+          spec, "static_resources.clusters[" + std::to_string(i) + "]", /*resolve_names=*/serve);
     }
   } catch (const ConfigError& e) {
-    std::fprintf(stderr, "envoy-ts-host: error initializing configuration '%s': %s\n",
-                 options.config_path.c_str(), e.what());
-    return 1;
+    return failed(e.what());
   }
-  Dispatcher main_dispatcher;
-  for (size_t i = 0; i < bootstrap.listeners.size(); ++i) {
+  for (size_t i = 0; i < config.bootstrap.listeners.size(); ++i) {
     auto runtime = std::make_unique<ListenerRuntime>();
-    runtime->spec = bootstrap.listeners[i];
+    runtime->spec = config.bootstrap.listeners[i];
     std::string error;
     const bool tcp = runtime->spec.kind == ListenerSpec::Kind::Tcp;
     // As in Envoy's HttpConnectionManagerConfig, the route configuration (with its per-route
     // filter configs) is built before the http filters; ListenerRuntime destroys it first too.
     if (!tcp) {
-      runtime->routes = RouteTable::create(runtime->spec, clusters, error);
+      runtime->routes = RouteTable::create(runtime->spec, config.clusters, error);
     }
     if ((!tcp && runtime->routes == nullptr) ||
         !(tcp ? createNetworkFilterChainConfig(runtime->spec.network_filters,
                                                runtime->network_chain, error)
               : createFilterChainConfig(runtime->spec.filters, runtime->chain, error)) ||
-        !bindListenSockets(runtime->spec.address, options.concurrency, runtime->sockets,
-                           runtime->bound_port, error)) {
-      std::fprintf(stderr, "envoy-ts-host: error initializing configuration '%s': %s\n",
-                   options.config_path.c_str(), error.c_str());
-      return 1;
+        (serve && !bindListenSockets(runtime->spec.address, options.concurrency,
+                                     runtime->sockets, runtime->bound_port, error))) {
+      return failed(error);
     }
-    runtime->clusters = &clusters;
+    runtime->clusters = &config.clusters;
     if (tcp) {
       runtime->tcp_stats =
           std::make_unique<TcpProxyStats>("tcp." + runtime->spec.tcp_proxy.stat_prefix + ".");
     }
-    listeners.push_back(std::move(runtime));
+    config.listeners.push_back(std::move(runtime));
   }
+  return true;
+}
+
+} // namespace
+
+int validateConfig(const Options& options) {
+  Configuration config;
+  if (!initialize(options, config)) {
+    return 1;
+  }
+  // Envoy's validateConfig prints this to stdout once its ValidationInstance is built, then shuts
+  // it down (the filter and per-route configs are destroyed after the line).
+  std::printf("configuration '%s' OK\n", options.config_path.c_str());
+  std::fflush(stdout);
+  armShutdownWatchdog();
+  HOST_LOG(Debug, "validate: destroying route tables (per-route configs), then filter configs");
+  config.listeners.clear();
+  return 0;
+}
+
+int runServer(const Options& options) {
+  Configuration config;
+  if (!initialize(options, config)) {
+    return 1;
+  }
+  const BootstrapSpec& bootstrap = config.bootstrap;
+  std::vector<std::unique_ptr<ListenerRuntime>>& listeners = config.listeners;
+  Dispatcher main_dispatcher;
 
   std::vector<std::unique_ptr<Worker>> workers;
   for (uint32_t i = 0; i < options.concurrency; ++i) {

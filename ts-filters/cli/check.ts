@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 
 import { stringify } from 'yaml';
 
@@ -59,7 +59,8 @@ export function check(file: string, options: CheckOptions): number {
   let scratch: string | undefined;
   if (extname(file) === '.json') {
     scratch = mkdtempSync(join(tmpdir(), 'envoy-ts-check-'));
-    configPath = join(scratch, 'envoy.yaml');
+    // The proxy's messages name this file: let it say which config it wraps.
+    configPath = join(scratch, `${basename(file)}.envoy.yaml`);
     writeFileSync(configPath, wrapFilterConfig(readFileSync(file, 'utf8'), options.network));
   }
   try {

@@ -7,10 +7,16 @@ export type MetricKind = 'counter' | 'gauge' | 'histogram';
  * One declared metric: its kind, or its kind and label names (HTTP filters only: Envoy's network
  * filter metrics have no labels). Label names are `[a-zA-Z_][a-zA-Z0-9_]*`.
  */
-export type MetricDeclaration = MetricKind | { readonly kind: MetricKind; readonly labels: readonly string[] };
+export type MetricDeclaration = MetricKind | { readonly kind: MetricKind; readonly labels?: readonly string[] };
 
 /** A filter's metrics by name, e.g. `{ blocked: 'counter', requests: { kind: 'counter', labels: ['method'] } }`. */
 export type MetricsDeclaration = Readonly<Record<string, MetricDeclaration>>;
+
+/**
+ * A network filter's metrics by name, e.g. `{ rejected: 'counter', active: 'gauge' }`: kinds only,
+ * since Envoy's network filter metrics have no labels.
+ */
+export type NetworkMetricsDeclaration = Readonly<Record<string, MetricKind | { readonly kind: MetricKind }>>;
 
 /** Label values of one recording, by label name (every declared label, nothing else). */
 export type MetricLabels = Readonly<Record<string, string>>;
@@ -19,6 +25,10 @@ export type MetricLabels = Readonly<Record<string, string>>;
  * The filter's declared metrics, defined in Envoy when the config loads (Envoy allows no later
  * definition) and named `<filter name>.<metric name>` in Envoy's stats. Using an undeclared name,
  * or a name with an operation its kind does not have, throws a TypeError.
+ *
+ * This is `ctx.metrics` when the metric names are not known to the compiler (declared under a
+ * string index, or the filter's metrics type left out of explicit type arguments); otherwise it
+ * is a {@link DeclaredMetrics}.
  */
 export interface Metrics {
   /** Add `value` (default 1) to a counter. */
@@ -30,6 +40,54 @@ export interface Metrics {
   /** Record a histogram sample. */
   record(name: string, value: number, labels?: MetricLabels): void;
 }
+
+/** The kind of one declared metric. */
+type KindOf<D> = D extends MetricKind ? D : D extends { readonly kind: infer K } ? K : never;
+
+/** The names of the metrics of kind `K` in the declaration `M`. */
+export type MetricNames<M, K extends MetricKind> =
+  { [N in keyof M]: KindOf<M[N]> extends K ? N : never }[keyof M] & string;
+
+/** The label names of one declared metric (never when it has none). */
+type LabelNamesOf<D> = D extends { readonly labels: readonly (infer L extends string)[] } ? L : never;
+
+/** The label values of one recording of the declared metric `D`, by label name. */
+type LabelValues<D> = { readonly [L in LabelNamesOf<D>]: string };
+
+/** `increment`'s arguments after the name: the value may be left out only when there are no labels. */
+type IncrementArguments<D> = [LabelNamesOf<D>] extends [never]
+  ? [value?: number]
+  : [value: number, labels: LabelValues<D>];
+
+/** `set`'s, `add`'s and `record`'s arguments after the name: the value, then the labels if any. */
+type ValueArguments<D> = [LabelNamesOf<D>] extends [never]
+  ? [value: number]
+  : [value: number, labels: LabelValues<D>];
+
+/**
+ * `ctx.metrics` of a filter whose metrics the compiler knows (declared as a literal, or returned
+ * by a `metrics` function): only declared names, only the operations of their kind, and exactly
+ * their labels. With `metrics: { denied: { kind: 'counter', labels: ['reason'] }, inflight: 'gauge' }`:
+ * `increment('denied', 1, { reason: 'bad-key' })` and `add('inflight', -1)` compile;
+ * `increment('inflight')`, `increment('denid')`, `increment('denied')` and
+ * `add('inflight', 1, { reason: 'x' })` do not.
+ */
+export interface DeclaredMetrics<M> {
+  /** Add `value` (default 1) to a counter; a labelled counter takes the value, then its labels. */
+  increment<N extends MetricNames<M, 'counter'>>(name: N, ...args: IncrementArguments<M[N]>): void;
+  /** Set a gauge. */
+  set<N extends MetricNames<M, 'gauge'>>(name: N, ...args: ValueArguments<M[N]>): void;
+  /** Add `value` (negative to subtract) to a gauge. */
+  add<N extends MetricNames<M, 'gauge'>>(name: N, ...args: ValueArguments<M[N]>): void;
+  /** Record a histogram sample. */
+  record<N extends MetricNames<M, 'histogram'>>(name: N, ...args: ValueArguments<M[N]>): void;
+}
+
+/**
+ * `ctx.metrics` of a filter whose metrics are declared as `M`: {@link DeclaredMetrics} when the
+ * names are known, {@link Metrics} when `M` has a string index (names chosen at run time).
+ */
+export type MetricsOf<M> = string extends keyof M ? Metrics : DeclaredMetrics<M>;
 
 /**
  * State shared by every Envoy worker of the process (module-level JavaScript state is per worker):

@@ -13,10 +13,11 @@ export type MetricDeclaration = MetricKind | { readonly kind: MetricKind; readon
 export type MetricsDeclaration = Readonly<Record<string, MetricDeclaration>>;
 
 /**
- * A network filter's metrics by name, e.g. `{ rejected: 'counter', active: 'gauge' }`: kinds only,
- * since Envoy's network filter metrics have no labels.
+ * A network filter's metrics by name, e.g. `{ rejected: 'counter', active: 'gauge' }`: no labels,
+ * since Envoy's network filter metrics have none.
  */
-export type NetworkMetricsDeclaration = Readonly<Record<string, MetricKind | { readonly kind: MetricKind }>>;
+export type NetworkMetricsDeclaration =
+  Readonly<Record<string, MetricKind | { readonly kind: MetricKind; readonly labels?: never }>>;
 
 /** Label values of one recording, by label name (every declared label, nothing else). */
 export type MetricLabels = Readonly<Record<string, string>>;
@@ -54,6 +55,15 @@ type LabelNamesOf<D> = D extends { readonly labels: readonly (infer L extends st
 /** The label values of one recording of the declared metric `D`, by label name. */
 type LabelValues<D> = { readonly [L in LabelNamesOf<D>]: string };
 
+/**
+ * A recording's `name` parameter: the name given (`N`) when it is one of `Names`, else `Names`, so
+ * that a typo or a metric of another kind is reported against the names the operation takes.
+ */
+type NameOf<N, Names> = N extends Names ? N : Names;
+
+/** The declaration of metric `N` when it is one of `Names`; never otherwise (no labels to report). */
+type DeclarationOf<M, N, Names> = N extends Names & keyof M ? M[N] : never;
+
 /** `increment`'s arguments after the name: the value may be left out only when there are no labels. */
 type IncrementArguments<D> = [LabelNamesOf<D>] extends [never]
   ? [value?: number]
@@ -74,18 +84,25 @@ type ValueArguments<D> = [LabelNamesOf<D>] extends [never]
  */
 export interface DeclaredMetrics<M> {
   /** Add `value` (default 1) to a counter; a labelled counter takes the value, then its labels. */
-  increment<N extends MetricNames<M, 'counter'>>(name: N, ...args: IncrementArguments<M[N]>): void;
+  increment<N extends string>(name: NameOf<N, MetricNames<M, 'counter'>>,
+                              ...args: IncrementArguments<DeclarationOf<M, N, MetricNames<M, 'counter'>>>): void;
   /** Set a gauge. */
-  set<N extends MetricNames<M, 'gauge'>>(name: N, ...args: ValueArguments<M[N]>): void;
+  set<N extends string>(name: NameOf<N, MetricNames<M, 'gauge'>>,
+                        ...args: ValueArguments<DeclarationOf<M, N, MetricNames<M, 'gauge'>>>): void;
   /** Add `value` (negative to subtract) to a gauge. */
-  add<N extends MetricNames<M, 'gauge'>>(name: N, ...args: ValueArguments<M[N]>): void;
+  add<N extends string>(name: NameOf<N, MetricNames<M, 'gauge'>>,
+                        ...args: ValueArguments<DeclarationOf<M, N, MetricNames<M, 'gauge'>>>): void;
   /** Record a histogram sample. */
-  record<N extends MetricNames<M, 'histogram'>>(name: N, ...args: ValueArguments<M[N]>): void;
+  record<N extends string>(name: NameOf<N, MetricNames<M, 'histogram'>>,
+                           ...args: ValueArguments<DeclarationOf<M, N, MetricNames<M, 'histogram'>>>): void;
 }
 
 /**
  * `ctx.metrics` of a filter whose metrics are declared as `M`: {@link DeclaredMetrics} when the
- * names are known, {@link Metrics} when `M` has a string index (names chosen at run time).
+ * names are known, {@link Metrics} when `M` has a string index. For names chosen at run time, type
+ * the declaration (or the `metrics` function's return) as `MetricsDeclaration` or
+ * `NetworkMetricsDeclaration`: spreading a record into an object literal drops its index, which
+ * would leave only the literal's own names.
  */
 export type MetricsOf<M> = string extends keyof M ? Metrics : DeclaredMetrics<M>;
 

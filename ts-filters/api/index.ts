@@ -33,14 +33,18 @@ export type {
   NetworkHookResult,
 } from './network-filter';
 export type {
+  DeclaredMetrics,
   MetricDeclaration,
   MetricKind,
   MetricLabels,
   Metrics,
   MetricsDeclaration,
+  MetricsOf,
+  NetworkMetricsDeclaration,
   SharedState,
   TokenBucket,
 } from './metrics';
+export type { ConfigFromSchema } from './config-schema';
 export {
   ChunkedBytes,
   FrameDecoder,

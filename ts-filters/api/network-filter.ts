@@ -1,8 +1,9 @@
 // defineNetworkFilter and the shapes an L4 (network) filter sees.
 
+import type { ConfigFromSchema, FilterConfig } from './config-schema';
 import { checkFilterOptions } from './filter-options';
 import { kNetworkFilter, NETWORK_FILTER_BRAND_VERSION } from './symbols';
-import type { Metrics, MetricsDeclaration, SharedState } from './metrics';
+import type { MetricsOf, NetworkMetricsDeclaration, SharedState } from './metrics';
 import type { Logger } from './types';
 
 /** What a network hook returns to Envoy (Envoy's Network::FilterStatus names). */
@@ -84,13 +85,17 @@ export interface ConnectionInfo {
 }
 
 /** What a network hook gets besides the data. One context per filter per connection. */
-export interface NetworkFilterContext<C = undefined> {
-  /** The filter's config: what `parseConfig` returned, or the raw `config` JSON value. */
+export interface NetworkFilterContext<C = undefined, M extends NetworkMetricsDeclaration = NetworkMetricsDeclaration> {
+  /**
+   * The filter's config: what `parseConfig` returned, or without it the raw `config` JSON value
+   * (checked against `configSchema`, defaults filled in, when there is one).
+   */
   readonly config: C;
   readonly filterName: string;
   readonly connection: ConnectionInfo;
   readonly log: Logger;
-  readonly metrics: Metrics;
+  /** The filter's declared metrics (see `metrics` in the filter definition), typed from the declaration. */
+  readonly metrics: MetricsOf<M>;
   readonly shared: SharedState;
   /** Aborted when the connection is closed. */
   readonly signal: AbortSignal;
@@ -119,37 +124,54 @@ export interface NetworkFilterContext<C = undefined> {
   getFilterState(key: string, options?: { readonly typed?: boolean }): Uint8Array | null;
 }
 
-/** What an author passes to `defineNetworkFilter`. Every hook is optional. */
-export interface NetworkFilterOptions<C = undefined> {
+/**
+ * What an author passes to `defineNetworkFilter`. Every hook is optional.
+ *
+ * Type parameters: `C`, the config the hooks see (`ctx.config`); `M`, the declared metrics;
+ * `S`, the `configSchema`'s literal type; `P`, what `parseConfig` returns (`C` unless
+ * `defineNetworkFilter` works the config out from the schema).
+ */
+export interface NetworkFilterOptions<C = undefined, M extends NetworkMetricsDeclaration = NetworkMetricsDeclaration,
+                                      S extends object = object, P = C> {
   /** Name used in the chain config and in logs and metric names. */
   readonly name: string;
   /**
    * JSON Schema (draft 2020-12) of the chain entry's raw `config`, checked when the config loads:
    * Envoy rejects a config that does not match, naming each offending field. `default`s fill in
    * (an absent config of an object schema counts as `{}`), then `parseConfig` (if any) runs.
+   * Written inline or as a variable declared `as const`, it also types the config: without
+   * `parseConfig`, `ctx.config` is what the schema describes (see `ConfigFromSchema`).
    */
-  readonly configSchema?: object;
-  /** Validate and convert the chain entry's raw `config`; throw to reject the config. */
-  readonly parseConfig?: (raw: unknown) => C;
-  /** Metrics this filter uses; a function of the parsed config when their set depends on it. */
-  readonly metrics?: MetricsDeclaration | ((config: C) => MetricsDeclaration);
+  readonly configSchema?: S;
+  /**
+   * Validate and convert the chain entry's raw `config` (checked against configSchema first, so
+   * `raw` is typed from a literal schema); throw to reject the config. What it returns is
+   * `ctx.config`. Write it before the hooks: its return type types them.
+   */
+  readonly parseConfig?: (raw: ConfigFromSchema<S>) => P;
+  /**
+   * Metrics this filter uses (no labels); a function of the parsed config when their set depends
+   * on it. Their names and kinds type `ctx.metrics` (see `DeclaredMetrics`).
+   */
+  readonly metrics?: M | ((config: C) => M);
   /** A client connected. */
-  readonly onNewConnection?: (ctx: NetworkFilterContext<C>) => NetworkHookResult;
+  readonly onNewConnection?: (ctx: NetworkFilterContext<C, M>) => NetworkHookResult;
   /** Client bytes arrived (in chain order). `endStream`: the client half-closed. */
-  readonly onData?: (data: ConnectionBuffer, endStream: boolean, ctx: NetworkFilterContext<C>) =>
+  readonly onData?: (data: ConnectionBuffer, endStream: boolean, ctx: NetworkFilterContext<C, M>) =>
     NetworkHookResult;
   /**
    * Upstream bytes are about to be written to the client (in reverse chain order). Synchronous:
    * Envoy cannot pause the write path (StopIteration drops the bytes; write or inject instead).
    */
-  readonly onWrite?: (data: ConnectionBuffer, endStream: boolean, ctx: NetworkFilterContext<C>) =>
+  readonly onWrite?: (data: ConnectionBuffer, endStream: boolean, ctx: NetworkFilterContext<C, M>) =>
     void | NetworkStatus;
   /** The connection closed; `event` says which side closed it. */
-  readonly onClose?: (event: ConnectionCloseEvent, ctx: NetworkFilterContext<C>) => void;
+  readonly onClose?: (event: ConnectionCloseEvent, ctx: NetworkFilterContext<C, M>) => void;
 }
 
 /** A branded network filter definition, as exported from a filter bundle. */
-export interface NetworkFilter<C = undefined> extends NetworkFilterOptions<C> {
+export interface NetworkFilter<C = undefined, M extends NetworkMetricsDeclaration = NetworkMetricsDeclaration>
+  extends NetworkFilterOptions<C, M> {
   /** @internal */
   readonly [kNetworkFilter]: typeof NETWORK_FILTER_BRAND_VERSION;
 }
@@ -159,10 +181,21 @@ const FUNCTION_KEYS = ['parseConfig', 'onNewConnection', 'onData', 'onWrite', 'o
 /**
  * Define an L4 (network) filter. Export the result from your bundle; a network chain config
  * (`DynamicModuleNetworkFilter`) refers to it by name.
+ *
+ * As with `defineHttpFilter`, `ctx.config` is what `parseConfig` returns, or without it what a
+ * literal `configSchema` describes, and `ctx.metrics` takes the declared names and the operations
+ * of their kinds. `defineNetworkFilter<MyConfig>(...)` sets the config type instead (add
+ * `typeof metrics` as the second type argument to keep `ctx.metrics` typed).
  */
-export function defineNetworkFilter<C = undefined>(options: NetworkFilterOptions<C>): NetworkFilter<C> {
+export function defineNetworkFilter<P = never, const M extends NetworkMetricsDeclaration = NetworkMetricsDeclaration,
+                                    const S extends object = object>(
+  options: NetworkFilterOptions<FilterConfig<P, S>, M, S, P>,
+): NetworkFilter<FilterConfig<P, S>, M> {
   checkFilterOptions('defineNetworkFilter', options, FUNCTION_KEYS);
-  return Object.freeze({ ...options, [kNetworkFilter]: NETWORK_FILTER_BRAND_VERSION });
+  // The runtime checks the config against configSchema before parseConfig sees it: the definition
+  // it keeps takes the raw config as `unknown`.
+  return Object.freeze({ ...options, [kNetworkFilter]: NETWORK_FILTER_BRAND_VERSION }) as
+    NetworkFilter<FilterConfig<P, S>, M>;
 }
 
 /**

@@ -2,7 +2,7 @@
 
 import type { TransferListItem } from 'worker_threads';
 
-import type { Metrics, SharedState } from './metrics';
+import type { MetricsDeclaration, MetricsOf, SharedState } from './metrics';
 import type { BytesLike } from './network-filter';
 
 /**
@@ -196,8 +196,11 @@ export interface OffloadOptions {
 export type MetadataSource = 'dynamic' | 'route' | 'cluster' | 'host';
 
 /** What a hook gets besides the headers. One context per filter per stream. */
-export interface HttpFilterContext<C = undefined> {
-  /** The filter's config: what `parseConfig` returned, or the raw `config` JSON value without it. */
+export interface HttpFilterContext<C = undefined, M extends MetricsDeclaration = MetricsDeclaration> {
+  /**
+   * The filter's config: what `parseConfig` returned, or without it the raw `config` JSON value
+   * (checked against `configSchema`, defaults filled in, when there is one).
+   */
   readonly config: C;
   /** The filter's name. */
   readonly filterName: string;
@@ -215,8 +218,8 @@ export interface HttpFilterContext<C = undefined> {
   readonly log: Logger;
   /** Aborted (with a `StreamClosedError` reason) when the stream is destroyed. */
   readonly signal: AbortSignal;
-  /** The filter's declared metrics (see `metrics` in the filter definition). */
-  readonly metrics: Metrics;
+  /** The filter's declared metrics (see `metrics` in the filter definition), typed from the declaration. */
+  readonly metrics: MetricsOf<M>;
   /** Counters shared by every Envoy worker of the process. */
   readonly shared: SharedState;
   /** Facts about the stream (read from Envoy when asked). */
@@ -277,16 +280,17 @@ export interface HttpFilterContext<C = undefined> {
  * A headers or trailers hook. Return nothing to continue, a `Response` to answer the client with it
  * (a local reply, like `ctx.respond`), or a Promise of either to hold the stream until it settles.
  */
-export type HttpHeadersHook<C> = (headers: HeaderMap, ctx: HttpFilterContext<C>) =>
-  void | Response | Promise<void | Response>;
+export type HttpHeadersHook<C, M extends MetricsDeclaration = MetricsDeclaration> =
+  (headers: HeaderMap, ctx: HttpFilterContext<C, M>) => void | Response | Promise<void | Response>;
 
 /**
  * A body hook: called for each chunk of the body as it streams through (see `BodyChunk`). Return
  * nothing to pass the chunk on, a `Response` to answer with it (before the response started), or
  * a Promise of either: the direction is held (with flow control) until it settles.
  */
-export type HttpBodyHook<C> = (body: BodyChunk, ctx: HttpFilterContext<C>) =>
-  void | Response | Promise<void | Response>;
+export type HttpBodyHook<C, M extends MetricsDeclaration = MetricsDeclaration> =
+  (body: BodyChunk, ctx: HttpFilterContext<C, M>) => void | Response | Promise<void | Response>;
 
 /** Runs once the stream is complete (response sent or stream reset), before it is destroyed. */
-export type HttpStreamCompleteHook<C> = (ctx: HttpFilterContext<C>) => void;
+export type HttpStreamCompleteHook<C, M extends MetricsDeclaration = MetricsDeclaration> =
+  (ctx: HttpFilterContext<C, M>) => void;

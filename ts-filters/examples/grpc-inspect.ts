@@ -18,6 +18,7 @@ import {
   FrameError,
   defineHttpFilter,
   type BodyChunk,
+  type ConfigFromSchema,
   type Framing,
   type HttpFilter,
   type HttpFilterContext,
@@ -213,9 +214,8 @@ function prepareDecoders(pb: Protobufjs, type: Protobuf.Type, prepared = new Set
   }
 }
 
-function parseConfig(raw: unknown): ParsedConfig {
-  // Schema-checked, defaults filled in.
-  const config = raw as GrpcInspectConfig & { readonly maxMessageBytes: number };
+// `config` is schema-checked, its defaults filled in.
+function parseConfig(config: ConfigFromSchema<typeof configSchema>): ParsedConfig {
   const pb = loadProtobufjs();
   const root = loadRoot(pb, config);
   const methods = new Map<string, InspectedMethod>();

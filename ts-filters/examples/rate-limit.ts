@@ -5,7 +5,7 @@
 // the header share the key "-". The buckets live in the module (ctx.shared.take), so the limit
 // holds for the whole Envoy process, whichever worker a connection lands on.
 
-import { defineHttpFilter, type HttpFilter } from 'envoy-ts';
+import { defineHttpFilter, type ConfigFromSchema, type HttpFilter } from 'envoy-ts';
 
 /** rate-limit's config, as written in the chain entry. */
 export interface RateLimitConfig {
@@ -39,9 +39,9 @@ const configSchema = {
   additionalProperties: false,
 } as const;
 
-function parseConfig(raw: unknown): ParsedConfig {
-  // Schema-checked, key defaulted.
-  const { ratePerSecond, burst = ratePerSecond, key } = raw as RateLimitConfig & { readonly key: string };
+// `config` is schema-checked, its key defaulted.
+function parseConfig(config: ConfigFromSchema<typeof configSchema>): ParsedConfig {
+  const { ratePerSecond, burst = ratePerSecond, key } = config;
   const header = key === 'ip' ? null : key.slice('header:'.length).toLowerCase();
   return { ratePerSecond, burst, header, scope: `rate-limit/${key}/${ratePerSecond}/${burst}/` };
 }

@@ -23,6 +23,7 @@ import {
   type Framing,
   type NetworkFilter,
   type NetworkFilterContext,
+  type NetworkMetricsDeclaration,
 } from 'envoy-ts';
 
 /** resp-guard's config, as written in the chain entry. */
@@ -323,7 +324,8 @@ function writeOwn(ctx: NetworkFilterContext<ParsedConfig>, state: ConnState, byt
 export const respGuard: NetworkFilter<ParsedConfig> = defineNetworkFilter({
   name: 'resp-guard',
   parseConfig,
-  metrics: (config: ParsedConfig) => ({
+  // One counter per configured command: names known only at run time.
+  metrics: (config: ParsedConfig): NetworkMetricsDeclaration => ({
     ...Object.fromEntries([...config.counters.values()].map((name) => [name, 'counter' as const])),
     'commands.other': 'counter',
     blocked: 'counter',

@@ -80,8 +80,12 @@ describe('HTTP stream data', () => {
       onRequestHeaders(headers, ctx) {
         ctx.metrics.increment('requests', 1, { code: '2xx', method: headers.get(':method') ?? '' });
         ctx.metrics.add('inflight', 1);
+        // The types reject these calls; the runtime still checks them for JavaScript callers.
+        // @ts-expect-error: a labelled counter takes its labels
         assert.throws(() => ctx.metrics.increment('requests'), /takes the labels \["method","code"\]/);
+        // @ts-expect-error: every declared label
         assert.throws(() => ctx.metrics.increment('requests', 1, { method: 'GET' }), /takes the labels/);
+        // @ts-expect-error: an unlabelled gauge takes none
         assert.throws(() => ctx.metrics.add('inflight', 1, { x: 'y' }), /takes the labels \[\]/);
       },
     });

@@ -27,7 +27,7 @@ export interface FakeStream {
   routeCacheClears: number;
   /** Per direction (0 request, 1 response): the body bytes the filter holds, as slices. */
   readonly bodies: [Uint8Array[], Uint8Array[]];
-  /** Per direction: the body bytes that went on (the filter continued with them). */
+  /** Per direction: the body bytes that went on (the filter continued with them), one char per byte. */
   readonly passed: [string, string];
   /** Per direction: bufferWholeBody() was called. */
   readonly wholeBody: [boolean, boolean];
@@ -41,6 +41,8 @@ export interface FakeConnection {
   readonly slot: number;
   readonly gen: number;
   readonly configId: number;
+  /** The client's IP address. */
+  readonly remoteAddress: string;
   /** [read, write] buffers as slices. */
   readonly buffers: [Uint8Array[], Uint8Array[]];
   /** What reached the client: connectionWrite() calls and write buffers that passed. */
@@ -85,6 +87,11 @@ export class FakeBinding implements NativeBinding {
       response.push([reply.headers[i] as string, reply.headers[i + 1] as string]);
     }
     stream.maps[2] = response;
+  }
+
+  /** The runtime asked for onResume: here it waits for untilResumeRequested() and resume(). */
+  protected resumeWanted(slot: number, gen: number): void {
+    this.resumeRequests.push({ slot, gen });
   }
 
   /** Whether Envoy has the cluster a fetch names (the runtime's tests call 'missing' the one it lacks). */
@@ -165,7 +172,7 @@ export class FakeBinding implements NativeBinding {
 
   /** The filter continued `direction` (a Continue outcome, or continue_decoding/encoding). */
   passOn(stream: FakeStream, direction: BufferKind): void {
-    stream.passed[direction] += concat(stream.bodies[direction]).toString();
+    stream.passed[direction] += concat(stream.bodies[direction]).toString('latin1');
     stream.bodies[direction].length = 0;
   }
 
@@ -197,11 +204,12 @@ export class FakeBinding implements NativeBinding {
   }
 
   /** A new downstream connection of a network config (like on_network_filter_new). */
-  openConnection(configId: number): FakeConnection {
+  openConnection(configId: number, remoteAddress = '10.0.0.1'): FakeConnection {
     const connection: FakeConnection = {
       slot: this.#nextSlot++,
       gen: this.#nextGen++,
       configId,
+      remoteAddress,
       buffers: [[], []],
       written: [],
       injected: [],
@@ -386,7 +394,7 @@ export class FakeBinding implements NativeBinding {
     } else {
       this.#stream('requestResume', slot, gen);
     }
-    this.resumeRequests.push({ slot, gen });
+    this.resumeWanted(slot, gen);
   }
 
   #connection(method: string, slot: number, gen: number): FakeConnection {
@@ -450,8 +458,8 @@ export class FakeBinding implements NativeBinding {
   }
 
   connectionInfo(slot: number, gen: number): [number, string, number, string, number, boolean, string | undefined] {
-    this.#connection('connectionInfo', slot, gen);
-    return [slot + 100, '10.0.0.1', 40000 + slot, '127.0.0.1', 10000, false, undefined];
+    const connection = this.#connection('connectionInfo', slot, gen);
+    return [slot + 100, connection.remoteAddress, 40000 + slot, '127.0.0.1', 10000, false, undefined];
   }
 
   /** The stream or connection at (slot, gen). */
@@ -569,10 +577,11 @@ export class FakeBinding implements NativeBinding {
   }
 
   /** Envoy answers a callout (as on_http_filter_http_callout_done does). */
-  answerCallout(stream: FakeStream, id: number, result: number, headers: Record<string, string> = {},
-                body = ''): void {
+  answerCallout(stream: FakeStream, id: number, result: number, headers: Record<string, string> | string[] = {},
+                body: string | Uint8Array = ''): void {
     this.#enter(stream, () => {
-      this.#dispatcher().onCalloutDone(stream.slot, stream.gen, id, result, Object.entries(headers).flat(),
+      this.#dispatcher().onCalloutDone(stream.slot, stream.gen, id, result,
+                                       Array.isArray(headers) ? headers : Object.entries(headers).flat(),
                                        Buffer.from(body));
       return 0;
     });
@@ -581,8 +590,9 @@ export class FakeBinding implements NativeBinding {
   /** An event of a streaming callout (as on_http_filter_http_stream_* do): 0 headers, 1 data,
    *  2 trailers, 3 complete, 4 reset (`payload` the reason). */
   fetchStreamEvent(stream: FakeStream, id: number, event: FetchStreamEvent,
-                   payload?: Record<string, string> | string | number, endStream = false): void {
-    const value = typeof payload === 'string' ? Buffer.from(payload)
+                   payload?: Record<string, string> | string[] | string | Uint8Array | number, endStream = false): void {
+    const value = typeof payload === 'string' || payload instanceof Uint8Array ? Buffer.from(payload)
+      : Array.isArray(payload) ? payload
       : typeof payload === 'object' ? Object.entries(payload).flat() : payload;
     this.#enter(stream, () => {
       this.#dispatcher().onFetchStream(stream.slot, stream.gen, id, event, value, endStream);

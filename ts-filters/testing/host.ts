@@ -52,7 +52,7 @@ async function handlerServer(handler: RequestHandler, who: string, seen?: Map<st
       const body = await readBody(req);
       const id = req.headers[REQUEST_ID];
       const request = new SeenRequestImpl(req.method ?? '', req.url ?? '',
-                                          new TestHeaders(pairsOfRaw(req.rawHeaders, [REQUEST_ID])), body,
+                                          new TestHeaders(pairsOfRaw(req.rawHeaders, [REQUEST_ID])), [body],
                                           new TestHeaders(pairsOfRaw(req.rawTrailers, [])));
       if (seen !== undefined && typeof id === 'string') seen.set(id, request);
       try {

@@ -33,7 +33,7 @@ export interface EnvoySide {
 type LocalReplyFields = NonNullable<FakeStream['localReply']>;
 
 /** A SeenRequest from a flat or paired header list with pseudo-headers. */
-export function seenRequest(pairs: readonly (readonly [string, string])[], body: Uint8Array,
+export function seenRequest(pairs: readonly (readonly [string, string])[], body: readonly Uint8Array[],
                             trailers: readonly (readonly [string, string])[]): SeenRequest {
   const pseudo = (name: string): string => pairs.find(([n]) => n === name)?.[1] ?? '';
   const authority = pseudo(':authority');
@@ -108,7 +108,7 @@ export class EnvoyBinding extends FakeBinding {
   protected override calloutStarted(callout: FakeBinding['callouts'][number]): void {
     const exchange = this.#exchanges.get(callout.slot);
     if (exchange === undefined) return;
-    const request = seenRequest(pairsOf(callout.headers), Buffer.from(callout.body), []);
+    const request = seenRequest(pairsOf(callout.headers), [Buffer.from(callout.body)], []);
     this.#answer(callout.cluster, request).then((answer) => {
       if (answer === undefined) {
         this.answerCallout(exchange.stream, callout.id, 1);
@@ -122,7 +122,8 @@ export class EnvoyBinding extends FakeBinding {
   protected override fetchRequestEnded(fetch: FakeBinding['fetchStreams'][number]): void {
     const exchange = this.#exchanges.get(fetch.slot);
     if (exchange === undefined) return;
-    const request = seenRequest(pairsOf(fetch.headers), Buffer.from(fetch.sent.join('')), pairsOf(fetch.trailers ?? []));
+    const request = seenRequest(pairsOf(fetch.headers), fetch.sent.map((piece) => Buffer.from(piece)),
+                                pairsOf(fetch.trailers ?? []));
     this.#answer(fetch.cluster, request).then((answer) => {
       const { stream } = exchange;
       if (answer === undefined) {
@@ -177,6 +178,9 @@ export class HttpExchange {
   #pendingDirection: BufferKind = 0;
   #waiters: (() => void)[] = [];
   #complete = false;
+  /** Per direction: the body as it went on, one piece per continue. */
+  readonly #pieces: [Uint8Array[], Uint8Array[]] = [[], []];
+  #requestWentOn = false;
 
   constructor(binding: EnvoyBinding, request: TestRequest) {
     this.#binding = binding;
@@ -198,9 +202,11 @@ export class HttpExchange {
     try {
       this.#deliver(0, chunks, trailers);
       await this.#until(() => this.#aborted[0] || !this.#stopped[0]);
-      if (!this.#aborted[0]) {
-        const { stream } = this;
-        upstreamRequest = seenRequest(stream.maps[0] ?? [], Buffer.from(stream.passed[0], 'latin1'), stream.maps[1] ?? []);
+      const { stream } = this;
+      // The router started upstream once the request headers went on: a local reply after that
+      // resets the upstream request, which saw what had gone on by then.
+      if (this.#requestWentOn) upstreamRequest = seenRequest(stream.maps[0] ?? [], this.#pieces[0], stream.maps[1] ?? []);
+      if (!this.#aborted[0] && upstreamRequest !== null) {
         const answer = await answerOf(this.#binding.side.upstream, upstreamRequest, 'upstream');
         if (!this.#encodeStarted) {
           this.#encodeStarted = true;
@@ -267,7 +273,7 @@ export class HttpExchange {
     // goes on without a call into JavaScript.
     const hooksBit = direction === 0 ? 1 : 2;
     if ((this.#binding.side.bodyHooks() & hooksBit) === 0 && !this.#stopped[direction] && !stream.wholeBody[direction]) {
-      this.#binding.passOn(stream, direction);
+      this.#passOn(direction);
       return;
     }
     this.#outcome(direction, this.#binding.hook(stream, direction === 0 ? HookKind.RequestBody : HookKind.ResponseBody,
@@ -287,13 +293,21 @@ export class HttpExchange {
     if (!this.#aborted[direction]) {
       if (outcome === HookOutcome.Continue) {
         this.#stopped[direction] = false;
-        this.#binding.passOn(this.stream, direction);
+        this.#passOn(direction);
       } else {
         this.#stopped[direction] = true;
         if (outcome === HookOutcome.Pending) this.#pendingDirection = direction;
       }
     }
     this.#wake();
+  }
+
+  #passOn(direction: BufferKind): void {
+    if (direction === 0) this.#requestWentOn = true;
+    const before = this.stream.passed[direction].length;
+    this.#binding.passOn(this.stream, direction);
+    const piece = this.stream.passed[direction].slice(before);
+    if (piece !== '') this.#pieces[direction].push(Buffer.from(piece, 'latin1'));
   }
 
   #until(done: () => boolean): Promise<void> {

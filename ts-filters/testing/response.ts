@@ -9,13 +9,15 @@ export class SeenRequestImpl implements SeenRequest {
   readonly path: string;
   readonly headers: TestHeaders;
   readonly body: Uint8Array;
+  readonly bodyPieces: readonly Uint8Array[];
   readonly trailers: TestHeaders;
 
-  constructor(method: string, path: string, headers: TestHeaders, body: Uint8Array, trailers: TestHeaders) {
+  constructor(method: string, path: string, headers: TestHeaders, pieces: readonly Uint8Array[], trailers: TestHeaders) {
     this.method = method;
     this.path = path;
     this.headers = headers;
-    this.body = body;
+    this.bodyPieces = pieces.filter((piece) => piece.length > 0);
+    this.body = Buffer.concat(this.bodyPieces);
     this.trailers = trailers;
   }
 
@@ -41,7 +43,9 @@ export class TestResponse {
    * engine only (Envoy does not send them to the client): always null under the host engine.
    */
   readonly details: string | null;
-  /** What the upstream received, or null when the request never reached it. */
+  /** What the upstream received, or null when the request never reached it (a local reply sent before
+   *  the request headers went on). A local reply after they went on resets the upstream request: it
+   *  holds what had gone on by then. */
   readonly upstreamRequest: SeenRequest | null;
 
   constructor(fields: { status: number; headers: TestHeaders; body: Uint8Array; trailers: TestHeaders;

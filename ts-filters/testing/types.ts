@@ -33,6 +33,11 @@ export interface SeenRequest {
   /** Without pseudo-headers; `host` holds the authority. */
   readonly headers: TestHeaders;
   readonly body: Uint8Array;
+  /**
+   * The body as it went on, one piece each time the chain let bytes go (in-process engine; the
+   * host engine gives what the server read, as one piece).
+   */
+  readonly bodyPieces: readonly Uint8Array[];
   text(): string;
   json(): unknown;
   /** Request trailers, empty when there were none. */

@@ -10,6 +10,7 @@
 //                               dist/api/index.js
 //   5. the envoy-ts CLI        → dist/cli/envoy-ts.js (+ templates/, the init command's project)
 //   6. unit tests             → build/tests/*.test.js (run by scripts/test-ts.mjs)
+//   7. test kit               → dist/testing/index.js + index.d.ts (envoy-ts/testing)
 
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -45,6 +46,7 @@ const inputs = [
   ...walk(join(root, 'test/e2e/fixtures'), (p) => p.endsWith('.ts')),
   join(root, 'tsconfig.json'),
   join(root, 'tsconfig.api.json'),
+  join(root, 'tsconfig.testing.json'),
   join(root, 'package-lock.json'),
   fileURLToPath(import.meta.url),
 ].filter((p) => existsSync(p));
@@ -61,6 +63,8 @@ const outputs = {
   apiJs: join(root, 'dist/api/index.js'),
   apiDts: join(root, 'dist/api/index.d.ts'),
   cli: join(root, 'dist/cli/envoy-ts.js'),
+  testingJs: join(root, 'dist/testing/index.js'),
+  testingDts: join(root, 'dist/testing/index.d.ts'),
 };
 
 // Inputs newer than the stamp, or an input added/removed since it (the stamp lists them).
@@ -174,6 +178,25 @@ async function main() {
       sourcemap: 'inline',
       external: ['esbuild', 'typescript'],
     });
+  });
+
+  // The test kit runs in the filter author's Node (not the embedded one). tsc emits its
+  // declarations with everything they reach (build/testing-dts); dist/testing gets the kit's
+  // files that index.d.ts reaches (the api's come from dist/api, which the package ships).
+  await step('test kit: dist/testing/index.js, dist/testing/*.d.ts', async () => {
+    await esbuild.build({ ...common, target: 'node20', entryPoints: ['ts-filters/testing/index.ts'],
+                          outfile: outputs.testingJs, format: 'cjs' });
+    tsc('tsconfig.testing.json');
+    const emitted = join(root, 'build/testing-dts/testing');
+    const pending = ['index.d.ts'];
+    for (const done = new Set(); pending.length > 0;) {
+      const name = pending.pop();
+      if (done.has(name)) continue;
+      done.add(name);
+      const text = readFileSync(join(emitted, name), 'utf8');
+      for (const [, local] of text.matchAll(/from '\.\/([\w-]+)'/g)) pending.push(`${local}.d.ts`);
+      writeFileSync(join(root, 'dist/testing', name), text);
+    }
   });
 
   mkdirSync(dirname(stampFile), { recursive: true });

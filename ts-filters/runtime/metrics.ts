@@ -6,7 +6,8 @@ import { LogLevel, MetricOp } from './codes';
 import type { MetricSlot } from './config';
 import { RUNTIME_PREFIX, describeError, writeLog } from './log';
 import type { MetricOp as NativeMetricOp, NativeBinding } from './native';
-import { ArrayPrototypePush, JSONStringify, MapPrototypeGet, NumberIsInteger, ObjectKeys } from './primordials';
+import { ArrayPrototypePush, JSONStringify, MapPrototypeGet, NumberIsInteger, ObjectKeys, WeakMapPrototypeGet,
+  WeakMapPrototypeSet } from './primordials';
 
 /** What the metrics of a stream or connection need from it. */
 export interface MetricTarget {
@@ -99,12 +100,17 @@ function checkAmount(name: string, value: number): number {
   return value;
 }
 
-let sharedCounters: NativeSharedState | undefined;
+// One view per binding: an environment has one, the test kit one per chain.
+const sharedCounters = new WeakMap<NativeBinding, NativeSharedState>();
 
 /** The environment's view of the process-wide shared counters. */
 export function sharedStateOf(binding: NativeBinding): SharedState {
-  sharedCounters ??= new NativeSharedState(binding);
-  return sharedCounters;
+  let shared = WeakMapPrototypeGet(sharedCounters, binding);
+  if (shared === undefined) {
+    shared = new NativeSharedState(binding);
+    WeakMapPrototypeSet(sharedCounters, binding, shared);
+  }
+  return shared;
 }
 
 /** Process-wide counters and token buckets, shared by every worker's environment. */

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { BufferKind, HeaderMapKind, HookKind, HookOutcome } from '../../runtime/codes';
-import { withChain } from '../../runtime/test/fake-binding';
+import { createTestChain } from '../../testing';
 import { JsonRedactor } from '../body-rewrite';
-import * as examples from '../index';
+import * as filters from '../index';
 
 const redactAll = (fields: string[], text: string): string => {
   const redactor = new JsonRedactor(fields);
@@ -54,28 +53,28 @@ describe('body-rewrite', () => {
     assert.equal(byteByByte + redactor.end(), whole);
   });
 
-  test('streams a JSON response through the filter: content-length dropped, chunks rewritten', () => {
-    const { binding } = withChain(examples, [{ name: 'body-rewrite', config: { fields: ['token'] } }]);
-    const s = binding.openStream(1);
-    binding.hook(s, HookKind.RequestHeaders);
-    binding.setResponse(s, { ':status': '200', 'content-type': 'application/json', 'content-length': '30' });
-    assert.equal(binding.hook(s, HookKind.ResponseHeaders, false), HookOutcome.Continue);
-    assert.equal(binding.header(s, HeaderMapKind.ResponseHeaders, 'content-length'), undefined);
-    binding.body(s, BufferKind.Write, '{"id":7,"tok', false);
-    binding.body(s, BufferKind.Write, 'en":"abc","ok":true}', true);
-    assert.deepEqual(JSON.parse(s.passed[BufferKind.Write]), { id: 7, token: '[redacted]', ok: true });
+  test('streams a JSON response through the filter: content-length dropped, chunks rewritten', async () => {
+    const chain = await createTestChain({
+      filters, chain: [{ name: 'body-rewrite', config: { fields: ['token'] } }],
+      upstream: () => ({ headers: { 'content-type': 'application/json', 'content-length': '30' },
+                         body: ['{"id":7,"tok', 'en":"abc","ok":true}'] }),
+    });
+    const res = await chain.request();
+    assert.equal(res.headers.get('content-length'), null);
+    assert.deepEqual(res.json(), { id: 7, token: '[redacted]', ok: true });
+    await chain.close();
   });
 
-  test('leaves other content types alone; rejects a config without fields', () => {
-    const { binding } = withChain(examples, [{ name: 'body-rewrite', config: { fields: ['token'] } }]);
-    const s = binding.openStream(1);
-    binding.hook(s, HookKind.RequestHeaders);
-    binding.setResponse(s, { ':status': '200', 'content-type': 'text/plain', 'content-length': '14' });
-    binding.hook(s, HookKind.ResponseHeaders, false);
-    binding.body(s, BufferKind.Write, '{"token":"x"}\n', true);
-    assert.equal(s.passed[BufferKind.Write], '{"token":"x"}\n');
-    assert.equal(binding.header(s, HeaderMapKind.ResponseHeaders, 'content-length'), '14');
-    assert.throws(() => withChain(examples, [{ name: 'body-rewrite', config: {} }]),
-                  /config.fields is required/);
+  test('leaves other content types alone; rejects a config without fields', async () => {
+    const chain = await createTestChain({
+      filters, chain: [{ name: 'body-rewrite', config: { fields: ['token'] } }],
+      upstream: () => ({ headers: { 'content-type': 'text/plain', 'content-length': '14' }, body: '{"token":"x"}\n' }),
+    });
+    const res = await chain.request();
+    assert.equal(res.text(), '{"token":"x"}\n');
+    assert.equal(res.headers.get('content-length'), '14');
+    await chain.close();
+    await assert.rejects(createTestChain({ filters, chain: [{ name: 'body-rewrite', config: {} }] }),
+                         /config.fields is required/);
   });
 });

@@ -1,18 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { respGuard } from '../resp-guard';
-import { FakeConnection } from './fake-network';
+import { createTestNetworkChain, type TestConnection, type TestNetworkChain } from '../../testing';
+import * as filters from '../index';
 
 const config = { blocked: ['FLUSHALL', 'keys'], counted: ['get', 'SET'] };
 const resp = (...args: string[]): string =>
   `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a, 'latin1')}\r\n${a}\r\n`).join('')}`;
 const blockedError = (name: string): string => `-ERR command '${name}' is blocked by policy\r\n`;
 
-async function connect(cfg: unknown = config): Promise<FakeConnection<ReturnType<NonNullable<typeof respGuard.parseConfig>>>> {
-  const conn = new FakeConnection(respGuard, cfg);
-  assert.equal(await conn.open(), 'Continue');
-  return conn;
+const guard = (cfg: unknown = config): Promise<TestNetworkChain> =>
+  createTestNetworkChain({ filters, chain: [{ name: 'resp-guard', config: cfg }] });
+
+/** A connection through a fresh chain (its metrics are the connection's). */
+async function connect(cfg: unknown = config): Promise<TestConnection & { metric(name: string): number }> {
+  const chain = await guard(cfg);
+  const conn = await chain.connect();
+  assert.equal(conn.upstreamConnected, true);
+  return Object.assign(conn, { metric: (name: string) => chain.metrics.get(`resp-guard.${name}`) });
 }
 
 describe('resp-guard', () => {
@@ -22,14 +27,14 @@ describe('resp-guard', () => {
     assert.equal(conn.upstreamText(), resp('SET', 'k', 'v'));
     await conn.send(resp('keys', '*'));
     assert.equal(conn.clientText(), '');  // SET's reply is still due: the error waits for it
-    conn.reply('+OK\r\n');
+    await conn.reply('+OK\r\n');
     assert.equal(conn.clientText(), `+OK\r\n${blockedError('keys')}`);
     await conn.send(resp('FlushAll'));
     assert.equal(conn.clientText(), `+OK\r\n${blockedError('keys')}${blockedError('flushall')}`);
     assert.equal(conn.upstreamText(), resp('SET', 'k', 'v'));
-    assert.equal(conn.closed, null);
-    assert.equal(conn.metrics.get('commands.set'), 1);
-    assert.equal(conn.metrics.get('blocked'), 2);
+    assert.equal(conn.closedBy, null);
+    assert.equal(conn.metric('commands.set'), 1);
+    assert.equal(conn.metric('blocked'), 2);
   });
 
   test('inline commands, quoted names and case are recognised', async () => {
@@ -37,10 +42,10 @@ describe('resp-guard', () => {
     await conn.send('PING\r\nkeys *\r\n"KE\\x59S" *\r\n  \'keys\'  x\r\nget a\n\r\n');
     assert.equal(conn.upstreamText(), 'PING\r\nget a\n');  // the blank line is dropped
     assert.equal(conn.clientText(), '');  // PING's reply is due first
-    conn.reply('+PONG\r\n$-1\r\n');
+    await conn.reply('+PONG\r\n$-1\r\n');
     assert.equal(conn.clientText(), `+PONG\r\n${blockedError('keys').repeat(3)}$-1\r\n`);
-    assert.equal(conn.metrics.get('commands.other'), 1);
-    assert.equal(conn.metrics.get('commands.get'), 1);
+    assert.equal(conn.metric('commands.other'), 1);
+    assert.equal(conn.metric('commands.get'), 1);
   });
 
   test('pipelining: errors land between the replies in command order', async () => {
@@ -51,13 +56,13 @@ describe('resp-guard', () => {
     ];
     await conn.send(pipeline.join(''));
     // The allowed commands went in order, adjacent ones as one run.
-    assert.equal(conn.upstream.length, 3);
+    assert.equal(conn.upstreamChunks.length, 3);
     assert.equal(conn.upstreamText(), [pipeline[1], pipeline[2], pipeline[4], pipeline[7]].join(''));
     // Nothing was due before the first KEYS: its error is immediate.
     assert.equal(conn.clientText(), blockedError('keys'));
     // Replies arrive split anywhere, including inside nested arrays and bulk strings.
     const replies = '+OK\r\n$1\r\n1\r\n:1\r\n*3\r\n$1\r\nx\r\n*2\r\n:1\r\n$-1\r\n$3\r\nyz\n\r\n';
-    for (const c of replies) conn.reply(c);
+    for (const c of replies) await conn.reply(c);
     assert.equal(conn.clientText(), [
       blockedError('keys'), '+OK\r\n', '$1\r\n1\r\n', blockedError('keys'), ':1\r\n',
       blockedError('flushall'), blockedError('flushall'), '*3\r\n$1\r\nx\r\n*2\r\n:1\r\n$-1\r\n$3\r\nyz\n\r\n',
@@ -68,17 +73,19 @@ describe('resp-guard', () => {
   test('a command split byte by byte is held until complete, then forwarded once', async () => {
     const conn = await connect();
     const command = resp('SET', 'key', 'a\r\nvalue with $3\r\n inside');
-    for (const c of command) {
-      assert.equal(await conn.send(c), 'StopIteration');
+    for (const c of command.slice(0, -1)) {
+      await conn.send(c);
+      assert.equal(conn.upstreamText(), '', 'held until the command is complete');
     }
-    assert.equal(conn.upstream.length, 1);
+    await conn.send(command.slice(-1));
+    assert.equal(conn.upstreamChunks.length, 1);
     assert.equal(conn.upstreamText(), command);
-    assert.equal(conn.readBuffer.length, 0);
+    assert.equal(conn.heldBytes, 0);
     // A blocked command split the same way never goes.
     for (const c of resp('KEYS', '*')) await conn.send(c);
-    conn.reply('+OK\r\n');
+    await conn.reply('+OK\r\n');
     assert.equal(conn.clientText(), `+OK\r\n${blockedError('keys')}`);
-    assert.equal(conn.upstream.length, 1);
+    assert.equal(conn.upstreamChunks.length, 1);
   });
 
   test('every cut of a pipeline gives the same upstream bytes and client bytes', async () => {
@@ -88,7 +95,7 @@ describe('resp-guard', () => {
       await conn.send(stream.slice(0, cut));
       await conn.send(stream.slice(cut));
       assert.equal(conn.upstreamText(), resp('SET', 'a', 'xyz') + 'GET a\r\n' + resp('DEL', 'a'), `cut ${cut}`);
-      conn.reply('+OK\r\n$3\r\nxyz\r\n:1\r\n');
+      await conn.reply('+OK\r\n$3\r\nxyz\r\n:1\r\n');
       assert.equal(conn.clientText(),
                    `+OK\r\n${blockedError('keys')}$3\r\nxyz\r\n${blockedError('flushall')}:1\r\n`, `cut ${cut}`);
     }
@@ -99,9 +106,9 @@ describe('resp-guard', () => {
       const conn = await connect();
       await conn.send(resp('SET', 'a', '1') + bad + resp('GET', 'a'));
       assert.equal(conn.upstreamText(), resp('SET', 'a', '1'), bad);
-      assert.equal(conn.closed, 'flush', bad);
+      assert.equal(conn.closedBy, 'flush', bad);
       assert.match(conn.clientText(), /^-ERR Protocol error: /, bad);
-      assert.equal(conn.metrics.get('malformed'), 1);
+      assert.equal(conn.metric('malformed'), 1);
     }
   });
 
@@ -110,19 +117,19 @@ describe('resp-guard', () => {
     await conn.send('*0\r\n*-1\r\n' + resp('SET', 'k', 'v'));
     assert.equal(conn.upstreamText(), resp('SET', 'k', 'v'));
     await conn.send(resp('SET', 'k', 'v'.repeat(64)).slice(0, 26));
-    assert.equal(conn.closed, 'flush');
+    assert.equal(conn.closedBy, 'flush');
     assert.match(conn.clientText(), /exceeds maxCommandSize/);
     const inline = await connect({ blocked: [] });
     await inline.send('x'.repeat(64 * 1024));
-    assert.equal(inline.closed, 'flush');
+    assert.equal(inline.closedBy, 'flush');
   });
 
   test('end of stream: complete commands go with it, a truncated one is dropped', async () => {
     const conn = await connect();
-    await conn.send(resp('GET', 'a') + '*2\r\n$3\r\nGE', true);
+    await conn.send(resp('GET', 'a') + '*2\r\n$3\r\nGE', { end: true });
     assert.equal(conn.upstreamText(), resp('GET', 'a'));
     assert.ok(conn.upstreamEnded);
-    assert.equal(conn.readBuffer.length, 0);
+    assert.equal(conn.heldBytes, 0);
   });
 
   test('after SUBSCRIBE, errors are written at once', async () => {
@@ -133,24 +140,31 @@ describe('resp-guard', () => {
     // RESP3 pushes stop reply counting: deferred errors go out with the next write.
     const other = await connect();
     await other.send(resp('GET', 'a') + resp('KEYS', '*'));
-    other.reply('>3\r\n$7\r\nmessage\r\n');
+    await other.reply('>3\r\n$7\r\nmessage\r\n');
     assert.equal(other.clientText(), `>3\r\n$7\r\nmessage\r\n${blockedError('keys')}`);
   });
 
-  test('parseConfig validates and metrics follow the config', () => {
-    const parse = respGuard.parseConfig as (raw: unknown) => unknown;
-    assert.throws(() => parse(undefined), /config must be an object/);
-    assert.throws(() => parse({}), /"blocked" must be an array of command names/);
-    assert.throws(() => parse({ blocked: ['KEYS *'] }), /"blocked" must be an array/);
-    assert.throws(() => parse({ blocked: [1] }), /"blocked"/);
-    assert.throws(() => parse({ blocked: [], counted: 'GET' }), /"counted"/);
-    assert.throws(() => parse({ blocked: [], maxCommandSize: 1 }), /maxCommandSize/);
-    assert.throws(() => parse({ blocked: [], block: [] }), /unknown config key\(s\): block/);
-    const metrics = respGuard.metrics as (config: unknown) => Record<string, string>;
-    assert.deepEqual(metrics(parse({ blocked: ['KEYS'], counted: ['hget'] })), {
-      'commands.hget': 'counter', 'commands.other': 'counter', blocked: 'counter', malformed: 'counter',
-    });
-    assert.deepEqual(Object.keys(metrics(parse({ blocked: [] }))).sort(),
-                     ['blocked', 'commands.get', 'commands.other', 'commands.set', 'malformed']);
+  test('parseConfig validates and metrics follow the config', async () => {
+    for (const [cfg, message] of [
+      [undefined, /config must be an object/],
+      [{}, /"blocked" must be an array of command names/],
+      [{ blocked: ['KEYS *'] }, /"blocked" must be an array/],
+      [{ blocked: [1] }, /"blocked"/],
+      [{ blocked: [], counted: 'GET' }, /"counted"/],
+      [{ blocked: [], maxCommandSize: 1 }, /maxCommandSize/],
+      [{ blocked: [], block: [] }, /unknown config key\(s\): block/],
+    ] as const) {
+      await assert.rejects(createTestNetworkChain({ filters, chain: [{ name: 'resp-guard', config: cfg }] }), message);
+    }
+    const declared = async (cfg: unknown, names: string[]): Promise<void> => {
+      const chain = await guard(cfg);
+      for (const name of ['commands.hget', 'commands.get', 'commands.set', 'commands.other', 'blocked', 'malformed']) {
+        if (names.includes(name)) assert.equal(chain.metrics.get(`resp-guard.${name}`), 0, name);
+        else assert.throws(() => chain.metrics.get(`resp-guard.${name}`), /declares no metric/, name);
+      }
+      await chain.close();
+    };
+    await declared({ blocked: ['KEYS'], counted: ['hget'] }, ['commands.hget', 'commands.other', 'blocked', 'malformed']);
+    await declared({ blocked: [] }, ['blocked', 'commands.get', 'commands.other', 'commands.set', 'malformed']);
   });
 });

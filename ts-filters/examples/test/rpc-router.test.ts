@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { encodeRpcFrame, rpcRouter } from '../rpc-router';
-import { FakeConnection } from './fake-network';
+import { createTestNetworkChain, type TestConnection, type TestNetworkChain } from '../../testing';
+import * as filters from '../index';
+import { encodeRpcFrame } from '../rpc-router';
 
 const config = { routes: { alpha: 'cluster_a', beta: 'cluster_b' } };
 const decodeFrame = (bytes: Uint8Array): { service: string; payload: string } => {
@@ -12,11 +13,16 @@ const decodeFrame = (bytes: Uint8Array): { service: string; payload: string } =>
   return { service: b.toString('utf8', 5, 5 + n), payload: b.toString('utf8', 5 + n) };
 };
 
-async function connect(cfg: unknown = config) {
-  const conn = new FakeConnection(rpcRouter, cfg);
-  assert.equal(await conn.open(), 'StopIteration');  // tcp_proxy must not connect yet
-  assert.equal(conn.readDisables, 0, 'the filter reads the client while tcp_proxy waits');
-  return conn;
+const router = (cfg: unknown): Promise<TestNetworkChain> =>
+  createTestNetworkChain({ filters, chain: [{ name: 'rpc-router', config: cfg }] });
+
+/** A connection through a fresh chain (its metrics are the connection's). */
+async function connect(cfg: unknown = config): Promise<TestConnection & { metric(name: string): number }> {
+  const chain = await router(cfg);
+  const conn = await chain.connect();
+  assert.equal(conn.upstreamConnected, false);  // tcp_proxy must not connect yet
+  assert.equal(conn.readDisabled, 0, 'the filter reads the client while tcp_proxy waits');
+  return Object.assign(conn, { metric: (name: string) => chain.metrics.get(`rpc-router.${name}`) });
 }
 
 describe('rpc-router', () => {
@@ -30,17 +36,18 @@ describe('rpc-router', () => {
       const conn = await connect();
       const first = encodeRpcFrame(service as string, 'hello');
       const second = encodeRpcFrame('whatever', 'more');
-      assert.equal(await conn.send(Buffer.concat([first, second.subarray(0, 3)])), 'Continue');
-      assert.deepEqual(conn.filterState.get('envoy.tcp_proxy.cluster'),
-                       { value: new TextEncoder().encode(cluster as string), typed: true });
+      await conn.send(Buffer.concat([first, second.subarray(0, 3)]));
+      assert.equal(conn.upstreamConnected, true);
+      assert.equal(conn.upstreamCluster, cluster, 'the typed envoy.tcp_proxy.cluster');
       assert.equal(conn.metadata.get('envoy-ts.rpc.service'), service);
-      assert.equal(conn.metrics.get('routed'), 1);
-      assert.equal(conn.readDisables, 1, "tcp_proxy's read-disable is back, for it to lift once connected");
+      assert.equal(conn.metric('routed'), 1);
+      // tcp_proxy's read-disable was back (1) when it connected, and it lifted it.
+      assert.equal(conn.readDisabled, 0);
       // Nothing was drained: tcp_proxy gets the first frame and what followed, untouched.
-      assert.deepEqual(Buffer.concat(conn.upstream), Buffer.concat([first, second.subarray(0, 3)]));
+      assert.deepEqual(Buffer.concat(conn.upstreamChunks), Buffer.concat([first, second.subarray(0, 3)]));
       // Later bytes pass through, even frames for other services.
-      assert.equal(await conn.send(second.subarray(3)), 'Continue');
-      assert.deepEqual(Buffer.concat(conn.upstream), Buffer.concat([first, second]));
+      await conn.send(second.subarray(3));
+      assert.deepEqual(Buffer.concat(conn.upstreamChunks), Buffer.concat([first, second]));
       assert.equal(conn.filterState.size, 1);
     }
   });
@@ -49,55 +56,62 @@ describe('rpc-router', () => {
     const conn = await connect();
     const frame = encodeRpcFrame('beta', 'p'.repeat(300));
     for (let i = 0; i < frame.length - 1; i++) {
-      assert.equal(await conn.send(frame.subarray(i, i + 1)), 'StopIteration');
+      await conn.send(frame.subarray(i, i + 1));
+      assert.equal(conn.upstreamConnected, false);
       assert.equal(conn.filterState.size, 0);
     }
-    assert.equal(await conn.send(frame.subarray(frame.length - 1)), 'Continue');
-    assert.deepEqual(Buffer.concat(conn.upstream), Buffer.from(frame));
-    assert.equal(new TextDecoder().decode(conn.filterState.get('envoy.tcp_proxy.cluster')?.value), 'cluster_b');
+    await conn.send(frame.subarray(frame.length - 1));
+    assert.equal(conn.upstreamConnected, true);
+    assert.deepEqual(Buffer.concat(conn.upstreamChunks), Buffer.from(frame));
+    assert.equal(conn.upstreamCluster, 'cluster_b');
   });
 
   test('an unknown service is rejected with an error frame and a close', async () => {
     const conn = await connect();
-    assert.equal(await conn.send(encodeRpcFrame('gamma', 'x')), 'StopIteration');
-    assert.equal(conn.closed, 'flush');
-    assert.deepEqual(decodeFrame(Buffer.concat(conn.client)), { service: 'error', payload: "unknown service 'gamma'" });
-    assert.equal(conn.upstream.length, 0);
+    await conn.send(encodeRpcFrame('gamma', 'x'));
+    assert.equal(conn.upstreamConnected, false);
+    assert.equal(conn.closedBy, 'flush');
+    assert.deepEqual(decodeFrame(conn.clientBytes()), { service: 'error', payload: "unknown service 'gamma'" });
+    assert.equal(conn.upstreamChunks.length, 0);
     assert.equal(conn.filterState.size, 0);
-    assert.equal(conn.metrics.get('rejected'), 1);
+    assert.equal(conn.metric('rejected'), 1);
   });
 
   test('the default cluster takes unknown services', async () => {
     const conn = await connect({ ...config, default: 'cluster_d' });
-    assert.equal(await conn.send(encodeRpcFrame('gamma', 'x')), 'Continue');
-    assert.equal(new TextDecoder().decode(conn.filterState.get('envoy.tcp_proxy.cluster')?.value), 'cluster_d');
+    await conn.send(encodeRpcFrame('gamma', 'x'));
+    assert.equal(conn.upstreamConnected, true);
+    assert.equal(conn.upstreamCluster, 'cluster_d');
   });
 
   test('oversize, inconsistent and truncated first frames are rejected', async () => {
     const big = await connect({ ...config, maxFrameSize: 64 });
     await big.send(Uint8Array.of(0, 0, 1, 0));
-    assert.equal(big.closed, 'flush');
-    assert.match(decodeFrame(Buffer.concat(big.client)).payload, /exceeds maxFrameSize 64/);
+    assert.equal(big.closedBy, 'flush');
+    assert.match(decodeFrame(big.clientBytes()).payload, /exceeds maxFrameSize 64/);
     const bad = await connect();
     await bad.send(Uint8Array.of(0, 0, 0, 2, 9, 0x61));  // name length 9 in a 2-byte body
-    assert.equal(decodeFrame(Buffer.concat(bad.client)).payload, 'invalid frame header');
+    assert.equal(decodeFrame(bad.clientBytes()).payload, 'invalid frame header');
     const empty = await connect();
     await empty.send(Uint8Array.of(0, 0, 0, 0));
-    assert.equal(decodeFrame(Buffer.concat(empty.client)).payload, 'invalid frame header');
+    assert.equal(decodeFrame(empty.clientBytes()).payload, 'invalid frame header');
     const truncated = await connect();
-    await truncated.send(encodeRpcFrame('alpha', 'x').subarray(0, 7), true);
-    assert.equal(truncated.closed, 'flush');
-    assert.equal(truncated.metrics.get('rejected'), 1);
+    await truncated.send(encodeRpcFrame('alpha', 'x').subarray(0, 7), { end: true });
+    assert.equal(truncated.closedBy, 'flush');
+    assert.equal(truncated.metric('rejected'), 1);
   });
 
-  test('parseConfig validates', () => {
-    const parse = rpcRouter.parseConfig as (raw: unknown) => unknown;
-    assert.throws(() => parse(null), /config must be an object/);
-    assert.throws(() => parse({}), /"routes" must be an object/);
-    assert.throws(() => parse({ routes: { a: '' } }), /the cluster of "a"/);
-    assert.throws(() => parse({ routes: { '': 'c' } }), /service names must be 1-255 bytes/);
-    assert.throws(() => parse({ routes: {}, default: 5 }), /"default"/);
-    assert.throws(() => parse({ routes: {}, maxFrameSize: 4 }), /"maxFrameSize"/);
-    assert.throws(() => parse({ routes: {}, route: {} }), /unknown config key\(s\): route/);
+  test('parseConfig validates', async () => {
+    for (const [cfg, message] of [
+      [null, /config must be an object/],
+      [{}, /"routes" must be an object/],
+      [{ routes: { a: '' } }, /the cluster of "a"/],
+      [{ routes: { '': 'c' } }, /service names must be 1-255 bytes/],
+      [{ routes: {}, default: 5 }, /"default"/],
+      [{ routes: {}, maxFrameSize: 4 }, /"maxFrameSize"/],
+      [{ routes: {}, route: {} }, /unknown config key\(s\): route/],
+    ] as const) {
+      await assert.rejects(router(cfg), message);
+    }
   });
 });

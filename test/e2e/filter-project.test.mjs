@@ -15,8 +15,11 @@ const work = mkdtempSync(path.join(tmpdir(), 'envoy-ts-project-'));
 const project = path.join(work, 'my-filters');
 
 /** Runs a command to completion; fails the test with its output when it does not exit 0. */
+// The project's own `node --test` must not think it runs inside this one.
+const { NODE_TEST_CONTEXT, ...baseEnv } = process.env;
+
 function run(command, args, { cwd = project, expectStatus = 0, env = {} } = {}) {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env },
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...baseEnv, ...env },
                                             maxBuffer: 64 * 1024 * 1024 });
   const output = `${result.stdout}${result.stderr}`;
   assert.equal(result.status, expectStatus, `${command} ${args.join(' ')} exited ${result.status}:\n${output}`);
@@ -36,7 +39,7 @@ function get(port, urlPath) {
 
 /** `npm run dev`, its output as it comes, and a way to wait for a line. */
 function startDev(env) {
-  const child = spawn('npm', ['run', 'dev'], { cwd: project, detached: true, env: { ...process.env, ...env },
+  const child = spawn('npm', ['run', 'dev'], { cwd: project, detached: true, env: { ...baseEnv, ...env },
                                                stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const waiters = [];
@@ -63,6 +66,7 @@ function startDev(env) {
         exited.then((code) => reject(new Error(`dev exited (${code}):\n${output}`)));
       });
     },
+    /** Ctrl-C in the terminal: SIGINT to npm, dev and the proxy. */
     async stop() {
       process.kill(-child.pid, 'SIGINT');
       return exited;
@@ -89,8 +93,9 @@ describe('a filter project outside this repository', () => {
                         'package/scripts/setup-runtime.sh']) {
       assert.ok(listing.includes(file), `${file} is in the package`);
     }
-    assert.deepEqual(listing.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), [], 'no TypeScript sources');
-    assert.deepEqual(listing.filter((f) => f.includes('/native/') || f.includes('/test/')), []);
+    const ours = listing.filter((f) => !f.startsWith('package/dist/cli/templates/'));  // init's project
+    assert.deepEqual(ours.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), [], 'no TypeScript sources');
+    assert.deepEqual(ours.filter((f) => f.includes('/native/') || f.includes('/test/')), []);
     const dts = run('tar', ['-xzOf', tarball, 'package/dist/api/index.d.ts'], { cwd: work });
     assert.doesNotMatch(dts, /@internal|kHttpFilter/, 'internal declarations are stripped');
   });
@@ -121,6 +126,12 @@ describe('a filter project outside this repository', () => {
     assert.match(built, /built dist\/filters\.js/);
     assert.match(built, /http filter 'greeting' \(export greeting\): onRequestHeaders, onResponseHeaders/);
     assert.ok(readFileSync(path.join(project, 'dist/filters.js.map'), 'utf8').includes('src/greeting.ts'));
+  });
+
+  test('the same tests run through the real module in the proxy with one switch', () => {
+    const tested = run('npm', ['test'], { env: { ENVOY_TS_TEST_ENGINE: 'host' } });
+    assert.match(tested, /# fail 0/);
+    assert.doesNotMatch(tested, /# pass 0\b/);
   });
 
   test('npm run check validates envoy.yaml; a bad filter config is rejected naming the field', () => {
@@ -165,7 +176,12 @@ describe('a filter project outside this repository', () => {
       const edited = await get(ports.listen, '/hello');
       assert.equal(edited.body, 'hello from envoy-ts, edited\n', line);
     } finally {
-      assert.equal(await dev.stop(), 0, dev.output);
+      await dev.stop();
     }
+    // The proxy went with it (dev stops it on Ctrl-C).
+    for (let i = 0; i < 300 && await get(ports.admin, '/ready').then(() => true, () => false); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await assert.rejects(get(ports.admin, '/ready'), /ECONNREFUSED/);
   });
 });

@@ -2,9 +2,10 @@
 // rebuild on save and serve the new code. The proxy restarts to load a new bundle: connections
 // open at that moment are closed.
 
-import { watch, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, watch } from 'node:fs';
 import type http from 'node:http';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 import { parse } from 'yaml';
 
@@ -34,6 +35,18 @@ function listenerAddresses(configPath: string): string[] {
     `${l.name ?? 'listener'} on ${l.address?.socket_address?.address}:${l.address?.socket_address?.port_value}`);
 }
 
+/** The bundle and the offload tasks beside it. */
+function bundleDigest(bundle: string): string {
+  const hash = createHash('sha256').update(readFileSync(bundle));
+  const tasks = join(dirname(bundle), 'tasks');
+  if (existsSync(tasks)) {
+    for (const file of readdirSync(tasks).filter((f) => f.endsWith('.js')).sort()) {
+      hash.update(file).update(readFileSync(join(tasks, file)));
+    }
+  }
+  return hash.digest('hex');
+}
+
 export async function dev(options: DevOptions): Promise<void> {
   const problem = nativePartsProblem();
   if (problem) throw new Error(problem);
@@ -47,18 +60,24 @@ export async function dev(options: DevOptions): Promise<void> {
   let proxy: RunningProxy | undefined;
   let stopping = false;
 
-  async function build(): Promise<boolean> {
+  // What the proxy serves: a rebuild that yields the same bytes (a save that changed nothing, an
+  // editor's extra events) needs no restart.
+  let builtDigest = '';
+  async function build(): Promise<'changed' | 'unchanged' | 'failed'> {
     try {
       await builder.rebuild();
-      const bundle = resolve(options.build.cwd, options.build.outfile);
-      console.log(describeBuild(options.build, exportedFilters(bundle)));
-      return true;
     } catch (error) {
       if (!(error instanceof BuildError)) throw error;
       console.error(error.message);
       say('build failed: fix the error and save again');
-      return false;
+      return 'failed';
     }
+    const bundle = resolve(options.build.cwd, options.build.outfile);
+    const digest = bundleDigest(bundle);
+    if (digest === builtDigest) return 'unchanged';
+    builtDigest = digest;
+    console.log(describeBuild(options.build, exportedFilters(bundle)));
+    return 'changed';
   }
 
   async function startServing(): Promise<void> {
@@ -68,7 +87,9 @@ export async function dev(options: DevOptions): Promise<void> {
                                          concurrency: options.concurrency, logLevel: options.logLevel, env });
     proxy = started;
     void started.exited.then((code) => {
-      if (!stopping && proxy === started) say(`the proxy exited (${code}); save a file to start it again`);
+      if (stopping || proxy !== started) return;
+      proxy = undefined;
+      say(`the proxy exited (${code}); save a file to start it again`);
     });
     await waitReady(started, admin!);
   }
@@ -88,7 +109,7 @@ export async function dev(options: DevOptions): Promise<void> {
     upstream = await startEchoUpstream('127.0.0.1', options.upstreamPort);
     say(`echo upstream on 127.0.0.1:${options.upstreamPort}`);
   }
-  if (await build()) {
+  if (await build() === 'changed') {
     await startServing();
     say(`ready: ${listenerAddresses(options.configPath).join(', ')} (admin ${admin})`);
   }
@@ -106,9 +127,10 @@ export async function dev(options: DevOptions): Promise<void> {
       running = running.then(async () => {
         const saved = savedAt!;
         savedAt = undefined;
-        if (stopping || !(await build())) return;
+        const outcome = await build();
+        if (stopping || outcome === 'failed' || (outcome === 'unchanged' && proxy !== undefined)) return;
         const built = performance.now();
-        say('restarting the proxy to load the new bundle (open connections are closed)');
+        say(proxy ? 'restarting the proxy to load the new bundle (open connections are closed)' : 'starting the proxy');
         const old = proxy;
         proxy = undefined;  // its exit is expected
         await old?.stop();

@@ -2,7 +2,10 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
+
+#include "native/runtime/inspector_address.h"
 
 namespace node {
 class MultiIsolatePlatform;
@@ -24,6 +27,14 @@ class NodeProcess {
   // in bytes: the JS heap's old generation, and memory outside it (ArrayBuffers, Buffers).
   static size_t heapLimitBytes();
   static size_t externalMemoryLimitBytes();
+  // ENVOY_TS_SOURCE_MAPS (default 1): Node maps stack traces through the bundles' source maps
+  // (--enable-source-maps), so they name the filters' TypeScript. Off, stacks name the bundle's
+  // .js and the source maps are never read: what that saves is measured by `npm run bench`
+  // (bench/lib/source-maps.mjs) and is small next to what mapped stacks are worth in an incident.
+  static bool sourceMapsEnabled();
+  // ENVOY_TS_INSPECT ([host:]port): inspect mode, where every worker environment opens Node's
+  // inspector (native/runtime/inspector.h). Empty when the variable is unset.
+  static const std::optional<InspectorAddress>& inspector();
 };
 
 }  // namespace envoy_ts::runtime

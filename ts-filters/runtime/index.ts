@@ -15,6 +15,7 @@ import { installErrorHandlers } from './guards/error-handlers';
 import { installFsGate } from './guards/fs-gate';
 import { installModuleGate, type ModuleLoader } from './guards/module-gate';
 import { installProcessGuards } from './guards/process-guards';
+import { guardWorkerOnlyCalls, openInspector, takeInspectorSettings } from './inspector';
 import { RUNTIME_PREFIX, describeError, writeLog } from './log';
 import { runningNetworkHook } from './network-chain';
 import type { HookOutcome as NativeHookOutcome, NativeBinding } from './native';
@@ -24,7 +25,11 @@ interface LinkedBindingProcess {
   _linkedBinding(name: string): unknown;
 }
 
-const binding = (process as unknown as LinkedBindingProcess)._linkedBinding('envoy_ts') as NativeBinding;
+const rawBinding = (process as unknown as LinkedBindingProcess)._linkedBinding('envoy_ts') as NativeBinding;
+// Inspect mode (ENVOY_TS_INSPECT) in a worker environment: binding calls that need the worker
+// thread fail cleanly while the loop runs on the waker thread (inspector.ts).
+const inspectorSettings = takeInspectorSettings(process);
+const binding = inspectorSettings === undefined ? rawBinding : guardWorkerOnlyCalls(rawBinding, process);
 
 // Guards first (DESIGN §6), before any bundle runs. An exception escaping a timer or an abort
 // listener, or an unhandled rejection, must not take the process (Envoy) down: Node's default
@@ -119,3 +124,5 @@ binding.setDispatcher({
     return onBudgetExceeded(slot, gen, budgetMs, stack, outcome as NativeHookOutcome | undefined);
   },
 });
+
+if (inspectorSettings !== undefined) openInspector(process, binding, inspectorSettings);

@@ -20,6 +20,7 @@ import { RUNTIME_PREFIX, describeError, writeLog } from './log';
 import { runningNetworkHook } from './network-chain';
 import type { HookOutcome as NativeHookOutcome, NativeBinding } from './native';
 import { ReflectApply } from './primordials';
+import { warmLazyBuiltins } from './warm-up';
 
 interface LinkedBindingProcess {
   _linkedBinding(name: string): unknown;
@@ -126,3 +127,7 @@ binding.setDispatcher({
 });
 
 if (inspectorSettings !== undefined) openInspector(process, binding, inspectorSettings);
+
+// A worker environment loads now what Node would load on a request's first use of Response,
+// TextDecoder, AbortController and the like (warm-up.ts). The main thread's only loads configs.
+if (!binding.isMainThread) void warmLazyBuiltins();

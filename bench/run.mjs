@@ -8,7 +8,7 @@
 // checks (wrong status, wrong x-request-id behaviour, a blocked command not refused, errors in the host log).
 //
 // Options (flags or env): --script-only, --body-only, --async-only, --http-only, --network-only,
-//   --soak-only (combinable), --quick (a short smoke run), BENCH_SCRIPT_STREAMS, BENCH_SCRIPT_WARMUP,
+//   --soak-only, --source-maps-only (combinable), --quick (a short smoke run), BENCH_SCRIPT_STREAMS, BENCH_SCRIPT_WARMUP,
 //   BENCH_SCRIPT_RUNS, BENCH_HTTP_RUNS, BENCH_HTTP_SECONDS, BENCH_NET_RUNS, BENCH_NET_REQUESTS,
 //   BENCH_NET_PIPELINED_REQUESTS, BENCH_SOAK_REQUESTS, BENCH_SOAK_ONLY (example keys, comma-separated).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -20,6 +20,7 @@ import { httpBench } from './lib/http.mjs';
 import { networkBench } from './lib/network.mjs';
 import { scriptedBench } from './lib/scripted.mjs';
 import { soakBench } from './lib/soak.mjs';
+import { sourceMapsBench } from './lib/source-maps.mjs';
 import { BenchFailure, examplesBundle, fixturesBundle, fmt, hostBin, log, machineInfo, mdTable, releaseDir, root,
   textTable } from './lib/util.mjs';
 
@@ -31,7 +32,7 @@ const TARGET_RPS_RATIO = 0.95;
 const LEAK_LIMIT_KIB_PER_1E5 = { heap: 1024, allocated: 4096 };
 
 const PARTS = { '--script-only': 'scripted', '--body-only': 'body', '--async-only': 'async', '--http-only': 'http',
-  '--network-only': 'network', '--soak-only': 'soak' };
+  '--network-only': 'network', '--soak-only': 'soak', '--source-maps-only': 'sourceMaps' };
 const argv = new Set(process.argv.slice(2));
 for (const arg of argv) {
   if (!(arg in PARTS) && arg !== '--quick') {
@@ -87,6 +88,11 @@ const settings = {
     clients: 32,
     concurrency: 2,
   },
+  sourceMaps: {
+    runs: quick ? 2 : 5,
+    requests: quick ? 3 : 5,
+    stacksPerRequest: quick ? 50 : 200,
+  },
   soak: {
     warmupRequests: quick ? 2000 : 20000,
     passRequests: envInt('BENCH_SOAK_REQUESTS', quick ? 10000 : 100000),
@@ -105,7 +111,7 @@ for (const file of [hostBin, path.join(releaseDir, 'libenvoy_ts.so'), path.join(
 
 const started = Date.now();
 const report = { date: new Date().toISOString(), machine: machineInfo(), settings, scripted: null, body: null, async: null,
-  http: null, network: null, soak: null, failures: [] };
+  http: null, network: null, soak: null, source_maps: null, failures: [] };
 log(`machine: ${report.machine.nproc} CPUs (${report.machine.cpu_model}), ${report.machine.kernel}, ` +
     `commit ${report.machine.git_commit?.slice(0, 12)}${report.machine.git_dirty ? ' (dirty)' : ''}`);
 
@@ -126,6 +132,7 @@ if (runs('async')) report.async = await part('async', () => asyncBench(settings.
 if (runs('http')) report.http = await part('http', () => httpBench(settings.http));
 if (runs('network')) report.network = await part('network', () => networkBench(settings.network));
 if (runs('soak')) report.soak = await part('soak', () => soakBench(settings.soak));
+if (runs('sourceMaps')) report.source_maps = await part('source maps', () => sourceMapsBench(settings.sourceMaps));
 report.duration_s = Math.round((Date.now() - started) / 100) / 10;
 
 // ---- tables ----
@@ -351,6 +358,31 @@ if (report.soak) {
         : `A filter that kept ≥ 10 bytes of JS or ≥ 40 bytes of native memory per request would grow by ≥ ` +
           `${fmt.int(LEAK_LIMIT_KIB_PER_1E5.heap)} / ${fmt.int(LEAK_LIMIT_KIB_PER_1E5.allocated)} KiB per 10⁵ ` +
           `requests in both passes: ${leaking.length === 0 ? 'none does' : `**${leaking.join('; ')}**`}.`,
+    ],
+  });
+}
+
+if (report.source_maps) {
+  const s = report.source_maps;
+  const { off, on } = s.modes;
+  const r = s.ratios_on_over_off;
+  const row = (c) => [c.label, fmt.int(c.prepare_ms), fmt.mib(c.rss_kib), fmt.ms(c.first_stack_ms), fmt.fixed(c.per_stack_us, 1)];
+  sections.push({
+    title: `Source-mapped stack traces (ENVOY_TS_SOURCE_MAPS): host --concurrency 1 with the examples and fixtures ` +
+      `bundles, medians of ${s.runs} interleaved runs per setting`,
+    header: ['setting', 'prepare a worker environment, ms', 'host RSS', 'first error stack in an environment',
+      `error stack after that, µs (${fmt.int(s.stacks_per_request)} × ${s.requests_per_run} per run)`],
+    rows: [row(off), row(on),
+      ['on / off', fmt.fixed(r.prepare), fmt.fixed(r.rss), fmt.fixed(r.first_stack, 1), fmt.fixed(r.per_stack, 1)]],
+    notes: [
+      'Preparing an environment: creating it and loading both bundles (Node reads each bundle\'s source map as it loads ' +
+        'it when source maps are on), as the environment pool logs it; the worker\'s and the spare\'s, every run.',
+      `RSS: the host with 3 environments (main thread, worker, spare) once it settles: ` +
+        `${fmt.int(s.rss_on_minus_off_kib_per_environment)} KiB more per environment with source maps on.`,
+      'Error stacks: an Error made 6 calls deep in a filter and its .stack read; the first one in an environment ' +
+        '(where Node parses the bundle\'s map with source maps on), then the mean over many.',
+      `Per-run first stack (ms): off ${off.first_stack_ms_runs.join(', ')}; on ${on.first_stack_ms_runs.join(', ')}. ` +
+        `Per-run µs per stack: off ${off.per_stack_us_runs.join(', ')}; on ${on.per_stack_us_runs.join(', ')}.`,
     ],
   });
 }

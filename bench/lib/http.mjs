@@ -166,7 +166,7 @@ export async function startUpstream({ routes = [] } = {}) {
 
 // ---- the host ----
 
-function get(port, urlPath, headers = {}) {
+export function get(port, urlPath, headers = {}) {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path: urlPath, headers, agent: false, timeout: 5000 }, (res) => {
       let body = '';
@@ -183,14 +183,14 @@ function get(port, urlPath, headers = {}) {
  * Starts `envoy-ts-host --concurrency <n> -l warn` with the envoy.yaml that `makeYaml({ listenPort, adminPort })`
  * returns; resolves once admin /ready answers 200. The host object: { port, adminPort, pid, output, exit, stop() }.
  */
-export async function launchHost(key, makeYaml, concurrency) {
+export async function launchHost(key, makeYaml, concurrency, { env = {}, logLevel = 'warn' } = {}) {
   const listenPort = await freePort();
   const adminPort = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-bench-host-'));
   const yaml = path.join(dir, 'envoy.yaml');
   writeFileSync(yaml, makeYaml({ listenPort, adminPort }));
-  const child = spawn(hostBin, ['-c', yaml, '--concurrency', String(concurrency), '-l', 'warn'], {
-    env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: releaseDir },
+  const child = spawn(hostBin, ['-c', yaml, '--concurrency', String(concurrency), '-l', logLevel], {
+    env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: releaseDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const host = { port: listenPort, adminPort, pid: child.pid, output: '', exit: null };

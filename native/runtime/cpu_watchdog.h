@@ -27,6 +27,10 @@ struct WatchSlot {
   // The budget of sections that are not a filter's hook (the runtime, the loop pump's timers and
   // callbacks): the largest budget of the configs the environment holds.
   static constexpr int kDefaultBudgetMs = 2;
+  // Not the watchdog's: 1 while the waker thread runs the environment's loop in inspect mode
+  // (idle_turns.cc), when binding calls that reach Envoy must fail (ts-filters/runtime/
+  // inspector.ts reads it).
+  static constexpr int kOffThread = 3;
   static constexpr int kCount = 16;
 };
 

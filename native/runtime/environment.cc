@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "native/runtime/embedded_runtime.h"
+#include "native/runtime/inspector.h"
 #include "native/runtime/log.h"
 #include "native/runtime/loop_waker.h"
 #include "native/runtime/node_process.h"
@@ -55,7 +56,9 @@ const char* describe(Environment::Broken broken) {
 }  // namespace
 
 Environment::Environment(Role role, std::unique_ptr<node::CommonEnvironmentSetup> setup)
-    : role_(role), setup_(std::move(setup)) {}
+    : role_(role),
+      attaches_per_call_(role == Role::Worker && NodeProcess::inspector().has_value()),
+      setup_(std::move(setup)) {}
 
 std::unique_ptr<Environment> Environment::create(Role role, BindingInitializer binding,
                                                  std::string& error) {
@@ -96,6 +99,9 @@ bool Environment::start(BindingInitializer binding, std::string& error) {
   bool loaded;
   {
     v8::HandleScope scope(setup_->isolate());
+    if (attaches_per_call_) {
+      announceInspector(setup_->isolate(), setup_->context());
+    }
     loaded = !node::LoadEnvironment(node_env, embeddedRuntimeSource()).IsEmpty();
   }
   being_created_ = nullptr;
@@ -104,7 +110,8 @@ bool Environment::start(BindingInitializer binding, std::string& error) {
     return false;
   }
   if (role_ == Role::Worker) {
-    waker_ = std::make_unique<LoopWaker>(loop());
+    waker_ = std::make_unique<LoopWaker>(
+        loop(), attaches_per_call_ ? static_cast<IdleTurnRunner*>(this) : nullptr);
   }
   CpuWatchdog::watch(watched_, setup_->isolate());
   setup_->isolate()->AddNearHeapLimitCallback(nearHeapLimit, this);
@@ -114,12 +121,20 @@ bool Environment::start(BindingInitializer binding, std::string& error) {
 
 Environment::~Environment() {
   CpuWatchdog::unwatch(watched_);
+  if (attaches_per_call_ && locker_ != nullptr) {
+    // The waker may be waiting for the isolate to run an idle turn: let it, then join it.
+    detachFromCurrentThread();
+  }
   waker_.reset();
   if (current_ == this) {
     current_ = nullptr;
   }
   if (locker_ == nullptr) {
     attachToCurrentThread();
+  }
+  if (attaches_per_call_ && broken_ == Broken::No) {
+    v8::HandleScope scope(setup_->isolate());
+    closeInspector(setup_->isolate(), setup_->context());
   }
   node::Stop(setup_->env());
   uv_close(reinterpret_cast<uv_handle_t*>(&keep_alive_), nullptr);

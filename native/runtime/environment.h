@@ -5,6 +5,7 @@
 #include <string>
 
 #include "native/runtime/cpu_watchdog.h"
+#include "native/runtime/loop_waker.h"
 #include "uv.h"
 
 namespace node {
@@ -17,8 +18,6 @@ typedef struct napi_env__* napi_env;
 typedef struct napi_value__* napi_value;
 
 namespace envoy_ts::runtime {
-
-class LoopWaker;
 
 // What the layer above (the bridge) does for an environment's own events. Called on the thread
 // the environment is attached to.
@@ -37,7 +36,7 @@ class EnvironmentClient {
 // Installs the JS-facing binding (process._linkedBinding('envoy_ts')) in a new environment.
 using BindingInitializer = napi_value (*)(napi_env env, napi_value exports);
 
-class Environment {
+class Environment : private IdleTurnRunner {
  public:
   enum class Role { MainThread, Worker };
 
@@ -64,16 +63,28 @@ class Environment {
   // Marks a call from Envoy into this environment. Only the outermost call pumps the loop, so
   // re-entrant hooks (a local reply encoded from inside a hook) never run the loop recursively.
   // The outermost call is a budgeted section for the CPU watchdog.
+  // In inspect mode a worker environment is attached to its worker only for the outermost call
+  // (native/runtime/idle_turns.cc): the scope attaches it on entry and
+  // detaches it on return, so the waker thread can serve the inspector in between. Otherwise the
+  // environment stays attached and the scope only tests one flag.
   class CallScope {
    public:
     explicit CallScope(Environment& env) : env_(env) {
       if (env_.call_depth_++ == 0) {
+        if (env_.attaches_per_call_ && env_.locker_ == nullptr) {
+          env_.attachToCurrentThread();
+          attached_ = true;
+        }
         env_.watched_.enter();
       }
     }
     ~CallScope() {
       if (--env_.call_depth_ == 0) {
         env_.leaveOutermost();
+        // leaveOutermost may have detached it already (a broken environment is retired).
+        if (attached_ && env_.locker_ != nullptr) {
+          env_.detachFromCurrentThread();
+        }
       }
     }
     CallScope(const CallScope&) = delete;
@@ -81,7 +92,15 @@ class Environment {
 
    private:
     Environment& env_;
+    bool attached_ = false;
   };
+
+  // Whether the environment stays attached to its worker between calls from Envoy (false for a
+  // worker environment in inspect mode: CallScope attaches it).
+  bool attachedBetweenCalls() const { return !attaches_per_call_; }
+  // Whether the calling thread holds the environment now (only its owner may ask).
+  bool attached() const { return locker_ != nullptr; }
+
 
   // How many calls from Envoy into this environment are on the stack.
   int callDepth() const { return call_depth_; }
@@ -143,9 +162,17 @@ class Environment {
   // the heap, and retires the environment if it broke.
   void leaveOutermost();
   void retire();
+  // IdleTurnRunner (inspect mode, waker thread): no stream waits on the loop, and the loop has
+  // something due (a message from the inspector, a timer, I/O). Takes the isolate (waiting while
+  // the worker is in a call), runs what is due without blocking, and sets the loop's next timeout
+  // (uv_backend_timeout). Runs nothing when a stream waits after all (the waker wakes it instead)
+  // or the environment broke. idle_turns.cc argues why this is safe.
+  Result runIdleTurn(LoopWaker& waker, int& next_timeout_ms) override;
   static size_t nearHeapLimit(void* data, size_t current_limit, size_t initial_limit);
 
   const Role role_;
+  // Inspect mode, worker role: attached only while Envoy calls in (CallScope).
+  const bool attaches_per_call_;
   // Outlives the isolate (declared before setup_): an interrupt may still be queued on it.
   CpuWatchdog::Watched watched_;
   EnvironmentClient* client_ = nullptr;

@@ -169,7 +169,9 @@ Environment* EnvironmentPool::forWorkerThread(std::string& error) {
     replenishLocked(state);
   }
   if (env != nullptr) {
-    env->attachToCurrentThread();
+    if (env->attachedBetweenCalls()) {
+      env->attachToCurrentThread();
+    }
   } else {
     log(LogLevel::Warn,
         "no prepared Node.js environment is ready for this worker; creating one now (the first "
@@ -181,6 +183,9 @@ Environment* EnvironmentPool::forWorkerThread(std::string& error) {
       return nullptr;
     }
     state.warmer(*env, 0);
+    if (!env->attachedBetweenCalls() && env->attached()) {
+      env->detachFromCurrentThread();  // CallScope attaches it for each call from Envoy
+    }
   }
   Environment* raw = env.get();
   Environment::setCurrent(std::move(env));

@@ -20,7 +20,8 @@ int64_t nowMs() {
 
 }  // namespace
 
-LoopWaker::LoopWaker(uv_loop_s* loop) {
+LoopWaker::LoopWaker(uv_loop_s* loop, IdleTurnRunner* idle) : idle_runner_(idle) {
+  idle_ = idle == nullptr;
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   interrupt_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   epoll_event backend{};
@@ -68,7 +69,7 @@ void LoopWaker::rearm(int timeout_ms) {
   bool must_interrupt = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (targets_.empty()) {
+    if (targets_.empty() && idle_runner_ == nullptr) {
       state_ = State::Idle;
       idle_ = true;
       return;
@@ -101,7 +102,9 @@ void LoopWaker::interrupt() {
 void LoopWaker::run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stop_ || (state_ == State::Armed && !targets_.empty()); });
+    cv_.wait(lock, [this] {
+      return stop_ || (state_ == State::Armed && (!targets_.empty() || idle_runner_ != nullptr));
+    });
     if (stop_) {
       return;
     }
@@ -131,7 +134,44 @@ void LoopWaker::run() {
     }
     if (state_ == State::Armed && !targets_.empty()) {
       fireLocked();
+    } else if (state_ == State::Armed && idle_runner_ != nullptr) {
+      runIdleTurn(lock);
     }
+  }
+}
+
+bool LoopWaker::streamsWait() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !targets_.empty();
+}
+
+void LoopWaker::runIdleTurn(std::unique_lock<std::mutex>& lock) {
+  state_ = State::IdleTurn;
+  lock.unlock();
+  int timeout_ms = -1;
+  // Waits for the isolate while the worker is in a call; then the worker waits for it.
+  const IdleTurnRunner::Result result = idle_runner_->runIdleTurn(*this, timeout_ms);
+  lock.lock();
+  if (state_ != State::IdleTurn) {
+    return;  // the worker re-armed meanwhile, with a fresher view of the loop
+  }
+  switch (result) {
+  case IdleTurnRunner::Result::Ran:
+    state_ = State::Armed;
+    deadline_ms_ = timeout_ms < 0 ? -1 : nowMs() + timeout_ms;
+    break;
+  case IdleTurnRunner::Result::StreamsWait:
+    // A stream started waiting while this thread waited for the isolate: it pumps the loop.
+    if (!targets_.empty()) {
+      fireLocked();
+    } else {
+      state_ = State::Armed;
+      deadline_ms_ = nowMs();
+    }
+    break;
+  case IdleTurnRunner::Result::Stopped:
+    state_ = State::Idle;  // the environment runs no more JavaScript: stop watching its loop
+    break;
   }
 }
 

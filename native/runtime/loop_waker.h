@@ -19,18 +19,39 @@ class WakeTarget {
   virtual void wake() = 0;
 };
 
+// Inspect mode only: runs the loop on the waker thread while no stream waits (the inspector must
+// answer on an idle worker; Envoy gives the module no way onto an idle worker thread).
+// Environment implements it (native/runtime/idle_turns.cc).
+class LoopWaker;
+class IdleTurnRunner {
+ public:
+  enum class Result {
+    Ran,          // next_timeout_ms is the loop's next timeout (-1: none)
+    StreamsWait,  // nothing ran: a stream waits after all, and pumps the loop when woken
+    Stopped,      // nothing ran: the environment runs no more JavaScript
+  };
+  virtual ~IdleTurnRunner() = default;
+  // Waker thread (`waker`'s), with none of the waker's locks held.
+  virtual Result runIdleTurn(LoopWaker& waker, int& next_timeout_ms) = 0;
+};
+
 // The worker's Node loop only runs when the worker pumps it. While any stream of the worker waits
 // on JS, a thread watches the loop's backend fd and its next timer deadline; when either is due it
 // wakes one waiting stream's scheduler, and the worker pumps the loop inside that stream's
-// scheduled callback, then re-arms. Nothing here touches the loop or the isolate off the worker.
+// scheduled callback, then re-arms. Nothing here touches the loop or the isolate off the worker,
+// except in inspect mode (`idle` set): while no stream waits the thread keeps watching, and when
+// the loop has something due it runs the loop itself through `idle` (idle_turns.cc).
 class LoopWaker {
  public:
-  explicit LoopWaker(uv_loop_s* loop);
+  LoopWaker(uv_loop_s* loop, IdleTurnRunner* idle);
   ~LoopWaker();  // stops and joins the thread
 
   // Worker thread. Targets are the streams waiting on JS; a target must be removed before it dies.
   void addTarget(WakeTarget* target);
   void removeTarget(WakeTarget* target);
+
+  // Any thread: whether a stream waits on the loop.
+  bool streamsWait();
 
   // Worker thread, after every pump: watch again with the loop's current timeout
   // (uv_backend_timeout: -1 for none, 0 for due now).
@@ -40,19 +61,24 @@ class LoopWaker {
   LoopWaker& operator=(const LoopWaker&) = delete;
 
  private:
-  enum class State { Idle, Armed, Fired };
+  // IdleTurn: the thread runs the loop through idle_ (inspect mode).
+  enum class State { Idle, Armed, Fired, IdleTurn };
 
   void run();
   void fireLocked();
   void interrupt();
+  void runIdleTurn(std::unique_lock<std::mutex>& lock);
 
+  IdleTurnRunner* const idle_runner_;  // null unless inspect mode
   int epoll_fd_ = -1;
   int interrupt_fd_ = -1;
   std::mutex mu_;
   std::condition_variable cv_;
   // Written only by the worker (under mu_), so the worker may read it without the lock.
   std::vector<WakeTarget*> targets_;
-  bool idle_ = true;                      // worker only: state_ is Idle and stays so
+  // Worker only: state_ is Idle and stays so. Never true in inspect mode, where the thread
+  // watches the loop even while no stream waits.
+  bool idle_ = true;
 
   State state_ = State::Idle;             // guarded by mu_
   int64_t deadline_ms_ = -1;              // absolute, CLOCK_MONOTONIC; -1 = none; guarded by mu_

@@ -4,12 +4,15 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <vector>
 
+#include "native/runtime/inspector_address.h"
 #include "native/runtime/log.h"
 #include "native/runtime/symbol_isolation.h"
 #include "node.h"
@@ -64,6 +67,25 @@ bool readLimit(const MemoryLimit& limit, size_t& mb, std::string& error) {
   return true;
 }
 std::once_flag once_;
+bool source_maps_ = true;
+std::optional<InspectorAddress> inspector_;
+
+// ENVOY_TS_SOURCE_MAPS: "1" (the default) or "0"; false with `error` set for anything else.
+// Why a switch: see sourceMapsEnabled() in node_process.h.
+bool readSourceMaps(bool& enabled, std::string& error) {
+  const char* configured = std::getenv("ENVOY_TS_SOURCE_MAPS");
+  if (configured == nullptr) {
+    enabled = true;
+    return true;
+  }
+  if (std::strcmp(configured, "0") != 0 && std::strcmp(configured, "1") != 0) {
+    error = std::string("ENVOY_TS_SOURCE_MAPS must be 0 (stack traces name the bundle's .js) or 1 "
+                        "(they name the TypeScript sources), got \"") + configured + "\"";
+    return false;
+  }
+  enabled = configured[0] == '1';
+  return true;
+}
 
 // The builtins this libnode reads from disk (found in the library at build time; none for a
 // libnode that embeds them all).
@@ -87,7 +109,8 @@ bool checkExternalBuiltins(std::string& error) {
 void initializeOnce() {
   if (!checkSymbolIsolation(init_error_) || !checkExternalBuiltins(init_error_) ||
       !readLimit(kHeapLimit, heap_limit_mb_, init_error_) ||
-      !readLimit(kExternalMemoryLimit, external_memory_limit_mb_, init_error_)) {
+      !readLimit(kExternalMemoryLimit, external_memory_limit_mb_, init_error_) ||
+      !readSourceMaps(source_maps_, init_error_) || !readInspectorAddress(inspector_, init_error_)) {
     return;
   }
   using Flags = node::ProcessInitializationFlags::Flags;
@@ -104,8 +127,11 @@ void initializeOnce() {
   // pushed, which the check turns into a process abort; the runtime resets the stack instead.
   // With source maps on, a stack trace from a bundle built with them (esbuild --sourcemap) points
   // into the filter's TypeScript.
-  auto result = node::InitializeOncePerProcess(
-      {"envoy-ts", "--no-force-async-hooks-checks", "--enable-source-maps"}, flags);
+  std::vector<std::string> args{"envoy-ts", "--no-force-async-hooks-checks"};
+  if (source_maps_) {
+    args.push_back("--enable-source-maps");
+  }
+  auto result = node::InitializeOncePerProcess(args, flags);
   if (result->early_return() || !result->errors().empty()) {
     init_error_ = "Node.js initialisation failed:";
     for (const std::string& e : result->errors()) {
@@ -145,5 +171,9 @@ node::MultiIsolatePlatform& NodeProcess::platform() { return *state_->platform; 
 size_t NodeProcess::heapLimitBytes() { return heap_limit_mb_ << 20; }
 
 size_t NodeProcess::externalMemoryLimitBytes() { return external_memory_limit_mb_ << 20; }
+
+bool NodeProcess::sourceMapsEnabled() { return source_maps_; }
+
+const std::optional<InspectorAddress>& NodeProcess::inspector() { return inspector_; }
 
 }  // namespace envoy_ts::runtime

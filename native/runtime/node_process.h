@@ -2,7 +2,10 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
+
+#include "native/runtime/inspector_address.h"
 
 namespace node {
 class MultiIsolatePlatform;
@@ -24,6 +27,17 @@ class NodeProcess {
   // in bytes: the JS heap's old generation, and memory outside it (ArrayBuffers, Buffers).
   static size_t heapLimitBytes();
   static size_t externalMemoryLimitBytes();
+  // ENVOY_TS_SOURCE_MAPS (default 1): Node maps stack traces through the bundles' source maps
+  // (--enable-source-maps), so they name the filters' TypeScript. Off, stacks name the bundle's
+  // .js and the maps are never read. `npm run bench` measures it (bench/lib/source-maps.mjs): on
+  // costs a few percent of an environment's preparation and RSS, and each error stack that is
+  // formatted (read, e.g. logged) costs ~40x more (Node 18 parses the bundle's map again for every
+  // stack). On by default because mapped stacks are what an incident needs; 0 for filters that
+  // format many error stacks per second.
+  static bool sourceMapsEnabled();
+  // ENVOY_TS_INSPECT ([host:]port): inspect mode, where every worker environment opens Node's
+  // inspector (native/runtime/inspector.h). Empty when the variable is unset.
+  static const std::optional<InspectorAddress>& inspector();
 };
 
 }  // namespace envoy_ts::runtime

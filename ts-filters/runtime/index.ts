@@ -15,16 +15,22 @@ import { installErrorHandlers } from './guards/error-handlers';
 import { installFsGate } from './guards/fs-gate';
 import { installModuleGate, type ModuleLoader } from './guards/module-gate';
 import { installProcessGuards } from './guards/process-guards';
+import { guardWorkerOnlyCalls, openInspector, takeInspectorSettings } from './inspector';
 import { RUNTIME_PREFIX, describeError, writeLog } from './log';
 import { runningNetworkHook } from './network-chain';
 import type { HookOutcome as NativeHookOutcome, NativeBinding } from './native';
 import { ReflectApply } from './primordials';
+import { warmLazyBuiltins } from './warm-up';
 
 interface LinkedBindingProcess {
   _linkedBinding(name: string): unknown;
 }
 
-const binding = (process as unknown as LinkedBindingProcess)._linkedBinding('envoy_ts') as NativeBinding;
+const rawBinding = (process as unknown as LinkedBindingProcess)._linkedBinding('envoy_ts') as NativeBinding;
+// Inspect mode (ENVOY_TS_INSPECT) in a worker environment: binding calls that need the worker
+// thread fail cleanly while the loop runs on the waker thread (inspector.ts).
+const inspectorSettings = takeInspectorSettings(process);
+const binding = inspectorSettings === undefined ? rawBinding : guardWorkerOnlyCalls(rawBinding, process);
 
 // Guards first (DESIGN §6), before any bundle runs. An exception escaping a timer or an abort
 // listener, or an unhandled rejection, must not take the process (Envoy) down: Node's default
@@ -119,3 +125,9 @@ binding.setDispatcher({
     return onBudgetExceeded(slot, gen, budgetMs, stack, outcome as NativeHookOutcome | undefined);
   },
 });
+
+if (inspectorSettings !== undefined) openInspector(process, binding, inspectorSettings);
+
+// A worker environment loads now what Node would load on a request's first use of Response,
+// TextDecoder, AbortController and the like (warm-up.ts). The main thread's only loads configs.
+if (!binding.isMainThread) void warmLazyBuiltins();

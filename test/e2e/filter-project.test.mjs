@@ -38,8 +38,9 @@ function get(port, urlPath) {
 }
 
 /** `npm run dev`, its output as it comes, and a way to wait for a line. */
-function startDev(env) {
-  const child = spawn('npm', ['run', 'dev'], { cwd: project, detached: true, env: { ...baseEnv, ...env },
+function startDev(extraArgs = []) {
+  const args = ['run', 'dev', ...(extraArgs.length > 0 ? ['--', ...extraArgs] : [])];
+  const child = spawn('npm', args, { cwd: project, detached: true, env: baseEnv,
                                                stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const waiters = [];
@@ -178,10 +179,30 @@ describe('a filter project outside this repository', () => {
     } finally {
       await dev.stop();
     }
-    // The proxy went with it (dev stops it on Ctrl-C).
+    await proxyGone();
+  });
+
+  test('npm run dev -- --inspect prints an inspector per worker environment and keeps serving', async () => {
+    const dev = startDev(['--inspect', '0']);
+    try {
+      await dev.waitFor(/\[dev\] ready/);
+      // Two workers and the spare environment the pool keeps prepared (lines may come before ready).
+      const announced = () => [0, 1, 2].every((n) => new RegExp(`\\[dev\\] inspector of worker environment ${n}: ` +
+        'devtools://devtools/bundled/js_app\\.html\\?ws=127\\.0\\.0\\.1:\\d+/').test(dev.output));
+      for (let i = 0; i < 300 && !announced(); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.ok(announced(), dev.output);
+      assert.equal((await get(ports.listen, '/hello')).status, 200);
+    } finally {
+      await dev.stop();
+    }
+    await proxyGone();
+  });
+
+  /** The proxy went with dev (dev stops it on Ctrl-C). */
+  async function proxyGone() {
     for (let i = 0; i < 300 && await get(ports.admin, '/ready').then(() => true, () => false); i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await assert.rejects(get(ports.admin, '/ready'), /ECONNREFUSED/);
-  });
+  }
 });

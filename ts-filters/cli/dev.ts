@@ -47,6 +47,16 @@ function bundleDigest(bundle: string): string {
   return hash.digest('hex');
 }
 
+// The runtime's line for each worker environment in inspect mode (ts-filters/runtime/inspector.ts).
+const INSPECTOR_LINE = /\[envoy-ts\] inspector for worker environment (\d+): ws:\/\/(\S+)/;
+
+function announceInspector(line: string): void {
+  const match = INSPECTOR_LINE.exec(line);
+  if (match) {
+    say(`inspector of worker environment ${match[1]}: devtools://devtools/bundled/js_app.html?ws=${match[2]}`);
+  }
+}
+
 export async function dev(options: DevOptions): Promise<void> {
   const problem = nativePartsProblem();
   if (problem) throw new Error(problem);
@@ -55,6 +65,10 @@ export async function dev(options: DevOptions): Promise<void> {
 
   const binary = chooseProxy();
   say(`proxy: ${binary.description}`);
+  if (options.inspectPort !== undefined) {
+    say(`inspect mode: one inspector per worker environment from port ${options.inspectPort} (chrome://inspect, ` +
+        "or the devtools:// links below); a paused breakpoint holds every stream of that worker");
+  }
   const builder = await incrementalBuilder(options.build);
   let upstream: http.Server | undefined;
   let proxy: RunningProxy | undefined;
@@ -84,7 +98,8 @@ export async function dev(options: DevOptions): Promise<void> {
     const env: Record<string, string> = options.inspectPort !== undefined
       ? { ENVOY_TS_INSPECT: `127.0.0.1:${options.inspectPort}` } : {};
     const started = startProxy(binary, { configPath: options.configPath, cwd: options.build.cwd,
-                                         concurrency: options.concurrency, logLevel: options.logLevel, env });
+                                         concurrency: options.concurrency, logLevel: options.logLevel, env,
+                                         onLine: announceInspector });
     proxy = started;
     void started.exited.then((code) => {
       if (stopping || proxy !== started) return;

@@ -15,6 +15,13 @@ function port(value: string): number {
   return n;
 }
 
+/** A base port, or 0: each worker environment's inspector takes a free port. */
+function inspectPort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
 function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number >= 1');
@@ -69,21 +76,21 @@ program.command('dev')
   .addOption(entryOption())
   .addOption(outfileOption())
   .option('--upstream <port>', 'also run an echo upstream on 127.0.0.1:<port>', port)
-  .option('--inspect [port]', "open the inspector on each worker's Node environment (ports from 9229)")
+  .option('--inspect [port]', "open the inspector on each worker's Node environment (ports from 9229; 0: any free ports)",
+          inspectPort)
   .option('--concurrency <n>', 'proxy worker threads', positiveInteger, 2)
   .addOption(new Option('-l, --log-level <level>', 'proxy log level').choices(LOG_LEVELS).default('info'))
   .option('--no-watch', 'build and serve once, without watching the sources')
   .action(async (options: { config: string; entry: string; outfile: string; upstream?: number;
-                            inspect?: string | true; concurrency: number; logLevel: string; watch: boolean }) => {
-    const inspectPort = options.inspect === undefined ? undefined
-      : options.inspect === true ? 9229 : port(options.inspect);
+                            inspect?: number | true; concurrency: number; logLevel: string; watch: boolean }) => {
+    const inspectBase = options.inspect === true ? 9229 : options.inspect;
     await dev({
       build: buildSettings(options),
       configPath: options.config,
       concurrency: options.concurrency,
       logLevel: options.logLevel,
       ...(options.upstream !== undefined ? { upstreamPort: options.upstream } : {}),
-      ...(inspectPort !== undefined ? { inspectPort } : {}),
+      ...(inspectBase !== undefined ? { inspectPort: inspectBase } : {}),
       watch: options.watch,
     });
   });

@@ -73,6 +73,8 @@ export const WatchSlot = {
   Sequence: 0,
   BudgetMs: 1,
   DefaultBudgetMs: 2,
+  /** 1 while the loop runs on the waker thread, not the worker (inspect mode's idle turns). */
+  OffThread: 3,
   Count: 16,
 } as const;
 

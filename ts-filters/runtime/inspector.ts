@@ -10,15 +10,11 @@
 
 import inspector from 'inspector';
 
-import { LogLevel } from './codes';
+import { LogLevel, WatchSlot } from './codes';
 import { watchSlotsOf } from './cpu-budget';
 import { RUNTIME_PREFIX, writeLog } from './log';
 import type { NativeBinding } from './native';
 import { ReflectApply } from './primordials';
-
-/** The watch slot the native side sets to 1 while the loop runs off the worker thread
- *  (cpu_watchdog.h WatchSlot::kOffThread). */
-const OFF_THREAD_SLOT = 3;
 
 /** Binding functions safe from any thread: they reach nothing of a worker (Envoy's log is
  *  thread-safe, the shared counters and token buckets are process-wide and locked). */
@@ -55,7 +51,7 @@ export function guardWorkerOnlyCalls(raw: NativeBinding, proc: NodeJS.Process): 
     }
     const fn = value as (...args: unknown[]) => unknown;
     guarded[name] = (...args: unknown[]): unknown => {
-      if (slots !== undefined && slots[OFF_THREAD_SLOT] !== 0) throw wrongThread(name);
+      if (slots !== undefined && slots[WatchSlot.OffThread] !== 0) throw wrongThread(name);
       return ReflectApply(fn, raw, args);
     };
   }

@@ -64,9 +64,9 @@ export function hostYaml({ listenPort, adminPort, upstreamPort, filters, extraCl
   });
 }
 
-function spawnHost(args, searchPath) {
+function spawnHost(args, searchPath, env = {}) {
   const child = spawn(hostBin, args, {
-    env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: searchPath },
+    env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: searchPath, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const host = { child, output: '', exited: null };
@@ -80,9 +80,9 @@ function spawnHost(args, searchPath) {
 }
 
 /** Runs the host on `yaml` until it exits by itself (for configs it must refuse). */
-export async function runHostToExit(yaml, { searchPath, timeoutMs = 10000 }) {
+export async function runHostToExit(yaml, { searchPath, timeoutMs = 10000, env }) {
   const config = tempFile('envoy.yaml', yaml);
-  const host = spawnHost(['-c', config.file, '--concurrency', '1', '-l', 'info'], searchPath);
+  const host = spawnHost(['-c', config.file, '--concurrency', '1', '-l', 'info'], searchPath, env);
   const timer = setTimeout(() => host.child.kill('SIGKILL'), timeoutMs);
   const exited = await host.exitPromise;
   clearTimeout(timer);

@@ -84,7 +84,10 @@ describe('dynamic symbols of libenvoy_ts.so and envoy-ts-host', () => {
     assert.doesNotMatch(ldd, /not found/);
     const libnode = /^\s*libnode\.so\S* => (\S+)/m.exec(ldd);
     assert.ok(libnode, ldd);
-    assert.ok(runpath[1].split(':').includes(path.dirname(libnode[1])),
+    // Relative to the module, so the checkout (or the installed package) can move.
+    assert.match(runpath[1], /^\$ORIGIN\//);
+    const dirs = runpath[1].split(':').map((dir) => path.resolve(dir.replace('$ORIGIN', path.dirname(moduleSo))));
+    assert.ok(dirs.includes(path.resolve(path.dirname(libnode[1]))),
               `libnode resolved to ${libnode[1]}, outside the RUNPATH ${runpath[1]}`);
   });
 });

@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { examplesBundle, hostBin, releaseDir, runHostToExit } from './helpers.mjs';
+import { examplesBundle, hostBin, releaseDir, root, runHostToExit } from './helpers.mjs';
+
+const libnodeDir = path.join(root, '.sysroot/usr/lib/x86_64-linux-gnu');
 
 const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-host-validate-'));
 let fileCount = 0;
@@ -316,12 +318,14 @@ describe('--mode validate', () => {
     const yaml = fullYaml({ ...ports, ...good, dnsCluster: false }).replace(
       /dynamic_module_config: \{ name: envoy_ts, do_not_close: true \}\n              filter_name/,
       'dynamic_module_config: { name: config_new_null }\n              filter_name');
+    // libenvoy_ts.so finds libnode relative to where it is ($ORIGIN, not resolving links): from
+    // the links, through the library path.
+    const env = { ENVOY_DYNAMIC_MODULES_SEARCH_PATH: searchPath, LD_LIBRARY_PATH: libnodeDir };
     const message = /error initializing configuration '[^']*': static_resources\.listeners\[0\]\.filter_chains\[0\]\.filters\[0\]\.typed_config\.http_filters\[0\]: dynamic module filter config rejected/;
-    const served = await runHostToExit(yaml, { searchPath });
+    const served = await runHostToExit(yaml, { searchPath, env });
     assert.equal(served.code, 1, served.output);
     assert.match(served.output, message);
-    const validated = await runHost(yaml, ['--mode', 'validate'],
-                                    { env: { ENVOY_DYNAMIC_MODULES_SEARCH_PATH: searchPath } });
+    const validated = await runHost(yaml, ['--mode', 'validate'], { env });
     assert.equal(validated.code, 1, validated.stderr);
     assert.equal(validated.stdout, '');
     assert.match(validated.stderr, message);

@@ -35,7 +35,8 @@ describe('greeting', () => {
   });
 
   test('a config that does not match the schema is rejected, naming the field', async () => {
-    await assert.rejects(createTestChain({ filters, chain: [{ name: 'greeting', config: { message: 42 } }] }),
+    const chain = [{ name: 'greeting', config: { message: 42 } }];
+    await assert.rejects(createTestChain({ filters, bundle: 'dist/filters.js', chain }),
                          /config\.message must be string/);
   });
 });

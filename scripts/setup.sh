@@ -20,7 +20,8 @@ build_packages=(
 install_npm_deps() {
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "npm ci"
-    npm ci --no-audit --no-fund --loglevel=error
+    # --ignore-scripts: npm ci would run this package's own prepare script (this setup) again.
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
   fi
 }
 

@@ -11,6 +11,7 @@ import net from 'node:net';
 import { describe, test } from 'node:test';
 
 import { freePort, hostBin, request, startHostWithYaml, testModulesDir } from './helpers.mjs';
+import { tcpProxyYaml } from '../../support/proxy-config.mjs';
 import { listenLoopback } from '../../support/servers.mjs';
 
 const searchPath = testModulesDir;
@@ -410,6 +411,65 @@ describe('reload: listeners added and removed', () => {
     } finally {
       await host.stop();
       await upstream.close();
+    }
+  });
+});
+
+describe('reload: a TCP listener', () => {
+  test('open connections keep their filter chain until the drain time ends; new ones get the ' +
+       'new chain', async () => {
+    const echo = await listenLoopback(net.createServer((socket) => socket.pipe(socket)));
+    const [listenPort, adminPort] = [await freePort(), await freePort()];
+    const tcpYaml = (filterName) => tcpProxyYaml({
+      listenPort, adminPort, clusters: [{ name: 'echo', port: echo.port }],
+      filters: [{ module: 'network_test', filterName }] });
+    const host = await startHostWithYaml(tcpYaml('upper'), { listenPort, adminPort, searchPath,
+                                                             args: ['--drain-time-s', '1'] });
+    /** A TCP client: `said(text)` resolves once everything received so far includes `text`. */
+    async function client() {
+      const socket = net.connect(listenPort, '127.0.0.1');
+      let received = '';
+      let waiters = [];
+      socket.on('data', (d) => {
+        received += d;
+        const satisfied = waiters.filter((w) => received.includes(w.text));
+        waiters = waiters.filter((w) => !received.includes(w.text));
+        for (const w of satisfied) w.resolve();
+      });
+      socket.on('error', () => {});
+      const closed = new Promise((resolve) => socket.on('close', resolve));
+      await new Promise((resolve) => socket.once('connect', resolve));
+      return {
+        closed,
+        send: (text) => socket.write(text),
+        said: (text) => (received.includes(text) ? Promise.resolve()
+          : new Promise((resolve) => waiters.push({ text, resolve }))),
+        destroy: () => socket.destroy(),
+      };
+    }
+    try {
+      const old = await client();
+      old.send('one\n');
+      await old.said('ONE\n');
+      writeFileSync(host.configFile, tcpYaml('suffix'));
+      const answer = await reload(host);
+      assert.equal(answer.status, 200, answer.body);
+      assert.equal(answer.body, 'reload OK: 1 updated (tcp), 0 added, 0 removed, 0 unchanged\n');
+      const fresh = await client();
+      fresh.send('two\n');
+      await fresh.said('two\n[seen]');
+      // The old connection still runs its old chain (upper-casing), then is closed at the end of
+      // the drain time; the new one is not.
+      old.send('three\n');
+      await old.said('THREE\n');
+      await old.closed;
+      await logged(host, "listener 'tcp' (previous version) drained; destroying its configs");
+      fresh.send('four\n');
+      await fresh.said('four\n[seen]');
+      fresh.destroy();
+    } finally {
+      await host.stop();
+      await echo.close();
     }
   });
 });

@@ -138,12 +138,18 @@ std::string AdminServer::handle(const std::string& method, const std::string& pa
   if (route == "/memory" && method == "GET") {
     return memory();
   }
+  if (route == "/reload" && method == "POST" && reload_handler_) {
+    const ReloadResult result = reload_handler_();
+    return reply(result.status, result.status == 200 ? "OK" : result.status < 500 ? "Bad Request"
+                                                                                   : "Internal Server Error",
+                 "text/plain", result.message + "\n");
+  }
   if (route == "/quitquitquit" && method == "POST") {
     quit = true;
     return reply(200, "OK", "text/plain", "OK\n");
   }
   return reply(404, "Not Found", "text/plain", "invalid path. admin commands are: /ready, "
-                                               "/server_info, /stats, /memory, /quitquitquit\n");
+                                               "/server_info, /stats, /memory, /reload, /quitquitquit\n");
 }
 
 // GET /memory: Envoy's allocator figures, from the same tcmalloc properties Envoy reads. Values

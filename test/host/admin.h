@@ -7,11 +7,13 @@
 
 #include "config.h"
 #include "dispatcher.h"
+#include "listener_manager.h"
 
 namespace EnvoyTsHost {
 
 // The admin endpoint subset on the main thread: GET /ready, GET /server_info,
-// GET /stats[?filter=regex], POST /quitquitquit. One request per connection.
+// GET /stats[?filter=regex], GET /memory, POST /quitquitquit, and the host's own POST /reload
+// (Envoy has no such endpoint). One request per connection.
 class AdminServer {
 public:
   AdminServer(Dispatcher& dispatcher, uint32_t concurrency, std::function<void()> on_quit);
@@ -20,6 +22,10 @@ public:
   // False with `error` set when the address cannot be bound.
   bool start(const SocketAddress& address, std::string& error);
   void setLive() { live_ = true; }
+  // POST /reload runs `handler` (re-reading envoy.yaml) and answers its status and message.
+  void setReloadHandler(std::function<ReloadResult()> handler) {
+    reload_handler_ = std::move(handler);
+  }
   uint16_t port() const { return port_; }
 
 private:
@@ -31,6 +37,7 @@ private:
   Dispatcher& dispatcher_;
   const uint32_t concurrency_;
   std::function<void()> on_quit_;
+  std::function<ReloadResult()> reload_handler_;
   evconnlistener* listener_{nullptr};
   uint16_t port_{0};
   bool live_{false};

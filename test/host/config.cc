@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
+#include <map>
 #include <set>
 
 #include "logger.h"
@@ -361,9 +362,42 @@ void tcpProxy(const YAML::Node& tc, const std::string& path, ListenerSpec& liste
   }
 }
 
+// A node as text with mapping keys sorted (sequences keep their order), so that two YAML texts of
+// the same configuration compare equal whatever their key order or style (Envoy compares protos).
+// Keys in `skip` are left out of the top-level mapping.
+std::string canonicalYaml(const YAML::Node& node, const std::set<std::string>& skip = {}) {
+  if (node.IsMap()) {
+    std::map<std::string, std::string> entries;
+    for (const auto& item : node) {
+      const std::string key = item.first.as<std::string>();
+      if (skip.count(key) == 0) {
+        entries[key] = canonicalYaml(item.second);
+      }
+    }
+    std::string out = "{";
+    for (const auto& [key, value] : entries) {
+      out += YAML::Dump(YAML::Node(key)) + ":" + value + ",";
+    }
+    return out + "}";
+  }
+  if (node.IsSequence()) {
+    std::string out = "[";
+    for (const auto& item : node) {
+      out += canonicalYaml(item) + ",";
+    }
+    return out + "]";
+  }
+  if (node.IsScalar()) {
+    return YAML::Dump(YAML::Node(node.Scalar()));
+  }
+  return "~";
+}
+
 ListenerSpec listenerSpec(const YAML::Node& l, const std::string& path) {
   checkKeys(l, path, {"name", "address", "per_connection_buffer_limit_bytes", "filter_chains"});
   ListenerSpec spec;
+  spec.canonical_config = canonicalYaml(l);
+  spec.canonical_config_without_filter_chains = canonicalYaml(l, {"filter_chains"});
   spec.name = l["name"] ? scalar(l["name"], path + ".name") : path;
   spec.address = socketAddress(required(l, "address", path), path + ".address");
   requireIpLiteral(spec.address, path + ".address");
@@ -526,6 +560,7 @@ BootstrapSpec loadBootstrap(const std::string& path) {
             listeners[i], "static_resources.listeners[" + std::to_string(i) + "]"));
       }
       const YAML::Node clusters = sr["clusters"];
+      bootstrap.canonical_clusters = clusters ? canonicalYaml(clusters) : "";
       for (size_t i = 0; clusters && i < clusters.size(); ++i) {
         bootstrap.clusters.push_back(
             clusterSpec(clusters[i], "static_resources.clusters[" + std::to_string(i) + "]"));
@@ -533,6 +568,7 @@ BootstrapSpec loadBootstrap(const std::string& path) {
     } else if (key == "admin") {
       checkKeys(item.second, "admin", {"address", "access_log", "access_log_path"});
       bootstrap.admin = socketAddress(required(item.second, "address", "admin"), "admin.address");
+      bootstrap.canonical_admin = canonicalYaml(item.second);
       requireIpLiteral(*bootstrap.admin, "admin.address");
     } else if (key == "node" || key == "layered_runtime" || key == "overload_manager" ||
                key == "stats_config" || key == "cluster_manager") {

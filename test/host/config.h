@@ -91,6 +91,11 @@ struct ListenerSpec {
   std::vector<DynamicModuleFilterSpec> filters; // HTTP: in chain order; the router is implicit.
   std::vector<DynamicModuleFilterSpec> network_filters; // TCP: in chain order.
   TcpProxySpec tcp_proxy;                                // TCP: the terminal filter.
+  // The listener's YAML subtree in a canonical form (mapping keys sorted), whole and without
+  // `filter_chains`: a reload compares them the way Envoy's listener manager compares listener
+  // protos (same hash: no update; only filter_chains differ: an in-place filter chain update).
+  std::string canonical_config;
+  std::string canonical_config_without_filter_chains;
 };
 
 struct ClusterSpec {
@@ -107,6 +112,10 @@ struct BootstrapSpec {
   std::vector<ListenerSpec> listeners;
   std::vector<ClusterSpec> clusters;
   std::optional<SocketAddress> admin;
+  // Canonical YAML of static_resources.clusters and of admin, for a reload to tell whether they
+  // changed (it cannot apply such changes).
+  std::string canonical_clusters;
+  std::string canonical_admin;
 };
 
 // Reads the supported envoy.yaml subset; throws ConfigError on anything it cannot honour.

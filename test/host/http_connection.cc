@@ -10,12 +10,13 @@ HttpConnection::HttpConnection(Dispatcher& dispatcher, evutil_socket_t fd,
                                const FilterChainConfig& chain, const RouteTable* routes,
                                uint64_t buffer_limit, Http1Settings http1_settings,
                                UpstreamFactory upstream_factory, CalloutContext callouts,
-                               ConnectionOwner& owner)
+                               const DrainDecision* drain, ConnectionOwner& owner)
     : dispatcher_(dispatcher),
       connection_(bufferevent_socket_new(dispatcher.base(), fd, BEV_OPT_CLOSE_ON_FREE)),
       chain_(chain), routes_(routes), buffer_limit_(buffer_limit), http1_settings_(http1_settings),
       info_(std::make_shared<DownstreamConnectionInfo>(downstreamConnectionInfo(fd))),
-      upstream_factory_(std::move(upstream_factory)), callouts_(callouts), owner_(owner),
+      upstream_factory_(std::move(upstream_factory)), callouts_(callouts), drain_(drain),
+      owner_(owner),
       alive_(std::make_shared<bool>(true)) {
   parser_.setEnableTrailers(http1_settings_.enable_trailers);
   bufferevent_setcb(connection_, &HttpConnection::onReadCallback, nullptr,
@@ -199,6 +200,13 @@ void HttpConnection::encodeHeaders(HeaderMap& headers, bool end_stream) {
   // Envoy's HCM: an HTTP/1 response that starts before the whole request arrived ends the
   // connection, as the rest of the request cannot be skipped safely.
   if (!request_ended_) {
+    close_after_response_ = true;
+  }
+  // Envoy's ActiveStream::encodeHeaders: when the listener (or its filter chain) drains, the
+  // connection manager starts its drain sequence, which over HTTP/1 is `connection: close` on the
+  // response and the end of the connection once it is written.
+  if (!close_after_response_ && drain_ != nullptr && drain_->drainClose()) {
+    HOST_LOG(Debug, "drain closing connection");
     close_after_response_ = true;
   }
   if (close_after_response_) {

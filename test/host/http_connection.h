@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config.h"
+#include "drain_decision.h"
 #include "filter_manager.h"
 #include "http_codec.h"
 
@@ -27,11 +28,14 @@ public:
 // `http1_settings` its HttpConnectionManager's http_protocol_options: without enable_trailers the
 // trailers of a chunked request are ignored (the request ends with its body) and response
 // trailers are not written (the chunked body just ends), as by Envoy's HTTP/1 codec.
+// `drain` is the listener version's drain decision: once it says so, the next response carries
+// `connection: close` and the connection ends after it (the HCM's drain sequence over HTTP/1).
 class HttpConnection : public DownstreamEncoder {
 public:
   HttpConnection(Dispatcher& dispatcher, evutil_socket_t fd, const FilterChainConfig& chain,
                  const RouteTable* routes, uint64_t buffer_limit, Http1Settings http1_settings,
-                 UpstreamFactory upstream_factory, CalloutContext callouts, ConnectionOwner& owner);
+                 UpstreamFactory upstream_factory, CalloutContext callouts,
+                 const DrainDecision* drain, ConnectionOwner& owner);
   ~HttpConnection() override;
 
   // Resets the active stream and closes the socket now.
@@ -68,6 +72,7 @@ private:
   const std::shared_ptr<const DownstreamConnectionInfo> info_;
   UpstreamFactory upstream_factory_;
   const CalloutContext callouts_;
+  const DrainDecision* const drain_; // nullptr: never drains.
   ConnectionOwner& owner_;
   Http1Parser parser_{HTTP_REQUEST};
   std::unique_ptr<FilterManager> stream_;

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +11,27 @@
 #include "cluster.h"
 
 namespace EnvoyTsHost {
+
+std::unique_ptr<ListenerRuntime> createListenerRuntime(const ListenerSpec& spec,
+                                                       ClusterMap& clusters, std::string& error) {
+  auto runtime = std::make_unique<ListenerRuntime>();
+  runtime->spec = spec;
+  runtime->clusters = &clusters;
+  if (spec.kind == ListenerSpec::Kind::Tcp) {
+    if (!createNetworkFilterChainConfig(spec.network_filters, runtime->network_chain, error)) {
+      return nullptr;
+    }
+    runtime->tcp_stats = std::make_unique<TcpProxyStats>("tcp." + spec.tcp_proxy.stat_prefix + ".");
+    return runtime;
+  }
+  // As in Envoy's HttpConnectionManagerConfig, the route configuration (with its per-route filter
+  // configs) is built before the http filters; ListenerRuntime destroys it first too.
+  runtime->routes = RouteTable::create(spec, clusters, error);
+  if (runtime->routes == nullptr || !createFilterChainConfig(spec.filters, runtime->chain, error)) {
+    return nullptr;
+  }
+  return runtime;
+}
 
 bool bindListenSockets(const SocketAddress& address, size_t count,
                        std::vector<evutil_socket_t>& sockets, uint16_t& bound_port,
@@ -50,6 +72,27 @@ bool bindListenSockets(const SocketAddress& address, size_t count,
     sockets.push_back(fd);
   }
   return true;
+}
+
+bool duplicateListenSockets(const std::vector<evutil_socket_t>& from,
+                            std::vector<evutil_socket_t>& sockets, std::string& error) {
+  for (const evutil_socket_t fd : from) {
+    const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) {
+      error = std::string("cannot share the listening socket: ") + std::strerror(errno);
+      closeListenSockets(sockets);
+      return false;
+    }
+    sockets.push_back(copy);
+  }
+  return true;
+}
+
+void closeListenSockets(std::vector<evutil_socket_t>& sockets) {
+  for (const evutil_socket_t fd : sockets) {
+    ::close(fd);
+  }
+  sockets.clear();
 }
 
 } // namespace EnvoyTsHost

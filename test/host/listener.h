@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "cluster.h"
+#include "drain_decision.h"
 #include "http_filter_config.h"
 #include "network_filter_config.h"
 #include "stats.h"
@@ -40,14 +41,34 @@ struct ListenerRuntime {
   NetworkFilterChainConfig network_chain;  // TCP listeners.
   ClusterMap* clusters{nullptr};           // tcp_proxy picks one per connection; HTTP callouts.
   std::unique_ptr<TcpProxyStats> tcp_stats; // TCP listeners.
+  // One listening socket per worker; each worker's evconnlistener owns (and closes) its own.
   std::vector<evutil_socket_t> sockets;
   uint16_t bound_port{0};
+  // Set when a reload replaced or removed this listener version (see listener_manager.h).
+  DrainDecision drain;
 };
+
+// Builds a listener from its spec on the main thread, in Envoy's order: for an HTTP listener the
+// route configuration (per-route filter configs) before the http filter configs (each loads its
+// module, program_init once, then config_new); for a TCP listener its network filter configs.
+// Binds nothing. nullptr with `error` set (naming the field). Used by startup (serve and validate
+// modes) and by a reload.
+std::unique_ptr<ListenerRuntime> createListenerRuntime(const ListenerSpec& spec,
+                                                       ClusterMap& clusters, std::string& error);
 
 // Binds `count` listening sockets to `address` (port 0 picks one port shared by all).
 // False with `error` set.
 bool bindListenSockets(const SocketAddress& address, size_t count,
                        std::vector<evutil_socket_t>& sockets, uint16_t& bound_port,
                        std::string& error);
+
+// Duplicates `from` (the same kernel listening sockets, as Envoy's cloneSocketFactoryFrom shares
+// a listener's sockets with its new version), so that no connection ever sees a refused port
+// while one version replaces the other. False with `error` set.
+bool duplicateListenSockets(const std::vector<evutil_socket_t>& from,
+                            std::vector<evutil_socket_t>& sockets, std::string& error);
+
+// Closes sockets no worker took over (a reload that was rejected after binding).
+void closeListenSockets(std::vector<evutil_socket_t>& sockets);
 
 } // namespace EnvoyTsHost

@@ -1,5 +1,8 @@
 #include "options.h"
 
+#include <climits>
+#include <cstdint>
+#include <cstdlib>
 #include <thread>
 
 namespace EnvoyTsHost {
@@ -13,7 +16,8 @@ bool parseOptions(int argc, char** argv, Options& options, std::string& error) {
     std::string flag = arg.substr(0, eq);
     const bool takes_value = flag == "-c" || flag == "--config-path" || flag == "--concurrency" ||
                              flag == "-l" || flag == "--log-level" || flag == "--script" ||
-                             flag == "--mode";
+                             flag == "--mode" || flag == "--drain-time-s" ||
+                             flag == "--drain-strategy";
     if (!takes_value) {
       error = "unknown option: " + arg;
       return false;
@@ -42,6 +46,24 @@ bool parseOptions(int argc, char** argv, Options& options, std::string& error) {
         error = "invalid --log-level: " + value;
         return false;
       }
+    } else if (flag == "--drain-time-s") {
+      char* end = nullptr;
+      const unsigned long n = std::strtoul(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || value[0] == '-' || n > UINT32_MAX) {
+        error = "invalid --drain-time-s: " + value;
+        return false;
+      }
+      options.drain_time_s = static_cast<uint32_t>(n);
+    } else if (flag == "--drain-strategy") {
+      // Envoy: "gradual" or "immediate"; anything else is an error.
+      if (value == "gradual") {
+        options.drain_strategy = DrainStrategy::Gradual;
+      } else if (value == "immediate") {
+        options.drain_strategy = DrainStrategy::Immediate;
+      } else {
+        error = "unknown drain strategy '" + value + "' for --drain-strategy (gradual or immediate)";
+        return false;
+      }
     } else if (flag == "--mode") {
       // Envoy's OptionsImpl: "serve" or "validate" ("init_only" is not supported); anything else
       // is "error: unknown mode '<value>'".
@@ -59,7 +81,8 @@ bool parseOptions(int argc, char** argv, Options& options, std::string& error) {
   }
   if (options.config_path.empty() && options.script_path.empty()) {
     error = "usage: envoy-ts-host -c <envoy.yaml> [--mode serve|validate] [--concurrency N] "
-            "[-l LEVEL] | --script FILE [-l LEVEL]";
+            "[--drain-time-s S] [--drain-strategy gradual|immediate] [-l LEVEL] | "
+            "--script FILE [-l LEVEL]";
     return false;
   }
   if (options.mode == Mode::Validate && (options.config_path.empty() || !options.script_path.empty())) {

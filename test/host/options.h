@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "drain_decision.h"
 #include "logger.h"
 
 namespace EnvoyTsHost {
@@ -18,6 +19,11 @@ struct Options {
   uint32_t concurrency{0};
   LogLevel log_level{LogLevel::Info};
   std::string script_path;
+  // Envoy's --drain-time-s (default 600) and --drain-strategy (gradual, the default, or
+  // immediate): how long, and how eagerly, the connections of a listener replaced or removed by a
+  // reload drain before the rest are closed.
+  uint32_t drain_time_s{600};
+  DrainStrategy drain_strategy{DrainStrategy::Gradual};
 };
 
 // Parses argv like Envoy: unknown flags are an error. Returns false with `error` set.

@@ -13,6 +13,7 @@
 #include "cluster.h"
 #include "config.h"
 #include "listener.h"
+#include "listener_manager.h"
 #include "logger.h"
 #include "worker.h"
 
@@ -35,6 +36,12 @@ void onSignal(evutil_socket_t, short, void* arg) {
   static_cast<Dispatcher*>(arg)->exit();
 }
 
+// SIGHUP: re-read envoy.yaml (the outcome is logged by the reload).
+void onReloadSignal(evutil_socket_t, short, void* arg) {
+  HOST_LOG(Info, "SIGHUP received");
+  static_cast<ListenerManager*>(arg)->reload();
+}
+
 // What envoy.yaml builds on the main thread before any worker runs. Members are destroyed in
 // reverse order: the listeners (each its route table with the per-route configs, then its filter
 // configs) before the clusters they point to.
@@ -46,8 +53,8 @@ struct Configuration {
 
 // Both modes build the configuration here, in Envoy's order: the bootstrap, the clusters, then
 // per listener its route configuration (per-route filter configs) and its filter configs (each
-// loads its module, program_init once, then config_new). Serve mode then binds the listener's
-// sockets; validate mode does not (Envoy's ValidationInstance binds nothing, and its validation
+// loads its module, program_init once, then config_new: createListenerRuntime, which a reload
+// uses too). Serve mode then binds the listener's sockets; validate mode does not (Envoy's ValidationInstance binds nothing, and its validation
 // cluster manager resolves no DNS name). False with the error printed as Envoy's "error
 // initializing configuration" message.
 bool initialize(const Options& options, Configuration& config) {
@@ -67,28 +74,13 @@ bool initialize(const Options& options, Configuration& config) {
   } catch (const ConfigError& e) {
     return failed(e.what());
   }
-  for (size_t i = 0; i < config.bootstrap.listeners.size(); ++i) {
-    auto runtime = std::make_unique<ListenerRuntime>();
-    runtime->spec = config.bootstrap.listeners[i];
+  for (const ListenerSpec& spec : config.bootstrap.listeners) {
     std::string error;
-    const bool tcp = runtime->spec.kind == ListenerSpec::Kind::Tcp;
-    // As in Envoy's HttpConnectionManagerConfig, the route configuration (with its per-route
-    // filter configs) is built before the http filters; ListenerRuntime destroys it first too.
-    if (!tcp) {
-      runtime->routes = RouteTable::create(runtime->spec, config.clusters, error);
-    }
-    if ((!tcp && runtime->routes == nullptr) ||
-        !(tcp ? createNetworkFilterChainConfig(runtime->spec.network_filters,
-                                               runtime->network_chain, error)
-              : createFilterChainConfig(runtime->spec.filters, runtime->chain, error)) ||
-        (serve && !bindListenSockets(runtime->spec.address, options.concurrency,
-                                     runtime->sockets, runtime->bound_port, error))) {
+    std::unique_ptr<ListenerRuntime> runtime = createListenerRuntime(spec, config.clusters, error);
+    if (runtime == nullptr ||
+        (serve && !bindListenSockets(spec.address, options.concurrency, runtime->sockets,
+                                     runtime->bound_port, error))) {
       return failed(error);
-    }
-    runtime->clusters = &config.clusters;
-    if (tcp) {
-      runtime->tcp_stats =
-          std::make_unique<TcpProxyStats>("tcp." + runtime->spec.tcp_proxy.stat_prefix + ".");
     }
     config.listeners.push_back(std::move(runtime));
   }
@@ -118,17 +110,23 @@ int runServer(const Options& options) {
     return 1;
   }
   const BootstrapSpec& bootstrap = config.bootstrap;
-  std::vector<std::unique_ptr<ListenerRuntime>>& listeners = config.listeners;
   Dispatcher main_dispatcher;
 
   std::vector<std::unique_ptr<Worker>> workers;
   for (uint32_t i = 0; i < options.concurrency; ++i) {
     workers.push_back(std::make_unique<Worker>(i));
-    for (auto& listener : listeners) {
+    for (auto& listener : config.listeners) {
       workers.back()->addListener(*listener);
     }
   }
+  // From here on the listener manager owns the listeners (a reload replaces them).
+  auto listeners = std::make_unique<ListenerManager>(
+      main_dispatcher, options.config_path, options.concurrency,
+      ListenerManager::DrainSettings{std::chrono::seconds(options.drain_time_s),
+                                     options.drain_strategy},
+      bootstrap, config.clusters, std::move(config.listeners), workers);
   AdminServer admin(main_dispatcher, options.concurrency, [&]() { main_dispatcher.exit(); });
+  admin.setReloadHandler([&]() { return listeners->reload(); });
   if (bootstrap.admin) {
     std::string error;
     if (!admin.start(*bootstrap.admin, error)) {
@@ -139,7 +137,7 @@ int runServer(const Options& options) {
   for (auto& worker : workers) {
     worker->start();
   }
-  for (auto& listener : listeners) {
+  for (auto& listener : listeners->listeners()) {
     HOST_LOG(Info, "listener '" + listener->spec.name + "' listening on " +
                        listener->spec.address.address + ":" +
                        std::to_string(listener->bound_port));
@@ -149,8 +147,10 @@ int runServer(const Options& options) {
 
   event* sigint = evsignal_new(main_dispatcher.base(), SIGINT, &onSignal, &main_dispatcher);
   event* sigterm = evsignal_new(main_dispatcher.base(), SIGTERM, &onSignal, &main_dispatcher);
+  event* sighup = evsignal_new(main_dispatcher.base(), SIGHUP, &onReloadSignal, listeners.get());
   event_add(sigint, nullptr);
   event_add(sigterm, nullptr);
+  event_add(sighup, nullptr);
   main_dispatcher.run();
 
   HOST_LOG(Info, "shutting down");
@@ -165,7 +165,8 @@ int runServer(const Options& options) {
   HOST_LOG(Debug, "shutdown: workers joined");
   workers.clear();
   HOST_LOG(Debug, "shutdown: destroying route tables (per-route configs), then filter configs");
-  listeners.clear();
+  event_free(sighup);
+  listeners.reset();
   event_free(sigint);
   event_free(sigterm);
   HOST_LOG(Debug, "shutdown: done");

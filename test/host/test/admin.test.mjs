@@ -47,6 +47,6 @@ describe('admin endpoint', () => {
   test('an unknown path gets 404 listing the commands', async () => {
     const response = await request(host.adminPort, { path: '/nope' });
     assert.equal(response.status, 404);
-    assert.match(response.body, /\/ready, \/server_info, \/stats, \/memory, \/quitquitquit/);
+    assert.match(response.body, /\/ready, \/server_info, \/stats, \/memory, \/reload, \/quitquitquit/);
   });
 });

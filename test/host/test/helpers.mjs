@@ -123,15 +123,17 @@ export async function startTcpHost({ filters, clusters, defaultCluster, searchPa
 
 /**
  * Starts the host on an envoy.yaml; resolves once GET /ready answers 200. Its log (at `logLevel`)
- * accumulates in `host.output`.
+ * accumulates in `host.output`; `host.configFile` is the envoy.yaml it reads (a test may rewrite
+ * it and reload); `args` are more command-line arguments.
  */
 export async function startHostWithYaml(yaml, { listenPort, adminPort, searchPath,
-                                                concurrency = 1, logLevel = 'info' }) {
+                                                concurrency = 1, logLevel = 'info', args = [] }) {
   const config = tempFile('envoy.yaml', yaml);
-  const host = spawnHost(['-c', config.file, '--concurrency', String(concurrency), '-l', logLevel],
-                         searchPath);
+  const host = spawnHost(['-c', config.file, '--concurrency', String(concurrency), '-l', logLevel,
+                          ...args], searchPath);
   host.port = listenPort;
   host.adminPort = adminPort;
+  host.configFile = config.file;
   host.stop = async () => {
     if (!host.exited) host.child.kill('SIGTERM');
     const killer = setTimeout(() => host.child.kill('SIGKILL'), 12000);

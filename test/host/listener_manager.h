@@ -1,0 +1,93 @@
+#pragma once
+
+#include <event2/event.h>
+
+#include <chrono>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster.h"
+#include "config.h"
+#include "dispatcher.h"
+#include "drain_decision.h"
+#include "listener.h"
+#include "worker.h"
+
+namespace EnvoyTsHost {
+
+// What a reload answers (POST /reload) and logs: `status` 200 with a one-line summary, or 4xx/5xx
+// with the error.
+struct ReloadResult {
+  int status{200};
+  std::string message;
+};
+
+// The listeners of a serving host once the workers run, and their updates: a reload re-reads
+// envoy.yaml and applies it the way Envoy's listener manager applies an LDS update
+// (source/common/listener_manager/listener_manager_impl.cc, addOrUpdateListener,
+// inPlaceFilterChainUpdate / onListenerWarmed, drainFilterChains / drainListener), matched by
+// listener name:
+// - a listener whose YAML is the same is left alone;
+// - a changed or added one is built first (route configuration and filter configs: config_new, on
+//   this main thread) and given its sockets (the old version's, shared, when the address is the
+//   same); if anything fails the whole reload is rejected and nothing changes;
+// - then the workers accept on the new version and stop accepting on the old one, whose
+//   connections drain (see DrainDecision) for the drain time; then the workers close what is left
+//   and, once every worker has deleted those connections (their filters destroyed), the old
+//   version is destroyed here: its per-route configs, then its filter configs (config_destroy).
+// A removed listener stops accepting (its sockets close) and drains the same way.
+// Main thread only.
+class ListenerManager {
+public:
+  struct DrainSettings {
+    std::chrono::seconds time{600}; // Envoy's --drain-time-s default.
+    DrainStrategy strategy{DrainStrategy::Gradual};
+  };
+
+  // Takes the listeners startup built (already added to `workers`, which must outlive this).
+  ListenerManager(Dispatcher& main_dispatcher, std::string config_path, uint32_t concurrency,
+                  DrainSettings drain, const BootstrapSpec& bootstrap, ClusterMap& clusters,
+                  std::vector<std::unique_ptr<ListenerRuntime>> listeners,
+                  std::vector<std::unique_ptr<Worker>>& workers);
+  // Destroys every listener version (per-route configs, then filter configs): call it once the
+  // workers are joined.
+  ~ListenerManager();
+
+  const std::vector<std::unique_ptr<ListenerRuntime>>& listeners() const { return active_; }
+
+  // Re-reads the envoy.yaml and applies it (SIGHUP, POST /reload).
+  ReloadResult reload();
+
+private:
+  // A replaced or removed listener version serving its last connections (Envoy's
+  // DrainingListener / DrainingFilterChainsManager).
+  struct DrainingListener {
+    ListenerManager* manager;
+    std::unique_ptr<ListenerRuntime> runtime;
+    event* timer{nullptr};
+    size_t workers_pending{0};
+  };
+  using DrainingList = std::list<std::unique_ptr<DrainingListener>>;
+
+  // Posts `action` to every worker and waits until each has run it.
+  void onEveryWorker(const std::function<void(Worker&, std::function<void()>)>& action);
+  void startDraining(std::unique_ptr<ListenerRuntime> runtime, bool filter_chain_only);
+  static void onDrainTimeout(evutil_socket_t, short, void* arg);
+  void onWorkerRemoved(DrainingListener* draining);
+
+  Dispatcher& main_dispatcher_;
+  const std::string config_path_;
+  const uint32_t concurrency_;
+  const DrainSettings drain_;
+  // What the running listeners were built from: clusters and admin cannot change by a reload.
+  const std::string canonical_clusters_;
+  const std::string canonical_admin_;
+  ClusterMap& clusters_;
+  std::vector<std::unique_ptr<Worker>>& workers_;
+  std::vector<std::unique_ptr<ListenerRuntime>> active_;
+  DrainingList draining_;
+};
+
+} // namespace EnvoyTsHost

@@ -202,7 +202,8 @@ describe('reload: a changed listener', () => {
     const spec = (id) => ({ upstreamPort: upstream.port, listeners: [
       { name: 'main', port: main, filters: [id] },
       { name: 'other', port: other, filters: ['o1'] }] });
-    const host = await start(spec('v1'), { drainTime: 4 });
+    // The steps below run inside the drain time: generous, so a busy machine cannot outrun it.
+    const host = await start(spec('v1'), { drainTime: 15 });
     try {
       const otherConnection = await connect(other);
       assert.equal((await otherConnection.get()).headers['x-config'], 'o1');

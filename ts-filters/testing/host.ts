@@ -193,7 +193,8 @@ export async function createHostChain(setup: ChainSetup): Promise<TestChain> {
                      [REQUEST_ID, id]].flat();
     const response = await new Promise<TestResponse>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port: listenPort, method: init.method ?? 'GET',
-                                 path: init.path ?? '/', headers, agent: false }, (res) => {
+                                 path: init.path ?? '/', headers, agent: false,
+                                 ...(init.signal ? { signal: init.signal } : {}) }, (res) => {
         readBody(res).then((body) => {
           const local = res.headers[UPSTREAM_MARK] === undefined;
           resolve(new TestResponse({
@@ -207,7 +208,8 @@ export async function createHostChain(setup: ChainSetup): Promise<TestChain> {
           }));
         }, reject);
       });
-      req.on('error', reject);
+      // An aborted signal destroys the request (the client disconnects): its reason rejects.
+      req.on('error', (error) => reject(init.signal?.aborted ? init.signal.reason : error));
       if (trailers.length > 0) req.addTrailers(trailers);
       // Chunks go out one by one (a list is sent chunked, as separate writes).
       for (const chunk of chunks) req.write(chunk);

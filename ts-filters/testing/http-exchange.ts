@@ -198,25 +198,36 @@ export class HttpExchange {
   async run(request: TestRequest): Promise<TestResponse> {
     const chunks = bodyChunks(request.body, 'request body');
     const trailers = headerPairs(request.trailers, 'request trailers');
+    const { signal } = request;
     let upstreamRequest: SeenRequest | null = null;
+    // The client went away: Envoy resets the stream (its filters see it destroyed).
+    const disconnect = (): void => {
+      this.#aborted[0] = this.#aborted[1] = true;
+      this.#wake();
+    };
+    signal?.throwIfAborted();
+    signal?.addEventListener('abort', disconnect, { once: true });
     try {
       this.#deliver(0, chunks, trailers);
       await this.#until(() => this.#aborted[0] || !this.#stopped[0]);
+      signal?.throwIfAborted();
       const { stream } = this;
       // The router started upstream once the request headers went on: a local reply after that
       // resets the upstream request, which saw what had gone on by then.
       if (this.#requestWentOn) upstreamRequest = seenRequest(stream.maps[0] ?? [], this.#pieces[0], stream.maps[1] ?? []);
       if (!this.#aborted[0] && upstreamRequest !== null) {
         const answer = await answerOf(this.#binding.side.upstream, upstreamRequest, 'upstream');
-        if (!this.#encodeStarted) {
+        if (!this.#encodeStarted && !this.#aborted[1]) {
           this.#encodeStarted = true;
           stream.maps[2] = [[':status', String(answer.status)], ...answer.headers];
           this.#deliver(1, answer.chunks, answer.trailers);
         }
       }
       await this.#until(() => this.#aborted[1] || !this.#stopped[1]);
+      signal?.throwIfAborted();
       return this.#response(upstreamRequest);
     } finally {
+      signal?.removeEventListener('abort', disconnect);
       this.#finish();
     }
   }

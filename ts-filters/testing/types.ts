@@ -52,6 +52,12 @@ export interface ReplyInit {
   /** A string, bytes, or chunks sent one after another. */
   readonly body?: BodyInit;
   readonly trailers?: HeadersInit;
+  /**
+   * The client going away: when it aborts, the stream is reset as Envoy resets it when the client
+   * disconnects (the filters' `ctx.signal` aborts, pending work is dropped) and `request()`
+   * rejects with the signal's reason.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Answers a request that reached the upstream, or a cluster. */
@@ -104,6 +110,12 @@ export interface TestRequest {
   /** A body; a list is sent as separate chunks. */
   readonly body?: BodyInit;
   readonly trailers?: HeadersInit;
+  /**
+   * The client going away: when it aborts, the stream is reset as Envoy resets it when the client
+   * disconnects (the filters' `ctx.signal` aborts, pending work is dropped) and `request()`
+   * rejects with the signal's reason.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** A line the chain wrote to Envoy's log. */

@@ -51,8 +51,31 @@ async function spec(engine: Engine): Promise<void> {
   }
 }
 
+/** A client that disconnects while a filter waits: the request rejects, nothing reaches the upstream. */
+async function disconnectSpec(engine: Engine): Promise<void> {
+  let upstreamCalls = 0;
+  const chain = await createTestChain({
+    engine, bundle, moduleDir,
+    chain: [{ name: 'async-delay', config: { ms: 10000 } }],
+    upstream: () => { upstreamCalls++; return {}; },
+  });
+  try {
+    const client = new AbortController();
+    const pending = chain.request({ signal: client.signal });
+    setTimeout(() => client.abort(), 100);
+    await assert.rejects(pending, { name: 'AbortError' });
+    assert.equal(upstreamCalls, 0);
+    assert.equal(chain.metrics.get('envoy_ts.filter_failures', { filter: 'async-delay' }), 0);
+  } finally {
+    await chain.close();
+  }
+}
+
 describe('one spec, two engines', () => {
   test('in process', () => spec('in-process'));
+  test('a client that disconnects, in process', () => disconnectSpec('in-process'));
+  test('a client that disconnects, through the conformance host', { skip: !haveHost && 'build/Release is not built (npm run build)' },
+       () => disconnectSpec('host'));
   test('through the real module in the conformance host', { skip: !haveHost && 'build/Release is not built (npm run build)' },
        () => spec('host'));
   test('ENVOY_TS_TEST_ENGINE picks the engine when the options do not', async () => {

@@ -538,6 +538,58 @@ std::string decodeBase64(const std::string& input, const std::string& field) {
   return out;
 }
 
+namespace {
+
+constexpr char ListenerType[] = "type.googleapis.com/envoy.config.listener.v3.Listener";
+
+// Envoy's RouteConfiguration validation (validate_clusters, on by default for an inline route
+// configuration with static clusters): every route's cluster must exist. "" when they do.
+std::string unknownRouteCluster(const ListenerSpec& listener, const std::set<std::string>& names) {
+  for (const VirtualHostSpec& vh : listener.virtual_hosts) {
+    for (const RouteSpec& r : vh.routes) {
+      if (names.count(r.cluster) == 0) {
+        return "route references unknown cluster '" + r.cluster + "'";
+      }
+    }
+  }
+  return "";
+}
+
+// dynamic_resources: lds_config with a path_config_source only.
+LdsConfigSpec dynamicResources(const YAML::Node& dr) {
+  checkKeys(dr, "dynamic_resources", {"lds_config"});
+  const std::string path = "dynamic_resources.lds_config";
+  const YAML::Node lds = required(dr, "lds_config", "dynamic_resources");
+  checkKeys(lds, path, {"resource_api_version", "path_config_source"});
+  if (lds["resource_api_version"]) {
+    // AUTO (the default) and V3 both mean v3 today; V2 is gone.
+    const std::string version = scalar(lds["resource_api_version"], path + ".resource_api_version");
+    if (version != "V3" && version != "AUTO") {
+      fail(path + ".resource_api_version", "only V3 is supported");
+    }
+  }
+  const std::string pcs_path = path + ".path_config_source";
+  const YAML::Node pcs = required(lds, "path_config_source", path);
+  checkKeys(pcs, pcs_path, {"path", "watched_directory"});
+  LdsConfigSpec spec;
+  spec.path = scalar(required(pcs, "path", pcs_path), pcs_path + ".path");
+  if (spec.path.empty()) {
+    fail(pcs_path + ".path", "value length must be at least 1 characters");
+  }
+  if (pcs["watched_directory"]) {
+    const std::string wd_path = pcs_path + ".watched_directory";
+    checkKeys(pcs["watched_directory"], wd_path, {"path"});
+    spec.watched_directory =
+        scalar(required(pcs["watched_directory"], "path", wd_path), wd_path + ".path");
+    if (spec.watched_directory->empty()) {
+      fail(wd_path + ".path", "value length must be at least 1 characters");
+    }
+  }
+  return spec;
+}
+
+} // namespace
+
 BootstrapSpec loadBootstrap(const std::string& path) {
   YAML::Node root;
   try {
@@ -549,6 +601,8 @@ BootstrapSpec loadBootstrap(const std::string& path) {
     throw ConfigError(path + ": expected a mapping at the top level");
   }
   BootstrapSpec bootstrap;
+  std::string node_id;
+  std::string node_cluster;
   for (const auto& item : root) {
     const std::string key = item.first.as<std::string>();
     if (key == "static_resources") {
@@ -570,28 +624,98 @@ BootstrapSpec loadBootstrap(const std::string& path) {
       bootstrap.admin = socketAddress(required(item.second, "address", "admin"), "admin.address");
       bootstrap.canonical_admin = canonicalYaml(item.second);
       requireIpLiteral(*bootstrap.admin, "admin.address");
-    } else if (key == "node" || key == "layered_runtime" || key == "overload_manager" ||
-               key == "stats_config" || key == "cluster_manager") {
+    } else if (key == "dynamic_resources") {
+      bootstrap.lds = dynamicResources(item.second);
+      bootstrap.canonical_dynamic_resources = canonicalYaml(item.second);
+    } else if (key == "node") {
+      // Only id and cluster matter to the host (an xDS subscription requires them).
+      if (item.second.IsMap()) {
+        if (item.second["id"] && item.second["id"].IsScalar()) {
+          node_id = item.second["id"].as<std::string>();
+        }
+        if (item.second["cluster"] && item.second["cluster"].IsScalar()) {
+          node_cluster = item.second["cluster"].as<std::string>();
+        }
+      }
+    } else if (key == "layered_runtime" || key == "overload_manager" || key == "stats_config" ||
+               key == "cluster_manager") {
       HOST_LOG(Debug, "ignoring top-level config key '" + key + "'");
     } else {
       fail(key, "top-level field not supported by the conformance host");
     }
+  }
+  // Envoy's Config::Utility::checkLocalInfo, run for every xDS subscription (the host has no
+  // --service-node / --service-cluster).
+  if (bootstrap.lds && (node_id.empty() || node_cluster.empty())) {
+    fail("dynamic_resources.lds_config",
+         std::string(ListenerType) + ": node 'id' and 'cluster' are required. Set it either in "
+                                     "'node' config or via --service-node and --service-cluster "
+                                     "options.");
   }
   std::set<std::string> cluster_names;
   for (const ClusterSpec& c : bootstrap.clusters) {
     cluster_names.insert(c.name);
   }
   for (size_t i = 0; i < bootstrap.listeners.size(); ++i) {
-    for (const VirtualHostSpec& vh : bootstrap.listeners[i].virtual_hosts) {
-      for (const RouteSpec& r : vh.routes) {
-        if (cluster_names.count(r.cluster) == 0) {
-          throw ConfigError("static_resources.listeners[" + std::to_string(i) +
-                            "]: route references unknown cluster '" + r.cluster + "'");
-        }
-      }
+    const std::string error = unknownRouteCluster(bootstrap.listeners[i], cluster_names);
+    if (!error.empty()) {
+      throw ConfigError("static_resources.listeners[" + std::to_string(i) + "]: " + error);
     }
   }
   return bootstrap;
+}
+
+LdsResponse loadLdsResponse(const std::string& path, const std::vector<ClusterSpec>& clusters) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    throw LdsFileError("unable to parse " + path + ": " + e.what());
+  }
+  if (!root.IsMap()) {
+    throw LdsFileError(path + ": expected a DiscoveryResponse (a mapping) at the top level");
+  }
+  // The fields Envoy's filesystem subscription reads (type_url and nonce are read and unused).
+  checkKeys(root, "DiscoveryResponse", {"version_info", "resources", "type_url", "nonce"});
+  LdsResponse response;
+  if (root["version_info"]) {
+    response.version_info = scalar(root["version_info"], "version_info");
+  }
+  const YAML::Node resources = root["resources"];
+  if (resources && !resources.IsSequence()) {
+    throw LdsFileError(path + ": resources: expected a list");
+  }
+  std::set<std::string> cluster_names;
+  for (const ClusterSpec& c : clusters) {
+    cluster_names.insert(c.name);
+  }
+  for (size_t i = 0; resources && i < resources.size(); ++i) {
+    const std::string r_path = "resources[" + std::to_string(i) + "]";
+    const YAML::Node resource = resources[i];
+    if (!resource.IsMap() || !resource["@type"]) {
+      throw LdsFileError(path + ": " + r_path + ": expected a google.protobuf.Any with an @type");
+    }
+    const std::string type = scalar(resource["@type"], r_path + ".@type");
+    if (type != ListenerType) {
+      fail(r_path + ".@type", "Unable to unpack as envoy.config.listener.v3.Listener: " + type);
+    }
+    YAML::Node listener = YAML::Clone(resource);
+    listener.remove("@type");
+    LdsResource entry;
+    entry.name = scalar(required(listener, "name", r_path), r_path + ".name");
+    try {
+      ListenerSpec spec = listenerSpec(listener, r_path);
+      const std::string error = unknownRouteCluster(spec, cluster_names);
+      if (!error.empty()) {
+        fail(r_path, error);
+      }
+      entry.spec = std::move(spec);
+    } catch (const ConfigError& e) {
+      entry.error = e.what();
+    }
+    response.resources.push_back(std::move(entry));
+  }
+  return response;
 }
 
 } // namespace EnvoyTsHost

@@ -108,18 +108,52 @@ struct ClusterSpec {
   Http1Settings http1_settings;
 };
 
+// dynamic_resources.lds_config: listeners from a file (Envoy's filesystem subscription,
+// envoy.config.core.v3.PathConfigSource).
+struct LdsConfigSpec {
+  std::string path;                             // path_config_source.path
+  std::optional<std::string> watched_directory; // path_config_source.watched_directory.path
+};
+
 struct BootstrapSpec {
   std::vector<ListenerSpec> listeners;
   std::vector<ClusterSpec> clusters;
   std::optional<SocketAddress> admin;
-  // Canonical YAML of static_resources.clusters and of admin, for a reload to tell whether they
-  // changed (it cannot apply such changes).
+  std::optional<LdsConfigSpec> lds;
+  // Canonical YAML of static_resources.clusters, admin and dynamic_resources, for a reload to tell
+  // whether they changed (it cannot apply such changes).
   std::string canonical_clusters;
   std::string canonical_admin;
+  std::string canonical_dynamic_resources;
 };
 
 // Reads the supported envoy.yaml subset; throws ConfigError on anything it cannot honour.
 BootstrapSpec loadBootstrap(const std::string& path);
+
+// A DiscoveryResponse file of Listener resources (LDS from a file).
+struct LdsResource {
+  std::string name;
+  std::optional<ListenerSpec> spec; // Unset: the listener failed, see `error`.
+  std::string error;
+};
+struct LdsResponse {
+  std::string version_info;
+  std::vector<LdsResource> resources;
+};
+
+// The file cannot be read or parsed as a DiscoveryResponse at all (Envoy counts such a refresh in
+// `update_failure`, not `update_rejected`).
+class LdsFileError : public ConfigError {
+public:
+  using ConfigError::ConfigError;
+};
+
+// Reads an LDS DiscoveryResponse (YAML or JSON). Throws LdsFileError (see above), or ConfigError
+// when the response as a whole is rejected (a resource that is not a Listener, a listener without
+// a name, an unsupported response field). An error inside one listener is that resource's `error`
+// (Envoy: addOrUpdateListener fails for that listener only). `clusters`: the cluster names routes
+// may use.
+LdsResponse loadLdsResponse(const std::string& path, const std::vector<ClusterSpec>& clusters);
 
 // Decodes standard base64 (BytesValue in YAML/JSON); throws ConfigError naming `field`.
 std::string decodeBase64(const std::string& input, const std::string& field);

@@ -46,6 +46,9 @@ struct ListenerRuntime {
   uint16_t bound_port{0};
   // Set when a reload replaced or removed this listener version (see listener_manager.h).
   DrainDecision drain;
+  // From LDS (dynamic_resources.lds_config) rather than static_resources: only an LDS update
+  // changes or removes it, only a reload of envoy.yaml changes or removes a static one.
+  bool added_via_api{false};
 };
 
 // Builds a listener from its spec on the main thread, in Envoy's order: for an HTTP listener the

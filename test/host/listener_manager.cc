@@ -29,6 +29,11 @@ bool sameAddress(const SocketAddress& a, const SocketAddress& b) {
 
 } // namespace
 
+std::string describeUpdate(const ListenerUpdateResult& result) {
+  return counted(result.updated, "updated") + ", " + counted(result.added, "added") + ", " +
+         counted(result.removed, "removed") + ", " + counted(result.unchanged, "unchanged");
+}
+
 ListenerManager::ListenerManager(Dispatcher& main_dispatcher, std::string config_path,
                                  uint32_t concurrency, DrainSettings drain,
                                  const BootstrapSpec& bootstrap, ClusterMap& clusters,
@@ -36,7 +41,8 @@ ListenerManager::ListenerManager(Dispatcher& main_dispatcher, std::string config
                                  std::vector<std::unique_ptr<Worker>>& workers)
     : main_dispatcher_(main_dispatcher), config_path_(std::move(config_path)),
       concurrency_(concurrency), drain_(drain), canonical_clusters_(bootstrap.canonical_clusters),
-      canonical_admin_(bootstrap.canonical_admin), clusters_(clusters), workers_(workers),
+      canonical_admin_(bootstrap.canonical_admin),
+      canonical_dynamic_resources_(bootstrap.canonical_dynamic_resources), clusters_(clusters), workers_(workers),
       active_(std::move(listeners)) {}
 
 ListenerManager::~ListenerManager() {
@@ -65,6 +71,15 @@ void ListenerManager::onEveryWorker(
   done.wait(lock, [&]() { return pending == 0; });
 }
 
+const ListenerRuntime* ListenerManager::find(const std::string& name) const {
+  for (const auto& active : active_) {
+    if (active->spec.name == name) {
+      return active.get();
+    }
+  }
+  return nullptr;
+}
+
 ReloadResult ListenerManager::reload() {
   HOST_LOG(Info, "reload: reading '" + config_path_ + "'");
   auto reject = [](int status, const std::string& error) {
@@ -87,13 +102,34 @@ ReloadResult ListenerManager::reload() {
     return reject(400, "admin: changed, and a reload applies listener changes only (restart the "
                        "host to change admin)");
   }
+  if (next.canonical_dynamic_resources != canonical_dynamic_resources_) {
+    return reject(400, "dynamic_resources: changed, and a reload applies listener changes only "
+                       "(restart the host to change dynamic_resources)");
+  }
   std::set<std::string> names;
   for (const ListenerSpec& spec : next.listeners) {
     if (!names.insert(spec.name).second) {
       return reject(400, "error adding listener '" + spec.name + "': duplicate listener name");
     }
+    const ListenerRuntime* existing = find(spec.name);
+    if (existing != nullptr && existing->added_via_api) {
+      return reject(400, "error adding listener '" + spec.name +
+                             "': a listener of that name was added by LDS");
+    }
   }
+  ListenerUpdate update;
+  update.listeners = std::move(next.listeners);
+  const ListenerUpdateResult result = apply(update);
+  if (!result.error.empty()) {
+    return reject(result.status, result.error);
+  }
+  const std::string summary = "reload OK: " + describeUpdate(result);
+  HOST_LOG(Info, summary);
+  return ReloadResult{200, summary};
+}
 
+ListenerUpdateResult ListenerManager::apply(const ListenerUpdate& update) {
+  ListenerUpdateResult result;
   // Build every changed or added listener before touching anything (Envoy builds the new
   // listener, filter configs included, while the old one keeps serving).
   struct Change {
@@ -102,19 +138,17 @@ ReloadResult ListenerManager::reload() {
     bool filter_chain_only;    // Envoy's in-place filter chain update.
   };
   std::vector<Change> changes;
-  std::vector<ListenerRuntime*> kept(next.listeners.size(), nullptr);
-  auto rejectBuilt = [&](int status, const std::string& error) {
-    for (Change& change : changes) {
-      closeListenSockets(change.built->sockets);
-    }
-    changes.clear(); // config_destroy for the configs built so far.
-    return reject(status, error);
+  // Per listener of the update: nullptr when it is built anew (or failed).
+  std::vector<ListenerRuntime*> kept(update.listeners.size(), nullptr);
+  std::vector<bool> failed(update.listeners.size(), false);
+  auto sameSource = [&](const ListenerRuntime& runtime) {
+    return runtime.added_via_api == update.added_via_api;
   };
-  for (size_t i = 0; i < next.listeners.size(); ++i) {
-    const ListenerSpec& spec = next.listeners[i];
+  for (size_t i = 0; i < update.listeners.size(); ++i) {
+    const ListenerSpec& spec = update.listeners[i];
     ListenerRuntime* existing = nullptr;
     for (auto& active : active_) {
-      if (active->spec.name == spec.name) {
+      if (active->spec.name == spec.name && sameSource(*active)) {
         existing = active.get();
       }
     }
@@ -123,21 +157,39 @@ ReloadResult ListenerManager::reload() {
       continue;
     }
     std::string error;
+    int status = 400;
     std::unique_ptr<ListenerRuntime> built = createListenerRuntime(spec, clusters_, error);
+    if (built != nullptr) {
+      built->added_via_api = update.added_via_api;
+      const bool share =
+          existing != nullptr && sameAddress(existing->spec.address, spec.address);
+      const bool bound =
+          share ? duplicateListenSockets(existing->sockets, built->sockets, error)
+                : bindListenSockets(spec.address, concurrency_, built->sockets,
+                                    built->bound_port, error);
+      if (!bound) {
+        closeListenSockets(built->sockets);
+        built.reset(); // config_destroy for what it built.
+        status = 500;
+      } else if (share) {
+        built->bound_port = existing->bound_port;
+      }
+    }
     if (built == nullptr) {
-      return rejectBuilt(400, "error adding listener '" + spec.name + "': " + error);
-    }
-    const bool share = existing != nullptr && sameAddress(existing->spec.address, spec.address);
-    const bool bound =
-        share ? duplicateListenSockets(existing->sockets, built->sockets, error)
-              : bindListenSockets(spec.address, concurrency_, built->sockets, built->bound_port,
-                                  error);
-    if (!bound) {
-      closeListenSockets(built->sockets);
-      return rejectBuilt(500, "error adding listener '" + spec.name + "': " + error);
-    }
-    if (share) {
-      built->bound_port = existing->bound_port;
+      if (update.all_or_nothing) {
+        for (Change& change : changes) {
+          closeListenSockets(change.built->sockets);
+        }
+        changes.clear(); // config_destroy for the configs built so far.
+        result.status = status;
+        result.error = "error adding listener '" + spec.name + "': " + error;
+        return result;
+      }
+      // LDS: this listener fails alone; its running version (if any) keeps serving.
+      result.failures.emplace_back(spec.name, error);
+      failed[i] = true;
+      kept[i] = existing;
+      continue;
     }
     const bool filter_chain_only =
         existing != nullptr && existing->spec.canonical_config_without_filter_chains ==
@@ -146,8 +198,8 @@ ReloadResult ListenerManager::reload() {
   }
 
   // Apply. The workers accept on each new version before they stop accepting on the old one.
-  std::vector<std::string> updated, added, removed, unchanged;
   std::vector<std::unique_ptr<ListenerRuntime>> previous = std::move(active_);
+  active_.clear();
   auto takePrevious = [&](ListenerRuntime* runtime) {
     for (auto& owned : previous) {
       if (owned.get() == runtime) {
@@ -156,10 +208,22 @@ ReloadResult ListenerManager::reload() {
     }
     return std::unique_ptr<ListenerRuntime>();
   };
+  // The other source's listeners, and those this update leaves as they are, stay first.
+  for (auto& owned : previous) {
+    if (owned != nullptr && (!sameSource(*owned) || update.keep.count(owned->spec.name) > 0)) {
+      active_.push_back(std::move(owned));
+    }
+  }
   size_t next_change = 0;
-  for (size_t i = 0; i < next.listeners.size(); ++i) {
+  for (size_t i = 0; i < update.listeners.size(); ++i) {
+    if (failed[i]) {
+      if (kept[i] != nullptr) {
+        active_.push_back(takePrevious(kept[i]));
+      }
+      continue;
+    }
     if (kept[i] != nullptr) {
-      unchanged.push_back(kept[i]->spec.name);
+      result.unchanged.push_back(kept[i]->spec.name);
       active_.push_back(takePrevious(kept[i]));
       continue;
     }
@@ -176,11 +240,11 @@ ReloadResult ListenerManager::reload() {
                                                    : "full listener update") +
                          "), listening on " + where + "; draining the previous version for " +
                          std::to_string(drain_.time.count()) + "s");
-      updated.push_back(built->spec.name);
+      result.updated.push_back(built->spec.name);
       startDraining(takePrevious(change.existing), change.filter_chain_only);
     } else {
       HOST_LOG(Info, "listener '" + built->spec.name + "' added, listening on " + where);
-      added.push_back(built->spec.name);
+      result.added.push_back(built->spec.name);
     }
     active_.push_back(std::move(change.built));
   }
@@ -194,14 +258,10 @@ ReloadResult ListenerManager::reload() {
     });
     HOST_LOG(Info, "listener '" + runtime->spec.name + "' removed; draining it for " +
                        std::to_string(drain_.time.count()) + "s");
-    removed.push_back(runtime->spec.name);
+    result.removed.push_back(runtime->spec.name);
     startDraining(std::move(gone), false);
   }
-  const std::string summary = "reload OK: " + counted(updated, "updated") + ", " +
-                              counted(added, "added") + ", " + counted(removed, "removed") + ", " +
-                              counted(unchanged, "unchanged");
-  HOST_LOG(Info, summary);
-  return ReloadResult{200, summary};
+  return result;
 }
 
 void ListenerManager::startDraining(std::unique_ptr<ListenerRuntime> runtime,

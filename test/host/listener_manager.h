@@ -5,6 +5,7 @@
 #include <chrono>
 #include <list>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,29 @@ struct ReloadResult {
   int status{200};
   std::string message;
 };
+
+// A new set of listeners from one source: envoy.yaml's static_resources (a reload) or an LDS
+// response. Listeners of the other source are left alone.
+struct ListenerUpdate {
+  std::vector<ListenerSpec> listeners; // The whole set of this source, in order.
+  bool added_via_api{false};
+  // A reload: any failure rejects the whole update. LDS (Envoy's LdsApiImpl::onConfigUpdate):
+  // a listener that fails is reported in `failures` and the rest is applied.
+  bool all_or_nothing{true};
+  // LDS: names in the response whose resource already failed: their running version (if any)
+  // is left as it is (not removed).
+  std::set<std::string> keep;
+};
+
+struct ListenerUpdateResult {
+  int status{200}; // All or nothing: 400 (configuration) / 500 (socket) when rejected.
+  std::string error;
+  std::vector<std::string> updated, added, removed, unchanged;
+  std::vector<std::pair<std::string, std::string>> failures; // LDS: (listener name, error).
+};
+
+// "<n> updated (<names>), <n> added, <n> removed (<names>), <n> unchanged (<names>)".
+std::string describeUpdate(const ListenerUpdateResult& result);
 
 // The listeners of a serving host once the workers run, and their updates: a reload re-reads
 // envoy.yaml and applies it the way Envoy's listener manager applies an LDS update
@@ -56,9 +80,16 @@ public:
   ~ListenerManager();
 
   const std::vector<std::unique_ptr<ListenerRuntime>>& listeners() const { return active_; }
+  // The active listener of that name, or nullptr.
+  const ListenerRuntime* find(const std::string& name) const;
 
-  // Re-reads the envoy.yaml and applies it (SIGHUP, POST /reload).
+  // Re-reads the envoy.yaml and applies its static listeners (SIGHUP, POST /reload).
   ReloadResult reload();
+
+  // Applies `update` (the workers must be running): matched by name among the listeners of the
+  // update's source, unchanged ones are left alone, changed and added ones built first, then the
+  // workers switch over, then replaced and removed versions drain (see above).
+  ListenerUpdateResult apply(const ListenerUpdate& update);
 
 private:
   // A replaced or removed listener version serving its last connections (Envoy's
@@ -84,6 +115,7 @@ private:
   // What the running listeners were built from: clusters and admin cannot change by a reload.
   const std::string canonical_clusters_;
   const std::string canonical_admin_;
+  const std::string canonical_dynamic_resources_;
   ClusterMap& clusters_;
   std::vector<std::unique_ptr<Worker>>& workers_;
   std::vector<std::unique_ptr<ListenerRuntime>> active_;

@@ -12,6 +12,7 @@
 #include "admin.h"
 #include "cluster.h"
 #include "config.h"
+#include "lds_api.h"
 #include "listener.h"
 #include "listener_manager.h"
 #include "logger.h"
@@ -125,6 +126,17 @@ int runServer(const Options& options) {
       ListenerManager::DrainSettings{std::chrono::seconds(options.drain_time_s),
                                      options.drain_strategy},
       bootstrap, config.clusters, std::move(config.listeners), workers);
+  // dynamic_resources.lds_config (Envoy creates its LdsApi once the static listeners are loaded).
+  std::unique_ptr<LdsApi> lds;
+  if (bootstrap.lds) {
+    lds = std::make_unique<LdsApi>(main_dispatcher, *bootstrap.lds, bootstrap.clusters, *listeners);
+    std::string error;
+    if (!lds->initialize(error)) {
+      std::fprintf(stderr, "envoy-ts-host: error initializing configuration '%s': %s\n",
+                   options.config_path.c_str(), error.c_str());
+      return 1;
+    }
+  }
   AdminServer admin(main_dispatcher, options.concurrency, [&]() { main_dispatcher.exit(); });
   admin.setReloadHandler([&]() { return listeners->reload(); });
   if (bootstrap.admin) {
@@ -136,6 +148,11 @@ int runServer(const Options& options) {
   }
   for (auto& worker : workers) {
     worker->start();
+  }
+  // Envoy's init manager waits for LDS's first update (or its failure) before the server is
+  // live; from a file that read happens here, before /ready answers 200.
+  if (lds) {
+    lds->start();
   }
   for (auto& listener : listeners->listeners()) {
     HOST_LOG(Info, "listener '" + listener->spec.name + "' listening on " +
@@ -154,6 +171,7 @@ int runServer(const Options& options) {
   main_dispatcher.run();
 
   HOST_LOG(Info, "shutting down");
+  lds.reset(); // No more updates.
   armShutdownWatchdog();
   HOST_LOG(Debug, "shutdown: stopping listeners and closing connections");
   for (auto& worker : workers) {

@@ -89,6 +89,15 @@ Histogram& StatsStore::histogram(const std::string& name) {
   return *slot;
 }
 
+TextReadout& StatsStore::textReadout(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto& slot = text_readouts_[name];
+  if (slot == nullptr) {
+    slot = std::make_unique<TextReadout>();
+  }
+  return *slot;
+}
+
 bool StatsStore::renderText(const std::string* filter, std::string& out, std::string& error) const {
   std::regex pattern;
   if (filter != nullptr) {
@@ -103,6 +112,11 @@ bool StatsStore::renderText(const std::string* filter, std::string& out, std::st
     return filter == nullptr || std::regex_search(name, pattern);
   };
   std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [name, readout] : text_readouts_) {
+    if (keep(name)) {
+      out += name + ": \"" + readout->value() + "\"\n";
+    }
+  }
   std::map<std::string, uint64_t> scalars;
   for (const auto& [name, counter] : counters_) {
     if (keep(name)) {

@@ -32,6 +32,23 @@ private:
   std::atomic<uint64_t> value_{0};
 };
 
+// Envoy's TextReadout: a string value.
+class TextReadout {
+public:
+  void set(std::string value) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    value_ = std::move(value);
+  }
+  std::string value() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return value_;
+  }
+
+private:
+  mutable std::mutex mutex_;
+  std::string value_;
+};
+
 class Histogram {
 public:
   void record(uint64_t value);
@@ -52,9 +69,10 @@ public:
   Counter& counter(const std::string& name);
   Gauge& gauge(const std::string& name);
   Histogram& histogram(const std::string& name);
+  TextReadout& textReadout(const std::string& name);
 
-  // Envoy's GET /stats plain-text body: "name: value" lines, counters and gauges sorted by name,
-  // then histograms sorted by name; `filter` (ECMAScript regex) keeps names it matches anywhere.
+  // Envoy's GET /stats plain-text body: text readouts sorted by name (`name: "value"`), then
+  // "name: value" lines of counters and gauges sorted by name, then histograms sorted by name; `filter` (ECMAScript regex) keeps names it matches anywhere.
   // False with `error` set when the regex does not compile.
   bool renderText(const std::string* filter, std::string& out, std::string& error) const;
 
@@ -63,6 +81,7 @@ private:
   std::map<std::string, std::unique_ptr<Counter>> counters_;
   std::map<std::string, std::unique_ptr<Gauge>> gauges_;
   std::map<std::string, std::unique_ptr<Histogram>> histograms_;
+  std::map<std::string, std::unique_ptr<TextReadout>> text_readouts_;
 };
 
 } // namespace EnvoyTsHost

@@ -682,7 +682,7 @@ LdsResponse loadLdsResponse(const std::string& path, const std::vector<ClusterSp
     response.version_info = scalar(root["version_info"], "version_info");
   }
   const YAML::Node resources = root["resources"];
-  if (resources && !resources.IsSequence()) {
+  if (resources && !resources.IsSequence() && !resources.IsNull()) {
     throw LdsFileError(path + ": resources: expected a list");
   }
   std::set<std::string> cluster_names;
@@ -712,6 +712,8 @@ LdsResponse loadLdsResponse(const std::string& path, const std::vector<ClusterSp
       entry.spec = std::move(spec);
     } catch (const ConfigError& e) {
       entry.error = e.what();
+    } catch (const YAML::Exception& e) {
+      entry.error = r_path + ": " + e.what();
     }
     response.resources.push_back(std::move(entry));
   }

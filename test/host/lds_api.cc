@@ -230,6 +230,8 @@ void LdsApi::refresh() {
     return;
   } catch (const ConfigError& e) {
     rejection = e.what();
+  } catch (const std::exception& e) {
+    rejection = e.what();
   }
   if (!rejection.empty()) {
     HOST_LOG(Warn, "Filesystem config update rejected: " + rejection);

@@ -312,7 +312,12 @@ resources:
       assert.equal(await xConfig(second), 'n1');
       assert.deepEqual(calls(host).filter((c) => c.startsWith('config_')),
                        ['config_new v1', 'config_new rejects reject', 'config_new n1']);
-      assert.equal(stats.update_attempt, 4);
+      // A value of the wrong type inside a listener: that listener fails.
+      host.publish(ldsYaml('v5', [{ name: 'main', port: main, filters: lifecycle('v5') }])
+        .replace('"domains": ["*"]', '"domains": [{"x": 1}]'));
+      stats = await statReaches(host, 'update_rejected', 3);
+      assert.equal(await xConfig(main), 'v1');
+      assert.equal(stats.update_attempt, 5);
       assert.equal(stats.update_success, 1);
     } finally {
       await host.stop();

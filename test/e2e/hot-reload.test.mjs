@@ -3,7 +3,7 @@
 // Bundle versions are built here with esbuild from test/e2e/fixtures/versioned/stamp.ts, whose
 // filter stamps its version on the request (seen by the upstream) and on the response.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 
 import esbuild from 'esbuild';
 
-import { echoOf, proxyName, realEnvoy, request, root, startProxy, startUpstream } from './harness.mjs';
+import { echoOf, envoyYaml, proxyName, realEnvoy, request, root, startProxy, startUpstream } from './harness.mjs';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-hot-reload-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -281,6 +281,87 @@ describe(`hot reload in watch mode through ${proxyName}`, { skip: realEnvoy ? 'm
       assert.equal(heapAfter.nativeContexts, heapBefore.nativeContexts);
     } finally {
       const exit = await proxy.stop();
+      assert.equal(exit.code, 0, `clean shutdown, output:\n${proxy.output}`);
+    }
+  });
+});
+
+// The production path: Envoy replaces the filter config (an LDS push pointing the chain at another
+// bundle file). The conformance host applies a changed envoy.yaml on POST /reload the way Envoy's
+// listener manager applies an LDS update: the new config_new first, open connections drained on the
+// old chain, the old config destroyed once the drain time is over.
+describe(`hot reload by a filter config update through ${proxyName}`, { skip: realEnvoy ? 'needs a listener update the test can trigger (the conformance host\'s POST /reload)' : false }, () => {
+  test('6 config updates under load: no request fails, new connections get the new bundle, old versions are released', async (t) => {
+    const upstream = await startUpstream();
+    const bundles = [];
+    for (const version of ['A', 'B']) {
+      mkdirSync(path.join(dir, `lds-${version}`), { recursive: true });
+      const bundle = path.join(dir, `lds-${version}`, 'stamp.js');
+      writeFileSync(bundle, await versionSource(version));
+      bundles.push({ version, bundle });
+    }
+    const filterConfigs = (i) => [{ bundle: bundles[i % 2].bundle, chain: [{ name: 'stamp', config: { ms: 3 } }] }];
+    // A conformance host from before config reload has neither the option nor POST /reload.
+    const unsupported = async (why) => {
+      await upstream.close();
+      t.skip(`this conformance host cannot reload its configuration (${why})`);
+    };
+    let proxy;
+    try {
+      proxy = await startProxy({ upstreamPort: upstream.port, concurrency: 2, logLevel: 'debug',
+                                 filterConfigs: filterConfigs(0), extraArgs: ['--drain-time-s', '1'] });
+    } catch (error) {
+      if (/unknown option: --drain-time-s/.test(String(error))) return unsupported('no --drain-time-s');
+      throw error;
+    }
+    if ((await request(proxy.adminPort, { method: 'POST', path: '/reload' })).status === 404) {
+      await proxy.stop();
+      return unsupported('no POST /reload');
+    }
+    upstream.seen.length = 0;
+    let phase = { index: 0, version: 'A', updating: false };
+    const freshResults = [];
+    const load = startLoad(proxy.port, { keepAlive: 3, fresh: 0, phaseOf: () => phase });
+    const freshLoad = startLoad(proxy.port, { keepAlive: 0, fresh: 2, phaseOf: () => phase });
+    try {
+      await completions(load, 100);
+      for (let i = 1; i <= 6; i++) {
+        phase = { ...phase, updating: true };
+        writeFileSync(proxy.configPath, envoyYaml({ listenPort: proxy.port, adminPort: proxy.adminPort,
+                                                    upstreamPort: upstream.port, filterConfigs: filterConfigs(i) }));
+        const reloaded = await request(proxy.adminPort, { method: 'POST', path: '/reload' });
+        assert.equal(reloaded.status, 200, reloaded.body);
+        assert.match(reloaded.body, /reload OK: 1 updated/);
+        phase = { index: i, version: bundles[i % 2].version, updating: false };
+        await completions(freshLoad, 30);
+      }
+      await load.stop();
+      await freshLoad.stop();
+      freshResults.push(...freshLoad.results);
+
+      const all = [...load.results, ...freshResults];
+      assert.deepEqual(all.filter((r) => r.error !== undefined || r.status !== 200), [], 'no request failed or was reset');
+      for (const r of all) assert.equal(r.requestStamp, r.responseStamp, 'one version produced the whole exchange');
+      for (const r of freshResults) {
+        if (!r.phase.updating) assert.equal(r.responseStamp, r.phase.version, 'a new connection gets the new chain');
+      }
+      // Each old config is destroyed after its drain. The last one held B, now unused: B's bundle
+      // version is released in the main thread's environment, and in a worker's when it next
+      // updates its configs (before its next stream).
+      const releasedB = () => proxy.output.match(new RegExp(`bundle version \\w+ of ${bundles[1].bundle} released`, 'g'))?.length ?? 0;
+      await waitForLog(proxy, () => releasedB() >= 1, "B's release in the main thread's environment");
+      for (let i = 0; i < 8; i++) assert.equal((await request(proxy.port, { path: '/after' })).status, 200);
+      await waitForLog(proxy, () => releasedB() >= 2, "B's release in a worker's environment");
+      // Envoy's stats store gives the new config the counters of the same names: counts continue.
+      const served = upstream.seen.length;
+      assert.equal(await proxy.stat('stamp.requests'), served);
+      const last = await request(proxy.port, { path: '/last' });
+      assert.equal(Number(echoOf(last).headers['x-stamp-total']), served + 1, 'ctx.shared survived the updates');
+    } finally {
+      await load.stop();
+      await freshLoad.stop();
+      const exit = await proxy.stop();
+      await upstream.close();
       assert.equal(exit.code, 0, `clean shutdown, output:\n${proxy.output}`);
     }
   });

@@ -89,12 +89,13 @@ export class BundleVersions {
     return entry.version;
   }
 
-  /** A holder lets go of `version`; once none is left the environment forgets it. */
-  release(version: BundleVersion): void {
+  /** A holder lets go of `version`; once none is left the environment forgets it (returns true). */
+  release(version: BundleVersion): boolean {
     const key = `${version.hash}\0${version.path}`;
     const entry = this.#entries.get(key);
-    if (entry === undefined || entry.version !== version) return;
-    if (--entry.holders <= 0) this.#entries.delete(key);
+    if (entry === undefined || entry.version !== version || --entry.holders > 0) return false;
+    this.#entries.delete(key);
+    return true;
   }
 
   /** How many versions are held (tests). */

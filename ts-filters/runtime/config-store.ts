@@ -9,9 +9,10 @@
 
 import { ConfigError } from '../api/errors';
 import { BundleVersions, readBundle, type BundleVersion, type PinnedSource } from './bundle-versions';
-import { ConfigKind } from './codes';
+import { ConfigKind, LogLevel } from './codes';
 import { loadFilterConfig, type BundleLoader, type LoadedConfig } from './config';
 import { environmentGrants } from './guards/capability-grants';
+import { RUNTIME_PREFIX, writeLog } from './log';
 import type { ConfigKind as NativeConfigKind, NativeBinding } from './native';
 import { loadRouteConfig, type RouteConfig } from './route-config';
 
@@ -108,7 +109,7 @@ export class ConfigStore {
       }
       this.#sources.set(id, { json, kind, version: acquired });
     } catch (error) {
-      if (acquired !== undefined) this.#versions.release(acquired);
+      if (acquired !== undefined) this.#drop(acquired);
       // Loading granted the config's capabilities (config.ts): a config that failed to load grants
       // nothing, unless an earlier load of it still serves.
       if (!wasLoaded) environmentGrants.revoke(id);
@@ -119,6 +120,13 @@ export class ConfigStore {
   #release(id: number): void {
     const version = this.#sources.get(id)?.version;
     this.#sources.delete(id);
-    if (version !== undefined) this.#versions.release(version);
+    if (version !== undefined) this.#drop(version);
+  }
+
+  #drop(version: BundleVersion): void {
+    if (this.#versions.release(version)) {
+      writeLog(this.#binding, LogLevel.Debug, RUNTIME_PREFIX,
+               `bundle version ${version.hash.slice(0, 12)} of ${version.path} released (no config holds it)`, []);
+    }
   }
 }

@@ -109,6 +109,8 @@ describe('configs and bundle versions', () => {
 
     runtime.unloadConfig(1);
     assert.equal(runtime.bundleVersionCount(), 1, 'the old version is released with its last config');
+    assert.ok(binding.logs.some((l) => /^\[envoy-ts\] bundle version \w{12} of .* released \(no config holds it\)$/.test(l.message)),
+              JSON.stringify(binding.logs));
     runtime.unloadConfig(2);
     assert.equal(runtime.bundleVersionCount(), 0);
   });
@@ -213,3 +215,4 @@ describe('watch-mode reload (reloadConfig)', () => {
                  /'watch' must be true or false, got "yes"/);
   });
 });
+

@@ -22,6 +22,7 @@ using runtime::LogLevel;
 bool reloadWatchedConfig(uint64_t config_id) {
   runtime::ConfigRegistry& registry = runtime::ConfigRegistry::instance();
   bool validated = false;
+  bool gone = false;  // the config was destroyed meanwhile: nothing to say
   std::string error;
   std::shared_ptr<const runtime::BundleSource> fresh;
   std::string path;
@@ -36,7 +37,7 @@ bool reloadWatchedConfig(uint64_t config_id) {
       validated = true;
       auto before = bridge.bundleOf(config_id);
       if (!before) {
-        error = "the config is gone";
+        gone = true;
         return false;
       }
       path = before->source->path;
@@ -60,11 +61,12 @@ bool reloadWatchedConfig(uint64_t config_id) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
+  if (gone) {
+    return true;
+  }
   if (!error.empty()) {
-    if (error != "the config is gone") {
-      runtime::log(LogLevel::Error, "watch: the new version of " + path +
-                                        " was rejected, the running version keeps serving: " + error);
-    }
+    runtime::log(LogLevel::Error, "watch: the new version of " + path +
+                                      " was rejected, the running version keeps serving: " + error);
   } else if (fresh != nullptr && revision != 0) {
     runtime::log(LogLevel::Info, "watch: reloaded " + path + " (version " +
                                      fresh->hash.substr(0, 12) + ", filter config " +

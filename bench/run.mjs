@@ -8,7 +8,7 @@
 // checks (wrong status, wrong x-request-id behaviour, a blocked command not refused, errors in the host log).
 //
 // Options (flags or env): --script-only, --body-only, --async-only, --http-only, --network-only,
-//   --soak-only, --source-maps-only (combinable), --quick (a short smoke run), BENCH_SCRIPT_STREAMS, BENCH_SCRIPT_WARMUP,
+//   --soak-only, --source-maps-only, --hot-reload-only (combinable), --quick (a short smoke run), BENCH_SCRIPT_STREAMS, BENCH_SCRIPT_WARMUP,
 //   BENCH_SCRIPT_RUNS, BENCH_HTTP_RUNS, BENCH_HTTP_SECONDS, BENCH_NET_RUNS, BENCH_NET_REQUESTS,
 //   BENCH_NET_PIPELINED_REQUESTS, BENCH_SOAK_REQUESTS, BENCH_SOAK_ONLY (example keys, comma-separated).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import path from 'node:path';
 
 import { asyncBench } from './lib/async.mjs';
 import { bodyBench } from './lib/body.mjs';
+import { hotReloadBench } from './lib/hot-reload.mjs';
 import { httpBench } from './lib/http.mjs';
 import { networkBench } from './lib/network.mjs';
 import { scriptedBench } from './lib/scripted.mjs';
@@ -32,7 +33,8 @@ const TARGET_RPS_RATIO = 0.95;
 const LEAK_LIMIT_KIB_PER_1E5 = { heap: 1024, allocated: 4096 };
 
 const PARTS = { '--script-only': 'scripted', '--body-only': 'body', '--async-only': 'async', '--http-only': 'http',
-  '--network-only': 'network', '--soak-only': 'soak', '--source-maps-only': 'sourceMaps' };
+  '--network-only': 'network', '--soak-only': 'soak', '--source-maps-only': 'sourceMaps',
+  '--hot-reload-only': 'hotReload' };
 const argv = new Set(process.argv.slice(2));
 for (const arg of argv) {
   if (!(arg in PARTS) && arg !== '--quick') {
@@ -93,6 +95,12 @@ const settings = {
     requests: quick ? 3 : 5,
     stacksPerRequest: quick ? 50 : 200,
   },
+  hotReload: {
+    reloads: quick ? 5 : 20,
+    seconds: quick ? 3 : 8,
+    everyMs: 500,
+    runs: quick ? 1 : 3,
+  },
   soak: {
     warmupRequests: quick ? 2000 : 20000,
     passRequests: envInt('BENCH_SOAK_REQUESTS', quick ? 10000 : 100000),
@@ -111,7 +119,7 @@ for (const file of [hostBin, path.join(releaseDir, 'libenvoy_ts.so'), path.join(
 
 const started = Date.now();
 const report = { date: new Date().toISOString(), machine: machineInfo(), settings, scripted: null, body: null, async: null,
-  http: null, network: null, soak: null, source_maps: null, failures: [] };
+  http: null, network: null, soak: null, source_maps: null, hot_reload: null, failures: [] };
 log(`machine: ${report.machine.nproc} CPUs (${report.machine.cpu_model}), ${report.machine.kernel}, ` +
     `commit ${report.machine.git_commit?.slice(0, 12)}${report.machine.git_dirty ? ' (dirty)' : ''}`);
 
@@ -133,6 +141,7 @@ if (runs('http')) report.http = await part('http', () => httpBench(settings.http
 if (runs('network')) report.network = await part('network', () => networkBench(settings.network));
 if (runs('soak')) report.soak = await part('soak', () => soakBench(settings.soak));
 if (runs('sourceMaps')) report.source_maps = await part('source maps', () => sourceMapsBench(settings.sourceMaps));
+if (runs('hotReload')) report.hot_reload = await part('hot reload', () => hotReloadBench(settings.hotReload));
 report.duration_s = Math.round((Date.now() - started) / 100) / 10;
 
 // ---- tables ----
@@ -383,6 +392,31 @@ if (report.source_maps) {
         '(where Node parses the bundle\'s map with source maps on), then the mean over many.',
       `Per-run first stack (ms): off ${off.first_stack_ms_runs.join(', ')}; on ${on.first_stack_ms_runs.join(', ')}. ` +
         `Per-run µs per stack: off ${off.per_stack_us_runs.join(', ')}; on ${on.per_stack_us_runs.join(', ')}.`,
+    ],
+  });
+}
+
+if (report.hot_reload) {
+  const h = report.hot_reload;
+  sections.push({
+    title: `Hot reload ("watch": true): the examples bundle (${fmt.int(h.bundle_bytes / 1024)} KiB) rewritten with a new ` +
+      `build comment, host --concurrency 2`,
+    header: ['measure', 'median', 'max / ratio'],
+    rows: [
+      ['file written → a worker serves the new version, ms', fmt.fixed(h.served_after_ms_median, 1), fmt.fixed(h.served_after_ms_max, 1)],
+      ['validating it in the prepared spare environment, ms', fmt.fixed(h.validate_ms_median, 1), '—'],
+      ['loading it in a worker (its first stream after the change), ms', fmt.fixed(h.worker_load_ms_median, 2),
+       fmt.fixed(h.worker_load_ms_max, 2)],
+      ['p99 under load: steady / reloading every 500 ms, ms', `${fmt.fixed(h.steady.p99_ms, 2)} / ${fmt.fixed(h.reloading.p99_ms, 2)}`,
+       `${fmt.fixed(h.p99_ratio, 2)}×`],
+      ['p50 under load: steady / reloading, ms', `${fmt.fixed(h.steady.p50_ms, 2)} / ${fmt.fixed(h.reloading.p50_ms, 2)}`, '—'],
+      ['requests/s: steady / reloading', `${fmt.int(h.steady.rps)} / ${fmt.int(h.reloading.rps)}`, '—'],
+    ],
+    notes: [
+      `${h.reloads} timed reloads, each until both workers served a stream of the new version (times from the host's ` +
+        'log, which includes the 100 ms quiet period the watcher waits after a change).',
+      `Latency: wrk -t1 -c16 (TS request-id filter), steady runs interleaved with runs during which the bundle is ` +
+        `rewritten every 500 ms (${h.reloading.reloads} reloads), medians of the runs.`,
     ],
   });
 }

@@ -1,5 +1,6 @@
 #include "native/bridge/bridge.h"
 
+#include <chrono>
 #include <cstring>
 
 #include "native/bridge/binding.h"
@@ -115,6 +116,8 @@ void Bridge::setDispatcher(Napi::Object dispatcher) {
     return out;
   };
   load_config_ = ref("loadConfig");
+  reload_config_ = ref("reloadConfig");
+  bundle_of_ = ref("bundleOf");
   unload_config_ = ref("unloadConfig");
   describe_metrics_ = ref("describeMetrics");
   body_hooks_ = ref("bodyHooks");
@@ -188,25 +191,86 @@ Bridge::CallResult Bridge::recoverFromOverrun(StreamRef ref, napi_value* result)
   return CallResult::Stopped;
 }
 
-std::string Bridge::loadConfig(uint64_t config_id, const std::string& json, ConfigKind kind) {
+std::string Bridge::loadConfig(uint64_t config_id, const std::string& json, ConfigKind kind,
+                               const runtime::BundleSource* pinned, uint64_t revision) {
   Napi::HandleScope scope(env_);
-  napi_value args[3] = {Napi::Number::New(env_, static_cast<double>(config_id)),
+  napi_value args[5] = {Napi::Number::New(env_, static_cast<double>(config_id)),
                         Napi::String::New(env_, json),
-                        Napi::Number::New(env_, static_cast<uint32_t>(kind))};
+                        Napi::Number::New(env_, static_cast<uint32_t>(kind)),
+                        pinned == nullptr ? napi_value(Napi::Env(env_).Undefined())
+                                          : napi_value(Napi::String::New(env_, pinned->hash)),
+                        pinned == nullptr ? napi_value(Napi::Env(env_).Undefined())
+                                          : napi_value(Napi::String::New(env_, pinned->source))};
+  const bool had_one = hasConfig(config_id);
   napi_value result = nullptr;
-  switch (callDispatcher(load_config_, 3, args, &result, "loadConfig")) {
+  std::string error;
+  switch (callDispatcher(load_config_, 5, args, &result, "loadConfig")) {
+  case CallResult::Ok: {
+    Napi::Value outcome(env_, result);
+    error = outcome.IsString() ? outcome.As<Napi::String>().Utf8Value() : "";
+    break;
+  }
+  case CallResult::Failed:
+    error = "the envoy-ts runtime failed while loading the config (see the log)";
+    break;
+  case CallResult::Stopped:
+    error = "loading it ran past its CPU budget and was stopped (the log has the stack)";
+    break;
+  }
+  LoadedHere& here = configs_[config_id];
+  here.revision = revision;
+  if (error.empty() || !had_one) {
+    here.error = error;  // a failed reload leaves the loaded revision serving
+  }
+  return error;
+}
+
+std::string Bridge::reloadConfig(uint64_t config_id) {
+  Napi::HandleScope scope(env_);
+  napi_value args[1] = {Napi::Number::New(env_, static_cast<double>(config_id))};
+  napi_value result = nullptr;
+  switch (callDispatcher(reload_config_, 1, args, &result, "reloadConfig")) {
   case CallResult::Ok:
     break;
   case CallResult::Failed:
-    return configs_[config_id] = "the envoy-ts runtime failed while loading the config (see the log)";
+    return "the envoy-ts runtime failed while reloading the config (see the log)";
   case CallResult::Stopped:
-    return configs_[config_id] =
-               "loading it ran past its CPU budget and was stopped (the log has the stack)";
+    return "loading it ran past its CPU budget and was stopped (the log has the stack)";
   }
   Napi::Value outcome(env_, result);
-  std::string error = outcome.IsString() ? outcome.As<Napi::String>().Utf8Value() : "";
-  configs_[config_id] = error;
-  return error;
+  return outcome.IsString() ? outcome.As<Napi::String>().Utf8Value() : "";
+}
+
+std::optional<Bridge::LoadedBundle> Bridge::bundleOf(uint64_t config_id) {
+  Napi::HandleScope scope(env_);
+  napi_value args[1] = {Napi::Number::New(env_, static_cast<double>(config_id))};
+  napi_value result = nullptr;
+  if (callDispatcher(bundle_of_, 1, args, &result, "bundleOf") != CallResult::Ok) {
+    return std::nullopt;
+  }
+  Napi::Value value(env_, result);
+  if (!value.IsArray()) {
+    return std::nullopt;  // no bundle file (an injected loader), or an unknown config
+  }
+  // [path, hash, source, watch].
+  Napi::Array fields = value.As<Napi::Array>();
+  auto text = [&](uint32_t i) -> std::string {
+    Napi::Maybe<Napi::Value> item = fields.Get(i);
+    return item.IsJust() && item.Unwrap().IsString() ? item.Unwrap().As<Napi::String>().Utf8Value()
+                                                     : std::string();
+  };
+  Napi::Maybe<Napi::Value> watch = fields.Get(3);
+  auto source = std::make_shared<runtime::BundleSource>(
+      runtime::BundleSource{text(0), text(1), text(2)});
+  return LoadedBundle{std::move(source), watch.IsJust() && watch.Unwrap().IsNumber() &&
+                                             watch.Unwrap().As<Napi::Number>().Uint32Value() == 1};
+}
+
+void Bridge::noteRevision(uint64_t config_id, uint64_t revision) {
+  auto it = configs_.find(config_id);
+  if (it != configs_.end()) {
+    it->second.revision = revision;
+  }
 }
 
 uint32_t Bridge::bodyHooks(uint64_t config_id) {
@@ -291,12 +355,28 @@ void Bridge::syncConfigs() {
     }
   }
   for (const auto& [id, config] : live) {
-    if (configs_.count(id) == 0) {
-      std::string error = loadConfig(id, config.json, static_cast<ConfigKind>(config.kind));
-      if (!error.empty()) {
-        runtime::log(LogLevel::Error, "a worker could not load filter config " +
-                                          std::to_string(id) + ": " + error);
-      }
+    auto here = configs_.find(id);
+    if (here != configs_.end() && here->second.revision == config.revision) {
+      continue;
+    }
+    // On a worker this runs inside the first stream's on_http_filter_new after the change: the
+    // cost is logged (debug) so it can be measured (README "Deploying new filter code").
+    auto started = std::chrono::steady_clock::now();
+    std::string error = loadConfig(id, config.json, static_cast<ConfigKind>(config.kind),
+                                   config.bundle.get(), config.revision);
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::steady_clock::now() - started)
+                  .count();
+    if (!error.empty()) {
+      runtime::log(LogLevel::Error, "a worker could not load filter config " + std::to_string(id) +
+                                        (config.revision > 0 ? " (reload " + std::to_string(config.revision) +
+                                                                   "; it keeps the version it had)"
+                                                             : "") +
+                                        ": " + error);
+    } else {
+      runtime::log(LogLevel::Debug, "loaded filter config " + std::to_string(id) + " revision " +
+                                        std::to_string(config.revision) + " in " +
+                                        std::to_string(us) + " us");
     }
   }
   synced_generation_ = generation;
@@ -304,12 +384,12 @@ void Bridge::syncConfigs() {
 
 bool Bridge::hasConfig(uint64_t config_id) const {
   auto it = configs_.find(config_id);
-  return it != configs_.end() && it->second.empty();
+  return it != configs_.end() && it->second.error.empty();
 }
 
 std::string Bridge::configError(uint64_t config_id) const {
   auto it = configs_.find(config_id);
-  return it == configs_.end() ? std::string() : it->second;
+  return it == configs_.end() ? std::string() : it->second.error;
 }
 
 void Bridge::closeStream(StreamRef ref, bool notify_js) {

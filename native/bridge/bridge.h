@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include <vector>
@@ -13,6 +15,7 @@
 #include "native/bridge/buffer_views.h"
 #include "native/bridge/codes.h"
 #include "native/bridge/stream_table.h"
+#include "native/runtime/config_registry.h"
 #include "native/runtime/environment.h"
 
 
@@ -26,8 +29,24 @@ class Bridge : public runtime::EnvironmentClient {
   static Bridge& of(runtime::Environment& env);
 
   // ---- Configs ----
-  // Loads and validates a filter config in this environment. Returns "" or the problem.
-  std::string loadConfig(uint64_t config_id, const std::string& json, ConfigKind kind);
+  // Loads and validates a filter config in this environment. Returns "" or the problem. With
+  // `pinned`, its bundle is compiled from that source (what the validating environment read)
+  // rather than read from the file. Loading a config id again (a newer `revision`) replaces it
+  // only if the new load succeeds: otherwise the loaded revision keeps serving.
+  std::string loadConfig(uint64_t config_id, const std::string& json, ConfigKind kind,
+                         const runtime::BundleSource* pinned = nullptr, uint64_t revision = 0);
+  // Watch mode: loads the config's bundle again from its file if it changed, validated against the
+  // metrics Envoy defined for it. Returns "" (reloaded, or unchanged: compare bundleOf's hash) or
+  // why the new version was rejected (the config keeps its version).
+  std::string reloadConfig(uint64_t config_id);
+  // The bundle version a loaded config runs, and whether the config is in watch mode.
+  struct LoadedBundle {
+    std::shared_ptr<const runtime::BundleSource> source;
+    bool watch = false;
+  };
+  std::optional<LoadedBundle> bundleOf(uint64_t config_id);
+  // The revision of config `config_id` this environment loaded (a reload validated here).
+  void noteRevision(uint64_t config_id, uint64_t revision);
   // The metrics a loaded config's filters declare, in the order JS addresses them.
   struct MetricDeclaration {
     std::string name;                 // "<filter>.<metric>"
@@ -132,6 +151,8 @@ class Bridge : public runtime::EnvironmentClient {
   StreamTable streams_;
   Napi::ObjectReference dispatcher_;
   napi_ref load_config_ = nullptr;
+  napi_ref reload_config_ = nullptr;
+  napi_ref bundle_of_ = nullptr;
   napi_ref unload_config_ = nullptr;
   napi_ref describe_metrics_ = nullptr;
   napi_ref body_hooks_ = nullptr;
@@ -146,7 +167,11 @@ class Bridge : public runtime::EnvironmentClient {
   napi_ref on_budget_exceeded_ = nullptr;
   int consecutive_failures_ = 0;  // calls into the runtime that threw, in a row
   napi_ref watch_slots_ref_ = nullptr;
-  std::map<uint64_t, std::string> configs_;  // config id → why it failed to load ("" if it loaded)
+  struct LoadedHere {
+    uint64_t revision = 0;  // the newest revision tried (runtime::ConfigRegistry::Config)
+    std::string error;      // why the config has no usable copy here ("" if one loaded)
+  };
+  std::map<uint64_t, LoadedHere> configs_;
   uint64_t synced_generation_ = 0;
   BufferViews views_;
   napi_ref stats_buffer_ref_ = nullptr;

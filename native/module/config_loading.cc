@@ -7,6 +7,7 @@
 
 #include "native/abi/types.h"
 #include "native/bridge/bridge.h"
+#include "native/runtime/bundle_watcher.h"
 #include "native/runtime/config_registry.h"
 #include "native/runtime/environment.h"
 #include "native/runtime/environment_pool.h"
@@ -110,10 +111,12 @@ std::optional<LoadedConfig> loadFilterConfig(std::string_view filter_name, std::
   LoadedConfig loaded{registry.reserveId(), {}, 0, false};
   bridge::Bridge& bridge = bridge::Bridge::of(*env);
   std::vector<bridge::Bridge::MetricDeclaration> declared;
+  std::optional<bridge::Bridge::LoadedBundle> bundle;
   {
     Environment::CallScope scope(*env);
     error = bridge.loadConfig(loaded.id, json, kind);
     if (error.empty()) {
+      bundle = bridge.bundleOf(loaded.id);
       declared = bridge.describeMetrics(loaded.id);
       if (kind == bridge::ConfigKind::Http) {
         loaded.body_hooks = bridge.bodyHooks(loaded.id);
@@ -146,7 +149,14 @@ std::optional<LoadedConfig> loadFilterConfig(std::string_view filter_name, std::
     }
     loaded.metrics.push_back({*metric_kind, envoy_id, metric.labels.size()});
   }
-  registry.add(loaded.id, {std::move(json), static_cast<uint32_t>(kind)});
+  const bool watch = bundle && bundle->watch;
+  if (watch && kind == bridge::ConfigKind::Http) {
+    // A reloaded version may add body hooks: every chunk goes to JavaScript (correct for any chain).
+    loaded.body_hooks = bridge::BodyHooks::kRequest | bridge::BodyHooks::kResponse;
+  }
+  // Every environment compiles the source validated here, not what the file holds when it loads.
+  registry.add(loaded.id, {std::move(json), static_cast<uint32_t>(kind),
+                           bundle ? bundle->source : nullptr, 0});
   // Validated where it will run: a config that a worker environment cannot load is rejected too.
   error = runtime::EnvironmentPool::prepare(worker_environments, loaded.id);
   if (!error.empty()) {
@@ -156,10 +166,22 @@ std::optional<LoadedConfig> loadFilterConfig(std::string_view filter_name, std::
     reject("a worker's Node.js environment could not load it: " + error);
     return std::nullopt;
   }
+  if (watch) {
+    error = runtime::BundleWatcher::watch(loaded.id, bundle->source->path);
+    if (!error.empty()) {
+      unloadFilterConfig(loaded.id);
+      reject("\"watch\": " + error);
+      return std::nullopt;
+    }
+    runtime::log(LogLevel::Info, "watch: reloading " + bundle->source->path +
+                                     " when it changes (filter config " +
+                                     std::to_string(loaded.id) + ")");
+  }
   return loaded;
 }
 
 void unloadFilterConfig(uint64_t id) {
+  runtime::BundleWatcher::unwatch(id);  // first: no reload of it starts after this
   runtime::ConfigRegistry& registry = runtime::ConfigRegistry::instance();
   registry.remove(id);
   if (registry.empty()) {

@@ -7,7 +7,9 @@
 
 #include "native/abi/types.h"
 #include "native/bridge/bridge.h"
+#include "native/module/bundle_reload.h"
 #include "native/module/envoy_log.h"
+#include "native/runtime/bundle_watcher.h"
 #include "native/runtime/environment_pool.h"
 #include "native/runtime/log.h"
 #include "native/runtime/node_process.h"
@@ -66,5 +68,6 @@ extern "C" const char* envoy_dynamic_module_on_program_init(void) {
   setenv(module::kLoadedMarker, std::to_string(getpid()).c_str(), 1);
   module::pinModule();
   runtime::EnvironmentPool::configure(bridge::Bridge::initBinding, module::warmEnvironment);
+  runtime::BundleWatcher::configure(module::reloadWatchedConfig);
   return ENVOY_TS_TARGET_ABI_VERSION;
 }

@@ -24,6 +24,18 @@ void ConfigRegistry::remove(uint64_t id) {
   generation_.fetch_add(1, std::memory_order_release);
 }
 
+uint64_t ConfigRegistry::replaceBundle(uint64_t id, std::shared_ptr<const BundleSource> bundle) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = configs_.find(id);
+  if (it == configs_.end()) {
+    return 0;
+  }
+  it->second.bundle = std::move(bundle);
+  ++it->second.revision;
+  generation_.fetch_add(1, std::memory_order_release);
+  return it->second.revision;
+}
+
 bool ConfigRegistry::empty() const {
   std::lock_guard<std::mutex> lock(mu_);
   return configs_.empty();

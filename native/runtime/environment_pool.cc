@@ -19,7 +19,9 @@ struct PoolState {
   EnvironmentPool::Warmer warmer = nullptr;
   std::mutex mu;
   std::deque<std::unique_ptr<Environment>> ready;  // detached, warmed; guarded by mu
-  size_t created = 0;  // environments made so far, taken or not; main thread only
+  // Environments made so far, taken or not: grown by the main thread (prepare), shrunk when a
+  // prepared one breaks (main thread, or the bundle watcher's during a reload).
+  std::atomic<size_t> created{0};
   bool replenishing = false;  // a helper thread prepares one more; guarded by mu
   std::thread replenisher;    // that thread; guarded by mu
 };
@@ -97,29 +99,19 @@ void EnvironmentPool::finishBackgroundWork() {
 std::string EnvironmentPool::prepare(size_t count, uint64_t config_id) {
   PoolState& state = pool();
   const size_t wanted = count + 1;  // the spare
-  size_t missing = wanted > state.created ? wanted - state.created : 0;
+  const size_t created = state.created.load();
+  size_t missing = wanted > created ? wanted - created : 0;
   state.created += missing;
   std::string first_error;
 
   // Environments made before this config was loaded get it now, on this thread.
-  {
-    std::lock_guard<std::mutex> lock(state.mu);
-    for (auto it = state.ready.begin(); it != state.ready.end();) {
-      Environment& env = **it;
-      env.attachToCurrentThread();
-      std::string error = state.warmer(env, config_id);
-      if (first_error.empty()) {
-        first_error = std::move(error);
-      }
-      if (env.broken() != Environment::Broken::No) {
-        it = state.ready.erase(it);  // logged when it broke; torn down on this thread
-        --state.created;
-        continue;
-      }
-      env.detachFromCurrentThread();
-      ++it;
+  forEachPrepared([&](Environment& env) {
+    std::string error = state.warmer(env, config_id);
+    if (first_error.empty()) {
+      first_error = std::move(error);
     }
-  }
+    return true;
+  });
 
   // New ones are created (and warmed) in parallel, one helper thread per CPU at most.
   std::atomic<size_t> remaining{missing};
@@ -151,6 +143,30 @@ std::string EnvironmentPool::prepare(size_t count, uint64_t config_id) {
     helper.join();
   }
   return first_error;
+}
+
+// Thread-safety: the deque is only touched under state.mu, which is held while each environment
+// is attached here; an environment is used by one thread at a time (its v8::Locker), and a
+// detached one belongs to whoever holds state.mu.
+size_t EnvironmentPool::forEachPrepared(const std::function<bool(Environment& env)>& fn) {
+  PoolState& state = pool();
+  std::lock_guard<std::mutex> lock(state.mu);
+  size_t seen = 0;
+  bool go_on = true;
+  for (auto it = state.ready.begin(); go_on && it != state.ready.end();) {
+    Environment& env = **it;
+    ++seen;
+    env.attachToCurrentThread();
+    go_on = fn(env);
+    if (env.broken() != Environment::Broken::No) {
+      it = state.ready.erase(it);  // logged when it broke; torn down on this thread
+      --state.created;
+      continue;
+    }
+    env.detachFromCurrentThread();
+    ++it;
+  }
+  return seen;
 }
 
 Environment* EnvironmentPool::forWorkerThread(std::string& error) {

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "native/runtime/environment.h"
@@ -29,6 +30,12 @@ class EnvironmentPool {
   // Main thread, when the last config is gone (Envoy shutting down): waits for an environment
   // being prepared in the background, which must not race the process's exit.
   static void finishBackgroundWork();
+
+  // Any thread but a worker's (the bundle watcher's, for a watch-mode reload): runs `fn` with each
+  // prepared environment no worker has taken yet attached to the calling thread, in turn, the
+  // spare first, while no worker can take one (they wait for the pool's lock); an environment that
+  // broke meanwhile is dropped. `fn` returns false to stop. Returns how many environments it saw.
+  static size_t forEachPrepared(const std::function<bool(Environment& env)>& fn);
 
   // Worker thread: the calling thread's environment, attaching a prepared one on first use and
   // creating one only if none is left. Returns null with `error` set if none can be had.

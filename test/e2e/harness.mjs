@@ -58,8 +58,8 @@ export function envoyYaml({ listenPort, adminPort, upstreamPort, filterConfigs, 
                          perConnectionBufferLimitBytes });
 }
 
-function proxyCommand(configPath, concurrency, logLevel) {
-  const args = ['-c', configPath, '--concurrency', String(concurrency), '-l', logLevel];
+function proxyCommand(configPath, concurrency, logLevel, extraArgs) {
+  const args = ['-c', configPath, '--concurrency', String(concurrency), '-l', logLevel, ...extraArgs];
   if (realEnvoy) {
     // Tests run proxies side by side: no shared-memory hot-restart state between them.
     return { file: realEnvoy, args: [...args, '--disable-hot-restart'] };
@@ -67,15 +67,16 @@ function proxyCommand(configPath, concurrency, logLevel) {
   return { file: path.join(moduleDir, 'envoy-ts-host'), args };
 }
 
-function spawnProxy(yaml, concurrency, logLevel, env = {}) {
+function spawnProxy(yaml, concurrency, logLevel, env = {}, extraArgs = []) {
   const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-e2e-'));
   const configPath = path.join(dir, 'envoy.yaml');
   writeFileSync(configPath, yaml);
-  const { file, args } = proxyCommand(configPath, concurrency, logLevel);
-  return spawn(file, args, {
+  const { file, args } = proxyCommand(configPath, concurrency, logLevel, extraArgs);
+  const child = spawn(file, args, {
     env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: moduleDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return Object.assign(child, { configPath });
 }
 
 /**
@@ -94,15 +95,17 @@ export async function runProxyToExit(yaml, { concurrency = 1, logLevel = 'info',
 }
 
 /**
- * Starts a proxy with `yaml` (whose listener is on `port` and admin on `adminPort`); resolves
- * once the admin endpoint says LIVE. The proxy object has its output, stop() and the admin stats.
+ * Starts a proxy with `yaml` (whose listener is on `port` and admin on `adminPort`; `extraArgs`:
+ * more command-line arguments); resolves once the admin endpoint says LIVE. The proxy object has
+ * its output, stop(), the admin stats and the path of its envoy.yaml (`configPath`).
  */
-export async function launchProxy(yaml, { port, adminPort, concurrency = 1, logLevel = 'info', env }) {
-  const child = spawnProxy(yaml, concurrency, logLevel, env);
+export async function launchProxy(yaml, { port, adminPort, concurrency = 1, logLevel = 'info', env, extraArgs }) {
+  const child = spawnProxy(yaml, concurrency, logLevel, env, extraArgs);
   const proxy = {
     port,
     adminPort,
     child,
+    configPath: child.configPath,
     output: '',
     exited: null,
     async stop() {
@@ -160,16 +163,16 @@ export async function launchProxy(yaml, { port, adminPort, concurrency = 1, logL
  * `filterConfigs` (objects are JSON-encoded, filters named envoy_ts_<index>), `extraClusters`
  * ([{ name, port }], for callouts), `routes` (see httpProxyYaml; default one route for "/") and
  * the listener's `perConnectionBufferLimitBytes` (default Envoy's 1 MiB); `env`: extra environment
- * variables of the proxy process.
+ * variables of the proxy process; `extraArgs`: more command-line arguments.
  * Resolves once the admin endpoint says LIVE.
  */
 export async function startProxy({ upstreamPort, filterConfigs, extraClusters, routes, concurrency = 1,
-                                   logLevel = 'info', perConnectionBufferLimitBytes, env }) {
+                                   logLevel = 'info', perConnectionBufferLimitBytes, env, extraArgs }) {
   const port = await freePort();
   const adminPort = await freePort();
   const yaml = envoyYaml({ listenPort: port, adminPort, upstreamPort, filterConfigs, extraClusters, routes,
                           perConnectionBufferLimitBytes });
-  return launchProxy(yaml, { port, adminPort, concurrency, logLevel, env });
+  return launchProxy(yaml, { port, adminPort, concurrency, logLevel, env, extraArgs });
 }
 
 /**

@@ -3,8 +3,6 @@
 // never searches for them. HTTP configs (DynamicModuleFilter) name HTTP filters; network configs
 // (DynamicModuleNetworkFilter) name network filters.
 
-import { existsSync, statSync } from 'fs';
-import { createRequire } from 'module';
 import { resolve } from 'path';
 
 import { ConfigError } from '../api/errors';
@@ -86,6 +84,8 @@ export interface OffloadSettings {
 interface ConfigBase {
   readonly id: number;
   readonly bundle: string;
+  /** filter_config `watch`: the module reloads the bundle when its file changes. */
+  readonly watch: boolean;
   readonly failurePolicy: FailurePolicy;
   /** The largest CPU budget of its filters: what the environment's other sections get. */
   readonly cpuBudgetMs: number;
@@ -95,7 +95,7 @@ interface ConfigBase {
   /** What the config grants its environment (guards/capabilities.ts). */
   readonly capabilities: Capabilities;
   /** Every declared metric as `<filter>.<metric>`, its kind and labels, in index order. */
-  readonly metrics: readonly { readonly name: string; readonly kind: MetricKind; readonly labels: readonly string[] }[];
+  readonly metrics: readonly MetricDeclaration[];
 }
 
 /** A validated HTTP filter_config. */
@@ -134,7 +134,7 @@ interface FilterConfigHandling {
 export type BundleLoader = (path: string) => unknown;
 
 const TOP_LEVEL_KEYS = ['bundle', 'chain', 'failurePolicy', 'offload', 'cpuBudgetMs', 'asyncTimeoutMs',
-                        'capabilities'];
+                        'capabilities', 'watch'];
 const OFFLOAD_KEYS = ['threads', 'idleTimeoutMs'];
 const ENTRY_KEYS = ['name', 'config', 'cpuBudgetMs', 'asyncTimeoutMs'];
 /** Default `asyncTimeoutMs`: a hook's promise pending this long fails the stream. */
@@ -197,10 +197,27 @@ export function parseFilterConfig(name: string, definition: FilterConfigHandling
   }
 }
 
-/** Parse, validate and load a filter_config. Throws ConfigError naming the problem. */
+/** A metric as the native side defined it in Envoy: `<filter>.<metric>`, kind and label names. */
+export interface MetricDeclaration {
+  readonly name: string;
+  readonly kind: MetricKind;
+  readonly labels: readonly string[];
+}
+
+/**
+ * Parse, validate and load a filter_config. Throws ConfigError naming the problem.
+ * `defined`: the metrics Envoy defined for this config when it first loaded (a reload of its
+ * bundle in watch mode): the chain must record into those, with the same indexes, because Envoy
+ * lets a filter config define metrics only while it loads.
+ */
 export function loadFilterConfig(binding: NativeBinding, id: number, json: string,
-                                 kind: NativeConfigKind, loadBundle: BundleLoader): LoadedConfig {
+                                 kind: NativeConfigKind, loadBundle: BundleLoader,
+                                 defined?: readonly MetricDeclaration[]): LoadedConfig {
   const raw = parseConfigObject(json, TOP_LEVEL_KEYS);
+  const watch = raw['watch'] ?? false;
+  if (typeof watch !== 'boolean') {
+    throw new ConfigError(`'watch' must be true or false, got ${JSON.stringify(watch)}`);
+  }
 
   const policy = raw['failurePolicy'] ?? FailurePolicy.Closed;
   if (policy !== FailurePolicy.Closed && policy !== FailurePolicy.Open) {
@@ -245,7 +262,7 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
     : collectFilters(moduleExports, bundle, isHttpFilter);
 
   const filters: (LoadedHttpFilter | LoadedNetworkFilter)[] = [];
-  const metrics: { name: string; kind: MetricKind; labels: readonly string[] }[] = [];
+  const metrics = new MetricList(bundle, defined);
   for (let i = 0; i < entries.length; i++) {
     const { name, config: rawConfig, cpuBudgetMs, asyncTimeoutMs } = entries[i] as (typeof entries)[number];
     const definition = available.get(name);
@@ -265,7 +282,7 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
     } as LoadedHttpFilter | LoadedNetworkFilter);
   }
   const cpuBudgetMs = largestBudget(entries.map((entry) => entry.cpuBudgetMs));
-  const base = { id, bundle, failurePolicy: policy, offload, capabilities, metrics, cpuBudgetMs,
+  const base = { id, bundle, watch, failurePolicy: policy, offload, capabilities, metrics: metrics.all, cpuBudgetMs,
                  watchSlots: watchSlotsOf(binding) };
   return kind === ConfigKind.Network
     ? networkConfig(base, filters as LoadedNetworkFilter[])
@@ -352,20 +369,57 @@ function declaredMetrics(filterName: string, metrics: MetricsOption, config: unk
   return result;
 }
 
-// A filter that appears twice in a chain shares its metrics: one Envoy stat per full name.
-function assignMetrics(filterName: string, declared: ReadonlyMap<string, Declared>,
-                       all: { name: string; kind: MetricKind; labels: readonly string[] }[]): Map<string, MetricSlot> {
+/**
+ * The metrics of a config being loaded, in index order (what the native side addresses). A filter
+ * that appears twice in a chain shares its metrics: one Envoy stat per full name. When Envoy
+ * already defined the config's metrics (`defined`: a watch-mode reload), the list is fixed: a
+ * metric must be one of them, with its kind and labels.
+ */
+class MetricList {
+  readonly all: MetricDeclaration[];
+  readonly #bundle: string;
+  readonly #fixed: boolean;
+
+  constructor(bundle: string, defined: readonly MetricDeclaration[] | undefined) {
+    this.#bundle = bundle;
+    this.#fixed = defined !== undefined;
+    this.all = defined === undefined ? [] : [...defined];
+  }
+
+  /** The slot of metric `name`: an existing one (which must match), or a new one. */
+  slot(name: string, kind: MetricKind, labels: readonly string[], what: string): MetricSlot {
+    let index = this.all.findIndex((m) => m.name === name);
+    if (index >= 0) {
+      const existing = this.all[index] as MetricDeclaration;
+      if (existing.kind !== kind || existing.labels.join() !== labels.join()) {
+        throw new ConfigError(this.#fixed
+          ? `${what} '${name}' is now a ${kind}${labelText(labels)}, was a ${existing.kind}${labelText(existing.labels)}: ` +
+            `${RELOAD_METRICS_RULE}`
+          : `${what} '${name}' is declared twice, differently`);
+      }
+    } else if (this.#fixed) {
+      throw new ConfigError(`this version of ${this.#bundle} declares the new ${kind} '${name}': ${RELOAD_METRICS_RULE}`);
+    } else {
+      index = this.all.length;
+      this.all.push({ name, kind, labels });
+    }
+    return { index, kind, labels };
+  }
+}
+
+/** Why a reload cannot add or change a metric, and what to do. */
+const RELOAD_METRICS_RULE = 'Envoy defines a filter config\'s metrics only when it loads the config, so a reload ' +
+  'cannot add or change one (the running version keeps serving); restart Envoy, or push the filter config again, ' +
+  'to load this version';
+
+function labelText(labels: readonly string[]): string {
+  return labels.length === 0 ? '' : ` labelled ${labels.join(', ')}`;
+}
+
+function assignMetrics(filterName: string, declared: ReadonlyMap<string, Declared>, all: MetricList): Map<string, MetricSlot> {
   const slots = new Map<string, MetricSlot>();
   for (const [metric, { kind, labels }] of declared) {
-    const full = `${filterName}.${metric}`;
-    let index = all.findIndex((m) => m.name === full);
-    if (index < 0) {
-      index = all.length;
-      all.push({ name: full, kind, labels });
-    } else if (all[index]?.kind !== kind || all[index]?.labels.join() !== labels.join()) {
-      throw new ConfigError(`metric '${full}' is declared twice, differently`);
-    }
-    slots.set(metric, { index, kind, labels });
+    slots.set(metric, all.slot(`${filterName}.${metric}`, kind, labels, 'metric'));
   }
   return slots;
 }
@@ -382,11 +436,10 @@ const HTTP_HOOKS: readonly (HttpHookName | undefined)[] = ['onRequestHeaders', '
  * (`envoy_ts.<filter>.failures`, `.cpu_budget_exceeded`, `.async_timeouts`). Names under
  * `envoy_ts.` are reserved.
  */
-function failureMetrics(filterName: string, kind: NativeConfigKind,
-                        all: { name: string; kind: MetricKind; labels: readonly string[] }[]): FailureMetrics {
+function failureMetrics(filterName: string, kind: NativeConfigKind, all: MetricList): FailureMetrics {
   const counter = (http: string, network: string): MetricSlot => kind === ConfigKind.Http
-    ? builtinMetric(`envoy_ts.${http}`, 'counter', ['filter'], all)
-    : builtinMetric(`envoy_ts.${filterName}.${network}`, 'counter', [], all);
+    ? all.slot(`envoy_ts.${http}`, 'counter', ['filter'], 'built-in metric')
+    : all.slot(`envoy_ts.${filterName}.${network}`, 'counter', [], 'built-in metric');
   return {
     failures: counter('filter_failures', 'failures'),
     cpuBudgetExceeded: counter('cpu_budget_exceeded', 'cpu_budget_exceeded'),
@@ -400,23 +453,12 @@ function failureMetrics(filterName: string, kind: NativeConfigKind,
  * for every stream): `hook_time_us` gets one sample per stream, the µs the filter's hooks took
  * (each from its call until it returned or its promise settled).
  */
-function hookStatMetrics(filterName: string, all: { name: string; kind: MetricKind; labels: readonly string[] }[]):
-    LoadedHttpFilter['hookStats'] {
+function hookStatMetrics(filterName: string, all: MetricList): LoadedHttpFilter['hookStats'] {
   return {
-    invocations: builtinMetric(`envoy_ts.${filterName}.hook_invocations`, 'counter', [], all),
-    duration: builtinMetric(`envoy_ts.${filterName}.hook_time_us`, 'histogram', [], all),
-    pending: builtinMetric(`envoy_ts.${filterName}.hooks_pending`, 'gauge', [], all),
+    invocations: all.slot(`envoy_ts.${filterName}.hook_invocations`, 'counter', [], 'built-in metric'),
+    duration: all.slot(`envoy_ts.${filterName}.hook_time_us`, 'histogram', [], 'built-in metric'),
+    pending: all.slot(`envoy_ts.${filterName}.hooks_pending`, 'gauge', [], 'built-in metric'),
   };
-}
-
-function builtinMetric(name: string, kind: MetricKind, labels: readonly string[],
-                       all: { name: string; kind: MetricKind; labels: readonly string[] }[]): MetricSlot {
-  let index = all.findIndex((m) => m.name === name);
-  if (index < 0) {
-    index = all.length;
-    all.push({ name, kind, labels });
-  }
-  return { index, kind, labels };
 }
 
 function httpConfig(base: Omit<ConfigBase, never>, filters: LoadedHttpFilter[]): HttpConfig {
@@ -480,33 +522,4 @@ export function collectFilters<F extends { readonly name: string }>(
   };
   addGroup(moduleExports, 2);
   return found;
-}
-
-interface CachedBundle {
-  readonly mtimeMs: number;
-  readonly size: number;
-}
-const loadedBundles = new Map<string, CachedBundle>();
-
-/**
- * The default BundleLoader: require() the CommonJS bundle. A bundle that changed on disk since
- * this environment loaded it is loaded afresh, so a config update picks up rebuilt filters.
- */
-export function requireBundle(path: string): unknown {
-  if (!existsSync(path)) throw new ConfigError(`bundle not found: ${path}`);
-  const requireFromBundle = createRequire(path);
-  let stats;
-  try {
-    stats = statSync(path);
-    const resolved = requireFromBundle.resolve(path);
-    const previous = loadedBundles.get(resolved);
-    if (previous !== undefined && (previous.mtimeMs !== stats.mtimeMs || previous.size !== stats.size)) {
-      delete requireFromBundle.cache[resolved];
-    }
-    const moduleExports: unknown = requireFromBundle(resolved);
-    loadedBundles.set(resolved, { mtimeMs: stats.mtimeMs, size: stats.size });
-    return moduleExports;
-  } catch (error) {
-    throw new ConfigError(`bundle ${path} failed to load: ${errorMessage(error)}`);
-  }
 }

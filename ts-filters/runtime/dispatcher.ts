@@ -3,13 +3,12 @@
 import { ConfigError, CpuBudgetError } from '../api/errors';
 import { CloseType, ConfigKind, FailurePolicy, HookKind, HookOutcome, LogLevel, NetworkHookKind, NetworkOutcome, directionOf } from './codes';
 import { holdWhilePending, resumeChain, runChain, runCompleteChain, runningHook, settle, startHook } from './chain';
-import { largestBudget, requireBundle, loadFilterConfig, type BundleLoader, type HttpConfig,
-  type LoadedConfig } from './config';
+import { largestBudget, type BundleLoader, type HttpConfig } from './config';
+import { ConfigStore } from './config-store';
 import { CONFIG_LOAD_BUDGET_MS, DEFAULT_CPU_BUDGET_MS, setDefaultBudget, startSection, watchSlotsOf } from './cpu-budget';
 import { ConnectionState } from './connection';
 import { settleFetch, settleFetchStream } from './fetch';
 import { CONTINUE_CHAIN, applyFailure, applyNetworkFailure, sendFailureReply } from './failure';
-import { environmentGrants } from './guards/capability-grants';
 import { RUNTIME_PREFIX, describeError, errorMessage, writeLog } from './log';
 import type { ConfigKind as NativeConfigKind, Dispatcher, FetchStreamEvent as NativeFetchStreamEvent,
   HookKind as NativeHookKind,
@@ -17,7 +16,7 @@ import type { ConfigKind as NativeConfigKind, Dispatcher, FetchStreamEvent as Na
   NetworkHookKind as NativeNetworkHookKind } from './native';
 import { hookNameOf, resumeNetworkChain, runCloseChain, runNetworkChain, runningNetworkHook,
   runWriteChain } from './network-chain';
-import { loadRouteConfig, type RouteConfig } from './route-config';
+import type { RouteConfig } from './route-config';
 import { mapStackPositions } from './source-positions';
 import { StreamState } from './stream';
 import { ArrayPrototypeJoin, ArrayPrototypePush, MapPrototypeDelete, MapPrototypeForEach, MapPrototypeGet, MapPrototypeHas,
@@ -43,12 +42,13 @@ export interface Runtime extends Dispatcher {
                    returned?: NativeHookOutcome): NativeHookOutcome;
   /** Live stream states (tests only). */
   readonly streamCount: () => number;
+  /** Bundle versions the environment holds (tests only). */
+  readonly bundleVersionCount: () => number;
 }
 
 export function createDispatcher(binding: NativeBinding, options: DispatcherOptions = {}): Runtime {
-  const loadBundle = options.loadBundle ?? requireBundle;
-  const configs = new Map<number, LoadedConfig>();
-  const routeConfigs = new Map<number, RouteConfig>();
+  const store = new ConfigStore(binding, options.loadBundle);
+  const { configs, routeConfigs } = store;
   // Indexed by slot: slots are small integers indexing the native stream table, which holds HTTP
   // streams and network connections alike.
   const streams: (StreamState | ConnectionState | undefined)[] = [];
@@ -80,26 +80,17 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     setDefaultBudget(watchSlots, budgets.length === 0 ? DEFAULT_CPU_BUDGET_MS : largestBudget(budgets));
   };
 
-  const loadConfig = (configId: number, json: string, kind: NativeConfigKind): string | undefined => {
+  // Runs `load` (a config's bundle top level, schemas and parseConfig) under the config-load
+  // budget; answers undefined, or the ConfigError's message.
+  const loadingConfig = (configId: number, where: string, load: () => void): string | undefined => {
     loading = configId;
     startSection(watchSlots, CONFIG_LOAD_BUDGET_MS);
     try {
-      if (MapPrototypeHas(configs, configId)) {
-        writeLog(binding, LogLevel.Debug, RUNTIME_PREFIX, `config ${configId} loaded again: replacing it`, []);
-      }
-      if (kind === ConfigKind.Route) {
-        MapPrototypeSet(routeConfigs, configId, loadRouteConfig(configId, json, loadBundle));
-      } else {
-        MapPrototypeSet(configs, configId, loadFilterConfig(binding, configId, json, kind, loadBundle));
-      }
+      load();
       return undefined;
     } catch (error) {
-      MapPrototypeDelete(configs, configId);
-      MapPrototypeDelete(routeConfigs, configId);
-      // Loading granted the config's capabilities (config.ts): a config that failed grants nothing.
-      environmentGrants.revoke(configId);
       if (error instanceof ConfigError) return error.message;
-      internalError('loadConfig', error);
+      internalError(where, error);
       return `internal error while loading the config: ${errorMessage(error)}`;
     } finally {
       loading = undefined;
@@ -107,10 +98,29 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     }
   };
 
+  const loadConfig = (configId: number, json: string, kind: NativeConfigKind, pinnedHash?: string,
+                      pinnedSource?: string): string | undefined =>
+    loadingConfig(configId, 'loadConfig', () => {
+      store.load(configId, json, kind, pinnedHash === undefined || pinnedSource === undefined ? undefined
+        : { hash: pinnedHash, source: pinnedSource });
+    });
+
+  const reloadConfig = (configId: number): string | undefined =>
+    loadingConfig(configId, 'reloadConfig', () => {
+      const result = store.reload(configId);
+      if (result.outcome === 'unchanged') {
+        writeLog(binding, LogLevel.Debug, RUNTIME_PREFIX, `filter config ${configId}: its bundle is unchanged`, []);
+      }
+    });
+
+  const bundleOf = (configId: number): [string, string, string, number] | undefined => {
+    const bundle = store.bundleOf(configId);
+    return bundle === undefined ? undefined
+      : [bundle.version.path, bundle.version.hash, bundle.version.source, bundle.watch ? 1 : 0];
+  };
+
   const unloadConfig = (configId: number): void => {
-    MapPrototypeDelete(configs, configId);
-    MapPrototypeDelete(routeConfigs, configId);
-    environmentGrants.revoke(configId);
+    store.unload(configId);
     updateDefaultBudget();
   };
 
@@ -385,6 +395,8 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
 
   return {
     loadConfig,
+    reloadConfig,
+    bundleOf,
     unloadConfig,
     describeMetrics,
     bodyHooks,
@@ -398,5 +410,6 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     onDestroy,
     onBudgetExceeded,
     streamCount: () => streams.reduce((n, s) => (s === undefined ? n : n + 1), 0),
+    bundleVersionCount: () => store.versionCount,
   };
 }

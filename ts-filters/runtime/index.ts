@@ -106,6 +106,8 @@ const dispatcher = createDispatcher(binding);
 const onBudgetExceeded = entry(dispatcher.onBudgetExceeded);
 binding.setDispatcher({
   loadConfig: entry(dispatcher.loadConfig),
+  reloadConfig: entry(dispatcher.reloadConfig),
+  bundleOf: entry(dispatcher.bundleOf),
   unloadConfig: entry(dispatcher.unloadConfig),
   describeMetrics: entry(dispatcher.describeMetrics),
   bodyHooks: entry(dispatcher.bodyHooks),

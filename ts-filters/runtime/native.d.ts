@@ -75,7 +75,23 @@ export interface Dispatcher {
    * Runs on the main environment at config load (rejection makes Envoy refuse the config) and
    * on each worker environment before its first stream of that config.
    */
-  loadConfig(configId: number, json: string, kind: ConfigKind): string | undefined;
+  loadConfig(configId: number, json: string, kind: ConfigKind, pinnedHash?: string,
+             pinnedSource?: string): string | undefined;
+  // loadConfig, continued: with `pinnedHash` and `pinnedSource` (what bundleOf() answered in the
+  // environment that validated the config) the bundle is compiled from that source instead of read
+  // from its file, so every environment runs the version that was validated. A config id loaded
+  // again is replaced only if the new load succeeds.
+  /**
+   * Watch mode: load the config's bundle again from its file, unless the file holds the version
+   * it runs; the new version must declare no metric Envoy did not define for the config. Returns
+   * undefined (reloaded or unchanged: bundleOf() tells) or why it was rejected (the config keeps
+   * its version).
+   */
+  reloadConfig(configId: number): string | undefined;
+  /** The bundle a loaded config runs: [resolved path, SHA-256 of its content, its source, 1 if the
+   *  config is in watch mode else 0]; undefined for an unknown id (or a bundle from an injected
+   *  loader). */
+  bundleOf(configId: number): [string, string, string, number] | undefined;
   /**
    * The metrics a loaded config's filters declare, as a flat [name, kind, labels, ...] list (kind:
    * 'counter' | 'gauge' | 'histogram'; labels: label names joined by ','), in the order metric

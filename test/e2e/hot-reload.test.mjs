@@ -11,7 +11,9 @@ import { after, before, describe, test } from 'node:test';
 
 import esbuild from 'esbuild';
 
-import { echoOf, envoyYaml, proxyName, realEnvoy, request, root, startProxy, startUpstream } from './harness.mjs';
+import { parse, stringify } from 'yaml';
+
+import { echoOf, envoyYaml, freePort, launchProxy, proxyName, request, root, startProxy, startUpstream } from './harness.mjs';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-hot-reload-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -121,7 +123,7 @@ function percentile(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))];
 }
 
-describe(`hot reload in watch mode through ${proxyName}`, { skip: realEnvoy ? 'module-only feature, same code path' : false }, () => {
+describe(`hot reload in watch mode through ${proxyName}`, () => {
   let upstream;
   before(async () => {
     upstream = await startUpstream();
@@ -286,12 +288,47 @@ describe(`hot reload in watch mode through ${proxyName}`, { skip: realEnvoy ? 'm
   });
 });
 
-// The production path: Envoy replaces the filter config (an LDS push pointing the chain at another
-// bundle file). The conformance host applies a changed envoy.yaml on POST /reload the way Envoy's
-// listener manager applies an LDS update: the new config_new first, open connections drained on the
-// old chain, the old config destroyed once the drain time is over.
-describe(`hot reload by a filter config update through ${proxyName}`, { skip: realEnvoy ? 'needs a listener update the test can trigger (the conformance host\'s POST /reload)' : false }, () => {
-  test('6 config updates under load: no request fails, new connections get the new bundle, old versions are released', async (t) => {
+// The production path: Envoy replaces the filter config through an LDS update that points the chain
+// at another bundle file. Without a control plane that is Envoy's filesystem LDS: listeners come
+// from a DiscoveryResponse file, and a new file moved into place is applied as an update (the new
+// config_new first, open connections drained on the old chain, the old config destroyed after the
+// drain time). The conformance host does the same (test/host/README.md, "Listeners from a file").
+
+/** envoy.yaml taking its listeners from `ldsPath`, and the DiscoveryResponse for `filterConfigs`. */
+function ldsSetup({ ldsPath, listenPort, adminPort, upstreamPort }) {
+  const staticConfig = (filterConfigs) =>
+    parse(envoyYaml({ listenPort, adminPort, upstreamPort, filterConfigs }));
+  const bootstrap = staticConfig([{ bundle: 'unused', chain: [] }]);
+  delete bootstrap.static_resources.listeners;
+  bootstrap.node = { id: 'e2e', cluster: 'e2e' };
+  bootstrap.dynamic_resources = { lds_config: { resource_api_version: 'V3', path_config_source: {
+    path: ldsPath, watched_directory: { path: path.dirname(ldsPath) } } } };
+  return {
+    bootstrap: stringify(bootstrap),
+    /** Moves a DiscoveryResponse holding the listener with `filterConfigs` into place. */
+    publish(version, filterConfigs) {
+      const [listener] = staticConfig(filterConfigs).static_resources.listeners;
+      const response = { version_info: String(version),
+                         resources: [{ '@type': 'type.googleapis.com/envoy.config.listener.v3.Listener', ...listener }] };
+      const staged = `${ldsPath}.${version}.tmp`;
+      writeFileSync(staged, JSON.stringify(response));
+      renameSync(staged, ldsPath);
+    },
+  };
+}
+
+/** Waits until the LDS counter `name` (update_success, update_rejected) reaches `count`. */
+async function ldsCounter(proxy, name, count) {
+  for (let i = 0; i < 3000; i++) {
+    if ((await proxy.stat(`listener_manager.lds.${name}`) ?? 0) >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`listener_manager.lds.${name} never reached ${count}:\n${proxy.output}`);
+}
+
+describe(`hot reload by an LDS update through ${proxyName}`, () => {
+  test('20 updates under load, one of them a broken bundle: no request fails, new connections get ' +
+       'the new bundle, the broken one is rejected, old versions are released', async () => {
     const upstream = await startUpstream();
     const bundles = [];
     for (const version of ['A', 'B']) {
@@ -300,54 +337,52 @@ describe(`hot reload by a filter config update through ${proxyName}`, { skip: re
       writeFileSync(bundle, await versionSource(version));
       bundles.push({ version, bundle });
     }
-    const filterConfigs = (i) => [{ bundle: bundles[i % 2].bundle, chain: [{ name: 'stamp', config: { ms: 3 } }] }];
-    // A conformance host from before config reload has neither the option nor POST /reload.
-    const unsupported = async (why) => {
-      await upstream.close();
-      t.skip(`this conformance host cannot reload its configuration (${why})`);
-    };
-    let proxy;
-    try {
-      proxy = await startProxy({ upstreamPort: upstream.port, concurrency: 2, logLevel: 'debug',
-                                 filterConfigs: filterConfigs(0), extraArgs: ['--drain-time-s', '1'] });
-    } catch (error) {
-      if (/unknown option: --drain-time-s/.test(String(error))) return unsupported('no --drain-time-s');
-      throw error;
-    }
-    if ((await request(proxy.adminPort, { method: 'POST', path: '/reload' })).status === 404) {
-      await proxy.stop();
-      return unsupported('no POST /reload');
-    }
+    const broken = path.join(dir, 'lds-broken.js');
+    writeFileSync(broken, 'module.exports = ;');
+    const chainOf = (bundle) => [{ bundle, chain: [{ name: 'stamp', config: { ms: 3 } }] }];
+    const ldsDir = mkdtempSync(path.join(dir, 'lds-'));
+    const [listenPort, adminPort] = [await freePort(), await freePort()];
+    const lds = ldsSetup({ ldsPath: path.join(ldsDir, 'lds.json'), listenPort, adminPort, upstreamPort: upstream.port });
+    lds.publish(0, chainOf(bundles[0].bundle));
+    const proxy = await launchProxy(lds.bootstrap, { port: listenPort, adminPort, concurrency: 2, logLevel: 'debug',
+                                                     extraArgs: ['--drain-time-s', '1'] });
+    await ldsCounter(proxy, 'update_success', 1);
     upstream.seen.length = 0;
     let phase = { index: 0, version: 'A', updating: false };
-    const freshResults = [];
     const load = startLoad(proxy.port, { keepAlive: 3, fresh: 0, phaseOf: () => phase });
     const freshLoad = startLoad(proxy.port, { keepAlive: 0, fresh: 2, phaseOf: () => phase });
+    let successes = 1;
     try {
       await completions(load, 100);
-      for (let i = 1; i <= 6; i++) {
+      for (let i = 1; i <= 20; i++) {
         phase = { ...phase, updating: true };
-        writeFileSync(proxy.configPath, envoyYaml({ listenPort: proxy.port, adminPort: proxy.adminPort,
-                                                    upstreamPort: upstream.port, filterConfigs: filterConfigs(i) }));
-        const reloaded = await request(proxy.adminPort, { method: 'POST', path: '/reload' });
-        assert.equal(reloaded.status, 200, reloaded.body);
-        assert.match(reloaded.body, /reload OK: 1 updated/);
+        if (i === 10) {
+          // A broken build mid-run: Envoy rejects the update, the running chain keeps serving.
+          lds.publish(`broken-${i}`, chainOf(broken));
+          await ldsCounter(proxy, 'update_rejected', 1);
+          phase = { ...phase, updating: false };
+          await completions(freshLoad, 30);
+          continue;
+        }
+        lds.publish(i, chainOf(bundles[i % 2].bundle));
+        await ldsCounter(proxy, 'update_success', ++successes);
         phase = { index: i, version: bundles[i % 2].version, updating: false };
         await completions(freshLoad, 30);
       }
       await load.stop();
       await freshLoad.stop();
-      freshResults.push(...freshLoad.results);
 
-      const all = [...load.results, ...freshResults];
+      const all = [...load.results, ...freshLoad.results];
       assert.deepEqual(all.filter((r) => r.error !== undefined || r.status !== 200), [], 'no request failed or was reset');
       for (const r of all) assert.equal(r.requestStamp, r.responseStamp, 'one version produced the whole exchange');
-      for (const r of freshResults) {
+      for (const r of freshLoad.results) {
         if (!r.phase.updating) assert.equal(r.responseStamp, r.phase.version, 'a new connection gets the new chain');
       }
-      // Each old config is destroyed after its drain. The last one held B, now unused: B's bundle
-      // version is released in the main thread's environment, and in a worker's when it next
-      // updates its configs (before its next stream).
+      assert.ok(all.some((r) => r.responseStamp === 'A') && all.some((r) => r.responseStamp === 'B'));
+      assert.match(proxy.output, /lds-broken\.js failed to load/);
+      // Each old config is destroyed after its drain. The last one held B (update 19), now unused:
+      // B's bundle version is released in the main thread's environment, and in a worker's when it
+      // next updates its configs (before its next stream).
       const releasedB = () => proxy.output.match(new RegExp(`bundle version \\w+ of ${bundles[1].bundle} released`, 'g'))?.length ?? 0;
       await waitForLog(proxy, () => releasedB() >= 1, "B's release in the main thread's environment");
       for (let i = 0; i < 8; i++) assert.equal((await request(proxy.port, { path: '/after' })).status, 200);

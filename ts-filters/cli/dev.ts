@@ -1,6 +1,7 @@
 // `envoy-ts dev`: build, run the proxy on the project's envoy.yaml (and a local echo upstream),
-// rebuild on save and serve the new code. The proxy restarts to load a new bundle: connections
-// open at that moment are closed.
+// rebuild on save and serve the new code by hot reload: the proxy runs the envoy.yaml with
+// `"watch": true` in its envoy-ts filter configs, so the module validates each new bundle and
+// switches new streams to it while running ones finish on the old code. Nothing restarts.
 
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, watch } from 'node:fs';
@@ -13,6 +14,7 @@ import { BuildError, describeBuild, exportedFilters, incrementalBuilder, type Bu
 import { startEchoUpstream, stopEchoUpstream } from './echo-upstream';
 import { nativePartsProblem } from './package-paths';
 import { adminAddress, chooseProxy, startProxy, waitReady, type RunningProxy } from './proxy';
+import { watchingCopy } from './watch-config';
 
 export interface DevOptions {
   readonly build: BuildSettings;
@@ -57,11 +59,23 @@ function announceInspector(line: string): void {
   }
 }
 
+/** What the module says of a rebuilt bundle in watch mode (native/module/bundle_reload.cc). */
+type ReloadOutcome = { readonly served: true } | { readonly served: false; readonly why: string };
+
+function reloadOutcome(line: string, bundle: string): ReloadOutcome | undefined {
+  if (line.includes(`watch: reloaded ${bundle} `)) return { served: true };
+  const rejected = `watch: the new version of ${bundle} was rejected, `;
+  const at = line.indexOf(rejected);
+  return at < 0 ? undefined : { served: false, why: line.slice(at + rejected.length) };
+}
+
 export async function dev(options: DevOptions): Promise<void> {
   const problem = nativePartsProblem();
   if (problem) throw new Error(problem);
   const admin = adminAddress(options.configPath);
   if (!admin) throw new Error(`${options.configPath} has no admin.address: dev needs it to know when the proxy is ready`);
+  const servedConfig = watchingCopy(options.configPath);
+  const bundle = resolve(options.build.cwd, options.build.outfile);
 
   const binary = chooseProxy();
   say(`proxy: ${binary.description}`);
@@ -73,9 +87,10 @@ export async function dev(options: DevOptions): Promise<void> {
   let upstream: http.Server | undefined;
   let proxy: RunningProxy | undefined;
   let stopping = false;
+  let awaitingReload: ((outcome: ReloadOutcome) => void) | undefined;
 
   // What the proxy serves: a rebuild that yields the same bytes (a save that changed nothing, an
-  // editor's extra events) needs no restart.
+  // editor's extra events) needs nothing.
   let builtDigest = '';
   async function build(): Promise<'changed' | 'unchanged' | 'failed'> {
     try {
@@ -83,10 +98,9 @@ export async function dev(options: DevOptions): Promise<void> {
     } catch (error) {
       if (!(error instanceof BuildError)) throw error;
       console.error(error.message);
-      say('build failed: fix the error and save again');
+      say('build failed: fix the error and save again (the proxy keeps serving the last build)');
       return 'failed';
     }
-    const bundle = resolve(options.build.cwd, options.build.outfile);
     const digest = bundleDigest(bundle);
     if (digest === builtDigest) return 'unchanged';
     builtDigest = digest;
@@ -94,12 +108,21 @@ export async function dev(options: DevOptions): Promise<void> {
     return 'changed';
   }
 
+  function onProxyLine(line: string): void {
+    announceInspector(line);
+    const outcome = awaitingReload && reloadOutcome(line, bundle);
+    if (outcome) {
+      awaitingReload!(outcome);
+      awaitingReload = undefined;
+    }
+  }
+
   async function startServing(): Promise<void> {
     const env: Record<string, string> = options.inspectPort !== undefined
       ? { ENVOY_TS_INSPECT: `127.0.0.1:${options.inspectPort}` } : {};
-    const started = startProxy(binary, { configPath: options.configPath, cwd: options.build.cwd,
+    const started = startProxy(binary, { configPath: servedConfig, cwd: options.build.cwd,
                                          concurrency: options.concurrency, logLevel: options.logLevel, env,
-                                         onLine: announceInspector });
+                                         onLine: onProxyLine });
     proxy = started;
     void started.exited.then((code) => {
       if (stopping || proxy !== started) return;
@@ -130,30 +153,48 @@ export async function dev(options: DevOptions): Promise<void> {
   }
   if (!options.watch) return;
 
+  /** A new build: the running proxy hot-reloads it; a proxy that is not running starts. */
+  async function serve(saved: number): Promise<void> {
+    const outcome = await build();
+    if (stopping || outcome === 'failed') return;
+    if (outcome === 'unchanged' && proxy !== undefined) {
+      say('rebuilt: the bundle did not change');
+      return;
+    }
+    if (proxy === undefined) {
+      say('starting the proxy');
+      await startServing();
+      say(`serving the new code ${Math.round(performance.now() - saved)} ms after the save`);
+      return;
+    }
+    const built = performance.now();
+    const reloaded = await new Promise<ReloadOutcome>((done) => {
+      awaitingReload = done;
+      const timer = setTimeout(() => done({ served: false, why: 'the proxy said nothing of it within 30 s' }), 30_000);
+      timer.unref();
+    });
+    awaitingReload = undefined;
+    if (!reloaded.served) {
+      say(`the proxy kept the previous build: ${reloaded.why}`);
+      return;
+    }
+    const served = performance.now();
+    say(`serving the new code ${Math.round(served - saved)} ms after the save (build ${Math.round(built - saved)} ms, ` +
+        `validated and live ${Math.round(served - built)} ms later; streams already running finish on the old code)`);
+  }
+
   // A save often shows up as several events: one rebuild for a burst.
   const sourceDir = dirname(resolve(options.build.cwd, options.build.entry));
   let savedAt: number | undefined;
   let running: Promise<void> = Promise.resolve();
-  say(`watching ${sourceDir} (Ctrl-C stops)`);
+  say(`watching ${sourceDir}: a save is served by hot reload (Ctrl-C stops)`);
   watch(sourceDir, { recursive: true }, () => {
     if (savedAt !== undefined) return;
     savedAt = performance.now();
     setTimeout(() => {
-      running = running.then(async () => {
-        const saved = savedAt!;
-        savedAt = undefined;
-        const outcome = await build();
-        if (stopping || outcome === 'failed' || (outcome === 'unchanged' && proxy !== undefined)) return;
-        const built = performance.now();
-        say(proxy ? 'restarting the proxy to load the new bundle (open connections are closed)' : 'starting the proxy');
-        const old = proxy;
-        proxy = undefined;  // its exit is expected
-        await old?.stop();
-        await startServing();
-        const served = performance.now();
-        say(`serving the new code ${Math.round(served - saved)} ms after the save ` +
-            `(build ${Math.round(built - saved)} ms, proxy restart ${Math.round(served - built)} ms)`);
-      }).catch((error: Error) => say(`could not serve the new code: ${error.message}`));
+      const saved = savedAt!;
+      savedAt = undefined;
+      running = running.then(() => serve(saved)).catch((error: Error) => say(`could not serve the new code: ${error.message}`));
     }, 50);
   });
 }

@@ -6,7 +6,6 @@
 // Every wait is on an outcome (a stat, a log line, a response), never on time.
 import assert from 'node:assert/strict';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -14,30 +13,10 @@ import { describe, test } from 'node:test';
 import {
   examplesBundle, freePort, releaseDir, request, runHostToExit, startHostWithYaml, testModulesDir,
 } from './helpers.mjs';
-import { listenLoopback } from '../../support/servers.mjs';
+import { startHoldingUpstream as startUpstream } from '../../support/servers.mjs';
 
 const ListenerType = 'type.googleapis.com/envoy.config.listener.v3.Listener';
 
-/** An upstream answering 200 `ok`, except `GET /slow`, held until `release()`. */
-async function startUpstream() {
-  let release;
-  const released = new Promise((resolve) => { release = resolve; });
-  let arrived;
-  const slowArrived = new Promise((resolve) => { arrived = resolve; });
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', async () => {
-      if (req.url === '/slow') {
-        arrived();
-        await released;
-      }
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
-      res.end('ok');
-    });
-  });
-  const upstream = await listenLoopback(server);
-  return { ...upstream, release, slowArrived };
-}
 
 /** An HTTP listener (as a YAML flow mapping, so it fits both files) with `filters` as its chain. */
 function listener({ name, port, filters, cluster = 'upstream' }) {

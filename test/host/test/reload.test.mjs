@@ -6,39 +6,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import { describe, test } from 'node:test';
 
 import { freePort, hostBin, request, startHostWithYaml, testModulesDir } from './helpers.mjs';
 import { tcpProxyYaml } from '../../support/proxy-config.mjs';
-import { listenLoopback } from '../../support/servers.mjs';
+import { listenLoopback, startHoldingUpstream as startUpstream } from '../../support/servers.mjs';
 
 const searchPath = testModulesDir;
 
-/**
- * An upstream answering 200 `ok` (with content-length), except `GET /slow`, which it holds until
- * `release()`; `slowArrived` resolves when that request is in.
- */
-async function startUpstream() {
-  let release;
-  const released = new Promise((resolve) => { release = resolve; });
-  let arrived;
-  const slowArrived = new Promise((resolve) => { arrived = resolve; });
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', async () => {
-      if (req.url === '/slow') {
-        arrived();
-        await released;
-      }
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
-      res.end('ok');
-    });
-  });
-  const upstream = await listenLoopback(server);
-  return { ...upstream, release, slowArrived };
-}
 
 /**
  * envoy.yaml: `listeners` [{ name, port, filters: [id, ...], perRoute?, bufferLimit? }], each an

@@ -4,7 +4,7 @@
 //
 // Opt-in (root, debootstrap, network on the first run): `npm run test:release`. The Debian root
 // is created once in $ENVOY_TS_DEBIAN_ROOT_CACHE (default /var/cache/envoy-ts-test/<suite>-minbase,
-// about 2 minutes) and never written again: each run mounts an overlay on it in a private mount
+// 1–2 minutes) and never written again: each run mounts an overlay on it in a private mount
 // namespace, so every mount (the overlay, /proc) goes away with the host process, whatever happens.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -23,7 +23,7 @@ const cacheDir = process.env.ENVOY_TS_DEBIAN_ROOT_CACHE || '/var/cache/envoy-ts-
 function whyNot() {
   if (process.env.ENVOY_TS_TEST_DEBIAN_ROOT !== '1') {
     return 'opt-in: `npm run test:release` runs it (as root, with debootstrap; the first run creates ' +
-           `a minimal Debian root in ${cacheDir}, about 2 minutes)`;
+           `a minimal Debian root in ${cacheDir}, 1–2 minutes)`;
   }
   if (process.getuid() !== 0) return 'needs root (debootstrap, mount, chroot)';
   for (const tool of ['debootstrap', 'unshare', 'chroot']) {

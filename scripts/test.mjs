@@ -25,6 +25,7 @@ const results = [
   run('TypeScript unit tests', ['scripts/test-ts.mjs']),
   run('conformance host tests', ['--test', '--test-concurrency=1', ...testFiles('test/host/test')]),
   run('e2e suite through the conformance host', e2e, withoutEnvoy),
+  run('release artifact (dist/release, unpacked alone)', ['--test', ...testFiles('test/release')]),
 ];
 if (ENVOY_BIN) {
   results.push(run(`e2e suite through Envoy (${ENVOY_BIN})`, e2e, process.env));

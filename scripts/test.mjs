@@ -24,6 +24,7 @@ const { ENVOY_BIN, ...withoutEnvoy } = process.env;
 const results = [
   run('TypeScript unit tests', ['scripts/test-ts.mjs']),
   run('conformance host tests', ['--test', '--test-concurrency=1', ...testFiles('test/host/test')]),
+  run('deployment recipes (envoy-configs/)', ['--test', ...testFiles('test/configs')]),
   run('e2e suite through the conformance host', e2e, withoutEnvoy),
   run('release artifact (dist/release, unpacked alone)', ['--test', ...testFiles('test/release')]),
 ];

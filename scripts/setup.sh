@@ -9,12 +9,13 @@ root=$PWD
 sysroot="$root/.sysroot"
 say() { printf '[setup] %s\n' "$*"; }
 
-# Debian packages the native build, the conformance host's own tests and the benchmarks need on
-# top of the runtime's (scripts/setup-runtime.sh).
+# Debian packages the native build, the conformance host's own tests, the benchmarks and packaging
+# (patchelf: scripts/package.mjs) need on top of the runtime's (scripts/setup-runtime.sh).
 build_packages=(
   cmake g++ make pkg-config
   libuv1-dev libevent-dev libhttp-parser-dev libyaml-cpp-dev libgoogle-perftools-dev
   wrk redis-server redis-tools
+  patchelf
 )
 
 install_npm_deps() {

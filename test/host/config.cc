@@ -122,6 +122,15 @@ uint32_t uint32Value(const YAML::Node& node, const std::string& path) {
   return static_cast<uint32_t>(parsed);
 }
 
+// A uint32 field with a validation range [min, max] (inclusive).
+uint32_t boundedUint(const YAML::Node& node, const std::string& path, uint32_t min, uint32_t max) {
+  const uint32_t value = uint32Value(node, path);
+  if (value < min || value > max) {
+    fail(path, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+  }
+  return value;
+}
+
 // Protobuf Duration in YAML: "0.25s", "5s".
 uint32_t durationMs(const YAML::Node& node, const std::string& path) {
   const std::string value = scalar(node, path);
@@ -310,7 +319,9 @@ void routeConfig(const YAML::Node& rc, const std::string& path, ListenerSpec& li
 
 void httpConnectionManager(const YAML::Node& tc, const std::string& path, ListenerSpec& listener) {
   checkKeys(tc, path, {"@type", "stat_prefix", "route_config", "http_filters", "codec_type",
-                       "http_protocol_options"});
+                       "http_protocol_options", "common_http_protocol_options",
+                       "max_request_headers_kb", "generate_request_id",
+                       "preserve_external_request_id", "use_remote_address"});
   if (tc["codec_type"]) {
     const std::string codec = scalar(tc["codec_type"], path + ".codec_type");
     if (codec != "AUTO" && codec != "HTTP1") {
@@ -320,6 +331,34 @@ void httpConnectionManager(const YAML::Node& tc, const std::string& path, Listen
   if (tc["http_protocol_options"]) {
     listener.http1_settings =
         http1ProtocolOptions(tc["http_protocol_options"], path + ".http_protocol_options");
+  }
+  if (tc["common_http_protocol_options"]) {
+    const std::string c_path = path + ".common_http_protocol_options";
+    const YAML::Node common = tc["common_http_protocol_options"];
+    checkKeys(common, c_path, {"max_headers_count"});
+    if (common["max_headers_count"]) {
+      // google.protobuf.UInt32Value, gte 1.
+      listener.http1_settings.max_headers_count =
+          boundedUint(common["max_headers_count"], c_path + ".max_headers_count", 1, 0xFFFFFFFFu);
+    }
+  }
+  if (tc["max_request_headers_kb"]) {
+    // Envoy: UInt32Value in (0, 8192]. The host's http-parser cannot read a request head above
+    // 80 KiB (HTTP_MAX_HEADER_SIZE), so it accepts up to 80.
+    listener.http1_settings.max_request_headers_kb =
+        boundedUint(tc["max_request_headers_kb"], path + ".max_request_headers_kb", 1, 80);
+  }
+  if (tc["generate_request_id"]) {
+    listener.request_id.generate =
+        boolean(tc["generate_request_id"], path + ".generate_request_id");
+  }
+  if (tc["preserve_external_request_id"]) {
+    listener.request_id.preserve_external =
+        boolean(tc["preserve_external_request_id"], path + ".preserve_external_request_id");
+  }
+  if (tc["use_remote_address"] &&
+      boolean(tc["use_remote_address"], path + ".use_remote_address")) {
+    fail(path + ".use_remote_address", "only false (the default) is supported");
   }
   listener.stat_prefix = scalar(required(tc, "stat_prefix", path), path + ".stat_prefix");
   routeConfig(required(tc, "route_config", path), path + ".route_config", listener);

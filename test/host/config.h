@@ -23,6 +23,21 @@ struct Http1Settings {
   // Off by default, as in Envoy: the HTTP/1 codec then neither decodes trailers (the message ends
   // with its body) nor encodes them (the body just ends).
   bool enable_trailers{false};
+  // Downstream only (the HttpConnectionManager's; a cluster's codec ignores them): Envoy's
+  // common_http_protocol_options.max_headers_count (default 100) and max_request_headers_kb
+  // (default 60). Above either, the request is answered 431.
+  uint32_t max_headers_count{100};
+  uint32_t max_request_headers_kb{60};
+};
+
+// The HttpConnectionManager's generate_request_id (default true) and
+// preserve_external_request_id (default false). With use_remote_address false (the only value
+// the host supports) no request is an edge request, so Envoy keeps any x-request-id the client
+// sent and generates one (a UUID v4) only when it is absent; preserve_external_request_id matters
+// only for edge requests.
+struct RequestIdSettings {
+  bool generate{true};
+  bool preserve_external{false};
 };
 
 struct SocketAddress {
@@ -86,6 +101,8 @@ struct ListenerSpec {
   uint32_t per_connection_buffer_limit_bytes{DefaultPerConnectionBufferLimitBytes};
   // HTTP listeners: the HttpConnectionManager's http_protocol_options (downstream codec).
   Http1Settings http1_settings;
+  // HTTP listeners: the HttpConnectionManager's x-request-id options.
+  RequestIdSettings request_id;
   std::string stat_prefix;
   std::vector<VirtualHostSpec> virtual_hosts;
   std::vector<DynamicModuleFilterSpec> filters; // HTTP: in chain order; the router is implicit.

@@ -572,6 +572,12 @@ void FilterManager::finish(bool reset) {
   }
   complete_ = true;
   cancelUpstream();
+  // Envoy's doDeferredStreamDestroy: every filter's onStreamComplete, then every filter's
+  // onDestroy in the same call, so events committed before or during stream_complete (posted to
+  // the dispatcher) find the filter destroyed and are dropped.
+  for (HttpFilterPtr& filter : filters_) {
+    filter->dropScheduledEvents();
+  }
   for (HttpFilterPtr& filter : filters_) {
     filter->onStreamComplete();
   }

@@ -59,6 +59,19 @@ void Http1Parser::nextMessage() {
   headers_complete_ = false;
   message_complete_ = false;
   skip_body_ = false;
+  headers_bytes_ = 0;
+  headers_too_large_ = false;
+}
+
+bool Http1Parser::withinLimits(size_t completed, size_t bytes) {
+  headers_bytes_ += bytes;
+  // Envoy's ConnectionImpl::completeCurrentHeader (count, checked as each header completes) and
+  // checkMaxHeadersSize (current field + value + the map's byteSize, as bytes arrive).
+  if ((max_headers_count_ != 0 && completed > max_headers_count_) ||
+      (max_headers_bytes_ != 0 && headers_bytes_ > max_headers_bytes_)) {
+    headers_too_large_ = true;
+  }
+  return !headers_too_large_;
 }
 
 const char* Http1Parser::method() const {
@@ -77,10 +90,17 @@ int Http1Parser::onHeaderField(http_parser* p, const char* at, size_t length) {
   }
   auto& list = self->current();
   if (self->in_value_ || list.empty()) {
+    // The previous header (if any) is complete.
+    if (!self->headers_complete_ && !self->withinLimits(list.size(), 0)) {
+      return 1;
+    }
     list.emplace_back();
     self->in_value_ = false;
   }
   list.back().first.append(toLower(std::string(at, length)));
+  if (!self->headers_complete_ && !self->withinLimits(list.size() - 1, length)) {
+    return 1;
+  }
   return 0;
 }
 
@@ -91,11 +111,17 @@ int Http1Parser::onHeaderValue(http_parser* p, const char* at, size_t length) {
   }
   self->in_value_ = true;
   self->current().back().second.append(at, length);
+  if (!self->headers_complete_ && !self->withinLimits(self->headers_.size() - 1, length)) {
+    return 1;
+  }
   return 0;
 }
 
 int Http1Parser::onHeadersComplete(http_parser* p) {
   auto* self = static_cast<Http1Parser*>(p->data);
+  if (!self->withinLimits(self->headers_.size(), 0)) {
+    return -1; // http-parser: any value other than 0 and 1 is an error here
+  }
   self->headers_complete_ = true;
   self->in_value_ = false;
   self->keep_alive_ = http_should_keep_alive(p) != 0;
@@ -121,28 +147,67 @@ bool isHopByHopHeader(const std::string& key) {
          key == "transfer-encoding" || key == "upgrade" || key == "te";
 }
 
+// Envoy's CodeUtility::toString (source/common/http/codes.cc): "Unknown" for any other code.
 std::string reasonPhrase(unsigned status) {
   switch (status) {
   case 100: return "Continue";
+  case 101: return "Switching Protocols";
   case 200: return "OK";
   case 201: return "Created";
   case 202: return "Accepted";
+  case 203: return "Non-Authoritative Information";
   case 204: return "No Content";
+  case 205: return "Reset Content";
   case 206: return "Partial Content";
+  case 207: return "Multi-Status";
+  case 208: return "Already Reported";
+  case 226: return "IM Used";
+  case 300: return "Multiple Choices";
   case 301: return "Moved Permanently";
   case 302: return "Found";
+  case 303: return "See Other";
   case 304: return "Not Modified";
+  case 305: return "Use Proxy";
+  case 307: return "Temporary Redirect";
+  case 308: return "Permanent Redirect";
   case 400: return "Bad Request";
   case 401: return "Unauthorized";
+  case 402: return "Payment Required";
   case 403: return "Forbidden";
   case 404: return "Not Found";
   case 405: return "Method Not Allowed";
+  case 406: return "Not Acceptable";
+  case 407: return "Proxy Authentication Required";
+  case 408: return "Request Timeout";
+  case 409: return "Conflict";
+  case 410: return "Gone";
+  case 411: return "Length Required";
+  case 412: return "Precondition Failed";
   case 413: return "Payload Too Large";
+  case 414: return "URI Too Long";
+  case 415: return "Unsupported Media Type";
+  case 416: return "Range Not Satisfiable";
+  case 417: return "Expectation Failed";
+  case 421: return "Misdirected Request";
+  case 422: return "Unprocessable Entity";
+  case 423: return "Locked";
+  case 424: return "Failed Dependency";
+  case 425: return "Too Early";
+  case 426: return "Upgrade Required";
+  case 428: return "Precondition Required";
   case 429: return "Too Many Requests";
+  case 431: return "Request Header Fields Too Large";
   case 500: return "Internal Server Error";
+  case 501: return "Not Implemented";
   case 502: return "Bad Gateway";
   case 503: return "Service Unavailable";
   case 504: return "Gateway Timeout";
+  case 505: return "HTTP Version Not Supported";
+  case 506: return "Variant Also Negotiates";
+  case 507: return "Insufficient Storage";
+  case 508: return "Loop Detected";
+  case 510: return "Not Extended";
+  case 511: return "Network Authentication Required";
   default: return "Unknown";
   }
 }

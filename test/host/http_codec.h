@@ -35,6 +35,17 @@ public:
   // onHeaderValueImpl once the headers are done): trailers() stays empty and the message ends
   // with its body. Kept across messages.
   void setEnableTrailers(bool enable) { enable_trailers_ = enable; }
+  // The limits of Envoy's HTTP/1 codec on a message's headers (not its trailers): more than
+  // `max_count` headers, or more than `max_bytes` of names and values together (counted as they
+  // arrive, the header being parsed included), fail the message with headersTooLarge(). 0: none.
+  // http-parser's own HTTP_MAX_HEADER_SIZE (80 KiB for the whole head) also counts as too large.
+  void setHeaderLimits(uint32_t max_count, uint32_t max_bytes) {
+    max_headers_count_ = max_count;
+    max_headers_bytes_ = max_bytes;
+  }
+  bool headersTooLarge() const {
+    return headers_too_large_ || HTTP_PARSER_ERRNO(&parser_) == HPE_HEADER_OVERFLOW;
+  }
 
   // Lowercased headers in arrival order (hop-by-hop ones included), valid once headersComplete().
   std::vector<HeaderMap::Entry>& headers() { return headers_; }
@@ -59,6 +70,9 @@ private:
   static const http_parser_settings& settings();
 
   std::vector<HeaderMap::Entry>& current() { return headers_complete_ ? trailers_ : headers_; }
+  // For the headers (not trailers): false once a limit is exceeded, after `completed` headers
+  // and `bytes` more bytes of names/values.
+  bool withinLimits(size_t completed, size_t bytes);
 
   http_parser parser_;
   std::string url_;
@@ -72,6 +86,10 @@ private:
   bool skip_body_{false};
   bool enable_trailers_{false};
   bool failed_{false};
+  uint32_t max_headers_count_{0};
+  uint32_t max_headers_bytes_{0};
+  size_t headers_bytes_{0};
+  bool headers_too_large_{false};
 };
 
 // Connection-specific headers Envoy strips in both directions.

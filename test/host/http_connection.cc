@@ -2,23 +2,47 @@
 
 #include <event2/buffer.h>
 
+#include <cstdio>
+#include <random>
+
 #include "logger.h"
 
 namespace EnvoyTsHost {
+namespace {
+
+// A random (version 4) UUID, lowercase, as Envoy's RandomGeneratorImpl::uuid().
+std::string uuid4() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  const uint64_t high = (random() & ~0xF000ull) | 0x4000ull;                  // version 4
+  const uint64_t low = (random() & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull; // variant
+  char text[37];
+  std::snprintf(text, sizeof(text), "%08llx-%04llx-%04llx-%04llx-%012llx",
+                static_cast<unsigned long long>(high >> 32),
+                static_cast<unsigned long long>((high >> 16) & 0xFFFF),
+                static_cast<unsigned long long>(high & 0xFFFF),
+                static_cast<unsigned long long>(low >> 48),
+                static_cast<unsigned long long>(low & 0xFFFFFFFFFFFFull));
+  return text;
+}
+
+} // namespace
 
 HttpConnection::HttpConnection(Dispatcher& dispatcher, evutil_socket_t fd,
                                const FilterChainConfig& chain, const RouteTable* routes,
                                uint64_t buffer_limit, Http1Settings http1_settings,
-                               UpstreamFactory upstream_factory, CalloutContext callouts,
+                               RequestIdSettings request_id, UpstreamFactory upstream_factory, CalloutContext callouts,
                                const DrainDecision* drain, ConnectionOwner& owner)
     : dispatcher_(dispatcher),
       connection_(bufferevent_socket_new(dispatcher.base(), fd, BEV_OPT_CLOSE_ON_FREE)),
       chain_(chain), routes_(routes), buffer_limit_(buffer_limit), http1_settings_(http1_settings),
+      request_id_(request_id),
       info_(std::make_shared<DownstreamConnectionInfo>(downstreamConnectionInfo(fd))),
       upstream_factory_(std::move(upstream_factory)), callouts_(callouts), drain_(drain),
       owner_(owner),
       alive_(std::make_shared<bool>(true)) {
   parser_.setEnableTrailers(http1_settings_.enable_trailers);
+  parser_.setHeaderLimits(http1_settings_.max_headers_count,
+                          http1_settings_.max_request_headers_kb * 1024);
   bufferevent_setcb(connection_, &HttpConnection::onReadCallback, nullptr,
                     &HttpConnection::onEventCallback, this);
   bufferevent_enable(connection_, EV_READ | EV_WRITE);
@@ -137,8 +161,20 @@ void HttpConnection::startStream() {
     }
     headers->add(std::move(entry.first), std::move(entry.second));
   }
+  // Envoy's ConnectionManagerUtility::mutateRequestHeaders, before the route and the filters.
+  // With use_remote_address false (the host's only value), a client's x-forwarded-proto is kept
+  // and "http" set when absent; no request is an edge request, so an x-request-id the client sent
+  // is kept whatever preserve_external_request_id says, and a UUID is set when there is none
+  // (generate_request_id, default true).
+  if (headers->get("x-forwarded-proto") == nullptr) {
+    headers->add("x-forwarded-proto", "http");
+  }
+  if (request_id_.generate && headers->get("x-request-id") == nullptr) {
+    headers->add("x-request-id", uuid4());
+  }
   close_after_response_ = !parser_.keepAlive();
   response_chunked_ = false;
+  head_request_ = std::string(parser_.method()) == "HEAD";
   if (expect_continue) {
     // Envoy answers 100-continue itself and does not forward Expect.
     write("HTTP/1.1 100 Continue\r\n\r\n");
@@ -167,6 +203,15 @@ void HttpConnection::onProtocolError() {
     close();
     return;
   }
+  if (parser_.headersTooLarge()) {
+    // Envoy's HTTP/1 codec (completeCurrentHeader / checkMaxHeadersSize): error code 431, sent by
+    // sendProtocolError as a local reply whose body is the reason phrase; the connection closes.
+    const std::string body = reasonPhrase(431);
+    write("HTTP/1.1 431 " + body + "\r\ncontent-length: " + std::to_string(body.size()) +
+          "\r\ncontent-type: text/plain\r\nserver: envoy\r\nconnection: close\r\n\r\n" + body);
+    closeAfterFlush();
+    return;
+  }
   write("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
   closeAfterFlush();
 }
@@ -188,12 +233,14 @@ void HttpConnection::encodeHeaders(HeaderMap& headers, bool end_stream) {
   out += "server: envoy\r\n";
   const bool bodiless = status == 204 || status == 304 || status < 200;
   if (!has_length && !bodiless) {
-    if (end_stream) {
+    if (end_stream && !head_request_) {
       out += "content-length: 0\r\n";
     } else if (parser_.http10()) {
       close_after_response_ = true; // Close-delimited body.
     } else {
-      response_chunked_ = true;
+      // Envoy's StreamEncoderImpl::encodeHeadersBase: a response to HEAD without content-length
+      // gets the header a GET would (transfer-encoding: chunked), but no chunk framing.
+      response_chunked_ = !head_request_;
       out += "transfer-encoding: chunked\r\n";
     }
   }

@@ -28,13 +28,15 @@ public:
 // `http1_settings` its HttpConnectionManager's http_protocol_options: without enable_trailers the
 // trailers of a chunked request are ignored (the request ends with its body) and response
 // trailers are not written (the chunked body just ends), as by Envoy's HTTP/1 codec.
+// Its max_headers_count / max_request_headers_kb answer a request above them 431 before any
+// filter runs; `request_id` its x-request-id options (see startStream).
 // `drain` is the listener version's drain decision: once it says so, the next response carries
 // `connection: close` and the connection ends after it (the HCM's drain sequence over HTTP/1).
 class HttpConnection : public DownstreamEncoder {
 public:
   HttpConnection(Dispatcher& dispatcher, evutil_socket_t fd, const FilterChainConfig& chain,
                  const RouteTable* routes, uint64_t buffer_limit, Http1Settings http1_settings,
-                 UpstreamFactory upstream_factory, CalloutContext callouts,
+                 RequestIdSettings request_id, UpstreamFactory upstream_factory, CalloutContext callouts,
                  const DrainDecision* drain, ConnectionOwner& owner);
   ~HttpConnection() override;
 
@@ -69,6 +71,7 @@ private:
   const RouteTable* routes_;
   const uint64_t buffer_limit_;
   const Http1Settings http1_settings_;
+  const RequestIdSettings request_id_;
   const std::shared_ptr<const DownstreamConnectionInfo> info_;
   UpstreamFactory upstream_factory_;
   const CalloutContext callouts_;
@@ -77,6 +80,7 @@ private:
   Http1Parser parser_{HTTP_REQUEST};
   std::unique_ptr<FilterManager> stream_;
   bool request_started_{false};  // The current request's headers went to a stream.
+  bool head_request_{false};     // The current request is a HEAD.
   bool request_ended_{false};    // ... and so did its end of stream.
   bool response_chunked_{false};
   bool close_after_response_{false};

@@ -48,6 +48,9 @@ public:
   int onBody(bool decode, Buffer& data, bool end_stream);
   int onTrailers(bool decode);
   void onStreamComplete();
+  // From the stream's completion on, scheduler events are dropped: Envoy destroys each filter
+  // right after stream_complete, before its dispatcher runs any event posted until then.
+  void dropScheduledEvents() { liveness_->target = nullptr; }
   void onScheduled(uint64_t event_id) override;
 
   // ---- One-shot HTTP callouts (Envoy's DynamicModuleHttpFilter::sendHttpCallout) ----

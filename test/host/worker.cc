@@ -142,7 +142,7 @@ void Worker::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void*
   auto connection = std::make_unique<HttpConnection>(
       *worker.dispatcher_, fd, runtime->chain, runtime->routes.get(),
       runtime->spec.per_connection_buffer_limit_bytes, runtime->spec.http1_settings,
-      std::move(factory),
+      runtime->spec.request_id, std::move(factory),
       CalloutContext{runtime->clusters, worker.pool_.get()}, &runtime->drain, worker);
   HttpConnection* raw = connection.get();
   worker.connections_.emplace(raw, Accepted<HttpConnection>{std::move(connection), runtime});

@@ -64,8 +64,8 @@ export function hostYaml({ listenPort, adminPort, upstreamPort, filters, extraCl
   });
 }
 
-function spawnHost(args, searchPath, env = {}) {
-  const child = spawn(hostBin, args, {
+function spawnHost(args, searchPath, env = {}, bin = hostBin) {
+  const child = spawn(bin, args, {
     env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: searchPath, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -79,10 +79,14 @@ function spawnHost(args, searchPath, env = {}) {
   return host;
 }
 
-/** Runs the host on `yaml` until it exits by itself (for configs it must refuse). */
-export async function runHostToExit(yaml, { searchPath, timeoutMs = 10000, env }) {
+/**
+ * Runs the host on `yaml` until it exits by itself (for configs it must refuse); `bin` is another
+ * build of the host (default: envoy-ts-host).
+ */
+export async function runHostToExit(yaml, { searchPath, timeoutMs = 10000, env, bin }) {
   const config = tempFile('envoy.yaml', yaml);
-  const host = spawnHost(['-c', config.file, '--concurrency', '1', '-l', 'info'], searchPath, env);
+  const host = spawnHost(['-c', config.file, '--concurrency', '1', '-l', 'info'], searchPath, env,
+                         bin);
   const timer = setTimeout(() => host.child.kill('SIGKILL'), timeoutMs);
   const exited = await host.exitPromise;
   clearTimeout(timer);

@@ -136,3 +136,25 @@ describe('scheduler commits from another thread after the stream is destroyed', 
     assert.deepEqual(exited, { code: 0, signal: null }, host.output);
   });
 });
+
+describe('a scheduler event committed during stream_complete', () => {
+  test('is dropped, as Envoy destroys the filter before its dispatcher runs the event', async () => {
+    const upstream = await startUpstream();
+    const host = await startHost({ upstreamPort: upstream.port, searchPath,
+                                   filters: [{ module: 'scheduler_commit_in_stream_complete' }] });
+    try {
+      const res = await request(host.port, { path: '/' });
+      assert.equal(res.status, 200);
+      // destroy is the last hook of the stream: after it, nothing can be delivered.
+      const deadline = Date.now() + 5000;
+      while (!/\] destroyed$/m.test(host.output) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.match(host.output, /\] committed in stream_complete$[\s\S]*\] destroyed$/m);
+      assert.doesNotMatch(host.output, /scheduled 7 delivered/);
+    } finally {
+      await host.stop();
+      await upstream.close();
+    }
+  });
+});

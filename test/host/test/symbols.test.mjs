@@ -6,10 +6,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 
-import { hostBin, moduleSo, root } from './helpers.mjs';
+import {
+  examplesBundle, freePort, hostBin, hostYaml, moduleSo, releaseDir, root, runHostToExit,
+} from './helpers.mjs';
 
 function run(file, args, env = process.env) {
-  const result = spawnSync(file, args, { encoding: 'utf8', env });
+  const result = spawnSync(file, args, { encoding: 'utf8', env, maxBuffer: 1 << 28 });
   assert.equal(result.status, 0, `${file} ${args.join(' ')} failed:\n${result.stderr}`);
   return result.stdout;
 }
@@ -89,5 +91,39 @@ describe('dynamic symbols of libenvoy_ts.so and envoy-ts-host', () => {
     const dirs = runpath[1].split(':').map((dir) => path.resolve(dir.replace('$ORIGIN', path.dirname(moduleSo))));
     assert.ok(dirs.includes(path.resolve(path.dirname(libnode[1]))),
               `libnode resolved to ${libnode[1]}, outside the RUNPATH ${runpath[1]}`);
+  });
+});
+
+// envoy-ts-host-exports-v8 is envoy-ts-host plus two exported V8 functions (test/host/v8_exports.c)
+// that libnode calls through its own dynamic relocations, as an Envoy built with
+// exported_symbols=enabled exports its V8: the dynamic linker binds libnode's calls to them.
+describe('a host that exports V8 symbols libnode imports', () => {
+  const variant = path.join(path.dirname(hostBin), 'envoy-ts-host-exports-v8');
+  const exportedV8 = ['_ZN2v811HandleScopeC1EPNS_7IsolateE',
+                      '_ZN2v86String11NewFromUtf8EPNS_7IsolateEPKcNS_13NewStringTypeEi'];
+
+  test('the variant exports them and libnode imports them from itself', () => {
+    const exported = new Set(dynamicSymbols(variant, '--defined-only').map((s) => s.name));
+    assert.deepEqual(exportedV8.filter((name) => !exported.has(name)), []);
+    const ldd = run('ldd', [moduleSo]);
+    const libnode = /^\s*libnode\.so\S* => (\S+)/m.exec(ldd)[1];
+    const relocations = run('readelf', ['-r', '-W', libnode]);
+    const defined = new Set(dynamicSymbols(libnode, '--defined-only').map((s) => s.name));
+    for (const name of exportedV8) {
+      assert.ok(defined.has(name), `libnode does not define ${name}`);
+      assert.match(relocations, new RegExp(`R_X86_64_(JUMP_SLOT|GLOB_DAT)\\s+\\S+\\s+${name}\\b`));
+    }
+  });
+
+  test('libenvoy_ts.so refuses to start Node.js there and names a captured symbol', async () => {
+    const yaml = hostYaml({
+      listenPort: await freePort(), adminPort: await freePort(), upstreamPort: await freePort(),
+      filters: [{ module: 'envoy_ts', filterName: 'chain',
+                  config: JSON.stringify({ bundle: examplesBundle, chain: [{ name: 'request-id' }] }) }],
+    });
+    const { code, output } = await runHostToExit(yaml, { searchPath: releaseDir, bin: variant });
+    assert.equal(code, 1, output);
+    assert.match(output, /refusing to start Node\.js: the symbol v8::(HandleScope::HandleScope\(v8::Isolate\*\)|String::NewFromUtf8\(.*?\)) \(_ZN2v8\w+\) resolves to \S*envoy-ts-host-exports-v8 instead of \S*libnode\.so\S*; the host process exports V8 or OpenSSL symbols/);
+    assert.doesNotMatch(output, /was captured by the host/);
   });
 });

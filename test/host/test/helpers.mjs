@@ -1,5 +1,6 @@
 // Shared by the conformance host's own tests: paths, a real upstream, an envoy.yaml for any
 // module, the host in server mode (until ready, or until it exits) and in --script mode.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -200,4 +201,19 @@ export function runScript(scenarioText, { searchPath = releaseDir, args = [] } =
   let results = null;
   if (run.status === 0) results = JSON.parse(run.stdout).results;
   return { code: run.status, signal: run.signal, stdout: run.stdout, stderr: run.stderr, results };
+}
+
+/** Resolves once the host's log contains `text` (after `from`); fails with the log otherwise. */
+export async function logged(host, text, from = 0) {
+  for (let i = 0; i < 1000 && host.output.indexOf(text, from) < 0; ++i) {
+    if (host.exited) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.ok(host.output.indexOf(text, from) >= 0, `"${text}" not logged:\n${host.output}`);
+}
+
+/** The lines modules/config_lifecycle.c logged, without their prefix, in order. */
+export function lifecycleCalls(host) {
+  return host.output.split('\n').filter((l) => l.startsWith('config_lifecycle: '))
+    .map((l) => l.slice('config_lifecycle: '.length));
 }

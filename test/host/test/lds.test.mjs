@@ -11,7 +11,8 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 
 import {
-  examplesBundle, freePort, releaseDir, request, runHostToExit, startHostWithYaml, testModulesDir,
+  examplesBundle, freePort, lifecycleCalls, logged, releaseDir, request, runHostToExit, startHostWithYaml,
+  testModulesDir,
 } from './helpers.mjs';
 import { startHoldingUpstream as startUpstream } from '../../support/servers.mjs';
 
@@ -146,19 +147,6 @@ async function statReaches(host, name, value) {
   return stats;
 }
 
-async function logged(host, text, from = 0) {
-  for (let i = 0; i < 1000 && host.output.indexOf(text, from) < 0; ++i) {
-    if (host.exited) break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  assert.ok(host.output.indexOf(text, from) >= 0, `"${text}" not logged:\n${host.output}`);
-}
-
-function calls(host) {
-  return host.output.split('\n').filter((l) => l.startsWith('config_lifecycle: '))
-    .map((l) => l.slice('config_lifecycle: '.length));
-}
-
 const xConfig = async (port, p = '/') => (await request(port, { path: p })).headers['x-config'];
 
 describe('LDS from a file', () => {
@@ -196,7 +184,7 @@ describe('LDS from a file', () => {
       assert.equal(await xConfig(fixed), 's1');
 
       await logged(host, 'config_destroy v1');
-      const order = calls(host);
+      const order = lifecycleCalls(host);
       assert.ok(order.indexOf('config_new v2') < order.indexOf('config_destroy v1'), order.join('\n'));
       assert.ok(order.lastIndexOf('filter_destroy v1') < order.indexOf('config_destroy v1'),
                 order.join('\n'));
@@ -224,7 +212,7 @@ describe('LDS from a file', () => {
       const stats = await statReaches(host, 'update_success', 2);
       assert.equal(stats.update_attempt, 2);
       assert.equal(await xConfig(main), 'v1');
-      assert.deepEqual(calls(host).filter((c) => c.startsWith('config_')), ['config_new v1']);
+      assert.deepEqual(lifecycleCalls(host).filter((c) => c.startsWith('config_')), ['config_new v1']);
     } finally {
       await host.stop();
       await upstream.close();
@@ -249,8 +237,8 @@ describe('LDS from a file', () => {
       assert.equal(stats.update_attempt, 2);
       assert.equal(stats.version_text, 'v3');
       assert.equal(await xConfig(main), 'v3');
-      assert.ok(!calls(host).includes('config_new v2'));
-      assert.ok(!calls(host).includes('config_new v9'));
+      assert.ok(!lifecycleCalls(host).includes('config_new v2'));
+      assert.ok(!lifecycleCalls(host).includes('config_new v9'));
     } finally {
       await host.stop();
       await upstream.close();
@@ -289,7 +277,7 @@ resources:
       stats = await statReaches(host, 'update_rejected', 2);
       assert.equal(await xConfig(main), 'v1');
       assert.equal(await xConfig(second), 'n1');
-      assert.deepEqual(calls(host).filter((c) => c.startsWith('config_')),
+      assert.deepEqual(lifecycleCalls(host).filter((c) => c.startsWith('config_')),
                        ['config_new v1', 'config_new rejects reject', 'config_new n1']);
       // A value of the wrong type inside a listener: that listener fails.
       host.publish(ldsYaml('v5', [{ name: 'main', port: main, filters: lifecycle('v5') }])
@@ -334,7 +322,7 @@ resources:
       assert.equal(await xConfig(fixed), 's1'); // Not removed by LDS.
       await logged(host, "lds: remove listener 'other'");
       await logged(host, 'config_destroy o1');
-      assert.deepEqual(calls(host).filter((c) => c.startsWith('config_')),
+      assert.deepEqual(lifecycleCalls(host).filter((c) => c.startsWith('config_')),
                        ['config_new s1', 'config_new m1', 'config_new o1', 'config_destroy o1']);
 
       // An empty list removes every LDS listener, and only those. No version_info: the empty

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { describe, test } from 'node:test';
 
-import { freePort, hostBin, request, startHostWithYaml, testModulesDir } from './helpers.mjs';
+import { freePort, hostBin, lifecycleCalls, logged, request, startHostWithYaml, testModulesDir } from './helpers.mjs';
 import { tcpProxyYaml } from '../../support/proxy-config.mjs';
 import { listenLoopback, startHoldingUpstream as startUpstream } from '../../support/servers.mjs';
 
@@ -88,21 +88,6 @@ async function start(spec, { drainTime, drainStrategy, concurrency = 2 }) {
 
 function reload(host) {
   return request(host.adminPort, { method: 'POST', path: '/reload' });
-}
-
-/** Resolves once the host's log contains `text` (after `from`). */
-async function logged(host, text, from = 0) {
-  for (let i = 0; i < 1000 && host.output.indexOf(text, from) < 0; ++i) {
-    if (host.exited) break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  assert.ok(host.output.indexOf(text, from) >= 0, `"${text}" not logged:\n${host.output}`);
-}
-
-/** The config_lifecycle lines of the log, without their prefix, in order. */
-function calls(host) {
-  return host.output.split('\n').filter((l) => l.startsWith('config_lifecycle: '))
-    .map((l) => l.slice('config_lifecycle: '.length));
 }
 
 /**
@@ -229,7 +214,7 @@ describe('reload: a changed listener', () => {
       await idle.closed;
       await logged(host, 'config_destroy v1');
       await logged(host, "listener 'main' (previous version) drained; destroying its configs");
-      const order = calls(host);
+      const order = lifecycleCalls(host);
       assert.ok(order.indexOf('config_new v2') < order.indexOf('config_destroy v1'), order.join('\n'));
       assert.ok(order.lastIndexOf('filter_destroy v1') < order.indexOf('config_destroy v1'),
                 order.join('\n'));
@@ -248,7 +233,7 @@ describe('reload: a changed listener', () => {
       assert.equal(exited.code, 0, host.output);
       await upstream.close();
     }
-    const order = calls(host);
+    const order = lifecycleCalls(host);
     assert.ok(order.includes('config_destroy v2') && order.includes('config_destroy o1'));
   });
 
@@ -269,7 +254,7 @@ describe('reload: a changed listener', () => {
       await logged(host, 'per_route_config_destroy p1');
       await logged(host, 'config_destroy f');
       // Startup, then the new version (route configuration first), then the old one's end.
-      assert.deepEqual(calls(host).filter((c) => !c.startsWith('filter_')), [
+      assert.deepEqual(lifecycleCalls(host).filter((c) => !c.startsWith('filter_')), [
         'per_route_config_new p1', 'config_new f',
         'per_route_config_new p2', 'config_new f',
         'per_route_config_destroy p1', 'config_destroy f',
@@ -300,7 +285,7 @@ describe('reload: what is rejected changes nothing', () => {
       await logged(host, "reload rejected, the running configuration is unchanged: error adding " +
                          "listener 'main'");
       // The part of the new version already built is destroyed again; the running one is not.
-      assert.deepEqual(calls(host).filter((c) => c.startsWith('config_')),
+      assert.deepEqual(lifecycleCalls(host).filter((c) => c.startsWith('config_')),
                        ['config_new v1', 'config_new v3', 'config_new rejects reject',
                         'config_destroy v3']);
 
@@ -308,10 +293,10 @@ describe('reload: what is rejected changes nothing', () => {
       answer = await reload(host);
       assert.equal(answer.status, 400);
       assert.match(answer.body, /^error adding listener 'main': .*routes\[0\]\.typed_per_filter_config\.lifecycle_0: Failed to initialize per-route dynamic module\n$/);
-      assert.ok(!calls(host).includes('config_new v4')); // Routes first, as at startup.
+      assert.ok(!lifecycleCalls(host).includes('config_new v4')); // Routes first, as at startup.
 
       // (The request loop adds filter_new / filter_destroy lines: not counted.)
-      const configCalls = () => calls(host).filter((c) => !c.startsWith('filter_'));
+      const configCalls = () => lifecycleCalls(host).filter((c) => !c.startsWith('filter_'));
       const before = configCalls().length;
       host.rewriteText('static_resources: [\n');
       answer = await reload(host);
@@ -329,7 +314,7 @@ describe('reload: what is rejected changes nothing', () => {
       await loop.done;
       assert.deepEqual(loop.failed, []);
       assert.deepEqual([...loop.configs], ['v1']);
-      assert.ok(!calls(host).includes('config_destroy v1'));
+      assert.ok(!lifecycleCalls(host).includes('config_destroy v1'));
     } finally {
       loop.stop = true;
       await loop.done;
@@ -380,7 +365,7 @@ describe('reload: listeners added and removed', () => {
 
       await logged(host, 'config_destroy o1');
       await logged(host, 'config_destroy m1');
-      const order = calls(host);
+      const order = lifecycleCalls(host);
       assert.ok(order.indexOf('config_new t1') < order.indexOf('config_destroy o1'));
       assert.ok(order.lastIndexOf('filter_destroy o1') < order.indexOf('config_destroy o1'));
       assert.equal(order.filter((c) => c === 'config_new m1').length, 2); // Rebuilt.

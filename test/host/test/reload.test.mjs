@@ -285,6 +285,8 @@ describe('reload: what is rejected changes nothing', () => {
       await logged(host, "reload rejected, the running configuration is unchanged: error adding " +
                          "listener 'main'");
       // The part of the new version already built is destroyed again; the running one is not.
+      // (The module's lines and the host's reach the log through different pipes: wait for it.)
+      await logged(host, 'config_lifecycle: config_destroy v3');
       assert.deepEqual(lifecycleCalls(host).filter((c) => c.startsWith('config_')),
                        ['config_new v1', 'config_new v3', 'config_new rejects reject',
                         'config_destroy v3']);

@@ -8,12 +8,11 @@ import { existsSync, readFileSync, readdirSync, watch } from 'node:fs';
 import type http from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 
-import { parse } from 'yaml';
-
 import { BuildError, describeBuild, exportedFilters, incrementalBuilder, type BuildSettings } from './build';
 import { startEchoUpstream, stopEchoUpstream } from './echo-upstream';
 import { nativePartsProblem } from './package-paths';
-import { adminAddress, chooseProxy, startProxy, waitReady, type RunningProxy } from './proxy';
+import { adminAddress, listenerAddresses, readEnvoyYaml } from './envoy-yaml';
+import { chooseProxy, startProxy, waitReady, type RunningProxy } from './proxy';
 import { watchingCopy } from './watch-config';
 
 export interface DevOptions {
@@ -29,13 +28,6 @@ export interface DevOptions {
 }
 
 const say = (message: string) => console.log(`[dev] ${message}`);
-
-function listenerAddresses(configPath: string): string[] {
-  const config = parse(readFileSync(configPath, 'utf8')) as { static_resources?: { listeners?:
-    { name?: string; address?: { socket_address?: { address?: string; port_value?: number } } }[] } } | null;
-  return (config?.static_resources?.listeners ?? []).map((l) =>
-    `${l.name ?? 'listener'} on ${l.address?.socket_address?.address}:${l.address?.socket_address?.port_value}`);
-}
 
 /** The bundle and the offload tasks beside it. */
 function bundleDigest(bundle: string): string {
@@ -72,9 +64,11 @@ function reloadOutcome(line: string, bundle: string): ReloadOutcome | undefined 
 export async function dev(options: DevOptions): Promise<void> {
   const problem = nativePartsProblem();
   if (problem) throw new Error(problem);
-  const admin = adminAddress(options.configPath);
+  const envoyYaml = readEnvoyYaml(options.configPath);
+  const admin = adminAddress(envoyYaml);
   if (!admin) throw new Error(`${options.configPath} has no admin.address: dev needs it to know when the proxy is ready`);
-  const servedConfig = watchingCopy(options.configPath);
+  const listeners = listenerAddresses(envoyYaml);
+  const servedConfig = watchingCopy(options.configPath, envoyYaml);
   const bundle = resolve(options.build.cwd, options.build.outfile);
 
   const binary = chooseProxy();
@@ -149,7 +143,7 @@ export async function dev(options: DevOptions): Promise<void> {
   }
   if (await build() === 'changed') {
     await startServing();
-    say(`ready: ${listenerAddresses(options.configPath).join(', ')} (admin ${admin})`);
+    say(`ready: ${listeners.join(', ')} (admin ${admin})`);
   }
   if (!options.watch) return;
 

@@ -2,11 +2,8 @@
 // the conformance host that ships with the package otherwise.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
-
-import { parse } from 'yaml';
 
 import { hostBinary, moduleDir } from './package-paths';
 
@@ -31,14 +28,6 @@ export function chooseProxy(): ProxyBinary {
 /** The environment a proxy needs to find libenvoy_ts.so. */
 export function proxyEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: moduleDir, ...extra };
-}
-
-/** The admin endpoint an envoy.yaml declares (host:port), or null without one. */
-export function adminAddress(configPath: string): string | null {
-  const config = parse(readFileSync(configPath, 'utf8')) as
-    { admin?: { address?: { socket_address?: { address?: string; port_value?: number } } } } | null;
-  const socket = config?.admin?.address?.socket_address;
-  return socket?.port_value ? `${socket.address ?? '127.0.0.1'}:${socket.port_value}` : null;
 }
 
 export interface RunningProxy {

@@ -2,11 +2,11 @@
 // module reloads a rebuilt bundle without Envoy (hot reload: running streams finish on the old
 // code, nothing is dropped). The user's file is left as it is; dev runs a copy.
 
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 
 interface ModuleFilterConfig {
   filter_name?: unknown;
@@ -33,9 +33,11 @@ function enableWatch(node: unknown): number {
   return Object.values(node).reduce((n: number, child) => n + enableWatch(child), 0);
 }
 
-/** A copy of the envoy.yaml at `configPath` with watch on; throws when it has no envoy-ts filter. */
-export function watchingCopy(configPath: string): string {
-  const config: unknown = parse(readFileSync(configPath, 'utf8'));
+/**
+ * Writes a copy of the envoy.yaml at `configPath` (`config`, as parsed; watch is set in it) with
+ * watch on, and returns its path; throws when it has no envoy-ts filter.
+ */
+export function watchingCopy(configPath: string, config: unknown): string {
   if (enableWatch(config) === 0) {
     throw new Error(`${configPath} has no envoy_ts filter with filter_name "chain" to serve`);
   }

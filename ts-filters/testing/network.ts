@@ -9,23 +9,16 @@ import type { CloseType } from '../runtime/native';
 import type { FakeConnection } from './fake-binding';
 import { InProcessRuntime } from './in-process';
 import { chainSetup } from './options';
-import type { ChainEntry, LogEntry, LogLevelName, MetricsView } from './types';
+import type { LogEntry, MetricsView, TestChainOptions } from './types';
 
 const realSetImmediate = setImmediate;
 const nextMacrotask = (): Promise<void> => new Promise((resolve) => realSetImmediate(resolve));
 const CLOSE_MODES: readonly CloseMode[] = ['flush', 'no-flush', 'flush-and-delay', 'abort', 'reset'];
 const TCP_PROXY_CLUSTER = 'envoy.tcp_proxy.cluster';
 
-/** Options of createTestNetworkChain (the HTTP-only options do not apply). */
-export interface TestNetworkChainOptions {
-  readonly filters?: unknown;
-  readonly bundle?: string;
-  readonly chain: readonly ChainEntry[];
-  readonly failurePolicy?: 'closed' | 'open';
-  readonly settings?: Readonly<Record<string, unknown>>;
-  readonly timers?: 'real' | 'manual';
-  readonly logLevel?: LogLevelName;
-}
+/** Options of createTestNetworkChain: createTestChain's that are not HTTP-only. */
+export type TestNetworkChainOptions =
+  Pick<TestChainOptions, 'filters' | 'bundle' | 'chain' | 'failurePolicy' | 'settings' | 'timers' | 'logLevel'>;
 
 /** One downstream connection through the chain. */
 export interface TestConnection {

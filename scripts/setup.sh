@@ -9,13 +9,15 @@ root=$PWD
 sysroot="$root/.sysroot"
 say() { printf '[setup] %s\n' "$*"; }
 
-# Debian packages the native build, the conformance host's own tests, the benchmarks and packaging
-# (patchelf: scripts/package.mjs) need on top of the runtime's (scripts/setup-runtime.sh).
+# Debian packages the native build, the conformance host's own tests, the benchmarks, packaging
+# (patchelf: scripts/package.mjs) and the Bazel build (bazel/: Bazel 4.2 and the rules it loads)
+# need on top of the runtime's (scripts/setup-runtime.sh).
 build_packages=(
   cmake g++ make pkg-config
   libuv1-dev libevent-dev libhttp-parser-dev libyaml-cpp-dev libgoogle-perftools-dev
   wrk redis-server redis-tools
   patchelf
+  bazel-bootstrap bazel-rules-cc bazel-rules-java
 )
 
 install_npm_deps() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: the TypeScript unit tests, the conformance host's own tests, then the e2e suite over
-// real HTTP through the conformance host — and again under real Envoy when ENVOY_BIN is set.
+// `npm test`: the TypeScript unit tests, the conformance host's own tests, the deployment recipes,
+// the e2e suite over real HTTP through the conformance host, the release artifact and the Bazel
+// build; then the e2e suite again under real Envoy when ENVOY_BIN is set.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -27,6 +28,7 @@ const results = [
   run('deployment recipes (envoy-configs/)', ['--test', ...testFiles('test/configs')]),
   run('e2e suite through the conformance host', e2e, withoutEnvoy),
   run('release artifact (dist/release, unpacked alone)', ['--test', ...testFiles('test/release')]),
+  run('Bazel build (bazel/, WORKSPACE)', ['--test', ...testFiles('test/bazel')]),
 ];
 if (ENVOY_BIN) {
   results.push(run(`e2e suite through Envoy (${ENVOY_BIN})`, e2e, process.env));

@@ -129,13 +129,15 @@ export async function startTcpHost({ filters, clusters, defaultCluster, searchPa
 /**
  * Starts the host on an envoy.yaml; resolves once GET /ready answers 200. Its log (at `logLevel`)
  * accumulates in `host.output`; `host.configFile` is the envoy.yaml it reads (a test may rewrite
- * it and reload); `args` are more command-line arguments.
+ * it and reload); `args` are more command-line arguments; `bin` is another build of the host
+ * (default: envoy-ts-host).
  */
 export async function startHostWithYaml(yaml, { listenPort, adminPort, searchPath,
-                                                concurrency = 1, logLevel = 'info', args = [] }) {
+                                                concurrency = 1, logLevel = 'info', args = [],
+                                                bin }) {
   const config = tempFile('envoy.yaml', yaml);
   const host = spawnHost(['-c', config.file, '--concurrency', String(concurrency), '-l', logLevel,
-                          ...args], searchPath);
+                          ...args], searchPath, {}, bin);
   host.port = listenPort;
   host.adminPort = adminPort;
   host.configFile = config.file;

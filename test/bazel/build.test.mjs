@@ -1,0 +1,131 @@
+// The Bazel build (WORKSPACE, bazel/, the BUILD.bazel files next to the sources) with Debian 12's
+// Bazel 4.2: it builds //native:envoy_ts and //test/host:envoy-ts-host offline (.bazelrc forbids
+// downloads), each exports exactly what the CMake build's does, hosts serve requests through the
+// Bazel module and the example bundle, and a workspace that depends on envoy-ts as README.md says
+// builds the same module. Bazel runs with --batch (no server stays behind) in fresh output bases,
+// removed afterwards; actions are kept in a disk cache shared by every checkout
+// ($ENVOY_TS_BAZEL_CACHE, default /var/cache/envoy-ts-test/bazel), so only a machine's first build
+// compiles.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+
+import { assertServesThroughBundle, exampleProxyYaml, mappedLibraries, root, startEchoUpstream }
+  from '../release/artifact.mjs';
+import { startHostWithYaml } from '../host/test/helpers.mjs';
+
+const cacheDir = process.env.ENVOY_TS_BAZEL_CACHE || '/var/cache/envoy-ts-test/bazel';
+const work = mkdtempSync(path.join(tmpdir(), 'envoy-ts-bazel-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+// --symlink_prefix puts each build's bazel-bin at <work>/<build>/bin, not into a workspace.
+const checkoutBin = path.join(work, 'checkout/bin');
+const consumerDir = path.join(work, 'consumer-workspace');
+const builds = {
+  CMake: { module: path.join(root, 'build/Release/libenvoy_ts.so'), host: path.join(root, 'build/Release/envoy-ts-host') },
+  Bazel: { module: path.join(checkoutBin, 'native/libenvoy_ts.so'), host: path.join(checkoutBin, 'test/host/envoy-ts-host') },
+};
+const libnode = path.join(root, '.sysroot/usr/lib/x86_64-linux-gnu/libnode.so.108');
+
+/** Runs `file` with `args` in `cwd`; resolves with its exit code and its whole output. */
+function run(file, args, cwd) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+/**
+ * `bazel build` of `targets` in `workspace`, its outputs under <work>/<name>; `startup` are more
+ * startup options. Fails with Bazel's output; returns what a diagnostic line says of the build.
+ */
+async function bazelBuild(name, workspace, targets, startup = []) {
+  const out = path.join(work, name);
+  mkdirSync(cacheDir, { recursive: true });
+  const started = performance.now();
+  const { code, output } = await run('bazel', [
+    '--batch', ...startup, `--output_base=${path.join(out, 'output-base')}`,
+    'build', `--disk_cache=${path.join(cacheDir, 'disk-cache')}`, `--symlink_prefix=${out}/`,
+    '--color=no', '--curses=no', ...targets,
+  ], workspace);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  assert.equal(code, 0, `bazel build ${targets.join(' ')} failed:\n${output}`);
+  const version = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'bazel-bootstrap'], { encoding: 'utf8' });
+  const actions = /^INFO: (\d+ processes: .*)$/m.exec(output)?.[1] ?? '(no action summary)';
+  return `bazel-bootstrap ${version}: built in ${seconds} s, ${actions}`;
+}
+
+/** Names (with their @VERSION) of the dynamic symbols `file` defines, sorted. */
+function exportedSymbols(file) {
+  return execFileSync('nm', ['-D', '--defined-only', file], { encoding: 'utf8' }).split('\n')
+    .filter(Boolean).map((line) => line.trim().split(/\s+/).at(-1)).sort();
+}
+
+function assertExportsAsCMake(binary, file) {
+  const cmake = exportedSymbols(builds.CMake[binary]);
+  assert.ok(cmake.some((s) => s.startsWith('envoy_dynamic_module_')), cmake.join('\n'));
+  assert.deepEqual(exportedSymbols(file), cmake);
+}
+
+test('Bazel builds the module and the host offline', { timeout: 30 * 60_000 }, async (t) => {
+  t.diagnostic(await bazelBuild('checkout', root, ['//native:envoy_ts', '//test/host:envoy-ts-host']));
+});
+
+for (const binary of ['module', 'host']) {
+  test(`the Bazel ${binary} exports exactly what the CMake build's exports`, () => {
+    assertExportsAsCMake(binary, builds.Bazel[binary]);
+  });
+}
+
+for (const hostBuild of ['CMake', 'Bazel']) {
+  test(`the ${hostBuild} host serves requests through the Bazel module and the example bundle`,
+       { timeout: 60000 }, async () => {
+    const upstream = await startEchoUpstream();
+    const { listenPort, adminPort, yaml } =
+      await exampleProxyYaml(path.join(root, 'dist/examples/filters.js'), upstream.port);
+    const host = await startHostWithYaml(yaml, { listenPort, adminPort, bin: builds[hostBuild].host,
+                                                 searchPath: path.dirname(builds.Bazel.module) });
+    let exited;
+    try {
+      await assertServesThroughBundle(listenPort);
+      // The Bazel module, and the libnode of the checkout's sysroot through the module's RUNPATH.
+      const mapped = mappedLibraries(host.child.pid);
+      for (const library of [builds.Bazel.module, libnode]) {
+        assert.ok(mapped.includes(realpathSync(library)), `${library} is not mapped:\n${mapped.join('\n')}`);
+      }
+    } finally {
+      exited = await host.stop();
+      await upstream.close();
+    }
+    assert.deepEqual(exited, { code: 0, signal: null }, host.output);
+  });
+}
+
+test('a workspace that depends on @envoy_ts as README.md says builds the same module',
+     { timeout: 30 * 60_000 }, async (t) => {
+  mkdirSync(consumerDir);
+  writeFileSync(path.join(consumerDir, 'WORKSPACE'), [
+    'local_repository(',
+    '    name = "envoy_ts",',
+    `    path = "${root}",`,
+    ')',
+    '',
+    'load("@envoy_ts//bazel:repositories.bzl", "envoy_ts_dependencies")',
+    '',
+    'envoy_ts_dependencies()',
+    '',
+  ].join('\n'));
+  writeFileSync(path.join(consumerDir, 'BUILD.bazel'),
+                'filegroup(\n    name = "dynamic_modules",\n    srcs = ["@envoy_ts//native:envoy_ts"],\n)\n');
+  // The consumer builds with envoy-ts's .bazelrc: optimized, offline.
+  t.diagnostic(await bazelBuild('consumer', consumerDir, ['//:dynamic_modules'],
+                                [`--bazelrc=${path.join(root, '.bazelrc')}`]));
+  assertExportsAsCMake('module', path.join(work, 'consumer/bin/external/envoy_ts/native/libenvoy_ts.so'));
+});

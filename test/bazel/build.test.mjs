@@ -8,7 +8,7 @@
 // compiles.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -87,6 +87,7 @@ for (const binary of ['module', 'host']) {
 for (const hostBuild of ['CMake', 'Bazel']) {
   test(`the ${hostBuild} host serves requests through the Bazel module and the example bundle`,
        { timeout: 60000 }, async () => {
+    assert.ok(existsSync(builds[hostBuild].host), `${builds[hostBuild].host} is missing`);
     const upstream = await startEchoUpstream();
     const { listenPort, adminPort, yaml } =
       await exampleProxyYaml(path.join(root, 'dist/examples/filters.js'), upstream.port);
@@ -108,23 +109,23 @@ for (const hostBuild of ['CMake', 'Bazel']) {
   });
 }
 
+/** The body of README.md's python code block that starts with the comment `# <file>`. */
+function readmeBlock(file) {
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const opening = `\`\`\`python\n# ${file}\n`;
+  const start = readme.indexOf(opening);
+  assert.ok(start >= 0, `README.md has no python block starting with "# ${file}"`);
+  return readme.slice(start + opening.length, readme.indexOf('```', start + opening.length));
+}
+
 test('a workspace that depends on @envoy_ts as README.md says builds the same module',
      { timeout: 30 * 60_000 }, async (t) => {
+  const workspace = readmeBlock('WORKSPACE');
+  assert.ok(workspace.includes('"/src/envoy-ts"'), workspace);
   mkdirSync(consumerDir);
-  writeFileSync(path.join(consumerDir, 'WORKSPACE'), [
-    'local_repository(',
-    '    name = "envoy_ts",',
-    `    path = "${root}",`,
-    ')',
-    '',
-    'load("@envoy_ts//bazel:repositories.bzl", "envoy_ts_dependencies")',
-    '',
-    'envoy_ts_dependencies()',
-    '',
-  ].join('\n'));
-  writeFileSync(path.join(consumerDir, 'BUILD.bazel'),
-                'filegroup(\n    name = "dynamic_modules",\n    srcs = ["@envoy_ts//native:envoy_ts"],\n)\n');
-  // The consumer builds with envoy-ts's .bazelrc: optimized, offline.
+  writeFileSync(path.join(consumerDir, 'WORKSPACE'), workspace.replace('"/src/envoy-ts"', JSON.stringify(root)));
+  writeFileSync(path.join(consumerDir, 'BUILD.bazel'), readmeBlock('BUILD.bazel'));
+  // The consumer builds with envoy-ts's .bazelrc, as README.md suggests: optimized, offline.
   t.diagnostic(await bazelBuild('consumer', consumerDir, ['//:dynamic_modules'],
                                 [`--bazelrc=${path.join(root, '.bazelrc')}`]));
   assertExportsAsCMake('module', path.join(work, 'consumer/bin/external/envoy_ts/native/libenvoy_ts.so'));

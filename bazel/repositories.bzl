@@ -1,4 +1,4 @@
-"""The external repositories of the envoy-ts Bazel build, every one local (the build never downloads):
+"""The external repositories of the envoy-ts Bazel build, every one local (nothing is downloaded):
 
 - rules_cc and rules_java: Debian's bazel-rules-cc and bazel-rules-java packages, which Bazel 4.2's
   own C++ and Java toolchains load.
@@ -29,7 +29,8 @@ def _debian_rules_cc_impl(rctx):
     users = rctx.execute(["grep", "-rl", "--include=*.bzl", _USE_CPP_TOOLCHAIN_CALL, "."])
     for file in users.stdout.splitlines():
         text = rctx.read(file)
-        text = text.replace(_USE_CPP_TOOLCHAIN_LOAD, ")").replace(_USE_CPP_TOOLCHAIN_CALL, _CPP_TOOLCHAIN_TYPES)
+        text = text.replace(_USE_CPP_TOOLCHAIN_LOAD, ")")
+        text = text.replace(_USE_CPP_TOOLCHAIN_CALL, _CPP_TOOLCHAIN_TYPES)
         rctx.file(file, text)
 
 debian_rules_cc = repository_rule(
@@ -49,14 +50,15 @@ def _libnode_impl(rctx):
     library = usr.get_child("lib").get_child("x86_64-linux-gnu").get_child("libnode.so.108")
     headers = usr.get_child("include").get_child("node")
     if not library.exists or not headers.get_child("node.h").exists:
-        fail("%s or %s is missing: run scripts/setup.sh in the envoy-ts checkout" % (library, headers))
+        fail("%s or %s is missing: run scripts/setup.sh in envoy-ts" % (library, headers))
     rctx.symlink(library, "lib/libnode.so.108")
     rctx.symlink(headers, "include/node")
 
     # Debian's libnode reads a few JS builtins from fixed paths: the module checks them before it
     # starts Node.js. They are the printable strings of the binary that are such a path (the regex
     # of native/CMakeLists.txt), in order, each once.
-    found = _run(rctx, ["sh", "-c", "strings -a \"$1\" | grep -E '%s'" % _BUILTIN_PATH, "sh", str(library)])
+    script = "strings -a \"$1\" | grep -E '%s'" % _BUILTIN_PATH
+    found = _run(rctx, ["sh", "-c", script, "sh", str(library)])
     builtins = []
     for path in found.splitlines():
         if path not in builtins:

@@ -8,7 +8,9 @@
 // compiles.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -21,13 +23,12 @@ const cacheDir = process.env.ENVOY_TS_BAZEL_CACHE || '/var/cache/envoy-ts-test/b
 const work = mkdtempSync(path.join(tmpdir(), 'envoy-ts-bazel-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-// --symlink_prefix puts each build's bazel-bin at <work>/<build>/bin, not into a workspace.
-const checkoutBin = path.join(work, 'checkout/bin');
 const consumerDir = path.join(work, 'consumer-workspace');
-const builds = {
-  CMake: { module: path.join(root, 'build/Release/libenvoy_ts.so'), host: path.join(root, 'build/Release/envoy-ts-host') },
-  Bazel: { module: path.join(checkoutBin, 'native/libenvoy_ts.so'), host: path.join(checkoutBin, 'test/host/envoy-ts-host') },
+const cmake = {
+  module: path.join(root, 'build/Release/libenvoy_ts.so'),
+  host: path.join(root, 'build/Release/envoy-ts-host'),
 };
+const bazel = {};  // the checkout's Bazel build: its module and host, once built
 const libnode = path.join(root, '.sysroot/usr/lib/x86_64-linux-gnu/libnode.so.108');
 
 /** Runs `file` with `args` in `cwd`; resolves with its exit code and its whole output. */
@@ -43,23 +44,27 @@ function run(file, args, cwd) {
 }
 
 /**
- * `bazel build` of `targets` in `workspace`, its outputs under <work>/<name>; `startup` are more
- * startup options. Fails with Bazel's output; returns what a diagnostic line says of the build.
+ * `bazel build` of `targets` in `workspace` (its output base under <work>/<name>); `startup` are
+ * more startup options. Fails with Bazel's output; returns its bazel-bin and a line saying how the
+ * build went.
  */
 async function bazelBuild(name, workspace, targets, startup = []) {
-  const out = path.join(work, name);
+  const bazelArgs = ['--batch', ...startup, `--output_base=${path.join(work, name)}`];
   mkdirSync(cacheDir, { recursive: true });
   const started = performance.now();
+  // No convenience symlinks: Bazel 4.2 would put a bazel-out link into the workspace.
   const { code, output } = await run('bazel', [
-    '--batch', ...startup, `--output_base=${path.join(out, 'output-base')}`,
-    'build', `--disk_cache=${path.join(cacheDir, 'disk-cache')}`, `--symlink_prefix=${out}/`,
-    '--color=no', '--curses=no', ...targets,
+    ...bazelArgs, 'build', `--disk_cache=${path.join(cacheDir, 'disk-cache')}`,
+    '--experimental_convenience_symlinks=ignore', '--color=no', '--curses=no', ...targets,
   ], workspace);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   assert.equal(code, 0, `bazel build ${targets.join(' ')} failed:\n${output}`);
-  const version = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'bazel-bootstrap'], { encoding: 'utf8' });
+  const quiet = { cwd: workspace, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] };
+  const bin = execFileSync('bazel', [...bazelArgs, 'info', 'bazel-bin'], quiet).trim();
+  const version = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'bazel-bootstrap'],
+                               { encoding: 'utf8' });
   const actions = /^INFO: (\d+ processes: .*)$/m.exec(output)?.[1] ?? '(no action summary)';
-  return `bazel-bootstrap ${version}: built in ${seconds} s, ${actions}`;
+  return { bin, summary: `bazel-bootstrap ${version}: built in ${seconds} s, ${actions}` };
 }
 
 /** Names (with their @VERSION) of the dynamic symbols `file` defines, sorted. */
@@ -69,37 +74,44 @@ function exportedSymbols(file) {
 }
 
 function assertExportsAsCMake(binary, file) {
-  const cmake = exportedSymbols(builds.CMake[binary]);
-  assert.ok(cmake.some((s) => s.startsWith('envoy_dynamic_module_')), cmake.join('\n'));
-  assert.deepEqual(exportedSymbols(file), cmake);
+  const expected = exportedSymbols(cmake[binary]);
+  assert.ok(expected.some((s) => s.startsWith('envoy_dynamic_module_')), expected.join('\n'));
+  assert.deepEqual(exportedSymbols(file), expected);
 }
 
 test('Bazel builds the module and the host offline', { timeout: 30 * 60_000 }, async (t) => {
-  t.diagnostic(await bazelBuild('checkout', root, ['//native:envoy_ts', '//test/host:envoy-ts-host']));
+  const { bin, summary } =
+    await bazelBuild('checkout', root, ['//native:envoy_ts', '//test/host:envoy-ts-host']);
+  bazel.module = path.join(bin, 'native/libenvoy_ts.so');
+  bazel.host = path.join(bin, 'test/host/envoy-ts-host');
+  t.diagnostic(summary);
 });
 
 for (const binary of ['module', 'host']) {
   test(`the Bazel ${binary} exports exactly what the CMake build's exports`, () => {
-    assertExportsAsCMake(binary, builds.Bazel[binary]);
+    assert.ok(bazel[binary], 'the Bazel build failed');
+    assertExportsAsCMake(binary, bazel[binary]);
   });
 }
 
-for (const hostBuild of ['CMake', 'Bazel']) {
+for (const [hostBuild, build] of [['CMake', cmake], ['Bazel', bazel]]) {
   test(`the ${hostBuild} host serves requests through the Bazel module and the example bundle`,
        { timeout: 60000 }, async () => {
-    assert.ok(existsSync(builds[hostBuild].host), `${builds[hostBuild].host} is missing`);
+    assert.ok(bazel.module, 'the Bazel build failed');
+    assert.ok(existsSync(build.host), `${build.host} is missing`);
     const upstream = await startEchoUpstream();
     const { listenPort, adminPort, yaml } =
       await exampleProxyYaml(path.join(root, 'dist/examples/filters.js'), upstream.port);
-    const host = await startHostWithYaml(yaml, { listenPort, adminPort, bin: builds[hostBuild].host,
-                                                 searchPath: path.dirname(builds.Bazel.module) });
+    const host = await startHostWithYaml(yaml, { listenPort, adminPort, bin: build.host,
+                                                 searchPath: path.dirname(bazel.module) });
     let exited;
     try {
       await assertServesThroughBundle(listenPort);
       // The Bazel module, and the libnode of the checkout's sysroot through the module's RUNPATH.
       const mapped = mappedLibraries(host.child.pid);
-      for (const library of [builds.Bazel.module, libnode]) {
-        assert.ok(mapped.includes(realpathSync(library)), `${library} is not mapped:\n${mapped.join('\n')}`);
+      for (const library of [bazel.module, libnode]) {
+        assert.ok(mapped.includes(realpathSync(library)),
+                  `${library} is not mapped:\n${mapped.join('\n')}`);
       }
     } finally {
       exited = await host.stop();
@@ -123,10 +135,12 @@ test('a workspace that depends on @envoy_ts as README.md says builds the same mo
   const workspace = readmeBlock('WORKSPACE');
   assert.ok(workspace.includes('"/src/envoy-ts"'), workspace);
   mkdirSync(consumerDir);
-  writeFileSync(path.join(consumerDir, 'WORKSPACE'), workspace.replace('"/src/envoy-ts"', JSON.stringify(root)));
+  writeFileSync(path.join(consumerDir, 'WORKSPACE'),
+                workspace.replace('"/src/envoy-ts"', JSON.stringify(root)));
   writeFileSync(path.join(consumerDir, 'BUILD.bazel'), readmeBlock('BUILD.bazel'));
   // The consumer builds with envoy-ts's .bazelrc, as README.md suggests: optimized, offline.
-  t.diagnostic(await bazelBuild('consumer', consumerDir, ['//:dynamic_modules'],
-                                [`--bazelrc=${path.join(root, '.bazelrc')}`]));
-  assertExportsAsCMake('module', path.join(work, 'consumer/bin/external/envoy_ts/native/libenvoy_ts.so'));
+  const { bin, summary } = await bazelBuild('consumer', consumerDir, ['//:dynamic_modules'],
+                                            [`--bazelrc=${path.join(root, '.bazelrc')}`]);
+  t.diagnostic(summary);
+  assertExportsAsCMake('module', path.join(bin, 'external/envoy_ts/native/libenvoy_ts.so'));
 });

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { DebianPackages, GLIBC_SONAMES, glibcVersionNeeded, runpathOf, sharedLibraries } from './package/closure.mjs';
-import { defaultTargetName, targets } from './package/targets.mjs';
+import { runtimeNameOf, runtimes as targets } from './runtimes.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const say = (message) => console.log(`[package] ${message}`);
@@ -25,7 +25,7 @@ const fail = (message) => { console.error(`[package] error: ${message}`); proces
 // libnode reads these JS sources from fixed absolute paths (Debian builds Node with
 // --shared-builtin-*-path=/usr/share/nodejs/...); native/CMakeLists.txt finds them the same way.
 const BUILTINS_DIR = '/usr/share/nodejs';
-const BUILTIN_PATH = /^\/[^ "]+\/nodejs\/[^ "]+\.js$/;
+const BUILTIN_PATH = /^\/[^\s"]+\/nodejs\/[^\s"]+\.js$/;
 
 function parseArgs(argv) {
   const args = { target: null, out: path.join(root, 'dist/release') };
@@ -36,7 +36,7 @@ function parseArgs(argv) {
   }
   if (!args.target) {
     const debianVersion = existsSync('/etc/debian_version') ? readFileSync('/etc/debian_version', 'utf8').trim() : '';
-    args.target = defaultTargetName(debianVersion);
+    args.target = runtimeNameOf(debianVersion);
     if (!args.target) fail(`no release target for this machine (Debian '${debianVersion || 'none'}'); targets: ${Object.keys(targets).join(', ')}`);
   }
   if (!targets[args.target]) fail(`unknown target '${args.target}'; targets: ${Object.keys(targets).join(', ')}`);
@@ -94,7 +94,7 @@ function main() {
   const name = `envoy-ts-${version}-linux-x64-${targetName}`;
   const moduleFile = path.join(root, 'build/Release/libenvoy_ts.so');
   const hostFile = path.join(root, 'build/Release/envoy-ts-host');
-  const sysroot = path.join(root, target.sysroot);
+  const sysroot = path.join(root, '.sysroot');
   for (const file of [moduleFile, hostFile]) {
     if (!existsSync(file)) fail(`${path.relative(root, file)} is missing: run \`npm run build\` first`);
   }

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, httpProxyYaml } from '../support/proxy-config.mjs';
 import { listenLoopback } from '../support/servers.mjs';
 import { GLIBC_SONAMES } from '../../scripts/package/closure.mjs';
-import { defaultTargetName } from '../../scripts/package/targets.mjs';
+import { runtimeNameOfThisMachine } from '../../scripts/runtimes.mjs';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const releaseDir = path.join(root, 'dist/release');
@@ -20,7 +20,7 @@ const releaseDir = path.join(root, 'dist/release');
 /** The tarball of this build (name, path), packaged first when missing or older than its inputs. */
 export function currentArtifact() {
   const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-  const target = defaultTargetName(readFileSync('/etc/debian_version', 'utf8').trim());
+  const target = runtimeNameOfThisMachine();
   const name = `envoy-ts-${version}-linux-x64-${target}`;
   const tarball = path.join(releaseDir, `${name}.tar.gz`);
   const inputs = ['build/Release/libenvoy_ts.so', 'build/Release/envoy-ts-host', 'scripts/package.mjs',

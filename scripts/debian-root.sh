@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs a command in a fresh clone of this checkout's HEAD inside a minimal Debian root of another
+# release, the way a new machine of that release would: nothing of this machine's setup is there
+# but the tooling Node, so `npm test` installs what it needs itself (apt, libnode, npm deps).
+#
+#   scripts/debian-root.sh <bookworm|trixie> [--copy-out <path-in-clone> <dest>] [command...]
+#
+# The default command is `npm test`. Needs root, debootstrap and unshare; the network reaches the
+# Debian archive and the npm registry. The root (debootstrap --variant=minbase, git and
+# ca-certificates, and this machine's Node, as nodesource installs it) is created once in
+# $ENVOY_TS_DEBIAN_ROOT_CACHE (default /var/cache/envoy-ts-test/<suite>-tooling) and never written
+# again: each run mounts an overlay on it in private mount and PID namespaces, so the mounts and
+# every process the command leaves behind go away with it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+checkout=$PWD
+say() { printf '[debian-root] %s\n' "$*"; }
+
+suite=${1:?usage: scripts/debian-root.sh <bookworm|trixie> [--copy-out <path> <dest>] [command...]}
+shift
+copy_from='' copy_to=''
+if [ "${1:-}" = --copy-out ]; then copy_from=$2 copy_to=$(realpath -m "$3"); shift 3; fi
+command=("$@")
+[ ${#command[@]} -gt 0 ] || command=(npm test)
+
+[ "$(id -u)" -eq 0 ] || { say "needs root (debootstrap, mount, chroot)"; exit 1; }
+for tool in debootstrap unshare chroot git; do
+  command -v "$tool" >/dev/null || { say "needs $tool (apt-get install $tool)"; exit 1; }
+done
+
+cache=${ENVOY_TS_DEBIAN_ROOT_CACHE:-/var/cache/envoy-ts-test}
+rootfs="$cache/$suite-tooling"
+
+create_root() {
+  local partial="$rootfs.partial"
+  rm -rf "$partial" && mkdir -p "$cache"
+  say "creating $rootfs (debootstrap --variant=minbase $suite, once)"
+  debootstrap --variant=minbase --include=git,ca-certificates,python3 "$suite" "$partial" \
+    http://deb.debian.org/debian >"$cache/$suite-tooling.log" 2>&1 \
+    || { say "debootstrap failed (log: $cache/$suite-tooling.log)"; exit 1; }
+  # The tooling Node of this machine (nodesource's build runs on any glibc >= 2.28); Debian's own
+  # nodejs package would bring libnode system-wide, which the private sysroot avoids.
+  say "copying this machine's Node $(node --version) into the root"
+  dpkg -L nodejs | while read -r f; do [ -f "$f" ] || [ -L "$f" ] && printf '%s\n' "$f"; done \
+    | tar -cf - --no-recursion -T - 2>/dev/null | tar -xf - -C "$partial"
+  mv "$partial" "$rootfs"
+}
+[ -f "$rootfs/usr/bin/node" ] || create_root
+
+work=$(mktemp -d /tmp/envoy-ts-debian-root.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/upper/work" "$work/overlay-work" "$work/merged"
+cp /etc/resolv.conf /etc/hosts "$work/"
+# A fresh clone of HEAD, as CI takes one.
+git clone -q --no-local "$checkout" "$work/upper/work/envoy-ts"
+git -C "$work/upper/work/envoy-ts" checkout -q "$(git rev-parse HEAD)"
+
+say "Debian $(cat "$rootfs/etc/debian_version") root, clone of $(git rev-parse --short HEAD): ${command[*]}"
+inner=$(printf '%q ' "${command[@]}")
+started=$(date +%s)
+status=0
+unshare --mount --propagation private --pid --fork sh -ec "
+  mount -t overlay envoy-ts-debian-root -o lowerdir='$rootfs',upperdir='$work/upper',workdir='$work/overlay-work' '$work/merged'
+  cp '$work/resolv.conf' '$work/hosts' '$work/merged/etc/'
+  mount -t proc proc '$work/merged/proc'
+  mount --rbind /sys '$work/merged/sys'
+  mount --rbind /dev '$work/merged/dev'
+  mount -t tmpfs tmpfs '$work/merged/dev/shm'
+  mount -t tmpfs tmpfs '$work/merged/tmp'
+  chroot '$work/merged' /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    CI=true LANG=C.UTF-8 sh -c 'cd /work/envoy-ts && exec $inner'
+  if [ -n '$copy_from' ]; then mkdir -p '$copy_to' && cp -a '$work/merged/work/envoy-ts/$copy_from/.' '$copy_to/'; fi
+" || status=$?
+say "exit $status after $(( $(date +%s) - started )) s"
+exit $status

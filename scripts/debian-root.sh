@@ -38,11 +38,16 @@ create_root() {
   debootstrap --variant=minbase --include=git,ca-certificates,python3 "$suite" "$partial" \
     http://deb.debian.org/debian >"$cache/$suite-tooling.log" 2>&1 \
     || { say "debootstrap failed (log: $cache/$suite-tooling.log)"; exit 1; }
-  # The tooling Node of this machine (nodesource's build runs on any glibc >= 2.28); Debian's own
-  # nodejs package would bring libnode system-wide, which the private sysroot avoids.
-  say "copying this machine's Node $(node --version) into the root"
-  dpkg -L nodejs | while read -r f; do [ -f "$f" ] || [ -L "$f" ] && printf '%s\n' "$f"; done \
-    | tar -cf - --no-recursion -T - 2>/dev/null | tar -xf - -C "$partial"
+  # The tooling Node and npm of this machine (nodesource's build runs on any glibc >= 2.28);
+  # Debian's own nodejs package would bring libnode system-wide, which the private sysroot avoids.
+  say "copying this machine's Node $(node --version) and npm $(npm --version) into the root"
+  local node_bin npm_dir
+  node_bin=$(readlink -f "$(command -v node)")
+  npm_dir=$(npm root -g)/npm
+  install -D -m 755 "$node_bin" "$partial/usr/bin/node"
+  mkdir -p "$partial/usr/lib/node_modules" && cp -a "$npm_dir" "$partial/usr/lib/node_modules/"
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$partial/usr/bin/npm"
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$partial/usr/bin/npx"
   mv "$partial" "$rootfs"
 }
 [ -f "$rootfs/usr/bin/node" ] || create_root

@@ -48,6 +48,12 @@ create_root() {
   mkdir -p "$partial/usr/lib/node_modules" && cp -a "$npm_dir" "$partial/usr/lib/node_modules/"
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$partial/usr/bin/npm"
   ln -s ../lib/node_modules/npm/bin/npx-cli.js "$partial/usr/bin/npx"
+  # This machine's trust and npm settings: the CA certificates it adds and its global npmrc.
+  if [ -d /usr/local/share/ca-certificates ]; then
+    cp -a /usr/local/share/ca-certificates/. "$partial/usr/local/share/ca-certificates/"
+    chroot "$partial" update-ca-certificates >/dev/null
+  fi
+  for npmrc in /usr/etc/npmrc /etc/npmrc; do [ -f "$npmrc" ] && install -D -m 644 "$npmrc" "$partial$npmrc"; done
   mv "$partial" "$rootfs"
 }
 [ -f "$rootfs/usr/bin/node" ] || create_root
@@ -73,7 +79,7 @@ unshare --mount --propagation private --pid --fork sh -ec "
   mount -t tmpfs tmpfs '$work/merged/dev/shm'
   mount -t tmpfs tmpfs '$work/merged/tmp'
   chroot '$work/merged' /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    CI=true LANG=C.UTF-8 sh -c 'cd /work/envoy-ts && exec $inner'
+    CI=true LANG=C.UTF-8 \${NODE_EXTRA_CA_CERTS:+NODE_EXTRA_CA_CERTS=\$NODE_EXTRA_CA_CERTS} sh -c 'cd /work/envoy-ts && exec $inner'
   if [ -n '$copy_from' ]; then mkdir -p '$copy_to' && cp -a '$work/merged/work/envoy-ts/$copy_from/.' '$copy_to/'; fi
 " || status=$?
 say "exit $status after $(( $(date +%s) - started )) s"

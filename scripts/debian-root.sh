@@ -67,7 +67,7 @@ git clone -q --no-local "$checkout" "$work/upper/work/envoy-ts"
 git -C "$work/upper/work/envoy-ts" checkout -q "$(git rev-parse HEAD)"
 
 say "Debian $(cat "$rootfs/etc/debian_version") root, clone of $(git rev-parse --short HEAD): ${command[*]}"
-inner=$(printf '%q ' "${command[@]}")
+printf 'cd /work/envoy-ts\nexec %s\n' "$(printf '%q ' "${command[@]}")" >"$work/upper/work/command.sh"
 started=$(date +%s)
 status=0
 unshare --mount --propagation private --pid --fork sh -ec "
@@ -79,7 +79,7 @@ unshare --mount --propagation private --pid --fork sh -ec "
   mount -t tmpfs tmpfs '$work/merged/dev/shm'
   mount -t tmpfs tmpfs '$work/merged/tmp'
   chroot '$work/merged' /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    CI=true LANG=C.UTF-8 \${NODE_EXTRA_CA_CERTS:+NODE_EXTRA_CA_CERTS=\$NODE_EXTRA_CA_CERTS} sh -c 'cd /work/envoy-ts && exec $inner'
+    CI=true LANG=C.UTF-8 \${NODE_EXTRA_CA_CERTS:+NODE_EXTRA_CA_CERTS=\$NODE_EXTRA_CA_CERTS} sh /work/command.sh
   if [ -n '$copy_from' ]; then mkdir -p '$copy_to' && cp -a '$work/merged/work/envoy-ts/$copy_from/.' '$copy_to/'; fi
 " || status=$?
 say "exit $status after $(( $(date +%s) - started )) s"

@@ -3,9 +3,11 @@
 # release, the way a new machine of that release would: nothing of this machine's setup is there
 # but the tooling Node, so `npm test` installs what it needs itself (apt, libnode, npm deps).
 #
-#   scripts/debian-root.sh <bookworm|trixie> [--copy-out <path-in-clone> <dest>] [command...]
+#   scripts/debian-root.sh <bookworm|trixie> [--copy-out <path-in-clone> <dest>]
+#                          [--record <summary.md>] [command...]
 #
-# The default command is `npm test`. Needs root, debootstrap and unshare; the network reaches the
+# The default command is `npm test`. --copy-out copies a folder of the clone out after a successful
+# run; --record writes the run's summary (release, commit, time, each suite's counts) to a file. Needs root, debootstrap and unshare; the network reaches the
 # Debian archive and the npm registry. The root (debootstrap --variant=minbase, git and
 # ca-certificates, and this machine's Node, as nodesource installs it) is created once in
 # $ENVOY_TS_DEBIAN_ROOT_CACHE (default /var/cache/envoy-ts-test/<suite>-tooling) and never written
@@ -16,10 +18,16 @@ cd "$(dirname "$0")/.."
 checkout=$PWD
 say() { printf '[debian-root] %s\n' "$*"; }
 
-suite=${1:?usage: scripts/debian-root.sh <bookworm|trixie> [--copy-out <path> <dest>] [command...]}
+suite=${1:?usage: scripts/debian-root.sh <bookworm|trixie> [--copy-out <path> <dest>] [--record <file>] [command...]}
 shift
-copy_from='' copy_to=''
-if [ "${1:-}" = --copy-out ]; then copy_from=$2 copy_to=$(realpath -m "$3"); shift 3; fi
+copy_from='' copy_to='' record=''
+while true; do
+  case "${1:-}" in
+    --copy-out) copy_from=$2 copy_to=$(realpath -m "$3"); shift 3 ;;
+    --record) record=$(realpath -m "$2"); shift 2 ;;
+    *) break ;;
+  esac
+done
 command=("$@")
 [ ${#command[@]} -gt 0 ] || command=(npm test)
 
@@ -58,6 +66,21 @@ create_root() {
 }
 [ -f "$rootfs/usr/bin/node" ] || create_root
 
+# The run's summary: what ran where, how long, and the closing lines of each suite.
+write_summary() {
+  printf '# `%s` in a fresh Debian %s root\n\n' "${command[*]}" "$(cat "$rootfs/etc/debian_version")"
+  printf 'Written by `scripts/debian-root.sh %s --record`.\n\n' "$suite"
+  printf -- '- date: %s\n- commit: %s\n- tooling Node: %s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" \
+    "$(git rev-parse --short HEAD)" "$(node --version)"
+  printf -- '- embedded runtime: %s\n' "$(grep -m1 -o "downloading .*libnode[^ ]* (Node [0-9]*)" "$work/output.log" || echo '(see the log)')"
+  printf -- '- exit status: %s\n- wall time: %d min %02d s on %s CPUs (root creation excluded)\n\n' \
+    "$status" $((seconds / 60)) $((seconds % 60)) "$(nproc)"
+  printf '```\n'
+  grep -E '^\[test\]|^# (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) |^ℹ (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) ' \
+    "$work/output.log" || true
+  printf '```\n'
+}
+
 work=$(mktemp -d /tmp/envoy-ts-debian-root.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/upper/work" "$work/overlay-work" "$work/merged"
@@ -69,7 +92,7 @@ git -C "$work/upper/work/envoy-ts" checkout -q "$(git rev-parse HEAD)"
 say "Debian $(cat "$rootfs/etc/debian_version") root, clone of $(git rev-parse --short HEAD): ${command[*]}"
 printf 'cd /work/envoy-ts\nexec %s\n' "$(printf '%q ' "${command[@]}")" >"$work/upper/work/command.sh"
 started=$(date +%s)
-status=0
+set +e
 unshare --mount --propagation private --pid --fork sh -ec "
   mount -t overlay envoy-ts-debian-root -o lowerdir='$rootfs',upperdir='$work/upper',workdir='$work/overlay-work' '$work/merged'
   cp '$work/resolv.conf' '$work/hosts' '$work/merged/etc/'
@@ -81,6 +104,10 @@ unshare --mount --propagation private --pid --fork sh -ec "
   chroot '$work/merged' /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     CI=true LANG=C.UTF-8 \${NODE_EXTRA_CA_CERTS:+NODE_EXTRA_CA_CERTS=\$NODE_EXTRA_CA_CERTS} sh /work/command.sh
   if [ -n '$copy_from' ]; then mkdir -p '$copy_to' && cp -a '$work/merged/work/envoy-ts/$copy_from/.' '$copy_to/'; fi
-" || status=$?
-say "exit $status after $(( $(date +%s) - started )) s"
+" 2>&1 | tee "$work/output.log"
+status=${PIPESTATUS[0]}
+set -e
+seconds=$(( $(date +%s) - started ))
+say "exit $status after $seconds s"
+[ -z "$record" ] || write_summary >"$record"
 exit $status

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, httpProxyYaml } from '../support/proxy-config.mjs';
 import { listenLoopback } from '../support/servers.mjs';
 import { GLIBC_SONAMES } from '../../scripts/package/closure.mjs';
-import { runtimeNameOfThisMachine } from '../../scripts/runtimes.mjs';
+import { runtimeNameOfThisMachine, runtimes } from '../../scripts/runtimes.mjs';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const releaseDir = path.join(root, 'dist/release');
@@ -24,12 +24,12 @@ export function currentArtifact() {
   const name = `envoy-ts-${version}-linux-x64-${target}`;
   const tarball = path.join(releaseDir, `${name}.tar.gz`);
   const inputs = ['build/Release/libenvoy_ts.so', 'build/Release/envoy-ts-host', 'scripts/package.mjs',
-    ...readdirSync(path.join(root, 'scripts/package')).map((f) => `scripts/package/${f}`)];
+    'scripts/runtimes.mjs', 'scripts/runtimes.json', ...readdirSync(path.join(root, 'scripts/package')).map((f) => `scripts/package/${f}`)];
   const newest = Math.max(...inputs.map((f) => statSync(path.join(root, f)).mtimeMs));
   if (!existsSync(tarball) || !existsSync(`${tarball}.sha256`) || statSync(tarball).mtimeMs < newest) {
     execFileSync(process.execPath, ['scripts/package.mjs'], { cwd: root, stdio: 'inherit' });
   }
-  return { name, tarball, target };
+  return { name, tarball, target, libnode: runtimes[target].libnode };
 }
 
 /** Unpacks `tarball` into a new temp folder; returns the artifact's folder in it. */
@@ -117,14 +117,14 @@ export function mappedLibraries(pid) {
 
 /**
  * Asserts that every library `pid` mapped lies under `artifactPrefix`, except glibc's own, and
- * that the module and libnode are among them.
+ * that the module and `libnode` (its soname) are among them.
  */
-export function assertLoadedFromArtifact(pid, artifactPrefix) {
+export function assertLoadedFromArtifact(pid, artifactPrefix, libnode) {
   const mapped = mappedLibraries(pid);
   const outside = mapped.filter((f) => !f.startsWith(`${artifactPrefix}/`) &&
                                        !GLIBC_SONAMES.has(path.basename(f).replace(/^(.*\.so\.\d+).*$/, '$1')));
   assert.deepEqual(outside, [], `libraries loaded from outside the artifact (${artifactPrefix}):\n${mapped.join('\n')}`);
-  for (const lib of ['lib/libenvoy_ts.so', 'lib/libnode.so.108']) {
+  for (const lib of ['lib/libenvoy_ts.so', `lib/${libnode}`]) {
     assert.ok(mapped.includes(`${artifactPrefix}/${lib}`), `${lib} is not mapped:\n${mapped.join('\n')}`);
   }
   return mapped;

@@ -218,6 +218,26 @@ function packageHere(targetName, out) {
   say(`${path.relative(process.cwd(), tarball)} (${mib} MiB) and .sha256; requires glibc >= ${glibcMin}`);
 }
 
+// The official Envoy images and the glibc each has: which of them an artifact runs on.
+const ENVOY_IMAGES = [
+  { from: 'envoyproxy/envoy:distroless-v1.40.0', title: 'the distroless `envoyproxy/envoy:distroless-*` (Debian 12)', glibc: [2, 36] },
+  { from: 'envoyproxy/envoy:v1.40.0', title: '`envoyproxy/envoy` (Ubuntu 24.04)', glibc: [2, 39] },
+];
+
+/** What the artifact README says about the official Envoy images, for an artifact needing glibc `glibc`. */
+function envoyImages(glibc) {
+  const fits = (image) => image.glibc[0] > glibc[0] || (image.glibc[0] === glibc[0] && image.glibc[1] >= glibc[1]);
+  const version = (image) => image.glibc.join('.');
+  const ok = ENVOY_IMAGES.filter(fits);
+  const not = ENVOY_IMAGES.filter((image) => !fits(image));
+  const sentence = [
+    ok.length ? `Official Envoy images that have it: ${ok.map((i) => `${i.title}, glibc ${version(i)}`).join('; ')}.` : '',
+    not.length ? `Not ${not.map((i) => `${i.title}, glibc ${version(i)}`).join('; ')}: use the artifact of an older Debian release there.` : '',
+  ].filter(Boolean).join(' ');
+  const fromLines = ok.map((image, i) => (i === 0 ? `FROM ${image.from}` : `# or: FROM ${image.from}   (the same lines)`)).join('\n');
+  return { sentence, fromLines };
+}
+
 /** The artifact's README: scripts/package/README.release.md with this build's facts filled in. */
 function readme({ version, name, targetName, target, glibcMin, bundled, builtins }) {
   const template = readFileSync(path.join(root, 'scripts/package/README.release.md'), 'utf8');
@@ -230,7 +250,9 @@ function readme({ version, name, targetName, target, glibcMin, bundled, builtins
   const table = [...byPackage].sort(([a], [b]) => a.localeCompare(b))
     .map(([pkg, { version: v, files }]) => `| ${pkg} | ${v} | ${files.map((f) => `\`${f}\``).join(', ')} |`)
     .join('\n');
+  const images = envoyImages(glibcMin.split('.').map(Number));
   const values = {
+    IMAGES: images.sentence, FROM_LINES: images.fromLines || '# (no official Envoy image has this glibc)',
     VERSION: version, NAME: name, TARGET: targetName, TARGET_TITLE: target.title,
     LIBNODE: target.libnode, NODE_VERSION: target.nodeVersion, GLIBC_MIN: glibcMin,
     BUNDLED_TABLE: table, BUILTINS: builtins.map((b) => `- \`${b}\``).join('\n'),

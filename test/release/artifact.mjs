@@ -32,6 +32,16 @@ export function currentArtifact() {
   return { name, tarball, target, libnode: runtimes[target].libnode };
 }
 
+/** The artifacts of this version for the other targets that are in dist/release (none by default). */
+export function otherTargetArtifacts() {
+  const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const here = runtimeNameOfThisMachine();
+  return Object.keys(runtimes).filter((target) => target !== here).map((target) => {
+    const name = `envoy-ts-${version}-linux-x64-${target}`;
+    return { name, tarball: path.join(releaseDir, `${name}.tar.gz`), target, libnode: runtimes[target].libnode };
+  }).filter((artifact) => existsSync(artifact.tarball));
+}
+
 /** Unpacks `tarball` into a new temp folder; returns the artifact's folder in it. */
 export function unpack({ name, tarball }) {
   const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-release-'));

@@ -130,7 +130,13 @@ export function mappedLibraries(pid) {
  * that the module and `libnode` (its soname) are among them.
  */
 export function assertLoadedFromArtifact(pid, artifactPrefix, libnode) {
-  const mapped = mappedLibraries(pid);
+  // Run inside a chroot, this reader sees the paths of a process in another mount namespace from
+  // that namespace's root (the chroot's folder comes first): the artifact's (unique, temporary)
+  // folder is matched wherever it appears.
+  const mapped = mappedLibraries(pid).map((f) => {
+    const at = f.indexOf(`${artifactPrefix}/`);
+    return at > 0 ? f.slice(at) : f;
+  });
   const outside = mapped.filter((f) => !f.startsWith(`${artifactPrefix}/`) &&
                                        !GLIBC_SONAMES.has(path.basename(f).replace(/^(.*\.so\.\d+).*$/, '$1')));
   assert.deepEqual(outside, [], `libraries loaded from outside the artifact (${artifactPrefix}):\n${mapped.join('\n')}`);

@@ -42,7 +42,8 @@ ListenerManager::ListenerManager(Dispatcher& main_dispatcher, std::string config
     : main_dispatcher_(main_dispatcher), config_path_(std::move(config_path)),
       concurrency_(concurrency), drain_(drain), canonical_clusters_(bootstrap.canonical_clusters),
       canonical_admin_(bootstrap.canonical_admin),
-      canonical_dynamic_resources_(bootstrap.canonical_dynamic_resources), clusters_(clusters), workers_(workers),
+      canonical_dynamic_resources_(bootstrap.canonical_dynamic_resources),
+      stats_flush_(bootstrap.stats_flush), clusters_(clusters), workers_(workers),
       active_(std::move(listeners)) {}
 
 ListenerManager::~ListenerManager() {
@@ -105,6 +106,10 @@ ReloadResult ListenerManager::reload() {
   if (next.canonical_dynamic_resources != canonical_dynamic_resources_) {
     return reject(400, "dynamic_resources: changed, and a reload applies listener changes only "
                        "(restart the host to change dynamic_resources)");
+  }
+  if (!(next.stats_flush == stats_flush_)) {
+    return reject(400, "stats_flush_interval / stats_flush_on_admin: changed, and a reload applies "
+                       "listener changes only (restart the host to change them)");
   }
   std::set<std::string> names;
   for (const ListenerSpec& spec : next.listeners) {

@@ -16,6 +16,7 @@
 #include "listener.h"
 #include "listener_manager.h"
 #include "logger.h"
+#include "stats_flush.h"
 #include "worker.h"
 
 namespace EnvoyTsHost {
@@ -137,8 +138,10 @@ int runServer(const Options& options) {
       return 1;
     }
   }
+  StatsFlusher stats_flusher(main_dispatcher, bootstrap.stats_flush);
   AdminServer admin(main_dispatcher, options.concurrency, [&]() { main_dispatcher.exit(); });
   admin.setReloadHandler([&]() { return listeners->reload(); });
+  admin.setStatsRequestHandler([&]() { stats_flusher.onAdminStats(); });
   if (bootstrap.admin) {
     std::string error;
     if (!admin.start(*bootstrap.admin, error)) {
@@ -160,6 +163,7 @@ int runServer(const Options& options) {
                        std::to_string(listener->bound_port));
   }
   admin.setLive();
+  stats_flusher.start();
   HOST_LOG(Info, "all listeners started, " + std::to_string(options.concurrency) + " worker(s)");
 
   event* sigint = evsignal_new(main_dispatcher.base(), SIGINT, &onSignal, &main_dispatcher);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <map>
 #include <thread>
 
 #include "admin.h"
@@ -76,14 +77,18 @@ bool initialize(const Options& options, Configuration& config) {
   } catch (const ConfigError& e) {
     return failed(e.what());
   }
+  // Envoy adds the static listeners one by one; each is checked against those added before it
+  // (in validate mode too: its ValidationInstance runs the same listener manager).
+  std::map<std::string, SocketAddress> addresses;
   for (const ListenerSpec& spec : config.bootstrap.listeners) {
     std::string error;
     std::unique_ptr<ListenerRuntime> runtime = createListenerRuntime(spec, config.clusters, error);
-    if (runtime == nullptr ||
+    if (runtime == nullptr || !checkDuplicateAddress(spec.name, spec.address, addresses, error) ||
         (serve && !bindListenSockets(spec.address, options.concurrency, runtime->sockets,
                                      runtime->bound_port, error))) {
       return failed(error);
     }
+    addresses[spec.name] = spec.address;
     config.listeners.push_back(std::move(runtime));
   }
   return true;

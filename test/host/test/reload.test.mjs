@@ -300,6 +300,8 @@ describe('reload: what is rejected changes nothing', () => {
       assert.equal(answer.status, 400);
       assert.match(answer.body, /^error adding listener 'main': .*routes\[0\]\.typed_per_filter_config\.lifecycle_0: Failed to initialize per-route dynamic module\n$/);
       assert.ok(!lifecycleCalls(host).includes('config_new v4')); // Routes first, as at startup.
+      // The module's line comes through the log pipe, the answer through the socket: wait for it.
+      await logged(host, 'config_lifecycle: per_route_config_new rejects reject');
 
       // (The request loop adds filter_new / filter_destroy lines: not counted.)
       const configCalls = () => lifecycleCalls(host).filter((c) => !c.startsWith('filter_'));

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run package`: the release artifact of the built module for one target, a tarball a platform
+// `npm run package`: the release artifact of the built module, one per target, a tarball a platform
 // team drops into an Envoy image:
 //   dist/release/envoy-ts-<version>-linux-x64-<target>.tar.gz (+ .sha256)
 // holding lib/libenvoy_ts.so with RUNPATH $ORIGIN, every library it loads except glibc's (libnode
@@ -7,7 +7,8 @@
 // /usr/share/nodejs, the conformance host (bin/, its own libraries in lib/host/), a README
 // (scripts/package/README.release.md) and SHA256SUMS.
 // It packages build/Release as built (`npm run package` builds first).
-// Usage: node scripts/package.mjs [--target debian12] [--out <dir>]
+// Usage: node scripts/package.mjs [--target debian12|debian13|all] [--out <dir>]
+// (default: this machine's release; another release's target is built in a root of that release).
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
          statSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { DebianPackages, GLIBC_SONAMES, glibcVersionNeeded, runpathOf, sharedLibraries } from './package/closure.mjs';
-import { defaultTargetName, targets } from './package/targets.mjs';
+import { runtimeNameOfThisMachine, runtimes as targets } from './runtimes.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const say = (message) => console.log(`[package] ${message}`);
@@ -25,22 +26,38 @@ const fail = (message) => { console.error(`[package] error: ${message}`); proces
 // libnode reads these JS sources from fixed absolute paths (Debian builds Node with
 // --shared-builtin-*-path=/usr/share/nodejs/...); native/CMakeLists.txt finds them the same way.
 const BUILTINS_DIR = '/usr/share/nodejs';
-const BUILTIN_PATH = /^\/[^ "]+\/nodejs\/[^ "]+\.js$/;
+const BUILTIN_PATH = /^\/[^\s"]+\/nodejs\/[^\s"]+\.js$/;
 
 function parseArgs(argv) {
-  const args = { target: null, out: path.join(root, 'dist/release') };
+  const usage = 'usage: node scripts/package.mjs [--target <name>|all] [--out <dir>]';
+  const args = { targets: [], out: path.join(root, 'dist/release') };
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--target') args.target = argv[++i];
+    if (argv[i] === '--target') args.targets.push(argv[++i]);
     else if (argv[i] === '--out') args.out = path.resolve(argv[++i]);
-    else fail(`unknown argument '${argv[i]}' (usage: node scripts/package.mjs [--target <name>] [--out <dir>])`);
+    else fail(`unknown argument '${argv[i]}' (${usage})`);
   }
-  if (!args.target) {
-    const debianVersion = existsSync('/etc/debian_version') ? readFileSync('/etc/debian_version', 'utf8').trim() : '';
-    args.target = defaultTargetName(debianVersion);
-    if (!args.target) fail(`no release target for this machine (Debian '${debianVersion || 'none'}'); targets: ${Object.keys(targets).join(', ')}`);
+  if (args.targets.includes('all')) args.targets = Object.keys(targets);
+  if (args.targets.length === 0) {
+    const here = runtimeNameOfThisMachine();
+    if (!here) fail(`no release target for this machine (not Debian 12 or 13); targets: ${Object.keys(targets).join(', ')}`);
+    args.targets = [here];
   }
-  if (!targets[args.target]) fail(`unknown target '${args.target}'; targets: ${Object.keys(targets).join(', ')}`);
+  for (const t of args.targets) {
+    if (!targets[t]) fail(`unknown target '${t}'; targets: ${Object.keys(targets).join(', ')}, all`);
+  }
   return args;
+}
+
+/**
+ * A target of another Debian release is built where its libnode exists: in a minimal root of that
+ * release (scripts/debian-root.sh), from a fresh clone of HEAD, which setup builds there.
+ */
+function packageInDebianRoot(targetName, out) {
+  say(`${targetName}: building and packaging HEAD (${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim()}, ` +
+      `committed changes only) in a ${targets[targetName].title} root`);
+  execFileSync('bash', ['scripts/debian-root.sh', targets[targetName].suite, '--copy-out', 'dist/release', out,
+    'bash', '-c', `bash scripts/setup.sh && node scripts/package.mjs --target ${targetName}`],
+  { cwd: root, stdio: 'inherit' });
 }
 
 function requireTools() {
@@ -87,14 +104,22 @@ function patchRunpath(file, runpath) {
 }
 
 function main() {
-  const { target: targetName, out } = parseArgs(process.argv.slice(2));
+  const { targets: targetNames, out } = parseArgs(process.argv.slice(2));
+  for (const targetName of targetNames) {
+    if (targetName === runtimeNameOfThisMachine()) packageHere(targetName, out);
+    else packageInDebianRoot(targetName, out);
+  }
+}
+
+/** Packages build/Release, built on this machine against its release's libnode. */
+function packageHere(targetName, out) {
   const target = targets[targetName];
   requireTools();
   const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
   const name = `envoy-ts-${version}-linux-x64-${targetName}`;
   const moduleFile = path.join(root, 'build/Release/libenvoy_ts.so');
   const hostFile = path.join(root, 'build/Release/envoy-ts-host');
-  const sysroot = path.join(root, target.sysroot);
+  const sysroot = path.join(root, '.sysroot');
   for (const file of [moduleFile, hostFile]) {
     if (!existsSync(file)) fail(`${path.relative(root, file)} is missing: run \`npm run build\` first`);
   }
@@ -193,6 +218,26 @@ function main() {
   say(`${path.relative(process.cwd(), tarball)} (${mib} MiB) and .sha256; requires glibc >= ${glibcMin}`);
 }
 
+// The official Envoy images and the glibc each has: which of them an artifact runs on.
+const ENVOY_IMAGES = [
+  { from: 'envoyproxy/envoy:distroless-v1.40.0', title: 'the distroless `envoyproxy/envoy:distroless-*` (Debian 12)', glibc: [2, 36] },
+  { from: 'envoyproxy/envoy:v1.40.0', title: '`envoyproxy/envoy` (Ubuntu 24.04)', glibc: [2, 39] },
+];
+
+/** What the artifact README says about the official Envoy images, for an artifact needing glibc `glibc`. */
+function envoyImages(glibc) {
+  const fits = (image) => image.glibc[0] > glibc[0] || (image.glibc[0] === glibc[0] && image.glibc[1] >= glibc[1]);
+  const version = (image) => image.glibc.join('.');
+  const ok = ENVOY_IMAGES.filter(fits);
+  const not = ENVOY_IMAGES.filter((image) => !fits(image));
+  const sentence = [
+    ok.length ? `Official Envoy images that have it: ${ok.map((i) => `${i.title}, glibc ${version(i)}`).join('; ')}.` : '',
+    not.length ? `Not ${not.map((i) => `${i.title}, glibc ${version(i)}`).join('; ')}: use the artifact of an older Debian release there.` : '',
+  ].filter(Boolean).join(' ');
+  const fromLines = ok.map((image, i) => (i === 0 ? `FROM ${image.from}` : `# or: FROM ${image.from}   (the same lines)`)).join('\n');
+  return { sentence, fromLines };
+}
+
 /** The artifact's README: scripts/package/README.release.md with this build's facts filled in. */
 function readme({ version, name, targetName, target, glibcMin, bundled, builtins }) {
   const template = readFileSync(path.join(root, 'scripts/package/README.release.md'), 'utf8');
@@ -205,7 +250,9 @@ function readme({ version, name, targetName, target, glibcMin, bundled, builtins
   const table = [...byPackage].sort(([a], [b]) => a.localeCompare(b))
     .map(([pkg, { version: v, files }]) => `| ${pkg} | ${v} | ${files.map((f) => `\`${f}\``).join(', ')} |`)
     .join('\n');
+  const images = envoyImages(glibcMin.split('.').map(Number));
   const values = {
+    IMAGES: images.sentence, FROM_LINES: images.fromLines || '# (no official Envoy image has this glibc)',
     VERSION: version, NAME: name, TARGET: targetName, TARGET_TITLE: target.title,
     LIBNODE: target.libnode, NODE_VERSION: target.nodeVersion, GLIBC_MIN: glibcMin,
     BUNDLED_TABLE: table, BUILTINS: builtins.map((b) => `- \`${b}\``).join('\n'),

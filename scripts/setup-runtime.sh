@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# What libenvoy_ts.so and envoy-ts-host need at run time on Debian 12 (x86_64), for a checkout and
-# for the installed package alike (`envoy-ts setup` runs this script from the package):
+# What libenvoy_ts.so and envoy-ts-host need at run time on Debian (x86_64), for a checkout and for
+# the installed package alike (`envoy-ts setup` runs this script from the package). The Debian
+# release decides the runtime (scripts/runtimes.json): Debian 12 embeds libnode108 (Node 18),
+# Debian 13 libnode115 (Node 20); neither release has the other's.
 #   - the shared libraries they link from Debian, installed with apt-get when missing (root);
-#   - Debian's libnode 18 and the JS builtins it loads, downloaded and unpacked into a private
+#   - Debian's libnode and the JS builtins it loads, downloaded and unpacked into a private
 #     sysroot (<root>/.sysroot) that the binaries find through their $ORIGIN-relative RUNPATH:
 #     libnode cannot be apt-installed next to nodesource's nodejs;
-#   - those JS builtins copied to /usr/share/nodejs, the fixed path libnode 18 reads them from.
+#   - those JS builtins copied to /usr/share/nodejs, the fixed path Debian's libnode reads them from.
 # Idempotent: each step says what it does and is skipped when done.
 # Usage: setup-runtime.sh <root> [extra Debian packages to install...]
 set -euo pipefail
@@ -14,18 +16,14 @@ shift
 sysroot="$root/.sysroot"
 say() { printf '[setup] %s\n' "$*"; }
 
-if [ "$(uname -m)" != x86_64 ] || ! grep -qs '^12' /etc/debian_version; then
-  say "the runtime is built for Debian 12 on x86_64; this machine is $(uname -m), Debian $(cat /etc/debian_version 2>/dev/null || echo '(none)')"
+debian_version=$(cat /etc/debian_version 2>/dev/null || echo '(none)')
+# The runtime of this release, as shell assignments (runtime_title, libnode, libnode_debs, ...).
+if [ "$(uname -m)" != x86_64 ] || ! runtime=$(node "$(dirname "$0")/runtimes.mjs" --shell); then
+  say "the runtime is built for Debian 12 or 13 on x86_64; this machine is $(uname -m), Debian $debian_version"
   exit 1
 fi
-
-runtime_packages=(
-  libuv1 libc-ares2 libicu72 libnghttp2-14 libbrotli1 libssl3 zlib1g
-  libevent-core-2.1-7 libevent-pthreads-2.1-7 libhttp-parser2.9 libyaml-cpp0.7
-  libgoogle-perftools4 libunwind8
-)
-libnode_debs=(libnode108 libnode-dev node-acorn node-cjs-module-lexer node-undici node-xtend)
-libnode_so="$sysroot/usr/lib/x86_64-linux-gnu/libnode.so.108"
+eval "$runtime"
+libnode_so="$sysroot/usr/lib/x86_64-linux-gnu/$libnode"
 
 install_debian_packages() {
   local missing=()
@@ -41,16 +39,24 @@ install_debian_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# The absolute paths of the JS builtins libnode reads (NUL-terminated strings in it).
+libnode_builtins() {
+  tr '\0' '\n' <"$libnode_so" | grep -E '^/usr/share/nodejs/[^[:space:]"]+\.js$' | sort -u
+}
+
 install_libnode_sysroot() {
   if [ ! -f "$libnode_so" ] || [ ! -f "$sysroot/usr/include/node/node.h" ]; then
-    say "downloading Debian libnode 18 into $sysroot (private sysroot, not installed system-wide)"
+    say "downloading $runtime_title's libnode (Node $node_version) into $sysroot (private sysroot, not installed system-wide)"
     rm -rf "$sysroot" && mkdir -p "$sysroot/debs"
     (cd "$sysroot/debs" && apt-get download "${libnode_debs[@]}" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
     for deb in "$sysroot"/debs/*.deb; do dpkg-deb -x "$deb" "$sysroot"; done
-    [ -f "$libnode_so" ] || { say "apt-get download ${libnode_debs[*]} failed (is a Debian 12 archive in the apt sources?)"; exit 1; }
+    [ -f "$libnode_so" ] || { say "apt-get download ${libnode_debs[*]} failed (is a $runtime_title archive in the apt sources?)"; exit 1; }
   fi
-  # libnode 18 reads acorn, cjs-module-lexer and undici from this fixed path at isolate creation.
-  if [ ! -f /usr/share/nodejs/cjs-module-lexer/lexer.js ] || [ ! -d /usr/share/nodejs/undici ]; then
+  # Debian's libnode reads these (acorn, cjs-module-lexer, undici, ...) from this fixed path when an
+  # isolate starts.
+  local builtin missing=0
+  while read -r builtin; do [ -f "$builtin" ] || missing=1; done < <(libnode_builtins)
+  if [ $missing -eq 1 ]; then
     if [ "$(id -u)" -ne 0 ]; then
       say "/usr/share/nodejs is missing the JS builtins libnode needs; copy $sysroot/usr/share/nodejs there as root"; exit 1
     fi

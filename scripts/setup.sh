@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idempotent setup for a fresh clone: Debian packages and the private libnode 18 sysroot
+# Idempotent setup for a fresh clone: Debian packages and the private libnode sysroot
 # (scripts/setup-runtime.sh), npm deps, the TypeScript build and the native build. Each step
 # says what it does and is skipped when done.
 # Usage: scripts/setup.sh [--build-only]
@@ -33,10 +33,12 @@ build_ts() {
 }
 
 build_native() {
-  # cmake-js drives CMake; Node headers come only from the sysroot (LIBNODE_ROOT), never a download.
+  # cmake-js drives CMake; Node headers come only from the sysroot (LIBNODE_ROOT), never a download:
+  # npm_config_nodedir points cmake-js' own header lookup there too (else it fetches the tooling
+  # Node's headers from the internet).
   local log=build/native-build.log
   mkdir -p build
-  if ! npx --no-install cmake-js build --log-level error --parallel "$(nproc)" \
+  if ! npm_config_nodedir="$sysroot/usr" npx --no-install cmake-js build --log-level error --parallel "$(nproc)" \
       --directory "$root" --out build --CDLIBNODE_ROOT="$sysroot/usr" \
       --CDCMAKE_BUILD_TYPE=Release >"$log" 2>&1; then
     grep -E 'error|Error|FAILED' "$log" | head -40 || true

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { freePort, root } from './harness.mjs';
+import { runtimeNameOfThisMachine, runtimes } from '../../scripts/runtimes.mjs';
 
 const work = mkdtempSync(path.join(tmpdir(), 'envoy-ts-project-'));
 const project = path.join(work, 'my-filters');
@@ -69,7 +70,7 @@ function startDev(extraArgs = []) {
     },
     /** Ctrl-C in the terminal: SIGINT to npm, dev and the proxy. */
     async stop() {
-      process.kill(-child.pid, 'SIGINT');
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid, 'SIGINT');
       return exited;
     },
   };
@@ -118,7 +119,8 @@ describe('a filter project outside this repository', () => {
   test('envoy-ts setup makes the prebuilt module and host runnable', () => {
     run('npx', ['envoy-ts', 'setup']);
     const ldd = run('ldd', ['node_modules/envoy-ts/build/Release/libenvoy_ts.so']);
-    assert.match(ldd, /libnode\.so\.108 => .*node_modules\/envoy-ts\/build\/Release\/\.\.\/\.\.\/\.sysroot\//);
+    const { libnode } = runtimes[runtimeNameOfThisMachine()];
+    assert.match(ldd, new RegExp(`${libnode.replaceAll('.', '\\.')} => .*node_modules/envoy-ts/build/Release/\\.\\./\\.\\./\\.sysroot/`));
     assert.doesNotMatch(ldd, /not found/);
   });
 

@@ -196,6 +196,11 @@ std::string AdminServer::stats(const std::string& path) {
   if (!StatsStore::get().renderText(filter ? &*filter : nullptr, body, error)) {
     return reply(400, "Bad Request", "text/plain", error + "\n");
   }
+  // A flush it starts completes later (see StatsFlusher), so its order with the rendering above
+  // does not matter.
+  if (stats_request_handler_) {
+    stats_request_handler_();
+  }
   return reply(200, "OK", "text/plain; charset=UTF-8", body);
 }
 

@@ -26,6 +26,11 @@ public:
   void setReloadHandler(std::function<ReloadResult()> handler) {
     reload_handler_ = std::move(handler);
   }
+  // A GET /stats with valid parameters calls `handler` (Envoy's stats handler starts a stats
+  // flush then when stats_flush_on_admin is set).
+  void setStatsRequestHandler(std::function<void()> handler) {
+    stats_request_handler_ = std::move(handler);
+  }
   uint16_t port() const { return port_; }
 
 private:
@@ -38,6 +43,7 @@ private:
   const uint32_t concurrency_;
   std::function<void()> on_quit_;
   std::function<ReloadResult()> reload_handler_;
+  std::function<void()> stats_request_handler_;
   evconnlistener* listener_{nullptr};
   uint16_t port_{0};
   bool live_{false};

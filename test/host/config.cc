@@ -142,6 +142,9 @@ uint32_t durationMs(const YAML::Node& node, const std::string& path) {
   if (end != value.c_str() + value.size() - 1 || seconds < 0) {
     fail(path, "expected a duration like \"5s\"");
   }
+  if (seconds * 1000 > UINT32_MAX) {
+    fail(path, "duration too long");
+  }
   return static_cast<uint32_t>(seconds * 1000);
 }
 
@@ -640,6 +643,7 @@ BootstrapSpec loadBootstrap(const std::string& path) {
     throw ConfigError(path + ": expected a mapping at the top level");
   }
   BootstrapSpec bootstrap;
+  bool stats_flush_interval_set = false;
   std::string node_id;
   std::string node_cluster;
   for (const auto& item : root) {
@@ -676,12 +680,30 @@ BootstrapSpec loadBootstrap(const std::string& path) {
           node_cluster = item.second["cluster"].as<std::string>();
         }
       }
+    } else if (key == "stats_flush_interval") {
+      // Envoy's validation: at least 1ms, less than 300s.
+      const uint32_t ms = durationMs(item.second, key);
+      if (ms < 1 || ms >= 300000) {
+        fail(key, "value must be inside range [1ms, 300s)");
+      }
+      bootstrap.stats_flush.interval_ms = ms;
+      stats_flush_interval_set = true;
+    } else if (key == "stats_flush_on_admin") {
+      if (!boolean(item.second, key)) {
+        fail(key, "value must equal true");
+      }
+      bootstrap.stats_flush.on_admin = true;
     } else if (key == "layered_runtime" || key == "overload_manager" || key == "stats_config" ||
                key == "cluster_manager") {
       HOST_LOG(Debug, "ignoring top-level config key '" + key + "'");
     } else {
       fail(key, "top-level field not supported by the conformance host");
     }
+  }
+  // Envoy's StatsConfigImpl.
+  if (stats_flush_interval_set && bootstrap.stats_flush.on_admin) {
+    fail("stats_flush_interval",
+         "Only one of stats_flush_interval or stats_flush_on_admin should be set!");
   }
   // Envoy's Config::Utility::checkLocalInfo, run for every xDS subscription (the host has no
   // --service-node / --service-cluster).

@@ -132,11 +132,24 @@ struct LdsConfigSpec {
   std::optional<std::string> watched_directory; // path_config_source.watched_directory.path
 };
 
+// When the stats flush merges histograms (Envoy's StatsConfigImpl): every `interval_ms`
+// (stats_flush_interval, 5 s by default), or, with stats_flush_on_admin, at each GET /stats
+// instead.
+struct StatsFlushSpec {
+  uint32_t interval_ms{5000};
+  bool on_admin{false};
+
+  bool operator==(const StatsFlushSpec& other) const {
+    return interval_ms == other.interval_ms && on_admin == other.on_admin;
+  }
+};
+
 struct BootstrapSpec {
   std::vector<ListenerSpec> listeners;
   std::vector<ClusterSpec> clusters;
   std::optional<SocketAddress> admin;
   std::optional<LdsConfigSpec> lds;
+  StatsFlushSpec stats_flush;
   // Canonical YAML of static_resources.clusters, admin and dynamic_resources, for a reload to tell
   // whether they changed (it cannot apply such changes).
   std::string canonical_clusters;

@@ -9,8 +9,24 @@
 #include <cstring>
 
 #include "cluster.h"
+#include "connection_info.h"
+#include "logger.h"
 
 namespace EnvoyTsHost {
+namespace {
+
+// Envoy's Address::asString(): "127.0.0.1:80", "[::1]:80" (listener addresses are IP literals;
+// one that does not parse is left as written).
+std::string listenAddressText(const SocketAddress& address) {
+  sockaddr_storage storage;
+  socklen_t length;
+  if (!resolveAddress(address, storage, length)) {
+    return address.address + ":" + std::to_string(address.port);
+  }
+  return socketAddressInfo(storage).text;
+}
+
+} // namespace
 
 std::unique_ptr<ListenerRuntime> createListenerRuntime(const ListenerSpec& spec,
                                                        ClusterMap& clusters, std::string& error) {
@@ -31,6 +47,29 @@ std::unique_ptr<ListenerRuntime> createListenerRuntime(const ListenerSpec& spec,
     return nullptr;
   }
   return runtime;
+}
+
+bool sameListenAddress(const SocketAddress& a, const SocketAddress& b) {
+  return listenAddressText(a) == listenAddressText(b);
+}
+
+bool checkDuplicateAddress(const std::string& name, const SocketAddress& address,
+                           const std::map<std::string, SocketAddress>& listeners,
+                           std::string& error) {
+  if (address.port == 0) {
+    return true;
+  }
+  const std::string text = listenAddressText(address);
+  for (const auto& [other_name, other_address] : listeners) {
+    if (other_name != name && listenAddressText(other_address) == text) {
+      error = "error adding listener: '" + name + "' has duplicate address '" + text +
+              "' as existing listener, to check if the listener has duplicated addresses with "
+              "other listeners or 'enable_reuse_port' is set to 'false' for the listener";
+      HOST_LOG(Warn, error);
+      return false;
+    }
+  }
+  return true;
 }
 
 bool bindListenSockets(const SocketAddress& address, size_t count,

@@ -2,6 +2,7 @@
 
 #include <event2/listener.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,21 @@ struct ListenerRuntime {
 // modes) and by a reload.
 std::unique_ptr<ListenerRuntime> createListenerRuntime(const ListenerSpec& spec,
                                                        ClusterMap& clusters, std::string& error);
+
+// Whether two listener addresses are the same (as Envoy compares Address::Instance: the IP in
+// its normal form and the port).
+bool sameListenAddress(const SocketAddress& a, const SocketAddress& b);
+
+// Envoy's duplicate address check for a listener about to get sockets of its own: one added, or
+// a new version whose address changed (ListenerManagerImpl::setNewOrDrainingSocketFactory with
+// ListenerImpl::hasDuplicatedAddress). `listeners` are the addresses of the warming and active
+// listeners by name (draining ones do not count). Port 0 is never a duplicate (each bind picks
+// its own port), nor is the listener's own running version (Envoy skips it with reuse_port, its
+// default on Linux and the host's only mode). False with `error` set to Envoy's message, which is
+// also logged at warn as Envoy does.
+bool checkDuplicateAddress(const std::string& name, const SocketAddress& address,
+                           const std::map<std::string, SocketAddress>& listeners,
+                           std::string& error);
 
 // Binds `count` listening sockets to `address` (port 0 picks one port shared by all).
 // False with `error` set.

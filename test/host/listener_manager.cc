@@ -1,6 +1,7 @@
 #include "listener_manager.h"
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -23,10 +24,6 @@ std::string counted(const std::vector<std::string>& names, const char* what) {
          (names.empty() ? "" : " (" + joinNames(names) + ")");
 }
 
-bool sameAddress(const SocketAddress& a, const SocketAddress& b) {
-  return a.address == b.address && a.port == b.port;
-}
-
 } // namespace
 
 std::string describeUpdate(const ListenerUpdateResult& result) {
@@ -42,7 +39,8 @@ ListenerManager::ListenerManager(Dispatcher& main_dispatcher, std::string config
     : main_dispatcher_(main_dispatcher), config_path_(std::move(config_path)),
       concurrency_(concurrency), drain_(drain), canonical_clusters_(bootstrap.canonical_clusters),
       canonical_admin_(bootstrap.canonical_admin),
-      canonical_dynamic_resources_(bootstrap.canonical_dynamic_resources), clusters_(clusters), workers_(workers),
+      canonical_dynamic_resources_(bootstrap.canonical_dynamic_resources),
+      stats_flush_(bootstrap.stats_flush), clusters_(clusters), workers_(workers),
       active_(std::move(listeners)) {}
 
 ListenerManager::~ListenerManager() {
@@ -106,6 +104,10 @@ ReloadResult ListenerManager::reload() {
     return reject(400, "dynamic_resources: changed, and a reload applies listener changes only "
                        "(restart the host to change dynamic_resources)");
   }
+  if (!(next.stats_flush == stats_flush_)) {
+    return reject(400, "stats_flush_interval / stats_flush_on_admin: changed, and a reload applies "
+                       "listener changes only (restart the host to change them)");
+  }
   std::set<std::string> names;
   for (const ListenerSpec& spec : next.listeners) {
     if (!names.insert(spec.name).second) {
@@ -144,6 +146,21 @@ ListenerUpdateResult ListenerManager::apply(const ListenerUpdate& update) {
   auto sameSource = [&](const ListenerRuntime& runtime) {
     return runtime.added_via_api == update.added_via_api;
   };
+  // The addresses Envoy's duplicate address check sees, by listener name, as the update goes
+  // through its listeners in order: every listener but those the update removes (Envoy's LDS
+  // removes them before it adds or updates any), each changed one taking its new address as it is
+  // applied.
+  std::set<std::string> update_names;
+  for (const ListenerSpec& spec : update.listeners) {
+    update_names.insert(spec.name);
+  }
+  std::map<std::string, SocketAddress> addresses;
+  for (const auto& active : active_) {
+    const std::string& name = active->spec.name;
+    if (!sameSource(*active) || update_names.count(name) > 0 || update.keep.count(name) > 0) {
+      addresses[name] = active->spec.address;
+    }
+  }
   for (size_t i = 0; i < update.listeners.size(); ++i) {
     const ListenerSpec& spec = update.listeners[i];
     ListenerRuntime* existing = nullptr;
@@ -158,18 +175,21 @@ ListenerUpdateResult ListenerManager::apply(const ListenerUpdate& update) {
     }
     std::string error;
     int status = 400;
+    bool duplicate = false; // `error` is then Envoy's whole message, which names the listener.
     std::unique_ptr<ListenerRuntime> built = createListenerRuntime(spec, clusters_, error);
     if (built != nullptr) {
       built->added_via_api = update.added_via_api;
+      // As in Envoy, the filter configs are built (config_new) before the address is checked.
       const bool share =
-          existing != nullptr && sameAddress(existing->spec.address, spec.address);
-      const bool bound =
-          share ? duplicateListenSockets(existing->sockets, built->sockets, error)
-                : bindListenSockets(spec.address, concurrency_, built->sockets,
-                                    built->bound_port, error);
-      if (!bound) {
-        closeListenSockets(built->sockets);
+          existing != nullptr && sameListenAddress(existing->spec.address, spec.address);
+      if (!share && !checkDuplicateAddress(spec.name, spec.address, addresses, error)) {
         built.reset(); // config_destroy for what it built.
+        duplicate = true;
+      } else if (!(share ? duplicateListenSockets(existing->sockets, built->sockets, error)
+                         : bindListenSockets(spec.address, concurrency_, built->sockets,
+                                             built->bound_port, error))) {
+        closeListenSockets(built->sockets);
+        built.reset();
         status = 500;
       } else if (share) {
         built->bound_port = existing->bound_port;
@@ -182,7 +202,7 @@ ListenerUpdateResult ListenerManager::apply(const ListenerUpdate& update) {
         }
         changes.clear(); // config_destroy for the configs built so far.
         result.status = status;
-        result.error = "error adding listener '" + spec.name + "': " + error;
+        result.error = duplicate ? error : "error adding listener '" + spec.name + "': " + error;
         return result;
       }
       // LDS: this listener fails alone; its running version (if any) keeps serving.
@@ -191,6 +211,7 @@ ListenerUpdateResult ListenerManager::apply(const ListenerUpdate& update) {
       kept[i] = existing;
       continue;
     }
+    addresses[spec.name] = spec.address;
     const bool filter_chain_only =
         existing != nullptr && existing->spec.canonical_config_without_filter_chains ==
                                    spec.canonical_config_without_filter_chains;

@@ -112,10 +112,12 @@ private:
   const std::string config_path_;
   const uint32_t concurrency_;
   const DrainSettings drain_;
-  // What the running listeners were built from: clusters and admin cannot change by a reload.
+  // What the running listeners were built from: clusters, admin, dynamic_resources and the stats
+  // flush cannot change by a reload.
   const std::string canonical_clusters_;
   const std::string canonical_admin_;
   const std::string canonical_dynamic_resources_;
+  const StatsFlushSpec stats_flush_;
   ClusterMap& clusters_;
   std::vector<std::unique_ptr<Worker>>& workers_;
   std::vector<std::unique_ptr<ListenerRuntime>> active_;

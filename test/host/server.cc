@@ -7,6 +7,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <map>
 #include <thread>
 
 #include "admin.h"
@@ -16,6 +17,7 @@
 #include "listener.h"
 #include "listener_manager.h"
 #include "logger.h"
+#include "stats_flush.h"
 #include "worker.h"
 
 namespace EnvoyTsHost {
@@ -75,14 +77,18 @@ bool initialize(const Options& options, Configuration& config) {
   } catch (const ConfigError& e) {
     return failed(e.what());
   }
+  // Envoy adds the static listeners one by one; each is checked against those added before it
+  // (in validate mode too: its ValidationInstance runs the same listener manager).
+  std::map<std::string, SocketAddress> addresses;
   for (const ListenerSpec& spec : config.bootstrap.listeners) {
     std::string error;
     std::unique_ptr<ListenerRuntime> runtime = createListenerRuntime(spec, config.clusters, error);
-    if (runtime == nullptr ||
+    if (runtime == nullptr || !checkDuplicateAddress(spec.name, spec.address, addresses, error) ||
         (serve && !bindListenSockets(spec.address, options.concurrency, runtime->sockets,
                                      runtime->bound_port, error))) {
       return failed(error);
     }
+    addresses[spec.name] = spec.address;
     config.listeners.push_back(std::move(runtime));
   }
   return true;
@@ -137,8 +143,10 @@ int runServer(const Options& options) {
       return 1;
     }
   }
+  StatsFlusher stats_flusher(main_dispatcher, bootstrap.stats_flush);
   AdminServer admin(main_dispatcher, options.concurrency, [&]() { main_dispatcher.exit(); });
   admin.setReloadHandler([&]() { return listeners->reload(); });
+  admin.setStatsRequestHandler([&]() { stats_flusher.onAdminStats(); });
   if (bootstrap.admin) {
     std::string error;
     if (!admin.start(*bootstrap.admin, error)) {
@@ -160,6 +168,7 @@ int runServer(const Options& options) {
                        std::to_string(listener->bound_port));
   }
   admin.setLive();
+  stats_flusher.start();
   HOST_LOG(Info, "all listeners started, " + std::to_string(options.concurrency) + " worker(s)");
 
   event* sigint = evsignal_new(main_dispatcher.base(), SIGINT, &onSignal, &main_dispatcher);

@@ -21,38 +21,69 @@ std::string shortest(double value) {
   return std::string(text, result.ptr);
 }
 
+// The nearest-rank quantile `q` of `values` (`count` values in all), or nan when there are none.
+// Envoy approximates quantiles from log-linear buckets; the host's are exact.
+double quantile(const std::map<uint64_t, uint64_t>& values, uint64_t count, double q) {
+  if (count == 0) {
+    return std::nan("");
+  }
+  const uint64_t rank = q == 0 ? 1 : static_cast<uint64_t>(std::ceil(q * count));
+  uint64_t seen = 0;
+  uint64_t value = 0;
+  for (const auto& [v, n] : values) {
+    seen += n;
+    value = v;
+    if (seen >= rank) {
+      break;
+    }
+  }
+  return static_cast<double>(value);
+}
+
+uint64_t countOf(const std::map<uint64_t, uint64_t>& values) {
+  uint64_t count = 0;
+  for (const auto& entry : values) {
+    count += entry.second;
+  }
+  return count;
+}
+
 } // namespace
 
 void Histogram::record(uint64_t value) {
   std::lock_guard<std::mutex> lock(mutex_);
-  ++values_[value];
-  ++count_;
+  ++recorded_[value];
+}
+
+void Histogram::merge() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Envoy's ParentHistogramImpl::merge: nothing happens until a value was recorded; from then on
+  // every flush replaces the interval, even with nothing.
+  if (!merged_ && recorded_.empty()) {
+    return;
+  }
+  interval_ = std::move(recorded_);
+  recorded_.clear();
+  for (const auto& [value, n] : interval_) {
+    cumulative_[value] += n;
+  }
+  merged_ = true;
 }
 
 std::string Histogram::summary() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (count_ == 0) {
+  if (!merged_) {
     return "No recorded values";
   }
+  const uint64_t interval_count = countOf(interval_);
+  const uint64_t cumulative_count = countOf(cumulative_);
   std::string out;
   for (const double q : Quantiles) {
-    // Nearest rank over the exact recorded values (Envoy approximates with log-linear buckets).
-    const uint64_t rank = q == 0 ? 1 : static_cast<uint64_t>(std::ceil(q * count_));
-    uint64_t seen = 0;
-    uint64_t value = 0;
-    for (const auto& [v, n] : values_) {
-      seen += n;
-      value = v;
-      if (seen >= rank) {
-        break;
-      }
-    }
     if (!out.empty()) {
       out += ' ';
     }
-    // The first figure is the interval quantile, which Envoy computes at each stats flush; the
-    // host never flushes, so it is always nan.
-    out += "P" + shortest(q * 100) + "(nan," + shortest(static_cast<double>(value)) + ")";
+    out += "P" + shortest(q * 100) + "(" + shortest(quantile(interval_, interval_count, q)) + "," +
+           shortest(quantile(cumulative_, cumulative_count, q)) + ")";
   }
   return out;
 }
@@ -87,6 +118,13 @@ Histogram& StatsStore::histogram(const std::string& name) {
     slot = std::make_unique<Histogram>();
   }
   return *slot;
+}
+
+void StatsStore::mergeHistograms() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& entry : histograms_) {
+    entry.second->merge();
+  }
 }
 
 TextReadout& StatsStore::textReadout(const std::string& name) {

@@ -49,16 +49,30 @@ private:
   std::string value_;
 };
 
+// Envoy's ParentHistogram as its admin shows it. Values recorded (from any thread) wait for the
+// next stats flush (Envoy: each thread's histogram until ThreadLocalStoreImpl::mergeHistograms),
+// which merges them: the interval figures are then the values that flush merged, the cumulative
+// ones every value merged so far. Until a flush has merged a value the summary is "No recorded
+// values", however many were recorded.
 class Histogram {
 public:
+  // Any thread.
   void record(uint64_t value);
-  // Envoy's text summary: "P0(nan,v) P25(nan,v) ... P100(nan,v)", or "No recorded values".
+  // The stats flush (main thread): the values recorded since the previous one become the interval
+  // and join the cumulative values.
+  void merge();
+  // Envoy's text summary: "P0(i,c) P25(i,c) ... P100(i,c)" (interval `i` is nan when the last
+  // flush merged nothing), or "No recorded values" before a flush merged any value.
   std::string summary() const;
 
 private:
+  using Values = std::map<uint64_t, uint64_t>; // value -> how many times it was recorded
+
   mutable std::mutex mutex_;
-  std::map<uint64_t, uint64_t> values_; // value -> how many times it was recorded
-  uint64_t count_{0};
+  Values recorded_; // Since the last flush.
+  Values interval_;
+  Values cumulative_;
+  bool merged_{false}; // Envoy's ParentHistogramImpl::used(): a flush has merged a value.
 };
 
 class StatsStore {
@@ -71,9 +85,14 @@ public:
   Histogram& histogram(const std::string& name);
   TextReadout& textReadout(const std::string& name);
 
+  // The stats flush's histogram merge (see Histogram::merge). Main thread.
+  void mergeHistograms();
+
   // Envoy's GET /stats plain-text body: text readouts sorted by name (`name: "value"`), then
-  // "name: value" lines of counters and gauges sorted by name, then histograms sorted by name; `filter` (ECMAScript regex) keeps names it matches anywhere.
-  // False with `error` set when the regex does not compile.
+  // "name: value" lines of counters and gauges sorted by name, then histograms sorted by name;
+  // `filter` (ECMAScript regex) keeps names it matches anywhere. Counters, gauges and text
+  // readouts are their current values (Envoy's admin reads them live), histograms what the last
+  // stats flush merged. False with `error` set when the regex does not compile.
   bool renderText(const std::string* filter, std::string& out, std::string& error) const;
 
 private:

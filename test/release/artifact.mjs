@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, httpProxyYaml } from '../support/proxy-config.mjs';
 import { listenLoopback } from '../support/servers.mjs';
 import { GLIBC_SONAMES } from '../../scripts/package/closure.mjs';
-import { defaultTargetName } from '../../scripts/package/targets.mjs';
+import { runtimeNameOfThisMachine, runtimes } from '../../scripts/runtimes.mjs';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const releaseDir = path.join(root, 'dist/release');
@@ -20,16 +20,26 @@ const releaseDir = path.join(root, 'dist/release');
 /** The tarball of this build (name, path), packaged first when missing or older than its inputs. */
 export function currentArtifact() {
   const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-  const target = defaultTargetName(readFileSync('/etc/debian_version', 'utf8').trim());
+  const target = runtimeNameOfThisMachine();
   const name = `envoy-ts-${version}-linux-x64-${target}`;
   const tarball = path.join(releaseDir, `${name}.tar.gz`);
   const inputs = ['build/Release/libenvoy_ts.so', 'build/Release/envoy-ts-host', 'scripts/package.mjs',
-    ...readdirSync(path.join(root, 'scripts/package')).map((f) => `scripts/package/${f}`)];
+    'scripts/runtimes.mjs', 'scripts/runtimes.json', ...readdirSync(path.join(root, 'scripts/package')).map((f) => `scripts/package/${f}`)];
   const newest = Math.max(...inputs.map((f) => statSync(path.join(root, f)).mtimeMs));
   if (!existsSync(tarball) || !existsSync(`${tarball}.sha256`) || statSync(tarball).mtimeMs < newest) {
     execFileSync(process.execPath, ['scripts/package.mjs'], { cwd: root, stdio: 'inherit' });
   }
-  return { name, tarball, target };
+  return { name, tarball, target, libnode: runtimes[target].libnode };
+}
+
+/** The artifacts of this version for the other targets that are in dist/release (none by default). */
+export function otherTargetArtifacts() {
+  const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const here = runtimeNameOfThisMachine();
+  return Object.keys(runtimes).filter((target) => target !== here).map((target) => {
+    const name = `envoy-ts-${version}-linux-x64-${target}`;
+    return { name, tarball: path.join(releaseDir, `${name}.tar.gz`), target, libnode: runtimes[target].libnode };
+  }).filter((artifact) => existsSync(artifact.tarball));
 }
 
 /** Unpacks `tarball` into a new temp folder; returns the artifact's folder in it. */
@@ -117,14 +127,20 @@ export function mappedLibraries(pid) {
 
 /**
  * Asserts that every library `pid` mapped lies under `artifactPrefix`, except glibc's own, and
- * that the module and libnode are among them.
+ * that the module and `libnode` (its soname) are among them.
  */
-export function assertLoadedFromArtifact(pid, artifactPrefix) {
-  const mapped = mappedLibraries(pid);
+export function assertLoadedFromArtifact(pid, artifactPrefix, libnode) {
+  // Run inside a chroot, this reader sees the paths of a process in another mount namespace from
+  // that namespace's root (the chroot's folder comes first): the artifact's (unique, temporary)
+  // folder is matched wherever it appears.
+  const mapped = mappedLibraries(pid).map((f) => {
+    const at = f.indexOf(`${artifactPrefix}/`);
+    return at > 0 ? f.slice(at) : f;
+  });
   const outside = mapped.filter((f) => !f.startsWith(`${artifactPrefix}/`) &&
                                        !GLIBC_SONAMES.has(path.basename(f).replace(/^(.*\.so\.\d+).*$/, '$1')));
   assert.deepEqual(outside, [], `libraries loaded from outside the artifact (${artifactPrefix}):\n${mapped.join('\n')}`);
-  for (const lib of ['lib/libenvoy_ts.so', 'lib/libnode.so.108']) {
+  for (const lib of ['lib/libenvoy_ts.so', `lib/${libnode}`]) {
     assert.ok(mapped.includes(`${artifactPrefix}/${lib}`), `${lib} is not mapped:\n${mapped.join('\n')}`);
   }
   return mapped;

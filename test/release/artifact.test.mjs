@@ -98,7 +98,7 @@ test('unpacked alone, the host loads the module with RTLD_NOW and serves request
   try {
     await waitReady(adminPort, { exited: () => exited, output: () => output });
     await assertServesThroughBundle(listenPort);
-    const mapped = assertLoadedFromArtifact(child.pid, dir);
+    const mapped = assertLoadedFromArtifact(child.pid, dir, artifact.libnode);
     t.diagnostic(`${mapped.length} shared objects mapped, all from the artifact but glibc's`);
     for (const p of isolated ? hidden : []) {
       assert.ok(!mapped.some((f) => f.startsWith(`${p}/`)), `something was loaded from ${p}`);

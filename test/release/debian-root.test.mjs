@@ -1,6 +1,7 @@
-// The release artifact in a minimal Debian root of its target release (debootstrap
+// Each release artifact in a minimal Debian root of its target release (debootstrap
 // --variant=minbase: glibc, coreutils, tar, apt; no Node, no /usr/share/nodejs), installed with
-// exactly the steps of its README ("On a machine"), serving requests through a bundle.
+// exactly the steps of its README ("On a machine"), serving requests through a bundle: this
+// machine's target and every other one in dist/release (`npm run package -- --target all`).
 //
 // Opt-in (root, debootstrap, network on the first run): `npm run test:release`. The Debian root
 // is created once in $ENVOY_TS_DEBIAN_ROOT_CACHE (default /var/cache/envoy-ts-test/<suite>-minbase,
@@ -15,7 +16,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { assertServesThroughBundle, copyExampleBundle, currentArtifact, exampleProxyYaml, mappedLibraries,
-         startEchoUpstream, targetFacts, unpack, waitReady } from './artifact.mjs';
+         otherTargetArtifacts, startEchoUpstream, targetFacts, unpack, waitReady } from './artifact.mjs';
 import { GLIBC_SONAMES } from '../../scripts/package/closure.mjs';
 
 const cacheDir = process.env.ENVOY_TS_DEBIAN_ROOT_CACHE || '/var/cache/envoy-ts-test';
@@ -55,9 +56,15 @@ function installSteps(artifactDir) {
   return block[1];
 }
 
-test('installed as its README says in a minimal Debian root, the artifact serves requests through a bundle',
-     { skip: whyNot() ?? false, timeout: 600000 }, async (t) => {
-  const artifact = currentArtifact();
+// This machine's artifact, and every other target's that `npm run package -- --target all` built.
+const artifacts = whyNot() ? [] : [currentArtifact(), ...otherTargetArtifacts()];
+
+for (const artifact of artifacts.length ? artifacts : [null]) {
+  test(`installed as its README says in a minimal Debian root, the ${artifact?.target ?? ''} artifact serves requests through a bundle`,
+       { skip: whyNot() ?? false, timeout: 600000 }, (t) => installAndServe(artifact, t));
+}
+
+async function installAndServe(artifact, t) {
   const unpacked = unpack(artifact);
   const facts = targetFacts(unpacked);
   const rootfs = debianRoot(facts.suite, t);
@@ -98,7 +105,7 @@ test('installed as its README says in a minimal Debian root, the artifact serves
     const outside = mapped.filter((f) => !/\/opt\/envoy-ts[^/]*\//.test(f) &&
       !GLIBC_SONAMES.has(path.basename(f).replace(/^(.*\.so\.\d+).*$/, '$1')));
     assert.deepEqual(outside, [], `loaded from outside the artifact:\n${mapped.join('\n')}`);
-    assert.ok(mapped.some((f) => f.endsWith('/lib/libnode.so.108')), mapped.join('\n'));
+    assert.ok(mapped.some((f) => f.endsWith(`/lib/${facts.libnode}`)), mapped.join('\n'));
     t.diagnostic(`${mapped.length} shared objects mapped, e.g. ${mapped.find((f) => f.endsWith('libstdc++.so.6'))}`);
 
     child.kill('SIGTERM');
@@ -112,4 +119,4 @@ test('installed as its README says in a minimal Debian root, the artifact serves
     rmSync(path.dirname(unpacked), { recursive: true, force: true });
     assert.ok(!mounts.includes(work), `a mount under ${work} is left in this namespace`);
   }
-});
+}

@@ -34,12 +34,14 @@ export async function freePort() {
  * `downstreamEnableTrailers` / `upstreamEnableTrailers` (default true) are written as the
  * `enable_trailers` value of each side (any YAML scalar); null leaves that side's options out
  * (Envoy's default: trailers dropped).
+ * `statsFlushInterval`: see statsFlushYaml.
  */
 export function httpProxyYaml({ listenPort, adminPort, upstreamPort, filters, extraClusters = [],
                                 routes = [{ prefix: '/' }],
                                 virtualHosts = [{ name: 'all', routes }],
                                 perConnectionBufferLimitBytes,
-                                downstreamEnableTrailers = true, upstreamEnableTrailers = true }) {
+                                downstreamEnableTrailers = true, upstreamEnableTrailers = true,
+                                statsFlushInterval }) {
   const httpFilters = filters.map(({ module, filterName, config, doNotClose = true, name }, i) => `
           - name: ${name ?? `${module}_${i}`}
             typed_config:
@@ -49,7 +51,7 @@ export function httpProxyYaml({ listenPort, adminPort, upstreamPort, filters, ex
               filter_config:
                 "@type": type.googleapis.com/google.protobuf.StringValue
                 value: ${JSON.stringify(config)}`).join('');
-  return `admin:
+  return `${statsFlushYaml(statsFlushInterval)}admin:
   address:
     socket_address: { address: 127.0.0.1, port_value: ${adminPort} }
 static_resources:
@@ -84,6 +86,16 @@ static_resources:
             address:
               socket_address: { address: 127.0.0.1, port_value: ${port} }`).join('')}
 ${staticClustersYaml(extraClusters, upstreamEnableTrailers)}`;
+}
+
+/**
+ * The bootstrap's `stats_flush_interval` line. Envoy's admin shows a histogram's values only once
+ * a stats flush merged them (every 5 s by default), so the generated configs flush every 0.1 s
+ * (`interval`, a protobuf Duration) and a test that reads a histogram polls /stats until the
+ * values it waits for appear. null leaves the field out (Envoy's 5 s).
+ */
+function statsFlushYaml(interval = '0.1s') {
+  return interval === null ? '' : `stats_flush_interval: ${interval}\n`;
 }
 
 /**
@@ -163,9 +175,10 @@ function staticClustersYaml(clusters, enableTrailers = true) {
  * `envoy.tcp_proxy.cluster`), with an admin endpoint and one STATIC cluster per `clusters` entry.
  * `filters`: [{ module, filterName, config (string), doNotClose = true }], in chain order.
  * The clusters carry the HTTP protocol options of httpProxyYaml's (tcp_proxy does not use them).
- * Valid for real Envoy and for the conformance host.
+ * `statsFlushInterval`: see statsFlushYaml. Valid for real Envoy and for the conformance host.
  */
-export function tcpProxyYaml({ listenPort, adminPort, clusters, filters = [], defaultCluster }) {
+export function tcpProxyYaml({ listenPort, adminPort, clusters, filters = [], defaultCluster,
+                               statsFlushInterval }) {
   const cluster = defaultCluster ?? clusters[0]?.name;
   const networkFilters = filters.map(({ module, filterName, config, doNotClose = true }, i) => `
       - name: ${module}_${i}
@@ -176,7 +189,7 @@ export function tcpProxyYaml({ listenPort, adminPort, clusters, filters = [], de
           filter_config:
             "@type": type.googleapis.com/google.protobuf.StringValue
             value: ${JSON.stringify(config)}`).join('');
-  return `admin:
+  return `${statsFlushYaml(statsFlushInterval)}admin:
   address:
     socket_address: { address: 127.0.0.1, port_value: ${adminPort} }
 static_resources:

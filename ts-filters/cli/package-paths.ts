@@ -13,22 +13,47 @@ export const runtimeSetupScript = join(packageRoot, 'scripts/setup-runtime.sh');
 /** The init command's project template (copied next to the CLI by the build). */
 export const projectTemplateDir = join(__dirname, 'templates/project');
 
-const libnode = join(packageRoot, '.sysroot/usr/lib/x86_64-linux-gnu/libnode.so.108');
-// libnode 18 reads these from a fixed path when a Node environment starts.
-const libnodeBuiltins = ['/usr/share/nodejs/cjs-module-lexer/lexer.js', '/usr/share/nodejs/undici'];
+const libnodeDir = join(packageRoot, '.sysroot/usr/lib/x86_64-linux-gnu');
+// The runtime per Debian release (which libnode each embeds), as setup reads it.
+const runtimesFile = join(packageRoot, 'scripts/runtimes.json');
+
+interface Runtime { title: string; libnode: string }
 
 export function packageVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
+/** The libnode soname the built module links (its DT_NEEDED entry, read from the file's strings). */
+function libnodeOfModule(modulePath: string): string | null {
+  return /libnode\.so\.\d+/.exec(readFileSync(modulePath).toString('latin1'))?.[0] ?? null;
+}
+
 /** Why the native parts cannot run yet, or null when they can. */
 export function nativePartsProblem(): string | null {
-  if (!existsSync(join(moduleDir, 'libenvoy_ts.so')) || !existsSync(hostBinary)) {
+  const modulePath = join(moduleDir, 'libenvoy_ts.so');
+  if (!existsSync(modulePath) || !existsSync(hostBinary)) {
     return `the native module is missing from ${moduleDir} (a checkout builds it with \`npm run build\`)`;
   }
-  const missing = [libnode, ...libnodeBuiltins].filter((path) => !existsSync(path));
-  if (missing.length > 0) {
-    return `the embedded Node runtime is not set up (missing ${missing.join(', ')}): run \`npx envoy-ts setup\``;
+  const libnode = libnodeOfModule(modulePath);
+  if (libnode && !existsSync(join(libnodeDir, libnode))) {
+    const runtimes = JSON.parse(readFileSync(runtimesFile, 'utf8')) as Record<string, Runtime>;
+    const builtFor = Object.values(runtimes).find((r) => r.libnode === libnode);
+    const installed = Object.values(runtimes).find((r) => existsSync(join(libnodeDir, r.libnode)));
+    if (builtFor && installed) {
+      return `the native module was built for ${builtFor.title} (${libnode}) and this machine's runtime is ` +
+        `${installed.title}'s (${installed.libnode}): build it here (install envoy-ts from its git ` +
+        'repository, whose prepare step builds it) or use the release artifact of this Debian release';
+    }
+    return `the embedded Node runtime is not set up (missing ${join(libnodeDir, libnode)}): run \`npx envoy-ts setup\``;
+  }
+  const builtins = libnodeBuiltinsMissing();
+  if (builtins.length > 0) {
+    return `the JS builtins libnode reads are missing (${builtins.join(', ')}): run \`npx envoy-ts setup\``;
   }
   return null;
+}
+
+/** libnode reads these from a fixed path when a Node environment starts (every Debian release). */
+function libnodeBuiltinsMissing(): string[] {
+  return ['/usr/share/nodejs/cjs-module-lexer/lexer.js', '/usr/share/nodejs/undici'].filter((path) => !existsSync(path));
 }

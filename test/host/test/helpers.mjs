@@ -205,6 +205,35 @@ export function runScript(scenarioText, { searchPath = releaseDir, args = [] } =
   return { code: run.status, signal: run.signal, stdout: run.stdout, stderr: run.stderr, results };
 }
 
+/**
+ * The quantiles of histogram `name` in a /stats body (`<name>: P0(i,c) P25(i,c) ...`):
+ * { interval, cumulative }, each the ten figures joined by spaces; null when there is no such line
+ * or it reads "No recorded values" (no stats flush has merged a value of it yet).
+ */
+export function histogramQuantiles(body, name) {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const line = new RegExp(`^${escaped}: (.*)$`, 'm').exec(body)?.[1];
+  if (line === undefined || line === 'No recorded values') return null;
+  const figures = [...line.matchAll(/P[\d.]+\(([^,]+),([^)]+)\)/g)];
+  return { interval: figures.map((m) => m[1]).join(' '), cumulative: figures.map((m) => m[2]).join(' ') };
+}
+
+/**
+ * GET /stats<query> on `adminPort` until `done(body)` holds; resolves with that body. A histogram
+ * reaches /stats only at a stats flush, so a test waits this way for the values it expects.
+ */
+export async function statsWhen(adminPort, done, query = '') {
+  let body = '';
+  for (let i = 0; i < 1000; ++i) {
+    const response = await request(adminPort, { path: `/stats${query}` });
+    assert.equal(response.status, 200, response.body);
+    body = response.body;
+    if (done(body)) return body;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.fail(`/stats${query} never showed what the test waits for:\n${body}`);
+}
+
 /** Resolves once the host's log contains `text` (after `from`); fails with the log otherwise. */
 export async function logged(host, text, from = 0) {
   for (let i = 0; i < 1000 && host.output.indexOf(text, from) < 0; ++i) {

@@ -355,6 +355,46 @@ resources:
       await upstream.close();
     }
   });
+
+  test('a listener on another listener\'s address, static or LDS, fails alone ' +
+       '(update_rejected); one taking the address of a listener the same file removes is applied',
+  async () => {
+    const upstream = await startUpstream();
+    const [main, fixed] = [await freePort(), await freePort()];
+    const duplicate = (name, port) =>
+      `${name}: error adding listener: '${name}' has duplicate address '127.0.0.1:${port}' as ` +
+      'existing listener, to check if the listener has duplicated addresses with other listeners ' +
+      "or 'enable_reuse_port' is set to 'false' for the listener\n";
+    const host = await start({ upstreamPort: upstream.port,
+                               statics: [{ name: 'static', port: fixed, filters: lifecycle('s1') }],
+                               lds: ldsYaml('v1', [{ name: 'main', port: main, filters: lifecycle('m1') }]) });
+    try {
+      host.publish(ldsYaml('v2', [{ name: 'main', port: main, filters: lifecycle('m1') },
+                                  { name: 'onstatic', port: fixed, filters: lifecycle('d1') },
+                                  { name: 'twin', port: main, filters: lifecycle('t1') }]));
+      let stats = await statReaches(host, 'update_rejected', 1);
+      assert.equal(stats.update_success, 1);
+      assert.equal(stats.version_text, 'v1');
+      await logged(host, 'Filesystem config update rejected: Error adding/updating listener(s) ' +
+                         duplicate('onstatic', fixed) + duplicate('twin', main));
+      assert.equal(await xConfig(fixed), 's1');
+      assert.equal(await xConfig(main), 'm1');
+      // As in Envoy, each was built (config_new) before its address was checked.
+      await logged(host, 'config_lifecycle: config_destroy t1');
+      assert.deepEqual(lifecycleCalls(host).filter((c) => c.startsWith('config_')),
+                       ['config_new s1', 'config_new m1', 'config_new d1', 'config_destroy d1',
+                        'config_new t1', 'config_destroy t1']);
+
+      // Envoy's LDS removes the listeners a file leaves out before it adds or updates any.
+      host.publish(ldsYaml('v3', [{ name: 'moved', port: main, filters: lifecycle('v3') }]));
+      stats = await statReaches(host, 'update_success', 2);
+      assert.equal(stats.version_text, 'v3');
+      assert.equal(await xConfig(main), 'v3');
+    } finally {
+      await host.stop();
+      await upstream.close();
+    }
+  });
 });
 
 describe('LDS from a file: startup', () => {

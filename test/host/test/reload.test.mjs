@@ -5,11 +5,15 @@
 // order, never about how long it took.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 
-import { freePort, hostBin, lifecycleCalls, logged, request, startHostWithYaml, testModulesDir } from './helpers.mjs';
+import {
+  freePort, hostBin, lifecycleCalls, logged, request, runHostToExit, startHostWithYaml, testModulesDir,
+} from './helpers.mjs';
 import { tcpProxyYaml } from '../../support/proxy-config.mjs';
 import { listenLoopback, startHoldingUpstream as startUpstream } from '../../support/servers.mjs';
 
@@ -296,6 +300,8 @@ describe('reload: what is rejected changes nothing', () => {
       assert.equal(answer.status, 400);
       assert.match(answer.body, /^error adding listener 'main': .*routes\[0\]\.typed_per_filter_config\.lifecycle_0: Failed to initialize per-route dynamic module\n$/);
       assert.ok(!lifecycleCalls(host).includes('config_new v4')); // Routes first, as at startup.
+      // The module's line comes through the log pipe, the answer through the socket: wait for it.
+      await logged(host, 'config_lifecycle: per_route_config_new rejects reject');
 
       // (The request loop adds filter_new / filter_destroy lines: not counted.)
       const configCalls = () => lifecycleCalls(host).filter((c) => !c.startsWith('filter_'));
@@ -447,6 +453,96 @@ describe('drain options', () => {
       const run = spawnSync(hostBin, ['-c', '/nonexistent.yaml', ...args], { encoding: 'utf8' });
       assert.equal(run.status, 1);
       assert.ok(run.stderr.includes(message), run.stderr);
+    }
+  });
+});
+
+describe('a listener on another listener\'s address (Envoy\'s duplicate address check)', () => {
+  const duplicate = (name, port) =>
+    `error adding listener: '${name}' has duplicate address '127.0.0.1:${port}' as existing ` +
+    'listener, to check if the listener has duplicated addresses with other listeners or ' +
+    "'enable_reuse_port' is set to 'false' for the listener";
+
+  test('at startup, serve and validate mode, after its filter configs were built; port 0 is ' +
+       'never a duplicate', async () => {
+    const upstream = await startUpstream();
+    const [port, adminPort] = [await freePort(), await freePort()];
+    const listeners = (p) => [{ name: 'first', port: p, filters: ['f1'] },
+                              { name: 'second', port: p, filters: ['s1'] }];
+    const text = yaml({ adminPort, upstreamPort: upstream.port, listeners: listeners(port) });
+    try {
+      const { code, output } = await runHostToExit(text, { searchPath });
+      assert.equal(code, 1, output);
+      assert.ok(output.includes(`error initializing configuration '`), output);
+      assert.ok(output.includes(`': ${duplicate('second', port)}\n`), output);
+      assert.deepEqual(lifecycleCalls({ output }).filter((c) => c.startsWith('config_')),
+                       ['config_new f1', 'config_new s1', 'config_destroy s1', 'config_destroy f1']);
+
+      const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-host-duplicate-'));
+      const file = path.join(dir, 'envoy.yaml');
+      writeFileSync(file, text);
+      const validate = spawnSync(hostBin, ['--mode', 'validate', '-c', file], {
+        env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: searchPath }, encoding: 'utf8',
+      });
+      rmSync(dir, { recursive: true, force: true });
+      assert.equal(validate.status, 1, validate.stderr);
+      assert.equal(validate.stdout, '');
+      assert.ok(validate.stderr.includes(duplicate('second', port)), validate.stderr);
+
+      // Port 0: each listener binds a port of its own.
+      const host = await startHostWithYaml(
+        yaml({ adminPort, upstreamPort: upstream.port, listeners: listeners(0) }),
+        { listenPort: 0, adminPort, searchPath });
+      try {
+        for (const [name, id] of [['first', 'f1'], ['second', 's1']]) {
+          const bound = Number(new RegExp(`listener '${name}' listening on 127\\.0\\.0\\.1:(\\d+)`)
+            .exec(host.output)[1]);
+          assert.equal((await request(bound, { path: '/' })).headers['x-config'], id);
+        }
+      } finally {
+        await host.stop();
+      }
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  test('a reload that moves a listener onto another one\'s address is rejected and changes ' +
+       'nothing; once that one moved away earlier in the same reload, it is applied', async () => {
+    const upstream = await startUpstream();
+    const [a, b, c] = [await freePort(), await freePort(), await freePort()];
+    const spec = (listeners) => ({ upstreamPort: upstream.port, listeners });
+    const host = await start(spec([{ name: 'a', port: a, filters: ['a1'] },
+                                   { name: 'b', port: b, filters: ['b1'] }]), { drainTime: 0 });
+    try {
+      host.rewrite(spec([{ name: 'a', port: a, filters: ['a1'] },
+                         { name: 'b', port: a, filters: ['b2'] }]));
+      let answer = await reload(host);
+      assert.equal(answer.status, 400);
+      assert.equal(answer.body, `${duplicate('b', a)}\n`);
+      await logged(host, `reload rejected, the running configuration is unchanged: ${duplicate('b', a)}`);
+      await logged(host, 'config_lifecycle: config_destroy b2');
+      assert.equal((await request(a, { path: '/' })).headers['x-config'], 'a1');
+      assert.equal((await request(b, { path: '/' })).headers['x-config'], 'b1');
+
+      // Envoy applies the listeners one after the other: b's check still finds a on its address.
+      host.rewrite(spec([{ name: 'b', port: a, filters: ['b2'] },
+                         { name: 'a', port: c, filters: ['a2'] }]));
+      answer = await reload(host);
+      assert.equal(answer.status, 400);
+      assert.equal(answer.body, `${duplicate('b', a)}\n`);
+
+      host.rewrite(spec([{ name: 'a', port: c, filters: ['a2'] },
+                         { name: 'b', port: a, filters: ['b2'] }]));
+      answer = await reload(host);
+      assert.equal(answer.status, 200, answer.body);
+      assert.equal(answer.body, 'reload OK: 2 updated (a, b), 0 added, 0 removed, 0 unchanged\n');
+      assert.equal((await request(c, { path: '/' })).headers['x-config'], 'a2');
+      assert.equal((await request(a, { path: '/' })).headers['x-config'], 'b2');
+      await assert.rejects(request(b, { path: '/' }), /ECONNREFUSED/);
+    } finally {
+      await host.stop();
+      await upstream.close();
     }
   });
 });

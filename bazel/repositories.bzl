@@ -2,8 +2,9 @@
 
 - rules_cc and rules_java: Debian's bazel-rules-cc and bazel-rules-java packages, which Bazel 4.2's
   own C++ and Java toolchains load.
-- libnode: Node.js's headers and libnode.so.108 from the checkout's `.sysroot/usr`, the private
-  sysroot scripts/setup.sh unpacks Debian's libnode into.
+- libnode: Node.js's headers and libnode.so.<version> from the checkout's `.sysroot/usr`, the
+  private sysroot scripts/setup.sh unpacks Debian's libnode into (libnode.so.108 on Debian 12,
+  libnode.so.115 on Debian 13: whichever setup put there).
 - node_addon_api: the headers of node-addon-api from the checkout's `node_modules`.
 
 A workspace that depends on envoy-ts (as `@envoy_ts`) calls envoy_ts_dependencies() too; a rules_cc
@@ -40,18 +41,23 @@ debian_rules_cc = repository_rule(
     doc = "Debian's rules_cc, made loadable by Bazel 4.2.",
 )
 
-_BUILTIN_PATH = "^/[^ \"]+/nodejs/[^ \"]+\\.js$"
+_BUILTIN_PATH = "^/[^[:space:]\"]+/nodejs/[^[:space:]\"]+\\.js$"
 
 def _checkout_root(rctx):
     return rctx.path(Label("//:WORKSPACE")).dirname
 
 def _libnode_impl(rctx):
     usr = _checkout_root(rctx).get_child(".sysroot").get_child("usr")
-    library = usr.get_child("lib").get_child("x86_64-linux-gnu").get_child("libnode.so.108")
+    lib_dir = usr.get_child("lib").get_child("x86_64-linux-gnu")
     headers = usr.get_child("include").get_child("node")
-    if not library.exists or not headers.get_child("node.h").exists:
-        fail("%s or %s is missing: run scripts/setup.sh in envoy-ts" % (library, headers))
-    rctx.symlink(library, "lib/libnode.so.108")
+    # The versioned libnode (its soname), not the libnode.so link of libnode-dev.
+    libraries = [f for f in (lib_dir.readdir() if lib_dir.exists else [])
+                 if f.basename.startswith("libnode.so.") and f.basename[len("libnode.so."):].isdigit()]
+    if len(libraries) != 1 or not headers.get_child("node.h").exists:
+        fail("no single libnode.so.<version> in %s, or %s/node.h is missing: run scripts/setup.sh in envoy-ts" %
+             (lib_dir, headers))
+    library = libraries[0]
+    rctx.symlink(library, "lib/" + library.basename)
     rctx.symlink(headers, "include/node")
 
     # Debian's libnode reads a few JS builtins from fixed paths: the module checks them before it
@@ -64,7 +70,7 @@ def _libnode_impl(rctx):
         if path not in builtins:
             builtins.append(path)
     rctx.file("builtins.bzl", "LIBNODE_EXTERNAL_BUILTINS = \"%s\"\n" % ":".join(builtins))
-    rctx.symlink(rctx.attr.build_file, "BUILD.bazel")
+    rctx.template("BUILD.bazel", rctx.attr.build_file, {"{LIBNODE}": library.basename})
 
 libnode_repository = repository_rule(
     implementation = _libnode_impl,

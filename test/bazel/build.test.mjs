@@ -18,6 +18,7 @@ import { after, test } from 'node:test';
 import { assertServesThroughBundle, exampleProxyYaml, mappedLibraries, root, startEchoUpstream }
   from '../release/artifact.mjs';
 import { startHostWithYaml } from '../host/test/helpers.mjs';
+import { runtimeNameOfThisMachine, runtimes } from '../../scripts/runtimes.mjs';
 
 const cacheDir = process.env.ENVOY_TS_BAZEL_CACHE || '/var/cache/envoy-ts-test/bazel';
 const work = mkdtempSync(path.join(tmpdir(), 'envoy-ts-bazel-'));
@@ -29,7 +30,7 @@ const cmake = {
   host: path.join(root, 'build/Release/envoy-ts-host'),
 };
 const bazel = {};  // the checkout's Bazel build: its module and host, once built
-const libnode = path.join(root, '.sysroot/usr/lib/x86_64-linux-gnu/libnode.so.108');
+const libnode = path.join(root, '.sysroot/usr/lib/x86_64-linux-gnu', runtimes[runtimeNameOfThisMachine()].libnode);
 
 /** Runs `file` with `args` in `cwd`; resolves with its exit code and its whole output. */
 function run(file, args, cwd) {

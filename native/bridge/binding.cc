@@ -619,6 +619,7 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   defineConnectionFunctions(env, exports, bridge);
   defineBufferFunctions(env, exports, bridge);
+  defineSharedStateFunctions(env, exports, bridge);
 }
 
 }  // namespace envoy_ts::bridge

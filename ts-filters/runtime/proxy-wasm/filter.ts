@@ -1,0 +1,113 @@
+// The `proxy-wasm` chain entry: an HTTP filter, made with envoy-ts's own defineHttpFilter, whose
+// hooks run a proxy-wasm module's callbacks. Everything envoy-ts does for a filter applies to it
+// as to any other: its config is checked when Envoy loads the chain, its hooks run in chain order
+// under the CPU budget, a throw (a trap in the module) gets the failure policy, routes can disable
+// it, and its metrics are defined in Envoy with the config.
+
+import { defineHttpFilter, type HttpFilter } from '../../api/http-filter';
+import type { BodyChunk, HeaderMap, HttpFilterContext } from '../../api/types';
+import { kDisposeConfig } from '../dispose';
+import { filterPrefix } from '../log';
+import type { NativeBinding } from '../native';
+import { hostOf } from './host';
+import { Plugin } from './plugin';
+import { SETTINGS_SCHEMA, parseSettings } from './settings';
+import { StreamContext, type Direction } from './stream-context';
+
+/** The chain entry name of proxy-wasm modules. */
+export const PROXY_WASM_FILTER = 'proxy-wasm';
+
+const definitions = new WeakMap<NativeBinding, HttpFilter<unknown>>();
+
+/** The proxy-wasm filter of the environment `binding` belongs to. */
+export function proxyWasmFilter(binding: NativeBinding): HttpFilter<unknown> {
+  let definition = definitions.get(binding);
+  if (definition === undefined) {
+    definition = makeFilter(binding);
+    definitions.set(binding, definition);
+  }
+  return definition;
+}
+
+function makeFilter(binding: NativeBinding): HttpFilter<unknown> {
+  const host = hostOf(binding);
+  // Each stream's context, per filter context (one per filter per stream).
+  const streams = new WeakMap<HttpFilterContext<unknown>, StreamContext>();
+
+  const streamOf = (ctx: HttpFilterContext<unknown>): StreamContext => {
+    let stream = streams.get(ctx);
+    if (stream === undefined) {
+      const plugin = ctx.config as Plugin;
+      const vm = plugin.liveVm();
+      host.deliverQueues();
+      vm.metrics.flush(ctx.metrics);
+      stream = new StreamContext(plugin, vm, ctx);
+      streams.set(ctx, stream);
+    }
+    return stream;
+  };
+
+  const headers = (direction: Direction, callback: string) =>
+    (map: HeaderMap, ctx: HttpFilterContext<unknown>): Promise<void> | undefined => {
+      const stream = streamOf(ctx);
+      stream.beginCallback(direction);
+      const action = stream.vm.call(stream.record, callback, stream.record.id, countEntries(map),
+                                    ctx.endOfStream ? 1 : 0);
+      return stream.afterHeaders(direction, action);
+    };
+
+  const body = (direction: Direction, callback: string) =>
+    (chunk: BodyChunk, ctx: HttpFilterContext<unknown>): Promise<void> | undefined => {
+      const stream = streamOf(ctx);
+      stream.beforeBody(direction, chunk);
+      stream.beginCallback(direction);
+      const action = stream.vm.call(stream.record, callback, stream.record.id, chunk.length,
+                                    chunk.endOfStream ? 1 : 0);
+      return stream.afterBody(direction, action, chunk);
+    };
+
+  const trailers = (direction: Direction, callback: string) =>
+    (map: HeaderMap, ctx: HttpFilterContext<unknown>): Promise<void> | undefined => {
+      const stream = streamOf(ctx);
+      const held = stream.heldBytes(direction);
+      if (held > 0) {
+        throw new Error(`${callback}: the module still buffers ${held} body bytes (StopIterationAndBuffer) and ` +
+                        'trailers arrived: envoy-ts cannot pass buffered bytes on with trailers');
+      }
+      stream.trailers[direction] = map;
+      stream.beginCallback(direction);
+      const action = stream.vm.call(stream.record, callback, stream.record.id, countEntries(map));
+      const waiting = stream.afterHeaders(direction, action);
+      if (waiting === undefined) stream.trailers[direction] = undefined;
+      return waiting;
+    };
+
+  return defineHttpFilter({
+    name: PROXY_WASM_FILTER,
+    configSchema: SETTINGS_SCHEMA,
+    parseConfig: (raw: unknown): unknown => {
+      const settings = parseSettings(raw);
+      const rootId = settings.rootId === '' ? '' : `[root_id=${settings.rootId}]`;
+      const plugin = new Plugin(host, settings, `${filterPrefix(PROXY_WASM_FILTER).trimEnd()}${rootId} `);
+      return Object.defineProperty(plugin, kDisposeConfig, { value: () => plugin.dispose() });
+    },
+    metrics: (config: unknown) => (config as Plugin).vm.metrics.declaration(),
+    onRequestHeaders: headers(0, 'proxy_on_request_headers'),
+    onRequestBody: body(0, 'proxy_on_request_body'),
+    onRequestTrailers: trailers(0, 'proxy_on_request_trailers'),
+    onResponseHeaders: headers(1, 'proxy_on_response_headers'),
+    onResponseBody: body(1, 'proxy_on_response_body'),
+    onResponseTrailers: trailers(1, 'proxy_on_response_trailers'),
+    onStreamComplete: (ctx: HttpFilterContext<unknown>): void => {
+      streams.get(ctx)?.complete();
+    },
+  }) as HttpFilter<unknown>;
+}
+
+function countEntries(map: HeaderMap): number {
+  let count = 0;
+  for (const entry of map.entries()) {
+    if (entry !== undefined) count++;
+  }
+  return count;
+}

@@ -1,0 +1,199 @@
+// A proxy-wasm stream context: one HTTP stream of one plugin, in its VM. It maps the module's
+// answers onto envoy-ts's filter surface: a pause is a pending promise that proxy_continue_stream
+// (or a local reply) settles; a body the module buffers (StopIterationAndBuffer) is held here and
+// put back in front of the next chunk, so the module sees the whole body so far each time; the
+// trailers a trailers hook got, and the body chunk a body hook got, are what the host calls reach.
+
+import type { BodyChunk, HeaderMap, HttpFilterContext } from '../../api/types';
+import { concatViews } from '../bytes';
+import { DataAction, HeadersAction, MapType, StreamType } from './abi';
+import type { Plugin } from './plugin';
+import { describe } from './plugin';
+import type { ContextRecord, WasmVm } from './vm';
+
+/** 0: request, 1: response (as proxy_stream_type_t's HTTP values). */
+export type Direction = 0 | 1;
+
+interface Pause {
+  readonly direction: Direction;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const EMPTY: readonly Uint8Array[] = [];
+
+export class StreamContext {
+  readonly plugin: Plugin;
+  readonly vm: WasmVm;
+  readonly ctx: HttpFilterContext<unknown>;
+  readonly record: ContextRecord;
+  /** The trailers of each direction, while its trailers hook runs (or is paused). */
+  readonly trailers: [HeaderMap | undefined, HeaderMap | undefined] = [undefined, undefined];
+  /** The body chunk of each direction, while its body hook runs (or is paused). */
+  readonly bodies: [BodyChunk | undefined, BodyChunk | undefined] = [undefined, undefined];
+  /** A local reply was asked for (proxy_send_local_response). */
+  replied = false;
+  // Body bytes the module buffered, per direction, not yet passed on.
+  readonly #held: [readonly Uint8Array[], readonly Uint8Array[]] = [EMPTY, EMPTY];
+  #pause: Pause | undefined = undefined;
+  // proxy_continue_stream came during the callback now running, per direction.
+  readonly #continued: [boolean, boolean] = [false, false];
+  #ended = false;
+
+  constructor(plugin: Plugin, vm: WasmVm, ctx: HttpFilterContext<unknown>) {
+    this.plugin = plugin;
+    this.vm = vm;
+    this.ctx = ctx;
+    this.record = { id: vm.nextContextId(), plugin, stream: this };
+    vm.contexts.set(this.record.id, this.record);
+    plugin.streamStarted();
+    try {
+      vm.call(this.record, 'proxy_on_context_create', this.record.id, plugin.root.id);
+    } catch (error) {
+      this.#forget();
+      throw error;
+    }
+    // The stream may end without its complete hook (a failure, a reset): its context goes then.
+    ctx.signal.addEventListener('abort', () => this.#abandon(), { once: true });
+  }
+
+  /** A headers or trailers callback answered `action`: go on, or wait for proxy_continue_stream. */
+  afterHeaders(direction: Direction, action: number): Promise<void> | undefined {
+    if (this.#settled(direction) || action === HeadersAction.Continue || action === HeadersAction.ContinueAndEndStream) {
+      return undefined;
+    }
+    return this.#waitForContinue(direction);
+  }
+
+  /** Before a body callback: what the module buffered goes back in front of the new chunk. */
+  beforeBody(direction: Direction, chunk: BodyChunk): void {
+    this.bodies[direction] = chunk;
+    const held = this.#held[direction];
+    if (held.length === 0) return;
+    this.#held[direction] = EMPTY;
+    chunk.prepend(concatViews(held));
+  }
+
+  /** A body callback answered `action` for `chunk`: pass it on, hold it, drop it, or wait. */
+  afterBody(direction: Direction, action: number, chunk: BodyChunk): Promise<void> | undefined {
+    if (this.#settled(direction) || action === DataAction.Continue) {
+      this.bodies[direction] = undefined;
+      return undefined;
+    }
+    if (!chunk.endOfStream) {
+      // StopIterationAndBuffer / AndWatermark keep the bytes for the next call; NoBuffer drops them.
+      if (action !== DataAction.StopIterationNoBuffer) this.#held[direction] = [chunk.bytes()];
+      chunk.drain(chunk.length);
+      this.bodies[direction] = undefined;
+      return undefined;
+    }
+    if (action === DataAction.StopIterationNoBuffer) chunk.drain(chunk.length);
+    return this.#waitForContinue(direction);
+  }
+
+  /** Bytes the module holds of `direction` (trailers cannot follow them: envoy-ts has no way to put
+   *  them back once the body hook is over). */
+  heldBytes(direction: Direction): number {
+    return this.#held[direction].reduce((n, view) => n + view.length, 0);
+  }
+
+  /** Before a callback: no continue came yet. */
+  beginCallback(direction: Direction): void {
+    this.#continued[direction] = false;
+  }
+
+  // The callback settled the direction itself: a continue or a local reply.
+  #settled(direction: Direction): boolean {
+    return this.replied || this.#continued[direction];
+  }
+
+  #waitForContinue(direction: Direction): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#pause = { direction, resolve, reject };
+    });
+  }
+
+  /** proxy_continue_stream: false for a stream type that cannot be continued here. */
+  continueStream(type: number): boolean {
+    if (type !== StreamType.HttpRequest && type !== StreamType.HttpResponse) return false;
+    const direction = type as Direction;
+    this.#continued[direction] = true;
+    const pause = this.#pause;
+    if (pause !== undefined && pause.direction === direction) {
+      this.#pause = undefined;
+      this.bodies[direction] = undefined;
+      this.trailers[direction] = undefined;
+      pause.resolve();
+    }
+    return true;
+  }
+
+  /** A local reply was requested: a paused direction is over (the runtime sends the reply). */
+  localReplySent(): void {
+    this.replied = true;
+    const pause = this.#pause;
+    this.#pause = undefined;
+    pause?.resolve();
+  }
+
+  /** A callback for this stream failed outside its hook (an HTTP call's answer): the paused hook
+   *  fails with it, and the failure policy applies. */
+  fail(error: unknown): void {
+    const pause = this.#pause;
+    this.#pause = undefined;
+    pause?.reject(error);
+  }
+
+  /** The header map `type` names for this stream, or undefined when there is none now. */
+  headerMap(type: number): HeaderMap | undefined {
+    switch (type) {
+      case MapType.RequestHeaders:
+        return this.ctx.requestHeaders;
+      case MapType.RequestTrailers:
+        return this.trailers[0];
+      case MapType.ResponseHeaders:
+        try {
+          return this.ctx.responseHeaders;
+        } catch {
+          return undefined;  // not in the response phase yet
+        }
+      case MapType.ResponseTrailers:
+        return this.trailers[1];
+      default:
+        return undefined;
+    }
+  }
+
+  /** The stream is complete: proxy_on_done, proxy_on_log, proxy_on_delete. */
+  complete(): void {
+    this.#end(true);
+  }
+
+  // The stream went away without completing (or after a failure): no access log.
+  #abandon(): void {
+    this.#end(false);
+  }
+
+  #end(log: boolean): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const { vm, record } = this;
+    try {
+      if (!vm.failed) {
+        vm.call(record, 'proxy_on_done', record.id);
+        if (log) vm.call(record, 'proxy_on_log', record.id);
+        vm.call(record, 'proxy_on_delete', record.id);
+      }
+    } catch (error) {
+      this.plugin.log.error(`stream context ${record.id}: ending it failed: ${describe(error)}`);
+    } finally {
+      this.#forget();
+    }
+  }
+
+  #forget(): void {
+    this.#ended = true;
+    this.vm.contexts.delete(this.record.id);
+    this.plugin.streamEnded();
+  }
+}

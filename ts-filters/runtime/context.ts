@@ -19,6 +19,10 @@ import { ArrayIsArray, ArrayPrototypePush, JSONStringify, ObjectKeys, RegExpProt
 
 const DETAILS = /^[\x21-\x7e]+$/;
 
+/** `ctx[kWhenStreamClosed](callback)`: the runtime's own filters (proxy-wasm) learn when the
+ *  stream is gone, whatever happened to it. Not part of the public API. */
+export const kWhenStreamClosed = Symbol('envoy-ts.whenStreamClosed');
+
 export class FilterContext implements HttpFilterContext<unknown>, HookTally {
   readonly #stream: StreamState;
   readonly #filter: LoadedHttpFilter;
@@ -164,6 +168,10 @@ export class FilterContext implements HttpFilterContext<unknown>, HookTally {
   clearRouteCache(): void {
     const stream = this.#open('clearRouteCache()');
     stream.binding.clearRouteCache(stream.slot, stream.gen);
+  }
+
+  [kWhenStreamClosed](callback: () => void): void {
+    this.#stream.whenClosed(callback);
   }
 
   #open(what: string): StreamState {

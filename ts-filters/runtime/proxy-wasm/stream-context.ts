@@ -6,6 +6,7 @@
 
 import type { BodyChunk, HeaderMap, HttpFilterContext } from '../../api/types';
 import { concatViews } from '../bytes';
+import { kWhenStreamClosed, type FilterContext } from '../context';
 import { DataAction, HeadersAction, MapType, StreamType } from './abi';
 import type { Plugin } from './plugin';
 import { describe } from './plugin';
@@ -54,7 +55,7 @@ export class StreamContext {
       throw error;
     }
     // The stream may end without its complete hook (a failure, a reset): its context goes then.
-    ctx.signal.addEventListener('abort', () => this.#abandon(), { once: true });
+    (ctx as FilterContext)[kWhenStreamClosed](() => this.#abandon());
   }
 
   /** A headers or trailers callback answered `action`: go on, or wait for proxy_continue_stream. */
@@ -162,6 +163,11 @@ export class StreamContext {
       default:
         return undefined;
     }
+  }
+
+  /** The stream context was deleted (its stream ended). */
+  get ended(): boolean {
+    return this.#ended;
   }
 
   /** The stream is complete: proxy_on_done, proxy_on_log, proxy_on_delete. */

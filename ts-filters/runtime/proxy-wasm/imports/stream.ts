@@ -105,7 +105,7 @@ async function answer(vm: WasmVm, stream: StreamContext, token: number, pending:
     // Envoy could not make the call, or the stream went away: proxy-wasm says so with no headers.
     headers = [];
   }
-  if (stream.ctx.signal.aborted || vm.failed) return;
+  if (stream.ended || vm.failed) return;
   const root = stream.plugin.root;
   if (root === undefined || vm !== stream.plugin.vm) return;
   vm.callResponse = { headers, body, trailers: [] };

@@ -54,6 +54,18 @@ describe('proxy-wasm: the SDK example (add_header)', () => {
   });
 });
 
+describe('proxy-wasm: ABI 0.2.1 without an SDK', () => {
+  test('memory comes from proxy_on_memory_allocate; proxy_get_log_level and NUL-separated property paths work', () => {
+    const { binding } = withChain([], [{ name: 'proxy-wasm', config: { module: wasm('abi-0-2-1') } }]);
+    binding.logLevel = 2;
+    const s = binding.openStream(1, { ':path': '/p?q=1' });
+    assert.equal(binding.hook(s, HookKind.RequestHeaders), HookOutcome.Continue);
+    assert.equal(binding.header(s, HeaderMapKind.RequestHeaders, 'x-abi'), '0.2.1');
+    assert.equal(binding.header(s, HeaderMapKind.RequestHeaders, 'x-log-level'), '2');
+    assert.equal(binding.header(s, HeaderMapKind.RequestHeaders, 'x-property-path'), '/p?q=1');
+  });
+});
+
 describe('proxy-wasm: an auth filter calling out through a cluster', () => {
   test('proxy_http_call becomes a callout; a 200 lets the request on with the user the check named', async () => {
     const { binding } = withChain([], [entry('auth', 'auth', { configuration: 'authz' })]);

@@ -11,8 +11,7 @@ import { buildImports } from './imports';
 import { MetricTable } from './metric-table';
 import { ModuleCache, type CompiledModule } from './module-cache';
 import type { Plugin } from './plugin';
-import { describe } from './plugin';
-import { WasmVm, type VmHost } from './vm';
+import { WasmVm, failureText, type VmHost } from './vm';
 
 /** A chain entry's `config`, checked (settings.ts). */
 export interface PluginSettings {
@@ -67,7 +66,7 @@ export class ProxyWasmHost implements VmHost {
       existing.holders++;
       return existing;
     }
-    this.modules.acquire(failed.compiled.path);
+    this.modules.hold(failed.compiled);
     return this.#newVm(key, failed.vmId, failed.compiled);
   }
 
@@ -140,7 +139,7 @@ export class ProxyWasmHost implements VmHost {
           const vm = plugin.liveVm();
           vm.call(plugin.root, 'proxy_on_queue_ready', plugin.root.id, token);
         } catch (error) {
-          plugin.log.error(`proxy_on_queue_ready failed: ${describe(error)}`);
+          plugin.log.error(`proxy_on_queue_ready failed: ${failureText(error)}`);
         }
       }
     }

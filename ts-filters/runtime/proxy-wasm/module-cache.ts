@@ -46,6 +46,13 @@ export class ModuleCache {
     return entry.compiled;
   }
 
+  /** One more holder of a module already held (a fresh VM of the same content). */
+  hold(compiled: CompiledModule): void {
+    const entry = this.#entries.get(compiled.hash);
+    if (entry === undefined) this.#entries.set(compiled.hash, { compiled, holders: 1 });
+    else entry.holders++;
+  }
+
   release(compiled: CompiledModule): void {
     const entry = this.#entries.get(compiled.hash);
     if (entry !== undefined && --entry.holders === 0) this.#entries.delete(compiled.hash);

@@ -8,7 +8,7 @@
 import type { Logger } from '../../api/types';
 import { createLogger } from '../log';
 import type { ProxyWasmHost, PluginSettings } from './host';
-import type { ContextRecord, WasmVm } from './vm';
+import { failureText, type ContextRecord, type WasmVm } from './vm';
 
 export class Plugin {
   readonly host: ProxyWasmHost;
@@ -79,7 +79,7 @@ export class Plugin {
 
   #restart(): void {
     const failed = this.#vm;
-    this.log.warn(`${this.#what()}: its VM failed (${describe(failed.failure)}); starting it on a fresh instance`);
+    this.log.warn(`${this.#what()}: its VM failed (${failureText(failed.failure)}); starting it on a fresh instance`);
     const vm = this.host.replaceVm(failed);
     this.host.releaseVm(failed);
     this.#vm = vm;
@@ -105,7 +105,7 @@ export class Plugin {
       this.host.deliverQueues();
       vm.call(this.#root, 'proxy_on_tick', this.#root.id);
     } catch (error) {
-      this.log.error(`proxy_on_tick failed: ${describe(error)}`);
+      this.log.error(`proxy_on_tick failed: ${failureText(error)}`);
     }
   }
 
@@ -134,15 +134,11 @@ export class Plugin {
         vm.call(root, 'proxy_on_done', root.id);
         vm.call(root, 'proxy_on_delete', root.id);
       } catch (error) {
-        this.log.error(`the plugin context's proxy_on_done/proxy_on_delete failed: ${describe(error)}`);
+        this.log.error(`the plugin context's proxy_on_done/proxy_on_delete failed: ${failureText(error)}`);
       }
     }
     vm.contexts.delete(root.id);
     this.host.forgetPlugin(this);
     this.host.releaseVm(vm);
   }
-}
-
-export function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

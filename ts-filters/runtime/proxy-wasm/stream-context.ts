@@ -9,8 +9,7 @@ import { concatViews } from '../bytes';
 import { kWhenStreamClosed, type FilterContext } from '../context';
 import { DataAction, HeadersAction, MapType, StreamType } from './abi';
 import type { Plugin } from './plugin';
-import { describe } from './plugin';
-import type { ContextRecord, WasmVm } from './vm';
+import { failureText, type ContextRecord, type WasmVm } from './vm';
 
 /** 0: request, 1: response (as proxy_stream_type_t's HTTP values). */
 export type Direction = 0 | 1;
@@ -191,7 +190,7 @@ export class StreamContext {
         vm.call(record, 'proxy_on_delete', record.id);
       }
     } catch (error) {
-      this.plugin.log.error(`stream context ${record.id}: ending it failed: ${describe(error)}`);
+      this.plugin.log.error(`stream context ${record.id}: ending it failed: ${failureText(error)}`);
     } finally {
       this.#forget();
     }

@@ -116,7 +116,7 @@ export class WasmVm {
   call(record: ContextRecord, name: string, ...args: (number | bigint)[]): number {
     if (this.failed) {
       throw new ProxyWasmVmError(`the module ${this.compiled.path} failed earlier and cannot be called: ` +
-                                 describe(this.#failure));
+                                 failureText(this.#failure));
     }
     const callback = this.#exports[name];
     if (typeof callback !== 'function') return 0;
@@ -138,6 +138,7 @@ export class WasmVm {
   }
 }
 
-function describe(error: unknown): string {
+/** An error as one line: `RuntimeError: unreachable`. */
+export function failureText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

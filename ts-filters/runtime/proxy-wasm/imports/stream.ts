@@ -6,9 +6,8 @@ import type { FetchResponse } from '../../../api/types';
 import { Status } from '../abi';
 import type { ProxyWasmHost } from '../host';
 import { decodePairs, type Pairs } from '../pairs';
-import { describe } from '../plugin';
 import type { StreamContext } from '../stream-context';
-import type { WasmVm } from '../vm';
+import { failureText, type WasmVm } from '../vm';
 import type { HostCalls } from './index';
 import { unsupported } from './unimplemented';
 
@@ -81,7 +80,7 @@ export function streamImports(host: ProxyWasmHost, vm: WasmVm): HostCalls {
         });
       } catch (error) {
         // Envoy could not start it (e.g. no such cluster).
-        stream.plugin.log.debug(`proxy_http_call to ${cluster}: ${describe(error)}`);
+        stream.plugin.log.debug(`proxy_http_call to ${cluster}: ${failureText(error)}`);
         return Status.BadArgument;
       }
       const token = vm.nextCallToken();
@@ -112,7 +111,7 @@ async function answer(vm: WasmVm, stream: StreamContext, token: number, pending:
   try {
     vm.call(root, 'proxy_on_http_call_response', root.id, token, headers.length, body.length, 0);
   } catch (error) {
-    stream.plugin.log.error(`proxy_on_http_call_response failed: ${describe(error)}`);
+    stream.plugin.log.error(`proxy_on_http_call_response failed: ${failureText(error)}`);
     stream.fail(error);
   } finally {
     vm.callResponse = undefined;

@@ -127,6 +127,7 @@ describe(`a proxy-wasm filter with ticks, shared data and a shared queue through
       await sleep(100);
     }
     assert.ok(ticks.at(-1) > ticks[0], `ticks went on: ${ticks.join(', ')}`);
+    assert.ok((await suite.proxy.stat('proxy-wasm.ticks_total')) >= 1, 'the counter ticks record reached Envoy');
   });
 });
 

@@ -40,7 +40,7 @@ function makeFilter(binding: NativeBinding): HttpFilter<unknown> {
       const plugin = ctx.config as Plugin;
       const vm = plugin.liveVm();
       host.deliverQueues();
-      vm.metrics.flush(ctx.metrics);
+      if (vm.metrics.waiting) vm.metrics.flush(ctx.metrics);
       stream = new StreamContext(plugin, vm, ctx);
       streams.set(ctx, stream);
     }

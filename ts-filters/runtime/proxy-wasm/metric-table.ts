@@ -76,6 +76,11 @@ export class MetricTable {
     apply(metrics, metric, op, value);
   }
 
+  /** Whether recordings from calls without a stream wait for one. */
+  get waiting(): boolean {
+    return this.#pending.length > 0;
+  }
+
   /** Hand the recordings kept from calls without a stream to a stream's metrics. */
   flush(metrics: Metrics): void {
     if (this.#pending.length === 0) return;

@@ -144,8 +144,10 @@ describe('proxy-wasm: ticks, shared data and a shared queue', () => {
   test('ticks count in shared data; each request is enqueued and counted by the queue reader', async () => {
     const { binding, runtime } = withChain([], [entry('ticks-shared', 'ticks')]);
     await sleep(150);
+    const streams = [];
     for (let i = 1; i <= 3; i++) {
       const s = binding.openStream(1, { ':path': `/r${i}` });
+      streams.push(s);
       binding.hook(s, HookKind.RequestHeaders);
       await Promise.resolve();  // the queue reader runs once the call into JavaScript is over
       binding.setResponse(s, { ':status': '200' });
@@ -154,6 +156,10 @@ describe('proxy-wasm: ticks, shared data and a shared queue', () => {
       assert.ok(Number(binding.header(s, HeaderMapKind.ResponseHeaders, 'x-ticks')) >= 2, 'ticked');
       binding.hook(s, HookKind.StreamComplete);
     }
+    const ticksTotal = runtime.describeMetrics(1).indexOf('proxy-wasm.ticks_total') / 3;
+    const recorded = streams.flatMap((s) => s.metrics).filter(([index]) => index === ticksTotal);
+    assert.ok(recorded.length > 0 && recorded.reduce((n, [, , value]) => n + value, 0) >= 2,
+              'ticks counted outside any stream reach Envoy with the next streams');
     const [value] = binding.sharedDataGet('hits') ?? [];
     assert.equal(Buffer.from(value ?? []).toString(), '3');
     runtime.unloadConfig(1);

@@ -40,7 +40,7 @@ describe(`proxy-wasm modules and TypeScript filters in one chain through ${proxy
     chain: [
       { name: 'ts-before' },
       wasmEntry('add-header', 'add_header', { configuration: 'from-wasm' }),
-      wasmEntry('auth', 'auth', { configuration: 'authz' }),
+      { ...wasmEntry('auth', 'auth', { configuration: 'authz' }), name: 'proxy-wasm.auth' },
       { name: 'ts-after' },
     ],
   };
@@ -50,7 +50,9 @@ describe(`proxy-wasm modules and TypeScript filters in one chain through ${proxy
     get extraClusters() { return [{ name: 'authz', port: authz.port }]; },
     routes: [
       { prefix: '/public', perRoute: { envoy_ts_0: { module: 'envoy_ts', config: JSON.stringify({
-        bundle: fixturesBundle, filters: { 'proxy-wasm': { disabled: true } } }) } } },
+        bundle: fixturesBundle, filters: { 'proxy-wasm': { disabled: true }, 'proxy-wasm.auth': { disabled: true } } }) } } },
+      { prefix: '/open', perRoute: { envoy_ts_0: { module: 'envoy_ts', config: JSON.stringify({
+        bundle: fixturesBundle, filters: { 'proxy-wasm.auth': { disabled: true } } }) } } },
       { prefix: '/' },
     ],
   });
@@ -79,8 +81,15 @@ describe(`proxy-wasm modules and TypeScript filters in one chain through ${proxy
   });
 
   test('the module\'s metrics are Envoy stats', async () => {
-    assert.ok((await suite.proxy.stat('proxy-wasm.auth_allowed')) >= 2);
-    assert.ok((await suite.proxy.stat('proxy-wasm.auth_denied')) >= 1);
+    assert.ok((await suite.proxy.stat('proxy-wasm.auth.auth_allowed')) >= 2);
+    assert.ok((await suite.proxy.stat('proxy-wasm.auth.auth_denied')) >= 1);
+  });
+
+  test('a route disables one labelled module (proxy-wasm.auth); the other still runs', async () => {
+    const response = await request(suite.proxy.port, { path: '/open/docs' });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.hello, 'from-wasm');
+    assert.equal(echoOf(response).headers['x-ts-saw-user'], 'none');
   });
 
   test('a route disables the proxy-wasm entries; the TS filters still run', async () => {

@@ -14,22 +14,34 @@ import { Plugin } from './plugin';
 import { SETTINGS_SCHEMA, parseSettings } from './settings';
 import { StreamContext, type Direction } from './stream-context';
 
-/** The chain entry name of proxy-wasm modules. */
+/** The chain entry name of proxy-wasm modules; `proxy-wasm.<label>` names one apart from others. */
 export const PROXY_WASM_FILTER = 'proxy-wasm';
+const LABELLED = /^proxy-wasm\.[A-Za-z0-9_-]+$/;
 
-const definitions = new WeakMap<NativeBinding, HttpFilter<unknown>>();
+/** Whether a chain entry (or per-route) name designates a proxy-wasm module. */
+export function isProxyWasmName(name: string): boolean {
+  return name === PROXY_WASM_FILTER || LABELLED.test(name);
+}
 
-/** The proxy-wasm filter of the environment `binding` belongs to. */
-export function proxyWasmFilter(binding: NativeBinding): HttpFilter<unknown> {
-  let definition = definitions.get(binding);
+// Per environment, per name.
+const definitions = new WeakMap<NativeBinding, Map<string, HttpFilter<unknown>>>();
+
+/** The proxy-wasm filter named `name` in the environment `binding` belongs to. */
+export function proxyWasmFilter(binding: NativeBinding, name: string): HttpFilter<unknown> {
+  let byName = definitions.get(binding);
+  if (byName === undefined) {
+    byName = new Map();
+    definitions.set(binding, byName);
+  }
+  let definition = byName.get(name);
   if (definition === undefined) {
-    definition = makeFilter(binding);
-    definitions.set(binding, definition);
+    definition = makeFilter(binding, name);
+    byName.set(name, definition);
   }
   return definition;
 }
 
-function makeFilter(binding: NativeBinding): HttpFilter<unknown> {
+function makeFilter(binding: NativeBinding, name: string): HttpFilter<unknown> {
   const host = hostOf(binding);
   // Each stream's context, per filter context (one per filter per stream).
   const streams = new WeakMap<HttpFilterContext<unknown>, StreamContext>();
@@ -83,12 +95,12 @@ function makeFilter(binding: NativeBinding): HttpFilter<unknown> {
     };
 
   return defineHttpFilter({
-    name: PROXY_WASM_FILTER,
+    name,
     configSchema: SETTINGS_SCHEMA,
     parseConfig: (raw: unknown): unknown => {
       const settings = parseSettings(raw);
       const rootId = settings.rootId === '' ? '' : `[root_id=${settings.rootId}]`;
-      const plugin = new Plugin(host, settings, `${filterPrefix(PROXY_WASM_FILTER).trimEnd()}${rootId} `);
+      const plugin = new Plugin(host, settings, name, `${filterPrefix(name).trimEnd()}${rootId} `);
       return Object.defineProperty(plugin, kDisposeConfig, { value: () => plugin.dispose() });
     },
     metrics: (config: unknown) => (config as Plugin).vm.metrics.declaration(),

@@ -13,6 +13,8 @@ import { failureText, type ContextRecord, type WasmVm } from './vm';
 export class Plugin {
   readonly host: ProxyWasmHost;
   readonly settings: PluginSettings;
+  /** The chain entry's name (`proxy-wasm` or `proxy-wasm.<label>`): the plugin_name property. */
+  readonly name: string;
   /** Where the module's own log lines and the plugin's events go: `[envoy-ts][filter=<name>][root_id=<id>] `. */
   readonly logPrefix: string;
   readonly log: Logger;
@@ -24,9 +26,10 @@ export class Plugin {
   #disposed = false;
 
   /** Starts the plugin; throws (an Error naming what failed) when the module refuses it. */
-  constructor(host: ProxyWasmHost, settings: PluginSettings, logPrefix: string) {
+  constructor(host: ProxyWasmHost, settings: PluginSettings, name: string, logPrefix: string) {
     this.host = host;
     this.settings = settings;
+    this.name = name;
     this.logPrefix = logPrefix;
     this.log = createLogger(host.binding, logPrefix);
     this.#vm = host.vmFor(settings);

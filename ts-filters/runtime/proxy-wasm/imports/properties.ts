@@ -80,7 +80,7 @@ function streamProperty(ctx: HttpFilterContext<unknown>, segments: readonly stri
 function pluginProperty(record: ContextRecord, segments: readonly string[]): Value | undefined {
   if (segments.length !== 1) return undefined;
   switch (segments[0]) {
-    case 'plugin_name': return 'proxy-wasm';
+    case 'plugin_name': return record.plugin.name;
     case 'plugin_root_id': return record.plugin.settings.rootId;
     case 'plugin_vm_id': return record.plugin.settings.vmId;
     default: return undefined;

@@ -42,6 +42,24 @@ describe('proxy-wasm: the SDK example (add_header)', () => {
     assert.equal(binding.header(s, HeaderMapKind.ResponseHeaders, 'x-ts-saw'), 'set');
   });
 
+  test('labelled entries are told apart: in stats, in the log, and by a route that disables one of them', () => {
+    const { binding, runtime } = withChain([], [
+      { ...entry('add-header', 'add_header', { configuration: 'first' }), name: 'proxy-wasm.first' },
+      { ...entry('auth', 'auth', { configuration: 'authz' }), name: 'proxy-wasm.auth' },
+    ]);
+    assert.ok(runtime.describeMetrics(1).includes('proxy-wasm.auth.auth_allowed'));
+    assert.ok(runtime.describeMetrics(1).includes('envoy_ts.proxy-wasm.first.hook_invocations'));
+    assert.equal(runtime.loadConfig(7, JSON.stringify({ bundle: '/fake/bundle.js',
+                                                        filters: { 'proxy-wasm.auth': { disabled: true } } }), 2), undefined);
+    const s = binding.openStream(1);
+    assert.equal(binding.hook(s, HookKind.RequestHeaders, true, 7), HookOutcome.Continue, 'no auth call on this route');
+    binding.setResponse(s, { ':status': '200' });
+    binding.hook(s, HookKind.ResponseHeaders);
+    assert.equal(binding.header(s, HeaderMapKind.ResponseHeaders, 'hello'), 'first');
+    assert.match(runtime.loadConfig(8, JSON.stringify({ bundle: '/fake/bundle.js', chain: [{ name: 'proxy-wasm.bad label' }] }), 0) ?? '',
+                 /HTTP filter 'proxy-wasm.bad label' is not exported/);
+  });
+
   test('a route can disable it', () => {
     const { binding, runtime } = withChain([], [entry('add-header', 'add_header')]);
     assert.equal(runtime.loadConfig(7, JSON.stringify({ bundle: '/fake/bundle.js',
@@ -227,7 +245,7 @@ describe('proxy-wasm: config', () => {
     const mine = defineHttpFilter({ name: 'proxy-wasm' });
     const { runtime } = setup({ loadBundle: () => [mine] });
     assert.match(runtime.loadConfig(1, JSON.stringify({ bundle: '/fake/bundle.js', chain: [{ name: 'proxy-wasm' }] }), 0) ?? '',
-                 /exports a filter named 'proxy-wasm': the name is reserved/);
+                 /exports a filter named 'proxy-wasm': names 'proxy-wasm' and 'proxy-wasm.<label>' are reserved/);
   });
 
   test('plugins of one module share its VM; the last config gone releases it', () => {

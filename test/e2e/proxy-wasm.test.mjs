@@ -120,6 +120,21 @@ describe(`a proxy-wasm body filter through ${proxyName}`, () => {
   });
 });
 
+describe(`a proxy-wasm body filter that holds the request headers through ${proxyName}`, () => {
+  const suite = proxyForSuite({ filterConfigs: [{ bundle: fixturesBundle,
+                                                  chain: [wasmEntry('body', 'body', { configuration: 'hold-headers' })] }] });
+
+  test('nothing goes upstream until the module decided on the whole body', async () => {
+    const rewritten = await request(suite.proxy.port, { method: 'POST', path: '/echo', body: ['held ', 'body'] });
+    assert.equal(rewritten.status, 200);
+    assert.equal(echoOf(rewritten).body, 'HELD BODY');
+    const before = suite.upstream.seen.length;
+    const refused = await request(suite.proxy.port, { method: 'POST', path: '/echo', body: ['forbid', 'den'] });
+    assert.equal(refused.status, 403);
+    assert.equal(suite.upstream.seen.length, before, 'the refused request never reached the upstream');
+  });
+});
+
 describe(`a proxy-wasm filter with ticks, shared data and a shared queue through ${proxyName}`, () => {
   const suite = proxyForSuite({
     filterConfigs: [{ bundle: fixturesBundle, chain: [wasmEntry('ticks-shared', 'ticks')] }],

@@ -65,12 +65,13 @@ function makeFilter(binding: NativeBinding, name: string): HttpFilter<unknown> {
       stream.beginCallback(direction);
       const action = stream.vm.call(stream.record, callback, stream.record.id, countEntries(map),
                                     ctx.endOfStream ? 1 : 0);
-      return stream.afterHeaders(direction, action);
+      return stream.afterHeaders(direction, action, !ctx.endOfStream);
     };
 
   const body = (direction: Direction, callback: string) =>
     (chunk: BodyChunk, ctx: HttpFilterContext<unknown>): Promise<void> | undefined => {
       const stream = streamOf(ctx);
+      if (stream.bodyShown(direction)) return undefined;
       stream.beforeBody(direction, chunk);
       stream.beginCallback(direction);
       const action = stream.vm.call(stream.record, callback, stream.record.id, chunk.length,

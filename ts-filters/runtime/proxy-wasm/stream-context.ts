@@ -3,11 +3,16 @@
 // (or a local reply) settles; a body the module buffers (StopIterationAndBuffer) is held here and
 // put back in front of the next chunk, so the module sees the whole body so far each time; the
 // trailers a trailers hook got, and the body chunk a body hook got, are what the host calls reach.
+//
+// A headers callback that pauses (StopIteration) before the body, with no HTTP call of its own
+// under way, waits for the body as under Envoy, where the body callbacks run while the headers are
+// held: the body is read whole and shown to the module's body callback once, at its end.
 
 import type { BodyChunk, HeaderMap, HttpFilterContext } from '../../api/types';
 import { concatViews } from '../bytes';
 import { kWhenStreamClosed, type FilterContext } from '../context';
 import { DataAction, HeadersAction, MapType, StreamType } from './abi';
+import { WholeBody } from './whole-body';
 import type { Plugin } from './plugin';
 import { failureText, type ContextRecord, type WasmVm } from './vm';
 
@@ -39,6 +44,10 @@ export class StreamContext {
   // proxy_continue_stream came during the callback now running, per direction.
   readonly #continued: [boolean, boolean] = [false, false];
   #ended = false;
+  // HTTP calls of this stream under way.
+  #calls = 0;
+  // The module saw the direction's whole body while its headers were paused: its body hook passes.
+  readonly #bodyShown: [boolean, boolean] = [false, false];
 
   constructor(plugin: Plugin, vm: WasmVm, ctx: HttpFilterContext<unknown>) {
     this.plugin = plugin;
@@ -57,12 +66,53 @@ export class StreamContext {
     (ctx as FilterContext)[kWhenStreamClosed](() => this.#abandon());
   }
 
-  /** A headers or trailers callback answered `action`: go on, or wait for proxy_continue_stream. */
-  afterHeaders(direction: Direction, action: number): Promise<void> | undefined {
+  /** A headers or trailers callback answered `action` (`bodyFollows`: a headers callback whose
+   *  message has a body): go on, or wait for proxy_continue_stream (and maybe the body). */
+  afterHeaders(direction: Direction, action: number, bodyFollows = false): Promise<void> | undefined {
     if (this.#settled(direction) || action === HeadersAction.Continue || action === HeadersAction.ContinueAndEndStream) {
       return undefined;
     }
-    return this.#waitForContinue(direction);
+    const waiting = this.#waitForContinue(direction);
+    if (bodyFollows && action === HeadersAction.StopIteration && this.#calls === 0) this.#readBody(direction);
+    return waiting;
+  }
+
+  /** An HTTP call of this stream started / was answered. */
+  callStarted(): void {
+    this.#calls++;
+  }
+
+  callAnswered(): void {
+    this.#calls--;
+  }
+
+  /** Whether the module already saw the direction's whole body (its body hook then passes). */
+  bodyShown(direction: Direction): boolean {
+    return this.#bodyShown[direction];
+  }
+
+  #readBody(direction: Direction): void {
+    const body = direction === 0 ? this.ctx.requestBody : this.ctx.responseBody;
+    body.bytes().then((bytes) => this.#showBody(direction, new WholeBody(body, bytes)),
+                      // Continued (or closed) before the body was complete: nothing to show.
+                      () => undefined);
+  }
+
+  // The whole body, to the body callback of a module still paused in its headers callback.
+  #showBody(direction: Direction, body: WholeBody): void {
+    if (this.#pause?.direction !== direction || this.#ended) return;
+    this.#bodyShown[direction] = true;
+    this.bodies[direction] = body;
+    this.beginCallback(direction);
+    try {
+      const callback = direction === 0 ? 'proxy_on_request_body' : 'proxy_on_response_body';
+      const action = this.vm.call(this.record, callback, this.record.id, body.length, 1);
+      if (this.#settled(direction) || action === DataAction.Continue) this.continueStream(direction);
+    } catch (error) {
+      this.plugin.log.error(`${direction === 0 ? 'proxy_on_request_body' : 'proxy_on_response_body'} failed: ` +
+                            failureText(error));
+      this.fail(error);
+    }
   }
 
   /** Before a body callback: what the module buffered goes back in front of the new chunk. */

@@ -84,6 +84,7 @@ export function streamImports(host: ProxyWasmHost, vm: WasmVm): HostCalls {
         return Status.BadArgument;
       }
       const token = vm.nextCallToken();
+      stream.callStarted();
       vm.memory.writeU32(tokenOut, token);
       void answer(vm, stream, token, response);
       return Status.Ok;
@@ -103,6 +104,8 @@ async function answer(vm: WasmVm, stream: StreamContext, token: number, pending:
   } catch {
     // Envoy could not make the call, or the stream went away: proxy-wasm says so with no headers.
     headers = [];
+  } finally {
+    stream.callAnswered();
   }
   if (stream.ended || vm.failed) return;
   const root = stream.plugin.root;

@@ -147,6 +147,24 @@ describe('proxy-wasm: a body filter', () => {
     assert.equal(binding.header(s, HeaderMapKind.ResponseHeaders, 'x-wasm-request-body-bytes'), '16');
   });
 
+  test('a module that holds the headers (StopIteration) gets the whole body while they wait, as under Envoy', async () => {
+    const { binding } = withChain([], [entry('body', 'body', { configuration: 'hold-headers' })]);
+    const s = binding.openStream(1, { ':method': 'POST', 'content-length': '10' });
+    assert.equal(binding.hook(s, HookKind.RequestHeaders, false), HookOutcome.Pending);
+    assert.equal(binding.body(s, 0, 'hello ', false), HookOutcome.Pending);
+    assert.equal(binding.body(s, 0, 'wasm', true), HookOutcome.Pending);
+    await binding.untilResumeRequested(s);
+    assert.equal(binding.resume(s), HookOutcome.Continue);
+    binding.passOn(s, 0);
+    assert.equal(s.passed[0], 'HELLO WASM');
+    const refused = binding.openStream(1, { ':method': 'POST' });
+    binding.hook(refused, HookKind.RequestHeaders, false);
+    binding.body(refused, 0, 'forbidden', true);
+    await binding.untilResumeRequested(refused);
+    assert.equal(binding.resume(refused), HookOutcome.Replied);
+    assert.equal(binding.replyOf(refused)?.status, 403);
+  });
+
   test('refuses a body that says forbidden', () => {
     const { binding } = withChain([], [entry('body', 'body')]);
     const s = binding.openStream(1, { ':method': 'POST' });

@@ -104,7 +104,7 @@ function makeFilter(binding: NativeBinding, name: string): HttpFilter<unknown> {
       const plugin = new Plugin(host, settings, name, `${filterPrefix(name).trimEnd()}${rootId} `);
       return Object.defineProperty(plugin, kDisposeConfig, { value: () => plugin.dispose() });
     },
-    metrics: (config: unknown) => (config as Plugin).vm.metrics.declaration(),
+    metrics: (config: unknown) => (config as Plugin).declaration(),
     onRequestHeaders: headers(0, 'proxy_on_request_headers'),
     onRequestBody: body(0, 'proxy_on_request_body'),
     onRequestTrailers: trailers(0, 'proxy_on_request_trailers'),

@@ -1,7 +1,7 @@
 // The metrics a VM defined (proxy_define_metric), by id. Envoy defines a filter config's metrics
 // only while the config loads, so the ones a module defines while its plugin starts (the plugin
 // context's creation, proxy_on_vm_start, proxy_on_configure) become the filter's declared metrics
-// and are recorded in Envoy through the stream the call runs for. A call from a plugin context
+// (plugin.ts keeps that list) and are recorded in Envoy through the stream the call runs for. A call from a plugin context
 // (a tick, a queue) has no stream: what it records waits for the plugin's next stream. Each VM
 // also keeps the values it recorded itself, for proxy_get_metric (Envoy's stats are not readable
 // from a module).
@@ -52,13 +52,6 @@ export class MetricTable {
 
   get(id: number): WasmMetric | undefined {
     return this.#byId[id - 1];
-  }
-
-  /** Every metric defined so far, as a declaration (name → kind). */
-  declaration(): Record<string, MetricKind> {
-    const declared: Record<string, MetricKind> = {};
-    for (const metric of this.#byId) declared[metric.name] = metric.kind;
-    return declared;
   }
 
   /**

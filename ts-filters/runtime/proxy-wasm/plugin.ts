@@ -5,9 +5,11 @@
 // as streams started on it run. When its VM fails, the next stream (or tick) starts it again on a
 // fresh instance.
 
+import type { MetricKind } from '../../api/metrics';
 import type { Logger } from '../../api/types';
 import { createLogger } from '../log';
 import type { ProxyWasmHost, PluginSettings } from './host';
+import type { WasmMetric } from './metric-table';
 import { failureText, type ContextRecord, type WasmVm } from './vm';
 
 export class Plugin {
@@ -24,6 +26,11 @@ export class Plugin {
   #tickPeriodMs = 0;
   #streams = 0;
   #disposed = false;
+  // The metrics the module defined while this plugin started, in that order: what the filter
+  // declares to Envoy. Per plugin, not per VM, so every environment declares the same list
+  // whatever else shares the VM there.
+  readonly #declared = new Map<string, MetricKind>();
+  #starting = false;
 
   /** Starts the plugin; throws (an Error naming what failed) when the module refuses it. */
   constructor(host: ProxyWasmHost, settings: PluginSettings, name: string, logPrefix: string) {
@@ -52,6 +59,7 @@ export class Plugin {
   #start(vm: WasmVm): ContextRecord {
     const root: ContextRecord = { id: vm.nextContextId(), plugin: this, stream: undefined };
     vm.contexts.set(root.id, root);
+    this.#starting = true;
     try {
       vm.call(root, 'proxy_on_context_create', root.id, 0);
       if (vm.has('proxy_on_vm_start') &&
@@ -65,8 +73,20 @@ export class Plugin {
     } catch (error) {
       vm.contexts.delete(root.id);
       throw error;
+    } finally {
+      this.#starting = false;
     }
     return root;
+  }
+
+  /** proxy_define_metric ran in one of the plugin's contexts. */
+  metricDefined(metric: WasmMetric): void {
+    if (this.#starting && !this.#declared.has(metric.name)) this.#declared.set(metric.name, metric.kind);
+  }
+
+  /** The metrics the filter declares (name → kind). */
+  declaration(): Record<string, MetricKind> {
+    return Object.fromEntries(this.#declared);
   }
 
   #what(): string {

@@ -13,6 +13,7 @@ export function metricImports(vm: WasmVm): HostCalls {
       const metric = vm.metrics.define(type, vm.memory.text(namePointer, nameSize));
       if (metric === undefined) return Status.BadArgument;
       vm.memory.writeU32(idOut, metric.id);
+      vm.effective?.plugin.metricDefined(metric);
       return Status.Ok;
     },
     proxy_increment_metric: (id: number, delta: bigint): number => {

@@ -159,6 +159,8 @@ export interface NativeBinding {
   getHeaderValues(slot: number, gen: number, map: HeaderMapKind, name: string): string[];
   /** All entries of a map as a flat [name0, value0, name1, value1, ...] list, in order. */
   getHeaders(slot: number, gen: number, map: HeaderMapKind): string[];
+  /** How many entries a map has, without copying them (what proxy-wasm's headers callbacks get). */
+  headerCount(slot: number, gen: number, map: HeaderMapKind): number;
   /** Replace every value of `name`. */
   setHeader(slot: number, gen: number, map: HeaderMapKind, name: string, value: string): void;
   /** Append one value of `name`. */

@@ -353,6 +353,10 @@ export class FakeBinding implements NativeBinding {
     return this.#map('getHeaders', slot, gen, map).flat();
   }
 
+  headerCount(slot: number, gen: number, map: HeaderMapKind): number {
+    return this.#map('headerCount', slot, gen, map).length;
+  }
+
   setHeader(slot: number, gen: number, map: HeaderMapKind, name: string, value: string): void {
     const list = this.#map('setHeader', slot, gen, map);
     const kept = list.filter(([n]) => n !== name);

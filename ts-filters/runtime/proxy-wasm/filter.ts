@@ -6,7 +6,9 @@
 
 import { defineHttpFilter, type HttpFilter } from '../../api/http-filter';
 import type { BodyChunk, HeaderMap, HttpFilterContext } from '../../api/types';
+import { kRuntimeFilterState, type FilterContext } from '../context';
 import { kDisposeConfig } from '../dispose';
+import { kHeaderCount, type HeaderMapView } from '../header-map';
 import { filterPrefix } from '../log';
 import type { NativeBinding } from '../native';
 import { hostOf } from './host';
@@ -43,19 +45,18 @@ export function proxyWasmFilter(binding: NativeBinding, name: string): HttpFilte
 
 function makeFilter(binding: NativeBinding, name: string): HttpFilter<unknown> {
   const host = hostOf(binding);
-  // Each stream's context, per filter context (one per filter per stream).
-  const streams = new WeakMap<HttpFilterContext<unknown>, StreamContext>();
 
+  // The stream's stream context, kept on the filter context (one per filter per stream).
   const streamOf = (ctx: HttpFilterContext<unknown>): StreamContext => {
-    let stream = streams.get(ctx);
-    if (stream === undefined) {
-      const plugin = ctx.config as Plugin;
-      const vm = plugin.liveVm();
-      host.deliverQueues();
-      if (vm.metrics.waiting) vm.metrics.flush(ctx.metrics);
-      stream = new StreamContext(plugin, vm, ctx);
-      streams.set(ctx, stream);
-    }
+    const state = ctx as FilterContext;
+    const existing = state[kRuntimeFilterState];
+    if (existing !== undefined) return existing as StreamContext;
+    const plugin = ctx.config as Plugin;
+    const vm = plugin.liveVm();
+    host.deliverQueues();
+    if (vm.metrics.waiting) vm.metrics.flush(ctx.metrics);
+    const stream = new StreamContext(plugin, vm, ctx);
+    state[kRuntimeFilterState] = stream;
     return stream;
   };
 
@@ -112,12 +113,13 @@ function makeFilter(binding: NativeBinding, name: string): HttpFilter<unknown> {
     onResponseBody: body(1, 'proxy_on_response_body'),
     onResponseTrailers: trailers(1, 'proxy_on_response_trailers'),
     onStreamComplete: (ctx: HttpFilterContext<unknown>): void => {
-      streams.get(ctx)?.complete();
+      ((ctx as FilterContext)[kRuntimeFilterState] as StreamContext | undefined)?.complete();
     },
   }) as HttpFilter<unknown>;
 }
 
-// What the ABI passes headers callbacks: how many entries the map has.
+// What the ABI passes headers callbacks: how many entries the map has (the runtime's maps count
+// them without copying them).
 function countEntries(map: HeaderMap): number {
-  return Array.from(map.entries()).length;
+  return (map as HeaderMapView)[kHeaderCount]();
 }

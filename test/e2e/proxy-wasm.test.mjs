@@ -101,6 +101,20 @@ describe(`proxy-wasm modules and TypeScript filters in one chain through ${proxy
   });
 });
 
+describe(`a module written against ABI 0.2.1 without an SDK through ${proxyName}`, () => {
+  const suite = proxyForSuite({ filterConfigs: [{ bundle: fixturesBundle,
+                                                  chain: [{ name: 'proxy-wasm', config: { module: wasm('abi-0-2-1') } }] }] });
+
+  test('its headers callback gets the header count and reads request.path; what it adds goes upstream', async () => {
+    const response = await request(suite.proxy.port, { path: '/abi?x=1', headers: { 'x-one': '1', 'x-two': '2' } });
+    assert.equal(response.status, 200);
+    const { headers } = echoOf(response);
+    assert.equal(headers['x-abi'], '0.2.1');
+    assert.equal(headers['x-property-path'], '/abi?x=1');
+    assert.ok(Number(headers['x-num-headers']) >= 5, `x-num-headers: ${headers['x-num-headers']}`);
+  });
+});
+
 describe(`a proxy-wasm body filter through ${proxyName}`, () => {
   const suite = proxyForSuite({ filterConfigs: [{ bundle: fixturesBundle, chain: [wasmEntry('body', 'body')] }] });
 

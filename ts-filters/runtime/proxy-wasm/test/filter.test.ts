@@ -76,8 +76,9 @@ describe('proxy-wasm: ABI 0.2.1 without an SDK', () => {
   test('memory comes from proxy_on_memory_allocate; proxy_get_log_level and NUL-separated property paths work', () => {
     const { binding } = withChain([], [{ name: 'proxy-wasm', config: { module: wasm('abi-0-2-1') } }]);
     binding.logLevel = 2;
-    const s = binding.openStream(1, { ':path': '/p?q=1' });
+    const s = binding.openStream(1, { ':path': '/p?q=1', ':method': 'GET', 'user-agent': 'test' });
     assert.equal(binding.hook(s, HookKind.RequestHeaders), HookOutcome.Continue);
+    assert.equal(binding.header(s, HeaderMapKind.RequestHeaders, 'x-num-headers'), '3', 'the headers callback got the count');
     assert.equal(binding.header(s, HeaderMapKind.RequestHeaders, 'x-abi'), '0.2.1');
     assert.equal(binding.header(s, HeaderMapKind.RequestHeaders, 'x-log-level'), '2');
     assert.equal(binding.header(s, HeaderMapKind.RequestHeaders, 'x-property-path'), '/p?q=1');

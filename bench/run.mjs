@@ -449,8 +449,9 @@ if (report.proxy_wasm) {
         'the native baseline (bench/baseline/hello_header.cc).',
       `The module costs **${fmt.int(p.wasm_over_ts_ns_per_stream)} ns/stream** more than the TypeScript filter ` +
         `(per run: ${p.wasm_over_ts_ns_per_stream_runs.map(fmt.int).join(', ')}): a stream context created and ` +
-        'deleted in the module (proxy_on_context_create, proxy_on_done, proxy_on_log, proxy_on_delete), both ' +
-        'header callbacks with their header counts, and the SDK\'s debug lines formatted in the module.',
+        'deleted in the module (proxy_on_context_create, proxy_on_done, proxy_on_log, proxy_on_delete, where the SDK ' +
+        'builds its debug lines whether or not they are logged), both headers callbacks, and the response body ' +
+        'crossing into JavaScript for the module\'s body callback (the TypeScript twin has no body hook).',
     ],
   });
 }

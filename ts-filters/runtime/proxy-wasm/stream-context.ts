@@ -109,8 +109,7 @@ export class StreamContext {
       const action = this.vm.call(this.record, callback, this.record.id, body.length, 1);
       if (this.#settled(direction) || action === DataAction.Continue) this.continueStream(direction);
     } catch (error) {
-      this.plugin.log.error(`${direction === 0 ? 'proxy_on_request_body' : 'proxy_on_response_body'} failed: ` +
-                            failureText(error));
+      // The paused hook rejects with it: the failure policy logs and applies it.
       this.fail(error);
     }
   }
@@ -187,11 +186,12 @@ export class StreamContext {
   }
 
   /** A callback for this stream failed outside its hook (an HTTP call's answer): the paused hook
-   *  fails with it, and the failure policy applies. */
-  fail(error: unknown): void {
+   *  fails with it, and the failure policy applies (and logs it). False when nothing was paused. */
+  fail(error: unknown): boolean {
     const pause = this.#pause;
     this.#pause = undefined;
     pause?.reject(error);
+    return pause !== undefined;
   }
 
   /** The header map `type` names for this stream, or undefined when there is none now. */

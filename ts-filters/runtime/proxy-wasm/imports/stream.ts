@@ -114,8 +114,7 @@ async function answer(vm: WasmVm, stream: StreamContext, token: number, pending:
   try {
     vm.call(root, 'proxy_on_http_call_response', root.id, token, headers.length, body.length, 0);
   } catch (error) {
-    stream.plugin.log.error(`proxy_on_http_call_response failed: ${failureText(error)}`);
-    stream.fail(error);
+    if (!stream.fail(error)) stream.plugin.log.error(`proxy_on_http_call_response failed: ${failureText(error)}`);
   } finally {
     vm.callResponse = undefined;
   }

@@ -174,6 +174,7 @@ describe(`containment of proxy-wasm modules through ${proxyName}`, () => {
     filterConfigs: [{ bundle: fixturesBundle, cpuBudgetMs: 100,
                       chain: [{ name: 'ts-before' }, wasmEntry('misbehave', 'misbehave')] }],
     concurrency: 1,
+    env: { ENVOY_TS_EXTERNAL_MEMORY_LIMIT_MB: '64' },
   });
 
   for (const [path, what] of [['/wasm/trap', /RuntimeError: unreachable/], ['/wasm/oob', /RuntimeError: memory access out of bounds/],
@@ -188,6 +189,15 @@ describe(`containment of proxy-wasm modules through ${proxyName}`, () => {
       assert.match(suite.proxy.output, new RegExp(`filter=proxy-wasm\\] onRequestHeaders threw: ${what.source}`));
     });
   }
+
+  test('/wasm/grow: module memory counts against the limit of memory outside the JS heap; the worker gets a fresh environment', async () => {
+    const grown = await request(suite.proxy.port, { path: '/wasm/grow' });
+    assert.equal(grown.status, 500);
+    assert.match(suite.proxy.output, /memory outside the JavaScript heap \(ArrayBuffers, Buffers\) grew past its limit/);
+    const next = await request(suite.proxy.port, { path: '/fine' });
+    assert.equal(next.status, 200);
+    assert.equal(echoOf(next).headers['x-wasm-ok'], '1', 'a fresh environment, a fresh instance');
+  });
 
   test('/wasm/loop: the CPU budget stops the module; the worker and the module serve on', async () => {
     const looped = await request(suite.proxy.port, { path: '/wasm/loop' });

@@ -109,5 +109,5 @@ status=${PIPESTATUS[0]}
 set -e
 seconds=$(( $(date +%s) - started ))
 say "exit $status after $seconds s"
-[ -z "$record" ] || write_summary >"$record"
+[ -z "$record" ] || { mkdir -p "$(dirname "$record")" && write_summary >"$record"; }
 exit $status

@@ -8,8 +8,9 @@
 // checks (wrong status, wrong x-request-id behaviour, a blocked command not refused, errors in the host log).
 //
 // Options (flags or env): --script-only, --body-only, --async-only, --http-only, --network-only,
-//   --soak-only, --source-maps-only, --hot-reload-only, --instructions-only (combinable), --quick (a
-//   short smoke run), BENCH_INSTR_STREAMS, BENCH_INSTR_WARMUP, BENCH_INSTR_RUNS, BENCH_SCRIPT_STREAMS, BENCH_SCRIPT_WARMUP,
+//   --soak-only, --source-maps-only, --hot-reload-only, --proxy-wasm-only, --instructions-only
+//   (combinable), --quick (a short smoke run), BENCH_INSTR_STREAMS, BENCH_INSTR_WARMUP, BENCH_INSTR_RUNS,
+//   BENCH_SCRIPT_STREAMS, BENCH_SCRIPT_WARMUP,
 //   BENCH_SCRIPT_RUNS, BENCH_HTTP_RUNS, BENCH_HTTP_SECONDS, BENCH_NET_RUNS, BENCH_NET_REQUESTS,
 //   BENCH_NET_PIPELINED_REQUESTS, BENCH_SOAK_REQUESTS, BENCH_SOAK_ONLY (example keys, comma-separated).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { hotReloadBench } from './lib/hot-reload.mjs';
 import { httpBench } from './lib/http.mjs';
 import { instructionsBench } from './lib/instructions.mjs';
 import { networkBench } from './lib/network.mjs';
+import { proxyWasmBench } from './lib/proxy-wasm.mjs';
 import { scriptedBench } from './lib/scripted.mjs';
 import { soakBench } from './lib/soak.mjs';
 import { sourceMapsBench } from './lib/source-maps.mjs';
@@ -36,7 +38,7 @@ const LEAK_LIMIT_KIB_PER_1E5 = { heap: 1024, allocated: 4096 };
 
 const PARTS = { '--script-only': 'scripted', '--body-only': 'body', '--async-only': 'async', '--http-only': 'http',
   '--network-only': 'network', '--soak-only': 'soak', '--source-maps-only': 'sourceMaps',
-  '--hot-reload-only': 'hotReload', '--instructions-only': 'instructions' };
+  '--hot-reload-only': 'hotReload', '--proxy-wasm-only': 'proxyWasm', '--instructions-only': 'instructions' };
 const argv = new Set(process.argv.slice(2));
 for (const arg of argv) {
   if (!(arg in PARTS) && arg !== '--quick') {
@@ -103,6 +105,11 @@ const settings = {
     requests: quick ? 3 : 5,
     stacksPerRequest: quick ? 50 : 200,
   },
+  proxyWasm: {
+    streams: quick ? 5000 : 50000,
+    runs: quick ? 3 : 7,
+    warmup: quick ? 1000 : 5000,
+  },
   hotReload: {
     reloads: quick ? 5 : 20,
     seconds: quick ? 3 : 8,
@@ -127,7 +134,8 @@ for (const file of [hostBin, path.join(releaseDir, 'libenvoy_ts.so'), path.join(
 
 const started = Date.now();
 const report = { date: new Date().toISOString(), machine: machineInfo(), settings, scripted: null, body: null, async: null,
-  http: null, network: null, soak: null, source_maps: null, hot_reload: null, instructions: null, failures: [] };
+  http: null, network: null, soak: null, source_maps: null, hot_reload: null, proxy_wasm: null, instructions: null,
+  failures: [] };
 log(`machine: ${report.machine.nproc} CPUs (${report.machine.cpu_model}), ${report.machine.kernel}, ` +
     `commit ${report.machine.git_commit?.slice(0, 12)}${report.machine.git_dirty ? ' (dirty)' : ''}`);
 
@@ -150,6 +158,7 @@ if (runs('network')) report.network = await part('network', () => networkBench(s
 if (runs('soak')) report.soak = await part('soak', () => soakBench(settings.soak));
 if (runs('sourceMaps')) report.source_maps = await part('source maps', () => sourceMapsBench(settings.sourceMaps));
 if (runs('hotReload')) report.hot_reload = await part('hot reload', () => hotReloadBench(settings.hotReload));
+if (runs('proxyWasm')) report.proxy_wasm = await part('proxy-wasm', () => proxyWasmBench(settings.proxyWasm));
 if (runs('instructions')) {
   report.instructions = await part('instructions', () => instructionsBench(settings.instructions));
 }
@@ -428,6 +437,34 @@ if (report.hot_reload) {
         'log, which includes the 100 ms quiet period the watcher waits after a change).',
       `Latency: wrk -t1 -c16 (TS request-id filter), steady runs interleaved with runs during which the bundle is ` +
         `rewritten every 500 ms (${h.reloading.reloads} reloads), medians of the runs.`,
+    ],
+  });
+}
+
+if (report.proxy_wasm) {
+  const p = report.proxy_wasm;
+  const { none, baseline } = p.configs;
+  const filterCost = (c) => c.median_ns_per_stream - none.median_ns_per_stream;
+  const rows = Object.values(p.configs).map((c) => [
+    c.label, fmt.int(c.median_ns_per_stream),
+    `${fmt.int(Math.min(...c.runs_ns_per_stream))}–${fmt.int(Math.max(...c.runs_ns_per_stream))}`,
+    c === none ? '—' : fmt.int(filterCost(c)),
+    c === none ? '—' : c === baseline ? '1.0' : fmt.fixed(filterCost(c) / filterCost(baseline), 1),
+  ]);
+  sections.push({
+    title: `One header filter three ways, scripted mode (no sockets, 1 worker): ns per stream, medians of ${p.runs} ` +
+      `interleaved runs × ${fmt.int(p.streams_per_run)} streams (warmup ${fmt.int(p.warmup_streams)})`,
+    header: ['configuration', 'ns/stream', 'range over runs', 'filter cost (ns/stream over host)', 'filter cost / native baseline'],
+    rows,
+    notes: [
+      'Each adds `hello: set` to the response headers (checked every run): the proxy-wasm SDK\'s add_header example ' +
+        `(AssemblyScript, ${fmt.int(p.module_bytes)} bytes) as a proxy-wasm chain entry, its TypeScript twin, and ` +
+        'the native baseline (bench/baseline/hello_header.cc).',
+      `The module costs **${fmt.int(p.wasm_over_ts_ns_per_stream)} ns/stream** more than the TypeScript filter ` +
+        `(per run: ${p.wasm_over_ts_ns_per_stream_runs.map(fmt.int).join(', ')}): a stream context created and ` +
+        'deleted in the module (proxy_on_context_create, proxy_on_done, proxy_on_log, proxy_on_delete, where the SDK ' +
+        'builds its debug lines whether or not they are logged), both headers callbacks, and the response body ' +
+        'crossing into JavaScript for the module\'s body callback (the TypeScript twin has no body hook).',
     ],
   });
 }

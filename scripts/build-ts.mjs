@@ -11,8 +11,9 @@
 //   5. the envoy-ts CLI        → dist/cli/envoy-ts.js (+ templates/, the init command's project)
 //   6. unit tests             → build/tests/*.test.js (run by scripts/test-ts.mjs)
 //   7. test kit               → dist/testing/index.js + index.d.ts (envoy-ts/testing)
+//   8. proxy-wasm fixtures    → dist/test/fixtures/proxy-wasm/*.wasm (AssemblyScript, compiled by asc)
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -40,7 +41,12 @@ function walk(dir, keep, out = []) {
 }
 
 const cliTemplates = join(root, 'ts-filters/cli/templates');
+// proxy-wasm filters written with the AssemblyScript SDK (@solo-io/proxy-runtime), for the tests
+// and the bench.
+const wasmFixtureSources = walk(join(root, 'test/fixtures/proxy-wasm'), (p) => p.endsWith('.ts'));
+const wasmFixturesDir = join(root, 'dist/test/fixtures/proxy-wasm');
 const inputs = [
+  ...wasmFixtureSources,
   ...walk(join(root, 'ts-filters'), (p) => p.endsWith('.ts')),
   ...walk(cliTemplates, (p) => !p.endsWith('.ts')),
   ...walk(join(root, 'test/e2e/fixtures'), (p) => p.endsWith('.ts')),
@@ -65,7 +71,12 @@ const outputs = {
   cli: join(root, 'dist/cli/envoy-ts.js'),
   testingJs: join(root, 'dist/testing/index.js'),
   testingDts: join(root, 'dist/testing/index.d.ts'),
+  ...Object.fromEntries(wasmFixtureSources.map((source) => [source, wasmFixtureOf(source)])),
 };
+
+function wasmFixtureOf(source) {
+  return join(wasmFixturesDir, source.slice(source.lastIndexOf('/') + 1).replace(/\.ts$/, '.wasm'));
+}
 
 // Inputs newer than the stamp, or an input added/removed since it (the stamp lists them).
 function upToDate() {
@@ -91,6 +102,19 @@ function tsc(project) {
   if (result.status !== 0) {
     throw new Error(`tsc -p ${project} failed`);
   }
+}
+
+function asc(source, outfile) {
+  const args = [require.resolve('assemblyscript/bin/asc'), rel(source), '-b', rel(outfile),
+                '--use', 'abort=abort_proc_exit', '--optimize'];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+    child.on('exit', (code) => (code === 0 ? resolve()
+      : reject(new Error(`asc ${rel(source)} failed:\n${output}`))));
+  });
 }
 
 async function main() {
@@ -197,6 +221,25 @@ async function main() {
       for (const [, local] of text.matchAll(/from '\.\/([\w-]+)'/g)) pending.push(`${local}.d.ts`);
       writeFileSync(join(root, 'dist/testing', name), text);
     }
+  });
+
+  // asc 0.14 (the version the SDK builds with), optimized, with the SDK's abort (it logs the message
+  // and calls proc_exit). Each takes seconds: only those older than their source (or than the
+  // lockfile, which pins asc and the SDK) are compiled, two at a time.
+  const lockTime = statSync(join(root, 'package-lock.json')).mtimeMs;
+  const stale = wasmFixtureSources.filter((source) => {
+    const out = wasmFixtureOf(source);
+    return !existsSync(out) || statSync(out).mtimeMs < Math.max(statSync(source).mtimeMs, lockTime);
+  });
+  await step(`proxy-wasm fixtures: ${stale.length} of ${wasmFixtureSources.length} → ${rel(wasmFixturesDir)}/*.wasm`, async () => {
+    mkdirSync(wasmFixturesDir, { recursive: true });
+    const pending = [...stale];
+    const compileNext = async () => {
+      for (let source = pending.shift(); source !== undefined; source = pending.shift()) {
+        await asc(source, wasmFixtureOf(source));
+      }
+    };
+    await Promise.all([compileNext(), compileNext()]);
   });
 
   mkdirSync(dirname(stampFile), { recursive: true });

@@ -90,6 +90,19 @@ napi_value getHeaders(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// (slot, gen, map) → how many entries the map has, without copying them.
+napi_value headerCount(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  StreamHost* stream = args.stream();
+  HeaderMapKind map;
+  if (stream == nullptr || !args.headerMap(map)) {
+    return nullptr;
+  }
+  napi_value result;
+  napi_create_uint32(env, static_cast<uint32_t>(stream->headerCount(map)), &result);
+  return result;
+}
+
 // setHeader / addHeader / removeHeader share their shape.
 enum class HeaderWrite { Set, Add, Remove };
 
@@ -579,6 +592,7 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
       {"getHeader", nullptr, getHeader, nullptr, nullptr, nullptr, napi_default, data},
       {"getHeaderValues", nullptr, getHeaderValues, nullptr, nullptr, nullptr, napi_default, data},
       {"getHeaders", nullptr, getHeaders, nullptr, nullptr, nullptr, napi_default, data},
+      {"headerCount", nullptr, headerCount, nullptr, nullptr, nullptr, napi_default, data},
       {"setHeader", nullptr, writeHeader<HeaderWrite::Set>, nullptr, nullptr, nullptr,
        napi_default, data},
       {"addHeader", nullptr, writeHeader<HeaderWrite::Add>, nullptr, nullptr, nullptr,
@@ -619,6 +633,7 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   defineConnectionFunctions(env, exports, bridge);
   defineBufferFunctions(env, exports, bridge);
+  defineSharedStateFunctions(env, exports, bridge);
 }
 
 }  // namespace envoy_ts::bridge

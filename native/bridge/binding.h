@@ -15,4 +15,7 @@ void defineConnectionFunctions(Napi::Env env, Napi::Object exports, Bridge& brid
 // The functions over stream and connection bytes (buffer_binding.cc).
 void defineBufferFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge);
 
+// The functions over process-wide shared data and queues (shared_state_binding.cc).
+void defineSharedStateFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge);
+
 }  // namespace envoy_ts::bridge

@@ -59,6 +59,8 @@ class StreamHost : public HostBase {
                          std::string_view& value, size_t& count) = 0;
   // Every entry, in order, into `out` (views valid until the next call on this stream).
   virtual void getHeaders(HeaderMapKind map, HeaderList& out) = 0;
+  // How many entries a map has (0 when it does not exist now).
+  virtual size_t headerCount(HeaderMapKind map) = 0;
   // Each returns false if the map is not available (e.g. response headers during the request).
   virtual bool setHeader(HeaderMapKind map, std::string_view name, std::string_view value) = 0;
   virtual bool addHeader(HeaderMapKind map, std::string_view name, std::string_view value) = 0;

@@ -595,6 +595,10 @@ void HttpStream::getHeaders(bridge::HeaderMapKind map, bridge::HeaderList& out) 
   }
 }
 
+size_t HttpStream::headerCount(bridge::HeaderMapKind map) {
+  return envoy_dynamic_module_callback_http_get_headers_size(envoy_, toEnvoy(map));
+}
+
 bool HttpStream::setHeader(bridge::HeaderMapKind map, std::string_view name,
                            std::string_view value) {
   return envoy_dynamic_module_callback_http_set_header(envoy_, toEnvoy(map), moduleBuffer(name),

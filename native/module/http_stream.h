@@ -38,6 +38,7 @@ class HttpStream : public JsStream, public bridge::StreamHost {
   bool getHeader(bridge::HeaderMapKind map, std::string_view name, size_t index,
                  std::string_view& value, size_t& count) override;
   void getHeaders(bridge::HeaderMapKind map, bridge::HeaderList& out) override;
+  size_t headerCount(bridge::HeaderMapKind map) override;
   bool setHeader(bridge::HeaderMapKind map, std::string_view name, std::string_view value) override;
   bool addHeader(bridge::HeaderMapKind map, std::string_view name, std::string_view value) override;
   bool removeHeader(bridge::HeaderMapKind map, std::string_view name) override;

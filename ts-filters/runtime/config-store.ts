@@ -11,10 +11,11 @@ import { ConfigError } from '../api/errors';
 import { BundleVersions, readBundle, type BundleVersion, type PinnedSource } from './bundle-versions';
 import { ConfigKind, LogLevel } from './codes';
 import { loadFilterConfig, type BundleLoader, type LoadedConfig } from './config';
+import { disposeConfigValue } from './dispose';
 import { environmentGrants } from './guards/capability-grants';
 import { RUNTIME_PREFIX, writeLog } from './log';
 import type { ConfigKind as NativeConfigKind, NativeBinding } from './native';
-import { loadRouteConfig, type RouteConfig } from './route-config';
+import { disposeRouteConfig, loadRouteConfig, type RouteConfig } from './route-config';
 
 /** What a config was loaded from, to load it again. */
 interface Source {
@@ -71,6 +72,7 @@ export class ConfigStore {
   }
 
   unload(id: number): void {
+    this.#disposeParsed(id);
     this.configs.delete(id);
     this.routeConfigs.delete(id);
     this.#release(id);
@@ -99,12 +101,14 @@ export class ConfigStore {
     const wasLoaded = this.#sources.has(id);
     try {
       if (kind === ConfigKind.Route) {
-        const route = loadRouteConfig(id, json, loadBundle);
+        const route = loadRouteConfig(id, json, loadBundle, this.#binding);
         this.#release(id);
+        this.#disposeParsed(id);
         this.routeConfigs.set(id, route);
       } else {
         const config = loadFilterConfig(this.#binding, id, json, kind, loadBundle, definedMetrics);
         this.#release(id);
+        this.#disposeParsed(id);
         this.configs.set(id, config);
       }
       this.#sources.set(id, { json, kind, version: acquired });
@@ -115,6 +119,15 @@ export class ConfigStore {
       if (!wasLoaded) environmentGrants.revoke(id);
       throw error;
     }
+  }
+
+  // The parsed filter configs of config `id` (replaced or unloaded) release what they hold; streams
+  // that started on them keep using them until they end.
+  #disposeParsed(id: number): void {
+    const config = this.configs.get(id);
+    if (config !== undefined) for (const filter of config.filters) disposeConfigValue(filter.config);
+    const route = this.routeConfigs.get(id);
+    if (route !== undefined) disposeRouteConfig(route);
   }
 
   #release(id: number): void {

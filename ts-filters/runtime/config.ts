@@ -10,9 +10,11 @@ import { isHttpFilter, type HttpFilter } from '../api/http-filter';
 import type { MetricKind, MetricsDeclaration } from '../api/metrics';
 import { isNetworkFilter, type NetworkFilter } from '../api/network-filter';
 import type { HttpBodyHook, HttpHeadersHook, HttpStreamCompleteHook, Logger } from '../api/types';
+import { resolveHttpFilter } from './builtin-filters';
 import { BufferKind, ConfigKind, FailurePolicy, directionOf } from './codes';
 import { checkConfigSchema } from './config-schema';
 import { DEFAULT_CPU_BUDGET_MS, watchSlotsOf } from './cpu-budget';
+import { disposeConfigValue } from './dispose';
 import { environmentGrants } from './guards/capability-grants';
 import { parseCapabilities, type Capabilities } from './guards/capabilities';
 import { createLogger, errorMessage, filterPrefix } from './log';
@@ -168,7 +170,8 @@ export function parseConfigObject(json: string, allowed: readonly string[]): Rec
   return raw;
 }
 
-/** The HTTP filters a config's `bundle` exports, by name, and the bundle's resolved path. */
+/** The HTTP filters a config's `bundle` exports, by name, and the bundle's resolved path (built-in
+ *  filters are resolved with resolveHttpFilter). */
 export function loadHttpFilters(bundlePath: unknown, loadBundle: BundleLoader):
     { bundle: string; available: Map<string, HttpFilter<unknown>> } {
   const bundle = resolveBundlePath(bundlePath);
@@ -263,23 +266,32 @@ export function loadFilterConfig(binding: NativeBinding, id: number, json: strin
 
   const filters: (LoadedHttpFilter | LoadedNetworkFilter)[] = [];
   const metrics = new MetricList(bundle, defined);
-  for (let i = 0; i < entries.length; i++) {
-    const { name, config: rawConfig, cpuBudgetMs, asyncTimeoutMs } = entries[i] as (typeof entries)[number];
-    const definition = available.get(name);
-    if (definition === undefined) {
-      const names = [...available.keys()];
-      throw new ConfigError(`chain[${i}]: ${kindName} filter '${name}' is not exported by ${bundle} ` +
-                            `(available: ${names.length > 0 ? quoteList(names) : 'none'})`);
+  // Parsed configs that hold resources (dispose.ts) are released if the chain fails to load.
+  const parsed: unknown[] = [];
+  try {
+    for (let i = 0; i < entries.length; i++) {
+      const { name, config: rawConfig, cpuBudgetMs, asyncTimeoutMs } = entries[i] as (typeof entries)[number];
+      const definition = kind === ConfigKind.Network ? available.get(name)
+        : resolveHttpFilter(available as Map<string, HttpFilter<unknown>>, name, binding, bundle);
+      if (definition === undefined) {
+        const names = [...available.keys()];
+        throw new ConfigError(`chain[${i}]: ${kindName} filter '${name}' is not exported by ${bundle} ` +
+                              `(available: ${names.length > 0 ? quoteList(names) : 'none'})`);
+      }
+      const config = parseFilterConfig(name, definition, rawConfig);
+      parsed.push(config);
+      const declared = declaredMetrics(name, definition.metrics as MetricsOption, config,
+                                       kind === ConfigKind.Http);
+      filters.push({
+        index: i, name, definition, config, log: createLogger(binding, filterPrefix(name)), cpuBudgetMs, asyncTimeoutMs,
+        metrics: assignMetrics(name, declared, metrics),
+        ...failureMetrics(name, kind, metrics),
+        ...(kind === ConfigKind.Http ? { hookStats: hookStatMetrics(name, metrics) } : {}),
+      } as LoadedHttpFilter | LoadedNetworkFilter);
     }
-    const config = parseFilterConfig(name, definition, rawConfig);
-    const declared = declaredMetrics(name, definition.metrics as MetricsOption, config,
-                                     kind === ConfigKind.Http);
-    filters.push({
-      index: i, name, definition, config, log: createLogger(binding, filterPrefix(name)), cpuBudgetMs, asyncTimeoutMs,
-      metrics: assignMetrics(name, declared, metrics),
-      ...failureMetrics(name, kind, metrics),
-      ...(kind === ConfigKind.Http ? { hookStats: hookStatMetrics(name, metrics) } : {}),
-    } as LoadedHttpFilter | LoadedNetworkFilter);
+  } catch (error) {
+    parsed.forEach(disposeConfigValue);
+    throw error;
   }
   const cpuBudgetMs = largestBudget(entries.map((entry) => entry.cpuBudgetMs));
   const base = { id, bundle, watch, failurePolicy: policy, offload, capabilities, metrics: metrics.all, cpuBudgetMs,

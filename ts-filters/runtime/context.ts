@@ -19,6 +19,14 @@ import { ArrayIsArray, ArrayPrototypePush, JSONStringify, ObjectKeys, RegExpProt
 
 const DETAILS = /^[\x21-\x7e]+$/;
 
+/** `ctx[kWhenStreamClosed](callback)`: the runtime's own filters (proxy-wasm) learn when the
+ *  stream is gone, whatever happened to it. Not part of the public API. */
+export const kWhenStreamClosed = Symbol('envoy-ts.whenStreamClosed');
+/** `ctx[kRuntimeFilterState]`: where the runtime's own filters keep their per-stream state (a
+ *  field of every context, so contexts keep one shape; a WeakMap from contexts cost them far more
+ *  in garbage collection). Not part of the public API. */
+export const kRuntimeFilterState = Symbol('envoy-ts.runtimeFilterState');
+
 export class FilterContext implements HttpFilterContext<unknown>, HookTally {
   readonly #stream: StreamState;
   readonly #filter: LoadedHttpFilter;
@@ -26,6 +34,7 @@ export class FilterContext implements HttpFilterContext<unknown>, HookTally {
   #attributes: Attributes | undefined = undefined;
   #hookCalls = 0;
   #hookMillis = 0;
+  [kRuntimeFilterState]: unknown = undefined;
 
   constructor(stream: StreamState, filter: LoadedHttpFilter) {
     this.#stream = stream;
@@ -164,6 +173,10 @@ export class FilterContext implements HttpFilterContext<unknown>, HookTally {
   clearRouteCache(): void {
     const stream = this.#open('clearRouteCache()');
     stream.binding.clearRouteCache(stream.slot, stream.gen);
+  }
+
+  [kWhenStreamClosed](callback: () => void): void {
+    this.#stream.whenClosed(callback);
   }
 
   #open(what: string): StreamState {

@@ -62,6 +62,10 @@ export interface HeaderTarget {
   readonly closed: boolean;
 }
 
+/** `map[kHeaderCount]()`: how many entries the map has, without copying them (the runtime's own
+ *  proxy-wasm filters pass it to headers callbacks). Not part of the public API. */
+export const kHeaderCount = Symbol('envoy-ts.headerCount');
+
 /** A live view of one header map of one stream. One instance per stream and map kind. */
 export class HeaderMapView implements HeaderMap {
   readonly #binding: NativeBinding;
@@ -131,6 +135,11 @@ export class HeaderMapView implements HeaderMap {
 
   [Symbol.iterator](): IterableIterator<[string, string]> {
     return this.entries();
+  }
+
+  [kHeaderCount](): number {
+    const stream = this.#open();
+    return this.#binding.headerCount(stream.slot, stream.gen, this.#kind);
   }
 
   #open(): HeaderTarget {

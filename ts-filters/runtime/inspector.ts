@@ -17,8 +17,10 @@ import type { NativeBinding } from './native';
 import { ReflectApply } from './primordials';
 
 /** Binding functions safe from any thread: they reach nothing of a worker (Envoy's log is
- *  thread-safe, the shared counters and token buckets are process-wide and locked). */
-const ANY_THREAD = new Set(['log', 'logEnabled', 'sharedCounterAdd', 'sharedCounterGet', 'sharedTokensTake']);
+ *  thread-safe; the shared counters, token buckets, data and queues are process-wide and locked). */
+const ANY_THREAD = new Set(['log', 'logEnabled', 'sharedCounterAdd', 'sharedCounterGet', 'sharedTokensTake',
+                            'sharedDataGet', 'sharedDataSet', 'sharedQueueRegister', 'sharedQueueResolve',
+                            'sharedQueueEnqueue', 'sharedQueueDequeue', 'sharedQueueLength']);
 
 interface InspectorSettings { number: number; host: string; port: number }
 

@@ -159,6 +159,8 @@ export interface NativeBinding {
   getHeaderValues(slot: number, gen: number, map: HeaderMapKind, name: string): string[];
   /** All entries of a map as a flat [name0, value0, name1, value1, ...] list, in order. */
   getHeaders(slot: number, gen: number, map: HeaderMapKind): string[];
+  /** How many entries a map has, without copying them (what proxy-wasm's headers callbacks get). */
+  headerCount(slot: number, gen: number, map: HeaderMapKind): number;
   /** Replace every value of `name`. */
   setHeader(slot: number, gen: number, map: HeaderMapKind, name: string, value: string): void;
   /** Append one value of `name`. */
@@ -255,6 +257,22 @@ export interface NativeBinding {
   /** Process-wide token bucket: take `cost` tokens; 0 when taken, else milliseconds until they
    *  would be there. */
   sharedTokensTake(key: string, ratePerSecond: number, burst: number, cost: number): number;
+  /** Process-wide key-value store (proxy-wasm shared data; keys latin1): [a copy of the value, its
+   *  compare-and-swap version (never 0)], or undefined. */
+  sharedDataGet(key: string): [Uint8Array, number] | undefined;
+  /** Store `value` unless `cas` is non-zero and not the key's current version (then false). */
+  sharedDataSet(key: string, value: Uint8Array, cas: number): boolean;
+  /** Process-wide queues (proxy-wasm shared queues), named by (vm id, name): the queue's token,
+   *  created on first registration (never 0). */
+  sharedQueueRegister(vmId: string, name: string): number;
+  /** The token of a registered queue, or 0. */
+  sharedQueueResolve(vmId: string, name: string): number;
+  /** Append a copy of `item`; false for an unknown token. */
+  sharedQueueEnqueue(token: number, item: Uint8Array): boolean;
+  /** The item at the front (removed), null when the queue is empty, undefined for an unknown token. */
+  sharedQueueDequeue(token: number): Uint8Array | null | undefined;
+  /** Items waiting, or -1 for an unknown token. */
+  sharedQueueLength(token: number): number;
 
   /** Write to Envoy's log (dynamic_modules logger). */
   log(level: NativeLogLevel, message: string): void;

@@ -5,7 +5,10 @@
 //   {"bundle": "...", "filters": {"header-auth": {"config": {...}}, "async-delay": {"disabled": true}}}
 
 import { ConfigError } from '../api/errors';
+import { resolveHttpFilter } from './builtin-filters';
 import { loadHttpFilters, parseConfigObject, parseFilterConfig, type BundleLoader } from './config';
+import { disposeConfigValue } from './dispose';
+import type { NativeBinding } from './native';
 
 /** What a route changes for one filter. */
 export interface FilterOverride {
@@ -25,7 +28,7 @@ export interface RouteConfig {
 const ENTRY_KEYS = ['disabled', 'config'];
 
 /** Parse and validate a per-route filter_config. Throws ConfigError naming the problem. */
-export function loadRouteConfig(id: number, json: string, loadBundle: BundleLoader): RouteConfig {
+export function loadRouteConfig(id: number, json: string, loadBundle: BundleLoader, binding: NativeBinding): RouteConfig {
   const raw = parseConfigObject(json, ['bundle', 'filters']);
   const { bundle, available } = loadHttpFilters(raw['bundle'], loadBundle);
   const filters = raw['filters'];
@@ -34,8 +37,24 @@ export function loadRouteConfig(id: number, json: string, loadBundle: BundleLoad
     throw new ConfigError(`'filters' must be a non-empty object: {"<filter>": {"disabled": true} | {"config": ...}}`);
   }
   const overrides = new Map<string, FilterOverride>();
-  for (const [name, entry] of Object.entries(filters as Record<string, unknown>)) {
-    const definition = available.get(name);
+  try {
+    collectOverrides(filters as Record<string, unknown>, available, binding, bundle, overrides);
+  } catch (error) {
+    disposeRouteConfig({ id, bundle, overrides });
+    throw error;
+  }
+  return { id, bundle, overrides };
+}
+
+/** Release what a route config's parsed filter configs hold (dispose.ts). */
+export function disposeRouteConfig(route: RouteConfig): void {
+  for (const override of route.overrides.values()) disposeConfigValue(override.config?.value);
+}
+
+function collectOverrides(filters: Record<string, unknown>, available: ReturnType<typeof loadHttpFilters>['available'],
+                          binding: NativeBinding, bundle: string, overrides: Map<string, FilterOverride>): void {
+  for (const [name, entry] of Object.entries(filters)) {
+    const definition = resolveHttpFilter(available, name, binding, bundle);
     if (definition === undefined) {
       throw new ConfigError(`filters.${name}: HTTP filter '${name}' is not exported by ${bundle} ` +
                             `(available: ${[...available.keys()].map((n) => `'${n}'`).join(', ') || 'none'})`);
@@ -62,5 +81,4 @@ export function loadRouteConfig(id: number, json: string, loadBundle: BundleLoad
       ? { disabled, config: { value: parseFilterConfig(name, definition, fields['config']) } }
       : { disabled });
   }
-  return { id, bundle, overrides };
 }

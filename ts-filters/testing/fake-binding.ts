@@ -353,6 +353,10 @@ export class FakeBinding implements NativeBinding {
     return this.#map('getHeaders', slot, gen, map).flat();
   }
 
+  headerCount(slot: number, gen: number, map: HeaderMapKind): number {
+    return this.#map('headerCount', slot, gen, map).length;
+  }
+
   setHeader(slot: number, gen: number, map: HeaderMapKind, name: string, value: string): void {
     const list = this.#map('setHeader', slot, gen, map);
     const kept = list.filter(([n]) => n !== name);
@@ -613,6 +617,54 @@ export class FakeBinding implements NativeBinding {
 
   sharedCounterGet(key: string): number {
     return this.#shared.get(key) ?? 0;
+  }
+
+  // proxy-wasm's shared data and queues, as native/runtime keeps them (one store per binding here).
+  readonly #sharedData = new Map<string, [Uint8Array, number]>();
+  #nextCas = 1;
+  readonly #queueTokens = new Map<string, number>();
+  readonly #queues = new Map<number, Uint8Array[]>();
+
+  sharedDataGet(key: string): [Uint8Array, number] | undefined {
+    const found = this.#sharedData.get(key);
+    return found === undefined ? undefined : [found[0].slice(), found[1]];
+  }
+
+  sharedDataSet(key: string, value: Uint8Array, cas: number): boolean {
+    if (cas !== 0 && cas !== (this.#sharedData.get(key)?.[1] ?? 0)) return false;
+    this.#sharedData.set(key, [value.slice(), this.#nextCas++]);
+    return true;
+  }
+
+  sharedQueueRegister(vmId: string, name: string): number {
+    const key = `${vmId}\0${name}`;
+    let token = this.#queueTokens.get(key);
+    if (token === undefined) {
+      token = this.#queueTokens.size + 1;
+      this.#queueTokens.set(key, token);
+      this.#queues.set(token, []);
+    }
+    return token;
+  }
+
+  sharedQueueResolve(vmId: string, name: string): number {
+    return this.#queueTokens.get(`${vmId}\0${name}`) ?? 0;
+  }
+
+  sharedQueueEnqueue(token: number, item: Uint8Array): boolean {
+    const queue = this.#queues.get(token);
+    queue?.push(item.slice());
+    return queue !== undefined;
+  }
+
+  sharedQueueDequeue(token: number): Uint8Array | null | undefined {
+    const queue = this.#queues.get(token);
+    if (queue === undefined) return undefined;
+    return queue.shift() ?? null;
+  }
+
+  sharedQueueLength(token: number): number {
+    return this.#queues.get(token)?.length ?? -1;
   }
 
   /** Token buckets on a clock tests set (`nowMs`), refilled like native/runtime's. */

@@ -71,6 +71,34 @@ async function disconnectSpec(engine: Engine): Promise<void> {
   }
 }
 
+/** A proxy-wasm module (the auth fixture, calling the `authz` cluster) after a TypeScript filter. */
+async function proxyWasmSpec(engine: Engine): Promise<void> {
+  const checks: (string | null)[] = [];
+  const chain = await createTestChain({
+    engine, bundle, moduleDir,
+    chain: [{ name: 'request-id' }, { name: 'proxy-wasm', config: {
+      module: resolve(root, 'dist/test/fixtures/proxy-wasm/auth.wasm'), rootId: 'auth', configuration: 'authz' } }],
+    clusters: {
+      authz: (req) => {
+        checks.push(req.headers.get('x-token'));
+        return req.headers.get('x-token') === 'good' ? { status: 200, headers: { 'x-user': 'bob' } } : { status: 401 };
+      },
+    },
+  });
+  try {
+    const allowed = await chain.request({ path: '/orders', headers: { 'x-token': 'good' } });
+    assert.equal(allowed.status, 200);
+    assert.equal(allowed.upstreamRequest?.headers.get('x-auth-user'), 'bob');
+    assert.match(allowed.upstreamRequest?.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    const refused = await chain.request({ path: '/orders', headers: { 'x-token': 'bad' } });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.upstreamRequest, null);
+    assert.deepEqual(checks, ['good', 'bad']);
+  } finally {
+    await chain.close();
+  }
+}
+
 describe('one spec, two engines', () => {
   test('in process', () => spec('in-process'));
   test('a client that disconnects, in process', () => disconnectSpec('in-process'));
@@ -78,6 +106,9 @@ describe('one spec, two engines', () => {
        () => disconnectSpec('host'));
   test('through the real module in the conformance host', { skip: !haveHost && 'build/Release is not built (npm run build)' },
        () => spec('host'));
+  test('a proxy-wasm chain entry, in process', () => proxyWasmSpec('in-process'));
+  test('a proxy-wasm chain entry, through the conformance host', { skip: !haveHost && 'build/Release is not built (npm run build)' },
+       () => proxyWasmSpec('host'));
   test('ENVOY_TS_TEST_ENGINE picks the engine when the options do not', async () => {
     process.env['ENVOY_TS_TEST_ENGINE'] = 'host';
     try {

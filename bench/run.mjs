@@ -480,7 +480,8 @@ if (report.instructions) {
       `instructions per stream, the lowest of ${ins.runs} interleaved runs × ${fmt.int(ins.streams_per_configuration)} ` +
       `streams per configuration after ${fmt.int(ins.warmup_streams)} of warmup`,
     header: ['part', 'configuration', 'instructions/stream', 'per run', 'over the host alone'],
-    rows: [...rows('scripted (crossing)', scripted), ...rows('async resume, fetch', async)],
+    rows: [...rows('scripted (crossing)', scripted), ...rows('async resume, fetch', async),
+      ...rows('proxy-wasm', ins.groups.proxyWasm)],
     notes: [
       `Crossing per hook = (TS − baseline) / 2 = **${fmt.int(ins.crossing_per_hook)} instructions** ` +
         `(${fmt.int(ins.crossing_per_hook_without_budget)} with the CPU budget off); TS filter cost / native ` +
@@ -492,6 +493,9 @@ if (report.instructions) {
       `A ctx.fetch round trip (fetch-json − resume-sync: the callout through the host's cluster over a kept-alive ` +
         `connection, the response's status and JSON body read in JS, the stream resumed) adds ` +
         `**${fmt.int(ins.fetch_round_trip)} instructions** per stream.`,
+      `One header filter three ways: filter cost / native baseline = ${fmt.fixed(ins.proxy_wasm_filter_cost_ratio_ts, 1)} ` +
+        `for TypeScript, ${fmt.fixed(ins.proxy_wasm_filter_cost_ratio_wasm, 1)} for the proxy-wasm module, which costs ` +
+        `${fmt.int(ins.proxy_wasm_wasm_over_ts)} instructions per stream more than its TypeScript twin.`,
       `${ins.valgrind}; kernel work (system calls, wake-ups) is not counted.`,
     ],
   });

@@ -1,13 +1,13 @@
 // Part 10: instruction counts, the noise-free twins of the scripted parts' ns figures. Each
-// configuration runs once through `envoy-ts-host --script` under `valgrind --tool=callgrind
+// configuration runs through `envoy-ts-host --script` under `valgrind --tool=callgrind
 // --instr-atstart=no`: the host marks its measured streams with valgrind's client requests
 // (test/host/measured_window.h), so callgrind counts those streams only — every thread of the
 // host, not its start-up, warmup or exit. Instructions per stream = the count / streams. The
-// configurations are the scripted part's (host alone, native baseline, TS request-id) and the
-// async part's (its pinned runs aside: valgrind runs one thread at a time anyway), plus a ctx.fetch
-// round trip: fetch-json makes one callout per stream to a local HTTP server (through a cluster of
-// the scenario, over a kept-alive connection) and reads its status and JSON body; its twin without
-// the callout is resume-sync.
+// configurations are the scripted part's (host alone, native baseline, TS request-id), the async
+// part's (its pinned runs aside: valgrind runs one thread at a time anyway) and the proxy-wasm
+// part's (one header filter three ways), plus a ctx.fetch round trip: fetch-json makes one callout
+// per stream to a local HTTP server (through a cluster of the scenario, over a kept-alive
+// connection) and reads its status and JSON body; its twin without the callout is resume-sync.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -16,6 +16,7 @@ import path from 'node:path';
 
 import { listenLoopback } from '../../test/support/servers.mjs';
 import { ASYNC_CONFIGS, check as checkAsync, scenario as asyncScenario } from './async.mjs';
+import { PROXY_WASM_CONFIGS, check as checkProxyWasm, scenario as proxyWasmScenario } from './proxy-wasm.mjs';
 import { REQUEST_ID, SCRIPT_CONFIGS, checkResult, request, runScenario, upstreamResponse } from './scripted.mjs';
 import { BenchFailure, aptInstall, fixturesBundle, log } from './util.mjs';
 
@@ -50,6 +51,7 @@ function groups(decisionPort) {
       scenario: (config, repeat, warmup) => ({ ...asyncScenario(config, repeat, warmup),
                                                clusters: [decisionCluster(decisionPort)] }),
       check: checkAsync },
+    { name: 'proxyWasm', configs: PROXY_WASM_CONFIGS, scenario: proxyWasmScenario, check: checkProxyWasm },
   ];
 }
 
@@ -137,6 +139,7 @@ export async function instructionsBench({ streams, warmup, runs }) {
   log(`instructions: callgrind's files are in ${dir} (callgrind_annotate <file> shows where they go)`);
   const s = (key) => counts.scripted[key].instructions_per_stream;
   const a = (key) => counts.async[key]?.instructions_per_stream ?? NaN;
+  const w = (key) => counts.proxyWasm[key]?.instructions_per_stream ?? NaN;
   return {
     valgrind: version,
     streams_per_configuration: streams,
@@ -151,5 +154,8 @@ export async function instructionsBench({ streams, warmup, runs }) {
     async_scheduler_over_in_hook: a('ts_scheduled') - a('ts_in_hook'),
     async_offload_over_scheduler: a('ts_offload') - a('ts_scheduled'),
     fetch_round_trip: a('ts_fetch') - a('ts_sync'),
+    proxy_wasm_filter_cost_ratio_wasm: (w('wasm') - w('none')) / (w('baseline') - w('none')),
+    proxy_wasm_filter_cost_ratio_ts: (w('ts') - w('none')) / (w('baseline') - w('none')),
+    proxy_wasm_wasm_over_ts: w('wasm') - w('ts'),
   };
 }

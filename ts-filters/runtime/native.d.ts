@@ -155,6 +155,8 @@ export interface NativeBinding {
 
   /** First value of a header (names are lowercase), or undefined. Values are latin1 strings. */
   getHeader(slot: number, gen: number, map: HeaderMapKind, name: string): string | undefined;
+  /** Whether a map has a header (no string is made for its value). */
+  hasHeader(slot: number, gen: number, map: HeaderMapKind, name: string): boolean;
   /** Every value of a header, in order. */
   getHeaderValues(slot: number, gen: number, map: HeaderMapKind, name: string): string[];
   /** All entries of a map as a flat [name0, value0, name1, value1, ...] list, in order. */
@@ -248,6 +250,8 @@ export interface NativeBinding {
    *  of label-less metrics of the stream's config, which the native side records on the stream.
    *  Called again with a bigger array when one is needed. */
   setStatsBuffer(records: Float64Array): void;
+  /** Microseconds of a monotonic clock (any origin): what the built-in hook stats time with. */
+  monotonicMicros(): number;
   /** The environment's watch slots (WatchSlot in codes.ts), read by the CPU watchdog. Called once,
    *  with an Int32Array over its own ArrayBuffer (its memory must not move). */
   setWatchSlots(slots: Int32Array): void;

@@ -37,15 +37,11 @@ export interface DispatcherOptions {
  * The runtime's entries with their arguments spelled out (native-dispatcher.ts turns them into the
  * Dispatcher the native side calls), plus hooks for tests to look inside.
  */
-export interface Runtime extends Omit<Dispatcher, 'onHook' | 'onResume' | 'onBudgetExceeded'> {
+export interface Runtime extends Omit<Dispatcher, 'onHook' | 'onResume' | 'onBudgetExceeded' | 'drainTicks'> {
   /** Dispatcher.onHook; `flags`: HookFlags bits. */
   onHook(configId: number, slot: number, gen: number, hook: NativeHookKind, flags: number,
          routeConfigId: number): NativeHookOutcome;
   onResume(slot: number, gen: number): NativeHookOutcome;
-  /**
-   * Dispatcher.onBudgetExceeded, with what the stopped outermost entry had already returned when
-   * it was stopped afterwards (in the nextTick/microtask drain), if it had.
-   */
   onBudgetExceeded(slot: number, gen: number, budgetMs: number, stack: string,
                    returned?: NativeHookOutcome): NativeHookOutcome;
   /** Leave the built-in stats the stream's hooks tallied since the last call in the stats buffer;

@@ -145,8 +145,15 @@ export interface Dispatcher {
    * (slot, gen) (gen 0: none, e.g. the loop pump) returned nothing: repair the runtime's state, log
    * and count it, apply the failure policy to the filter that ran over, and answer what the
    * stopped call would have (a hook outcome; the stream's stats as onHook leaves them).
+   * `returned`: the stopped call had already returned this (the watchdog stopped what ran once it
+   * had: its microtasks or nextTick callbacks).
    */
-  onBudgetExceeded(slot: number, gen: number, budgetMs: number, stack: string): HookOutcome;
+  onBudgetExceeded(slot: number, gen: number, budgetMs: number, stack: string, returned?: HookOutcome): HookOutcome;
+  /** Run Node's nextTick callbacks and rejection reports (process._tickCallback), the part of
+   *  Node's callback scope the native side cannot do itself. It calls it after the outermost call
+   *  from Envoy returned and ran its microtasks, when the tick info (setTickInfo) says something is
+   *  queued; after every outermost call when there is no tick info. */
+  drainTicks(): void;
 }
 
 export interface NativeBinding {
@@ -261,6 +268,9 @@ export interface NativeBinding {
    *  arguments of onHook() and onResume(). Called once, with a Uint32Array over its own
    *  ArrayBuffer (its memory must not move). */
   setCrossingFrame(frame: Uint32Array): void;
+  /** Node's tick info (internalBinding('task_queue').tickInfo: [a nextTick callback is queued, a
+   *  rejection waits to be reported]), read after calls to know whether drainTicks() is needed. */
+  setTickInfo(tickInfo: Uint8Array): void;
   /** The environment's watch slots (WatchSlot in codes.ts), read by the CPU watchdog. Called once,
    *  with an Int32Array over its own ArrayBuffer (its memory must not move). */
   setWatchSlots(slots: Int32Array): void;

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { defineHttpFilter } from '../../api/http-filter';
 import { CrossingFrame, HookFlags, HookKind, HookOutcome } from '../codes';
 import { createDispatcher } from '../dispatcher';
-import { PLAIN_ENTRIES, nativeDispatcher } from '../native-dispatcher';
+import { PLAIN_NODE, nativeDispatcher } from '../native-dispatcher';
 import { FakeBinding } from './fake-binding';
 
 // A runtime on a fake binding, with the crossing frame it registered.
@@ -17,7 +17,7 @@ function framed(filters: unknown[], chain: unknown[]) {
     register(registered);
   };
   const runtime = createDispatcher(binding, { loadBundle: () => filters });
-  const dispatcher = nativeDispatcher(runtime, binding, PLAIN_ENTRIES);
+  const dispatcher = nativeDispatcher(runtime, binding, PLAIN_NODE);
   binding.setDispatcher(dispatcher);
   assert.equal(runtime.loadConfig(1, JSON.stringify({ bundle: '/fake/bundle.js', chain }), 0), undefined);
   return { binding, dispatcher, frame };

@@ -24,7 +24,8 @@ export const PLAIN_NODE: EntryExits = {
 
 /** The Dispatcher for `runtime`, registered with `binding` together with its crossing frame. */
 export function nativeDispatcher(runtime: Runtime, binding: NativeBinding, exits: EntryExits): Dispatcher {
-  const frame = new Uint32Array(CrossingFrame.Length);
+  // Its own ArrayBuffer: the memory does not move (small typed arrays may live in the JS heap).
+  const frame = new Uint32Array(new ArrayBuffer(CrossingFrame.Length * Uint32Array.BYTES_PER_ELEMENT));
   binding.setCrossingFrame(frame);
   // Arguments are read before anything runs (a nested call, a hook Envoy runs from inside a
   // binding call, writes the frame again); the stats once the entry is done.

@@ -40,8 +40,8 @@ void JsStream::onScheduledEvent(uint64_t event_id) {
   if (event_id == kResumeEvent && waiting_ != kNotWaiting) {
     resumeWaiting();
   }
-  // Both events end by running what the loop has due (and re-arming the waker); the waker's
-  // event means the loop's fd is readable: poll it.
+  // Both events end by running what the loop has due (the call's end re-arms the waker); a pump
+  // event means the loop has work due or its fd is readable: poll it.
   env_.pump(event_id == kPumpEvent ? runtime::Environment::Poll::Now
                                    : runtime::Environment::Poll::IfDue);
   // What settled while the loop ran is applied here, not from one more scheduler event.

@@ -13,7 +13,8 @@ namespace envoy_ts::module {
 
 class JsStream : public runtime::WakeTarget {
  public:
-  // runtime::WakeTarget (waker thread): the Node loop has work due.
+  // runtime::WakeTarget (the waker thread, or the worker as a call returns): the Node loop has
+  // work due.
   void wake() override { commitEvent(kPumpEvent); }
 
  protected:
@@ -23,7 +24,7 @@ class JsStream : public runtime::WakeTarget {
 
   // Scheduler events.
   static constexpr uint64_t kResumeEvent = 1;  // JS settled: apply its decision
-  static constexpr uint64_t kPumpEvent = 2;    // the Node loop has work due (from the waker)
+  static constexpr uint64_t kPumpEvent = 2;    // the Node loop has work due (LoopWaker)
 
   // `fail_open`: the config's failurePolicy is "open".
   JsStream(runtime::Environment& env, bool fail_open)

@@ -106,7 +106,8 @@ class Environment : private IdleTurnRunner {
   int callDepth() const { return call_depth_; }
 
   // Runs what is due on the loop without blocking (timers, immediates, I/O completions, promise
-  // jobs they queue), then re-arms the waker. A no-op unless called from the outermost CallScope.
+  // jobs they queue). A no-op unless called from the outermost CallScope, whose end re-arms the
+  // waker (LoopWaker::rearm) with what is left on the loop.
   // Polling for I/O is a syscall, so by default the loop is only polled when a timer or an
   // immediate is due, or the last poll is older than a millisecond; `Poll::Now` always polls
   // (the waker saw the loop's fd readable).
@@ -158,8 +159,8 @@ class Environment : private IdleTurnRunner {
  private:
   Environment(Role role, std::unique_ptr<node::CommonEnvironmentSetup> setup);
   bool start(BindingInitializer binding, std::string& error);
-  // The outermost call from Envoy returns: ends the CPU budget's section, checks the memory outside
-  // the heap, and retires the environment if it broke.
+  // The outermost call from Envoy returns: ends the CPU budget's section, re-arms the waker,
+  // checks the memory outside the heap, and retires the environment if it broke.
   void leaveOutermost();
   void retire();
   // IdleTurnRunner (inspect mode, waker thread): no stream waits on the loop, and the loop has

@@ -149,7 +149,7 @@ napi_value sendLocalReply(napi_env env, napi_callback_info info) {
     args.throwTypeError("expected (slot, gen, status, headers[], body (string or Uint8Array), details)");
     return nullptr;
   }
-  if (entry->active_calls == 0) {
+  if (!stream->inHook()) {
     napi_throw_error(env, "ETS_ERR_NOT_IN_HOOK",
                      "a local reply can only be sent while the stream's own hook runs");
     return nullptr;

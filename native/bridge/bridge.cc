@@ -12,30 +12,6 @@ namespace envoy_ts::bridge {
 
 using runtime::LogLevel;
 
-namespace {
-
-// Counts a call into JS for a stream while it is on the stack (sendLocalReply is only legal then).
-// The stream may be closed during the call, so the entry is looked up again at the end.
-class ActiveCall {
- public:
-  ActiveCall(StreamTable& streams, StreamRef ref) : streams_(streams), ref_(ref) {
-    if (StreamTable::Entry* entry = streams_.find(ref.slot, ref.gen)) {
-      ++entry->active_calls;
-    }
-  }
-  ~ActiveCall() {
-    if (StreamTable::Entry* entry = streams_.find(ref_.slot, ref_.gen)) {
-      --entry->active_calls;
-    }
-  }
-
- private:
-  StreamTable& streams_;
-  StreamRef ref_;
-};
-
-}  // namespace
-
 Bridge::Bridge(napi_env env, runtime::Environment& owner)
     : env_(env), isolate_(v8::Isolate::GetCurrent()), owner_(owner) {
   owner_.setClient(this);
@@ -321,7 +297,6 @@ HookOutcome Bridge::callStreamEntry(Entry entry, StreamRef ref) {
   StreamHost* stream = entry_of_stream == nullptr ? nullptr : entry_of_stream->http();
   v8::HandleScope scope(isolate_);
   v8::Local<v8::Value> result;
-  ActiveCall active(streams_, ref);
   CallResult outcome = invoke(entry, 0, nullptr, result, ref);
   // Before anything the call queued runs: nothing can overwrite the stats then.
   takeStats(stream);
@@ -387,7 +362,6 @@ HookOutcome Bridge::runNetworkHook(uint64_t config_id, StreamRef ref, NetworkHoo
       v8::Integer::NewFromUnsigned(isolate_, static_cast<uint32_t>(hook)),
       v8::Boolean::New(isolate_, end_of_stream)};
   v8::Local<v8::Value> result;
-  ActiveCall active(streams_, ref);
   CallResult outcome = call(Entry::OnNetworkHook, 5, args, result, ref);
   return toOutcome(outcome, result);
 }
@@ -443,7 +417,6 @@ void Bridge::calloutDone(StreamRef ref, uint64_t callout_id, uint32_t result,
                         Napi::Number::New(env_, static_cast<double>(callout_id)),
                         Napi::Number::New(env_, result), flatHeaders(env_, headers),
                         copiedBytes(env_, body)};
-  ActiveCall active(streams_, ref);
   napi_value ignored;
   callDispatcher(Entry::OnCalloutDone, 6, args, &ignored, ref);
 }
@@ -475,7 +448,6 @@ void Bridge::fetchStreamEvent(StreamRef ref, uint64_t stream_id, FetchStreamEven
                         Napi::Number::New(env_, static_cast<double>(stream_id)),
                         Napi::Number::New(env_, static_cast<uint32_t>(event)), payload,
                         Napi::Boolean::New(env_, end_stream)};
-  ActiveCall active(streams_, ref);
   napi_value ignored;
   callDispatcher(Entry::OnFetchStream, 6, args, &ignored, ref);
 }

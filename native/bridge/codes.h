@@ -1,15 +1,18 @@
-// Numeric codes shared with the TypeScript runtime; they must match ts-filters/runtime/native.d.ts.
+// Numeric codes shared with the TypeScript runtime: the one source of their values. The runtime's
+// names for them (ts-filters/runtime/codes.ts, typed by native.d.ts) are checked against this file
+// by ts-filters/runtime/test/codes.test.ts.
 #pragma once
 
 #include <cstdint>
 
 namespace envoy_ts::bridge {
 
-// Which hook Dispatcher.onHook runs (StreamComplete is synchronous; its outcome is ignored).
+// Which hook Dispatcher.onHook runs (StreamComplete is synchronous; its outcome is ignored). The
+// headers and trailers hooks have the values of the HeaderMapKind they get.
 enum class HookKind : uint32_t {
   RequestHeaders = 0,
-  ResponseHeaders = 1,
-  RequestTrailers = 2,
+  RequestTrailers = 1,
+  ResponseHeaders = 2,
   ResponseTrailers = 3,
   StreamComplete = 4,
   RequestBody = 5,

@@ -36,6 +36,7 @@ class HttpStream : public JsStream, public bridge::StreamHost {
   void onDestroy();
 
   // bridge::StreamHost
+  bool inHook() const override { return JsStream::inHook(); }
   void addStat(uint32_t index, bridge::MetricOp op, int64_t value) override {
     stats_.add(index, op, value);
   }

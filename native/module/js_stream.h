@@ -117,7 +117,7 @@ class JsStream : public runtime::WakeTarget {
 
   const bool fail_open_;
   Phase waiting_ = kNotWaiting;
-  int hook_depth_ = 0;  // this stream's hooks on the stack
+  int hook_depth_ = 0;  // this stream's calls from Envoy on the stack (inHook)
   bool resume_requested_ = false;
 };
 

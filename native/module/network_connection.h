@@ -27,6 +27,7 @@ class NetworkConnection : public JsStream, public bridge::ConnectionHost {
   void onDestroy();
 
   // bridge::ConnectionHost
+  bool inHook() const override { return JsStream::inHook(); }
   bool bufferSlices(bridge::BufferKind buffer, std::vector<std::string_view>& out) override;
   bool bufferLength(bridge::BufferKind buffer, size_t& length) override;
   bool drainBuffer(bridge::BufferKind buffer, size_t length) override;

@@ -211,12 +211,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
       const endOfStream = (flags & HookFlags.EndOfStream) !== 0;
       stream.phase = hook;
       stream.endOfStream = endOfStream;
-      stream.inHook = true;
-      try {
-        return startHook(stream, hook, endOfStream);
-      } finally {
-        stream.inHook = false;
-      }
+      return startHook(stream, hook, endOfStream);
     } catch (error) {
       internalError('onHook', error);
       return failStream(stream, slot, gen);
@@ -296,12 +291,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     }
     const stream = state;
     try {
-      stream.inHook = true;
-      try {
-        return resumeChain(stream);
-      } finally {
-        stream.inHook = false;
-      }
+      return resumeChain(stream);
     } catch (error) {
       internalError('onResume', error);
       return failStream(stream, slot, gen);
@@ -352,13 +342,8 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
       const error = budgetError(link.hookName);
       if (stream === current && !stream.closed) {
         // Still inside the stream's call from Envoy: the policy applies now.
-        stream.inHook = true;
-        try {
-          const outcome = applyFailure(stream, link, 'was stopped', error);
-          return outcome === CONTINUE_CHAIN ? runChain(stream, http.hook, http.position + 1) : outcome;
-        } finally {
-          stream.inHook = false;
-        }
+        const outcome = applyFailure(stream, link, 'was stopped', error);
+        return outcome === CONTINUE_CHAIN ? runChain(stream, http.hook, http.position + 1) : outcome;
       }
       if (stream.pending !== undefined) settle(stream, stream.pending, true, error);
       else stream.poisoned = true;

@@ -5,11 +5,12 @@
 // the generation the stream got when it was created. Every stream call checks both and throws an
 // Error with code 'ETS_ERR_STREAM_CLOSED' once the stream is gone, so JS never reaches freed memory.
 
-// Numeric codes shared with native/bridge. The runtime names them with `as const` objects
-// (ts-filters/runtime/codes.ts); the values here and in native/bridge/codes.h must agree.
+// Numeric codes shared with native/bridge. Their values come from native/bridge/codes.h; the runtime
+// names them with `as const` objects (ts-filters/runtime/codes.ts), checked against that file by
+// ts-filters/runtime/test/codes.test.ts.
 
-/** Which hook onHook runs: 0 request headers, 1 response headers, 2 request trailers, 3 response
- *  trailers, 4 stream complete (synchronous, outcome ignored; the runtime drops the stream after
+/** Which hook onHook runs: 0 request headers, 1 request trailers, 2 response headers, 3 response
+ *  trailers (each the value of the HeaderMapKind it gets), 4 stream complete (synchronous, outcome ignored; the runtime drops the stream after
  *  it, and no onDestroy follows), 5 request body, 6 response body (the bytes are read with the
  *  buffer calls). The native side calls onHook only for hooks the chain has (hookMask), unless the
  *  stream waits on the runtime or the runtime holds its direction's body. */

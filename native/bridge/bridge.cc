@@ -272,7 +272,7 @@ void Bridge::closeStream(StreamRef ref, bool notify_js) {
 }
 
 HookOutcome Bridge::runHook(uint64_t config_id, StreamRef ref, HookKind hook, uint32_t flags,
-                            uint64_t route_config_id) {
+                            uint64_t route_config_id, uint32_t& waiting) {
   if (frame_ == nullptr) {
     runtime::log(LogLevel::Error, "the runtime registered no crossing frame");
     return HookOutcome::Failed;
@@ -281,16 +281,18 @@ HookOutcome Bridge::runHook(uint64_t config_id, StreamRef ref, HookKind hook, ui
   frame_[CrossingFrame::kHook] = static_cast<uint32_t>(hook);
   frame_[CrossingFrame::kFlags] = flags;
   frame_[CrossingFrame::kRouteConfigId] = static_cast<uint32_t>(route_config_id);
-  return callStreamEntry(Entry::OnHook, ref);
+  return callStreamEntry(Entry::OnHook, ref, waiting);
 }
 
-HookOutcome Bridge::callStreamEntry(Entry entry, StreamRef ref) {
+HookOutcome Bridge::callStreamEntry(Entry entry, StreamRef ref, uint32_t& waiting) {
+  waiting = WaitReport::kUnreported;
   if (!jsUsable()) {
     return HookOutcome::Failed;
   }
   frame_[CrossingFrame::kSlot] = ref.slot;
   frame_[CrossingFrame::kGen] = ref.gen;
   frame_[CrossingFrame::kStatsRecords] = 0;
+  frame_[CrossingFrame::kWaiting] = WaitReport::kUnreported;
   // The stream may complete during the call (a local reply), closing its entry; its object lives
   // until the call returns (Envoy destroys no filter while one of its hooks runs).
   StreamTable::Entry* entry_of_stream = streams_.find(ref.slot, ref.gen);
@@ -298,8 +300,9 @@ HookOutcome Bridge::callStreamEntry(Entry entry, StreamRef ref) {
   v8::HandleScope scope(isolate_);
   v8::Local<v8::Value> result;
   CallResult outcome = invoke(entry, 0, nullptr, result, ref);
-  // Before anything the call queued runs: nothing can overwrite the stats then.
+  // Before anything the call queued runs: nothing can overwrite the report then.
   takeStats(stream);
+  waiting = frame_[CrossingFrame::kWaiting];
   return toOutcome(finish(outcome, result, ref), result);
 }
 
@@ -454,12 +457,12 @@ void Bridge::fetchStreamEvent(StreamRef ref, uint64_t stream_id, FetchStreamEven
 
 int Bridge::callDepth() const { return owner_.callDepth(); }
 
-HookOutcome Bridge::resume(StreamRef ref) {
+HookOutcome Bridge::resume(StreamRef ref, uint32_t& waiting) {
   if (frame_ == nullptr) {
     runtime::log(LogLevel::Error, "the runtime registered no crossing frame");
     return HookOutcome::Failed;
   }
-  return callStreamEntry(Entry::OnResume, ref);
+  return callStreamEntry(Entry::OnResume, ref, waiting);
 }
 
 }  // namespace envoy_ts::bridge

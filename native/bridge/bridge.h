@@ -76,10 +76,11 @@ class Bridge : public runtime::EnvironmentClient {
   // waits for the stream's end (its state goes when its slot is used again).
   void closeStream(StreamRef ref, bool notify_js = true);
   // `flags`: HookFlags. `route_config_id`: the stream's per-route config (0 for none), given on
-  // its first call. The built-in stats the call leaves go to the stream (StreamHost::addStat).
+  // its first call. The built-in stats the call leaves go to the stream (StreamHost::addStat);
+  // `waiting` gets what the runtime reports of the stream's wait (WaitReport).
   // StreamComplete: JS runs its end-of-stream hooks and drops the stream (outcome Continue).
   HookOutcome runHook(uint64_t config_id, StreamRef ref, HookKind hook, uint32_t flags,
-                      uint64_t route_config_id);
+                      uint64_t route_config_id, uint32_t& waiting);
   HookOutcome runNetworkHook(uint64_t config_id, StreamRef ref, NetworkHookKind hook,
                              bool end_of_stream);
   void networkEvent(StreamRef ref, NetworkEvent event);
@@ -92,7 +93,7 @@ class Bridge : public runtime::EnvironmentClient {
   void fetchStreamEvent(StreamRef ref, uint64_t stream_id, FetchStreamEvent event,
                         const HeaderList& headers, const std::vector<std::string_view>& data,
                         bool end_stream, uint32_t reset_reason);
-  HookOutcome resume(StreamRef ref);
+  HookOutcome resume(StreamRef ref, uint32_t& waiting);
 
   // ---- Buffer views ----
   BufferViews& views() { return views_; }
@@ -164,8 +165,9 @@ class Bridge : public runtime::EnvironmentClient {
   // runs none, and once retired it is not even attached to a thread.
   bool jsUsable() const { return owner_.broken() == runtime::Environment::Broken::No; }
   // Calls onHook() or onResume() for `ref` with the crossing frame as written (slot and gen are
-  // filled in), hands the stream the stats the call left, then finishes the call.
-  HookOutcome callStreamEntry(Entry entry, StreamRef ref);
+  // filled in), hands the stream the stats the call left and `waiting` its wait report, then
+  // finishes the call.
+  HookOutcome callStreamEntry(Entry entry, StreamRef ref, uint32_t& waiting);
   // The stats triples a call left (CrossingFrame::kStatsRecords) go to its stream.
   void takeStats(StreamHost* stream);
 

@@ -69,31 +69,34 @@ class Environment : private IdleTurnRunner {
   // environment stays attached and the scope only tests one flag.
   class CallScope {
    public:
-    explicit CallScope(Environment& env) : env_(env) {
-      if (env_.call_depth_++ == 0) {
-        if (env_.attaches_per_call_ && env_.locker_ == nullptr) {
-          env_.attachToCurrentThread();
-          attached_ = true;
-        }
-        env_.watched_.enter();
-      }
-    }
-    ~CallScope() {
-      if (--env_.call_depth_ == 0) {
-        env_.leaveOutermost();
-        // leaveOutermost may have detached it already (a broken environment is retired).
-        if (attached_ && env_.locker_ != nullptr) {
-          env_.detachFromCurrentThread();
-        }
-      }
-    }
+    explicit CallScope(Environment& env) : env_(env) { env_.enterCall(); }
+    ~CallScope() { env_.leaveCall(); }
     CallScope(const CallScope&) = delete;
     CallScope& operator=(const CallScope&) = delete;
 
    private:
     Environment& env_;
-    bool attached_ = false;
   };
+  // What CallScope does, for callers that hold no scope object (module::StreamRuntime).
+  void enterCall() {
+    if (call_depth_++ == 0) {
+      if (attaches_per_call_ && locker_ == nullptr) {
+        attachToCurrentThread();
+        attached_for_call_ = true;
+      }
+      watched_.enter();
+    }
+  }
+  void leaveCall() {
+    if (--call_depth_ == 0) {
+      leaveOutermost();
+      // leaveOutermost may have detached it already (a broken environment is retired).
+      if (attached_for_call_ && locker_ != nullptr) {
+        detachFromCurrentThread();
+      }
+      attached_for_call_ = false;
+    }
+  }
 
   // Whether the environment stays attached to its worker between calls from Envoy (false for a
   // worker environment in inspect mode: CallScope attaches it).
@@ -187,6 +190,7 @@ class Environment : private IdleTurnRunner {
   uv_async_t keep_alive_{};
   std::unique_ptr<LoopWaker> waker_;
   int call_depth_ = 0;
+  bool attached_for_call_ = false;  // the outermost call attached the environment (inspect mode)
   bool pumping_ = false;
   uint64_t last_poll_ms_ = 0;  // uv_now() of the last poll
 };

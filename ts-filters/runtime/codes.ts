@@ -66,7 +66,22 @@ export const CrossingFrame = {
   RouteConfigId: 5,
   /** Out: [index, op, value] triples the call left in the stats buffer for the stream. */
   StatsRecords: 6,
+  /** Out: the stream's wait after the call (WaitReport). */
+  Waiting: 7,
   Length: 8,
+} as const;
+
+/**
+ * What the runtime reports of an HTTP stream's wait after a call for it: the direction its pending
+ * hook holds. The pending hook (StreamState.pending) is the one record of the wait; the native side
+ * reads it from here.
+ */
+export const WaitReport = {
+  None: 0,
+  Request: 1,
+  Response: 2,
+  /** Not an HTTP stream (the outcome tells). */
+  Unreported: 3,
 } as const;
 
 /** onFetchStream events. */

@@ -1,8 +1,8 @@
 // The Dispatcher the native side calls. Every entry is wrapped: no exception ever reaches native.
 
 import { ConfigError, CpuBudgetError } from '../api/errors';
-import { CloseType, ConfigKind, FailurePolicy, HookFlags, HookKind, HookOutcome, LogLevel, NetworkHookKind, NetworkOutcome,
-  directionOf, hookBit } from './codes';
+import { BufferKind, CloseType, ConfigKind, FailurePolicy, HookFlags, HookKind, HookOutcome, LogLevel, NetworkHookKind,
+  NetworkOutcome, WaitReport, directionOf, hookBit } from './codes';
 import { holdWhilePending, resumeChain, runChain, runCompleteChain, runningHook, settle, startHook } from './chain';
 import { largestBudget, type BundleLoader, type HttpConfig } from './config';
 import { ConfigStore } from './config-store';
@@ -47,6 +47,8 @@ export interface Runtime extends Omit<Dispatcher, 'onHook' | 'onResume' | 'onBud
   /** Leave the built-in stats the stream's hooks tallied since the last call in the stats buffer;
    *  returns how many triples. Drops the state of a stream that completed. */
   takeStreamStats(slot: number, gen: number): number;
+  /** The wait of HTTP stream (slot, gen): which direction its pending hook holds (WaitReport). */
+  waitOf(slot: number, gen: number): number;
   /** Live stream states (tests only). */
   readonly streamCount: () => number;
   /** Bundle versions the environment holds (tests only). */
@@ -298,6 +300,16 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     }
   };
 
+  const waitOf = (slot: number, gen: number): number => {
+    const stream = streams[slot];
+    if (!(stream instanceof StreamState) || stream.gen !== gen) {
+      return stream instanceof ConnectionState ? WaitReport.Unreported : WaitReport.None;
+    }
+    const pending = stream.pending;
+    if (pending === undefined) return WaitReport.None;
+    return directionOf(pending.hook) === BufferKind.Read ? WaitReport.Request : WaitReport.Response;
+  };
+
   const takeStreamStats = (slot: number, gen: number): number => {
     const stream = streams[slot];
     if (!(stream instanceof StreamState) || stream.gen !== gen) return 0;
@@ -415,6 +427,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     onDestroy,
     onBudgetExceeded,
     takeStreamStats,
+    waitOf,
     streamCount: () => streams.reduce((n, s) => (s === undefined ? n : n + 1), 0),
     bundleVersionCount: () => store.versionCount,
   };

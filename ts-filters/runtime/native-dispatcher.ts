@@ -1,7 +1,7 @@
 // The Dispatcher the native side calls, over the runtime's entries (dispatcher.ts). The hot ones,
 // onHook() and onResume(), take no arguments: the native side writes them into the environment's
-// crossing frame (CrossingFrame in codes.ts), and reads back how many stats triples the stream's
-// hooks left in the stats buffer.
+// crossing frame (CrossingFrame in codes.ts), and reads back the stream's wait and how many stats
+// triples its hooks left in the stats buffer.
 
 import { CrossingFrame } from './codes';
 import type { Runtime } from './dispatcher';
@@ -28,8 +28,10 @@ export function nativeDispatcher(runtime: Runtime, binding: NativeBinding, exits
   const frame = new Uint32Array(new ArrayBuffer(CrossingFrame.Length * Uint32Array.BYTES_PER_ELEMENT));
   binding.setCrossingFrame(frame);
   // Arguments are read before anything runs (a nested call, a hook Envoy runs from inside a
-  // binding call, writes the frame again); the stats once the entry is done.
-  const leaveStats = (slot: number, gen: number): void => {
+  // binding call, writes the frame again); the report once the entry is done: the stream's wait,
+  // then its stats (taking them drops a completed stream).
+  const leaveReport = (slot: number, gen: number): void => {
+    frame[CrossingFrame.Waiting] = runtime.waitOf(slot, gen);
     frame[CrossingFrame.StatsRecords] = runtime.takeStreamStats(slot, gen);
   };
   return {
@@ -46,7 +48,7 @@ export function nativeDispatcher(runtime: Runtime, binding: NativeBinding, exits
       const outcome = runtime.onHook(frame[CrossingFrame.ConfigId] as number, slot, gen,
                                      frame[CrossingFrame.Hook] as NativeHookKind, frame[CrossingFrame.Flags] as number,
                                      frame[CrossingFrame.RouteConfigId] as number);
-      leaveStats(slot, gen);
+      leaveReport(slot, gen);
       return outcome;
     },
     onNetworkHook: runtime.onNetworkHook,
@@ -57,14 +59,14 @@ export function nativeDispatcher(runtime: Runtime, binding: NativeBinding, exits
       const slot = frame[CrossingFrame.Slot] as number;
       const gen = frame[CrossingFrame.Gen] as number;
       const outcome = runtime.onResume(slot, gen);
-      leaveStats(slot, gen);
+      leaveReport(slot, gen);
       return outcome;
     },
     onDestroy: runtime.onDestroy,
     onBudgetExceeded: (slot, gen, budgetMs, stack, returned): NativeHookOutcome => {
       exits.afterStop();
       const outcome = runtime.onBudgetExceeded(slot, gen, budgetMs, stack, returned);
-      if (gen !== 0) leaveStats(slot, gen);
+      if (gen !== 0) leaveReport(slot, gen);
       return outcome;
     },
     drainTicks: exits.drainTicks,

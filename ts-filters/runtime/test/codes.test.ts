@@ -40,9 +40,10 @@ describe('codes shared with native/bridge/codes.h', () => {
     assert.deepEqual({ ...codes.HookOutcome }, shared);
   });
 
-  test('HookFlags and the crossing frame have the values of their C++ constants', () => {
+  test('HookFlags, the crossing frame and the wait report have the values of their C++ constants', () => {
     assert.deepEqual({ ...codes.HookFlags }, cppConstants('HookFlags'));
     assert.deepEqual({ ...codes.CrossingFrame }, cppConstants('CrossingFrame'));
+    assert.deepEqual({ ...codes.WaitReport }, cppConstants('WaitReport'));
   });
 
   test('the watch slots have the values of native/runtime/cpu_watchdog.h', () => {

@@ -171,17 +171,6 @@ class Args {
     return type;
   }
 
-  // Argument 2: a header map kind.
-  bool headerMap(HeaderMapKind& out) const {
-    uint32_t kind = 0;
-    if (!uint32(2, kind) || kind > 3) {
-      throwTypeError("invalid header map kind");
-      return false;
-    }
-    out = static_cast<HeaderMapKind>(kind);
-    return true;
-  }
-
   void throwTypeError(const char* message) const {
     napi_throw_type_error(env_, "ETS_ERR_INVALID_ARG", message);
   }

@@ -168,6 +168,8 @@ export interface NativeBinding {
 
   /** First value of a header (names are lowercase), or undefined. Values are latin1 strings. */
   getHeader(slot: number, gen: number, map: HeaderMapKind, name: string): string | undefined;
+  /** Whether a map has a header (no string is made for its value). */
+  hasHeader(slot: number, gen: number, map: HeaderMapKind, name: string): boolean;
   /** Every value of a header, in order. */
   getHeaderValues(slot: number, gen: number, map: HeaderMapKind, name: string): string[];
   /** All entries of a map as a flat [name0, value0, name1, value1, ...] list, in order. */
@@ -265,6 +267,8 @@ export interface NativeBinding {
    *  record too: one sample per stream) and records them when the stream completes. Called again
    *  with a bigger array when one is needed. */
   setStatsBuffer(records: Float64Array): void;
+  /** Microseconds of a monotonic clock (any origin): what the built-in hook stats time with. */
+  monotonicMicros(): number;
   /** The environment's crossing frame (CrossingFrame in codes.ts): where the native side puts the
    *  arguments of onHook() and onResume(). Called once, with a Uint32Array over its own
    *  ArrayBuffer (its memory must not move). */

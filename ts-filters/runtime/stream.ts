@@ -6,7 +6,7 @@ import { BodyFlow, HttpBodyView, type BodyChunkView, type WholeBodyTarget } from
 import { BufferKind, HeaderMapKind, HookKind, directionOf, isBodyHook } from './codes';
 import type { ChainLink, HttpConfig, LoadedHttpFilter } from './config';
 import { FilterContext } from './context';
-import { flushHookStats, hookDone, pendingChanged, type StatsTarget } from './hook-stats';
+import { flushHookStats, hookDone, pendingChanged, statsClock, type StatsTarget } from './hook-stats';
 import { abandonFetches, type FetchTarget, type PendingFetch } from './fetch';
 import { HeaderMapView, type HeaderTarget } from './header-map';
 import type { FilterOverride } from './route-config';
@@ -20,7 +20,7 @@ export interface PendingHook {
   readonly link: ChainLink;
   /** Index of `link` in the hook's chain. */
   readonly position: number;
-  /** performance.now() when the hook was called, and when its promise settled. */
+  /** The stats clock when the hook was called, and when its promise settled. */
   readonly startedAt: number;
   settledAt: number | undefined;
   settled: boolean;
@@ -140,7 +140,8 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
     this.pending = undefined;
     if (pending.timer !== undefined) clearTimeout(pending.timer);
     pendingChanged(this, pending.link.filter, -1);
-    hookDone(this.contextFor(pending.link.filter), pending.startedAt, pending.settledAt);
+    hookDone(this.contextFor(pending.link.filter), pending.startedAt,
+             pending.settledAt ?? statsClock(this.binding)());
   }
 
   /** The stream's hook stats since the last flush go to the stats buffer (how many triples). */

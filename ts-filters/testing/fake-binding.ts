@@ -409,6 +409,10 @@ export class FakeBinding implements NativeBinding {
     return this.#map('getHeader', slot, gen, map).find(([n]) => n === name)?.[1];
   }
 
+  hasHeader(slot: number, gen: number, map: HeaderMapKind, name: string): boolean {
+    return this.#map('hasHeader', slot, gen, map).some(([n]) => n === name);
+  }
+
   getHeaderValues(slot: number, gen: number, map: HeaderMapKind, name: string): string[] {
     return this.#map('getHeaderValues', slot, gen, map).filter(([n]) => n === name).map(([, v]) => v);
   }
@@ -587,6 +591,10 @@ export class FakeBinding implements NativeBinding {
 
   setStatsBuffer(records: Float64Array): void {
     this.#statsBuffer = records;
+  }
+
+  monotonicMicros(): number {
+    return performance.now() * 1000;
   }
 
   setCrossingFrame(frame: Uint32Array): void {

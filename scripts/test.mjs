@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: the TypeScript unit tests, the conformance host's own tests, the deployment recipes,
+// `npm test`: the TypeScript and native unit tests, the conformance host's own tests, the deployment recipes,
 // the e2e suite over real HTTP through the conformance host, the release artifact and the Bazel
 // build; then the e2e suite again under real Envoy when ENVOY_BIN is set.
 import { spawnSync } from 'node:child_process';
@@ -24,6 +24,7 @@ const { ENVOY_BIN, ...withoutEnvoy } = process.env;
 
 const results = [
   run('TypeScript unit tests', ['scripts/test-ts.mjs']),
+  run('native unit tests (test/native)', ['--test', ...testFiles('test/native')]),
   run('conformance host tests', ['--test', '--test-concurrency=1', ...testFiles('test/host/test')]),
   run('deployment recipes (envoy-configs/)', ['--test', ...testFiles('test/configs')]),
   run('e2e suite through the conformance host', e2e, withoutEnvoy),

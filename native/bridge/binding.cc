@@ -41,7 +41,7 @@ napi_value sendLocalReply(napi_env env, napi_callback_info info) {
     args.throwTypeError("expected (slot, gen, status, headers[], body (string or Uint8Array), details)");
     return nullptr;
   }
-  if (entry->active_calls == 0) {
+  if (!stream->inHook()) {
     napi_throw_error(env, "ETS_ERR_NOT_IN_HOOK",
                      "a local reply can only be sent while the stream's own hook runs");
     return nullptr;
@@ -424,6 +424,19 @@ napi_value setCrossingFrame(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+// (Uint8Array): Node's tick info, read after calls into JS (Bridge::finish).
+napi_value setTickInfo(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  uint8_t* tick_info = nullptr;
+  size_t count = 0;
+  if (!args.typedArray(0, napi_uint8_array, tick_info, count) || count < 2) {
+    args.throwTypeError("expected Node's tick info (a Uint8Array)");
+    return nullptr;
+  }
+  args.bridge().setTickInfo(args.value(0), tick_info);
+  return undefinedValue(env);
+}
+
 napi_value environmentBroken(napi_env env, napi_callback_info info) {
   Args args(env, info);
   args.bridge().environmentBroken();
@@ -511,6 +524,7 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
       {"setStatsBuffer", nullptr, setStatsBuffer, nullptr, nullptr, nullptr, napi_default, data},
       {"setCrossingFrame", nullptr, setCrossingFrame, nullptr, nullptr, nullptr, napi_default,
        data},
+      {"setTickInfo", nullptr, setTickInfo, nullptr, nullptr, nullptr, napi_default, data},
       {"setWatchSlots", nullptr, setWatchSlots, nullptr, nullptr, nullptr, napi_default, data},
       {"environmentBroken", nullptr, environmentBroken, nullptr, nullptr, nullptr, napi_default,
        data},

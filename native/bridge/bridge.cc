@@ -12,65 +12,16 @@ namespace envoy_ts::bridge {
 
 using runtime::LogLevel;
 
-namespace {
-
-// Calls into the runtime that throw in a row before the environment counts as broken (the
-// runtime catches what filters throw: a throw out of it means its own state is wrong).
-constexpr int kFailuresToBreak = 10;
-
-napi_value valueOf(napi_env env, napi_ref ref) {
-  napi_value value = nullptr;
-  napi_get_reference_value(env, ref, &value);
-  return value;
-}
-
-// Counts a call into JS for a stream while it is on the stack (sendLocalReply is only legal then).
-// The stream may be closed during the call, so the entry is looked up again at the end.
-class ActiveCall {
- public:
-  ActiveCall(StreamTable& streams, StreamRef ref) : streams_(streams), ref_(ref) {
-    if (StreamTable::Entry* entry = streams_.find(ref.slot, ref.gen)) {
-      ++entry->active_calls;
-    }
-  }
-  ~ActiveCall() {
-    if (StreamTable::Entry* entry = streams_.find(ref_.slot, ref_.gen)) {
-      --entry->active_calls;
-    }
-  }
-
- private:
-  StreamTable& streams_;
-  StreamRef ref_;
-};
-
-// The message and stack of the exception JS left pending, cleared.
-std::string takeException(napi_env env) {
-  napi_value error = nullptr;
-  if (napi_get_and_clear_last_exception(env, &error) != napi_ok || error == nullptr) {
-    return "unknown error";
-  }
-  Napi::Value value(env, error);
-  if (value.IsObject()) {
-    Napi::Maybe<Napi::Value> stack = value.As<Napi::Object>().Get("stack");
-    if (stack.IsJust() && stack.Unwrap().IsString()) {
-      return stack.Unwrap().As<Napi::String>().Utf8Value();
-    }
-  }
-  Napi::Maybe<Napi::String> text = value.ToString();
-  return text.IsJust() ? text.Unwrap().Utf8Value() : "unprintable error";
-}
-
-}  // namespace
-
-Bridge::Bridge(napi_env env, runtime::Environment& owner) : env_(env), owner_(owner) {
+Bridge::Bridge(napi_env env, runtime::Environment& owner)
+    : env_(env), isolate_(v8::Isolate::GetCurrent()), owner_(owner) {
   owner_.setClient(this);
 }
 
 // JavaScript the loop pump ran was stopped: no stream's call is on the stack.
 void Bridge::onBudgetOverrun() {
-  napi_value ignored;
-  recoverFromOverrun({}, &ignored);
+  v8::HandleScope scope(isolate_);
+  v8::Local<v8::Value> ignored;
+  finish(recoverFromOverrun({}, ignored), ignored, {});
 }
 
 // No more JavaScript runs here: every stream waiting on it is resumed from its scheduler, where
@@ -105,92 +56,6 @@ bool Bridge::isMainThread() const {
   return owner_.role() == runtime::Environment::Role::MainThread;
 }
 
-void Bridge::setDispatcher(Napi::Object dispatcher) {
-  dispatcher_ = Napi::Persistent(dispatcher);
-  auto ref = [&](const char* name) -> napi_ref {
-    Napi::Maybe<Napi::Value> fn = dispatcher.Get(name);
-    napi_ref out = nullptr;
-    if (fn.IsJust() && fn.Unwrap().IsFunction()) {
-      napi_create_reference(env_, fn.Unwrap(), 1, &out);
-    }
-    return out;
-  };
-  load_config_ = ref("loadConfig");
-  reload_config_ = ref("reloadConfig");
-  bundle_of_ = ref("bundleOf");
-  unload_config_ = ref("unloadConfig");
-  describe_metrics_ = ref("describeMetrics");
-  hook_mask_ = ref("hookMask");
-  fail_open_ = ref("failOpen");
-  on_hook_ = ref("onHook");
-  on_network_hook_ = ref("onNetworkHook");
-  on_network_event_ = ref("onNetworkEvent");
-  on_callout_done_ = ref("onCalloutDone");
-  on_fetch_stream_ = ref("onFetchStream");
-  on_resume_ = ref("onResume");
-  on_destroy_ = ref("onDestroy");
-  on_budget_exceeded_ = ref("onBudgetExceeded");
-}
-
-Bridge::CallResult Bridge::callDispatcher(napi_ref function, size_t argc, const napi_value* argv,
-                                          napi_value* result, const char* what, StreamRef ref) {
-  if (function == nullptr) {
-    runtime::log(LogLevel::Error, std::string("the runtime registered no dispatcher.") + what);
-    return CallResult::Failed;
-  }
-  if (!jsUsable()) {
-    return CallResult::Failed;
-  }
-  // A plain call, not napi_make_callback: Node's callback scope cost about 0.3 µs per call. The
-  // runtime's entry points run what the scope would have on the way out (process.nextTick
-  // callbacks, microtasks, rejection tracking): see ts-filters/runtime/index.ts.
-  napi_status status = napi_call_function(env_, dispatcher_.Value(),
-                                          valueOf(env_, function), argc, argv, result);
-  if (status == napi_ok) {
-    consecutive_failures_ = 0;
-    return CallResult::Ok;
-  }
-  if (owner_.broken() != runtime::Environment::Broken::No) {
-    napi_value termination;  // stopped because the environment broke: nothing to recover
-    napi_get_and_clear_last_exception(env_, &termination);
-    return CallResult::Failed;
-  }
-  if (owner_.watched().overrunPending()) {
-    napi_value termination;
-    napi_get_and_clear_last_exception(env_, &termination);
-    // A nested call returns into JavaScript that is still being stopped; the outermost call
-    // recovers once all of it has unwound.
-    return callDepth() == 1 ? recoverFromOverrun(ref, result) : CallResult::Failed;
-  }
-  runtime::log(LogLevel::Error,
-               std::string("runtime dispatcher.") + what + " failed: " + takeException(env_));
-  if (++consecutive_failures_ >= kFailuresToBreak && !isMainThread()) {
-    owner_.markBroken(runtime::Environment::Broken::RuntimeFailing);
-  }
-  return CallResult::Failed;
-}
-
-Bridge::CallResult Bridge::recoverFromOverrun(StreamRef ref, napi_value* result) {
-  runtime::BudgetOverrun overrun = owner_.watched().takeOverrun();
-  owner_.cancelTermination();
-  napi_value ignored;
-  napi_get_and_clear_last_exception(env_, &ignored);
-  Napi::HandleScope scope(env_);
-  napi_value args[4] = {Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
-                        Napi::Number::New(env_, overrun.budget_ms),
-                        Napi::String::New(env_, overrun.stack)};
-  if (on_budget_exceeded_ == nullptr ||
-      napi_call_function(env_, dispatcher_.Value(), valueOf(env_, on_budget_exceeded_), 4, args,
-                         result) != napi_ok) {
-    runtime::log(LogLevel::Error, "JavaScript ran past its CPU budget of " +
-                                      std::to_string(overrun.budget_ms) +
-                                      " ms and was stopped; the runtime could not recover: " +
-                                      takeException(env_));
-    return CallResult::Failed;
-  }
-  return CallResult::Stopped;
-}
-
 std::string Bridge::loadConfig(uint64_t config_id, const std::string& json, ConfigKind kind,
                                const runtime::BundleSource* pinned, uint64_t revision) {
   Napi::HandleScope scope(env_);
@@ -204,7 +69,7 @@ std::string Bridge::loadConfig(uint64_t config_id, const std::string& json, Conf
   const bool had_one = hasConfig(config_id);
   napi_value result = nullptr;
   std::string error;
-  switch (callDispatcher(load_config_, 5, args, &result, "loadConfig")) {
+  switch (callDispatcher(Entry::LoadConfig, 5, args, &result)) {
   case CallResult::Ok: {
     Napi::Value outcome(env_, result);
     error = outcome.IsString() ? outcome.As<Napi::String>().Utf8Value() : "";
@@ -229,7 +94,7 @@ std::string Bridge::reloadConfig(uint64_t config_id) {
   Napi::HandleScope scope(env_);
   napi_value args[1] = {Napi::Number::New(env_, static_cast<double>(config_id))};
   napi_value result = nullptr;
-  switch (callDispatcher(reload_config_, 1, args, &result, "reloadConfig")) {
+  switch (callDispatcher(Entry::ReloadConfig, 1, args, &result)) {
   case CallResult::Ok:
     break;
   case CallResult::Failed:
@@ -245,7 +110,7 @@ std::optional<Bridge::LoadedBundle> Bridge::bundleOf(uint64_t config_id) {
   Napi::HandleScope scope(env_);
   napi_value args[1] = {Napi::Number::New(env_, static_cast<double>(config_id))};
   napi_value result = nullptr;
-  if (callDispatcher(bundle_of_, 1, args, &result, "bundleOf") != CallResult::Ok) {
+  if (callDispatcher(Entry::BundleOf, 1, args, &result) != CallResult::Ok) {
     return std::nullopt;
   }
   Napi::Value value(env_, result);
@@ -278,7 +143,7 @@ uint32_t Bridge::hookMask(uint64_t config_id) {
   napi_value args[1] = {Napi::Number::New(env_, static_cast<double>(config_id))};
   napi_value result = nullptr;
   uint32_t hooks = 0;
-  if (callDispatcher(hook_mask_, 1, args, &result, "hookMask") != CallResult::Ok ||
+  if (callDispatcher(Entry::HookMask, 1, args, &result) != CallResult::Ok ||
       napi_get_value_uint32(env_, result, &hooks) != napi_ok) {
     // Unknown: calling JS for every hook is always correct.
     return kAllHooks;
@@ -292,7 +157,7 @@ bool Bridge::failOpen(uint64_t config_id) {
   napi_value result = nullptr;
   uint32_t open = 0;
   // Unknown: closed, the default policy.
-  return callDispatcher(fail_open_, 1, args, &result, "failOpen") == CallResult::Ok &&
+  return callDispatcher(Entry::FailOpen, 1, args, &result) == CallResult::Ok &&
          napi_get_value_uint32(env_, result, &open) == napi_ok && open == 1;
 }
 
@@ -301,7 +166,7 @@ std::vector<Bridge::MetricDeclaration> Bridge::describeMetrics(uint64_t config_i
   Napi::HandleScope scope(env_);
   napi_value args[1] = {Napi::Number::New(env_, static_cast<double>(config_id))};
   napi_value result = nullptr;
-  if (callDispatcher(describe_metrics_, 1, args, &result, "describeMetrics") != CallResult::Ok) {
+  if (callDispatcher(Entry::DescribeMetrics, 1, args, &result) != CallResult::Ok) {
     return declared;
   }
   Napi::Value value(env_, result);
@@ -338,7 +203,7 @@ void Bridge::unloadConfig(uint64_t config_id) {
   Napi::HandleScope scope(env_);
   napi_value args[1] = {Napi::Number::New(env_, static_cast<double>(config_id))};
   napi_value result;
-  callDispatcher(unload_config_, 1, args, &result, "unloadConfig");
+  callDispatcher(Entry::UnloadConfig, 1, args, &result);
 }
 
 void Bridge::syncConfigs() {
@@ -403,23 +268,11 @@ void Bridge::closeStream(StreamRef ref, bool notify_js) {
   Napi::HandleScope scope(env_);
   napi_value args[2] = {Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen)};
   napi_value result;
-  callDispatcher(on_destroy_, 2, args, &result, "onDestroy", ref);
-}
-
-HookOutcome Bridge::toOutcome(CallResult call, napi_value result) {
-  if (call == CallResult::Failed) {
-    return HookOutcome::Failed;
-  }
-  uint32_t code = 0;
-  if (napi_get_value_uint32(env_, result, &code) != napi_ok || code > 2) {
-    runtime::log(LogLevel::Error, "the runtime returned an invalid hook outcome");
-    return HookOutcome::Failed;
-  }
-  return static_cast<HookOutcome>(code);
+  callDispatcher(Entry::OnDestroy, 2, args, &result, ref);
 }
 
 HookOutcome Bridge::runHook(uint64_t config_id, StreamRef ref, HookKind hook, uint32_t flags,
-                            uint64_t route_config_id) {
+                            uint64_t route_config_id, uint32_t& waiting) {
   if (frame_ == nullptr) {
     runtime::log(LogLevel::Error, "the runtime registered no crossing frame");
     return HookOutcome::Failed;
@@ -428,29 +281,29 @@ HookOutcome Bridge::runHook(uint64_t config_id, StreamRef ref, HookKind hook, ui
   frame_[CrossingFrame::kHook] = static_cast<uint32_t>(hook);
   frame_[CrossingFrame::kFlags] = flags;
   frame_[CrossingFrame::kRouteConfigId] = static_cast<uint32_t>(route_config_id);
-  return callStreamEntry(on_hook_, "onHook", ref);
+  return callStreamEntry(Entry::OnHook, ref, waiting);
 }
 
-HookOutcome Bridge::callStreamEntry(napi_ref function, const char* what, StreamRef ref) {
+HookOutcome Bridge::callStreamEntry(Entry entry, StreamRef ref, uint32_t& waiting) {
+  waiting = WaitReport::kUnreported;
   if (!jsUsable()) {
     return HookOutcome::Failed;
   }
   frame_[CrossingFrame::kSlot] = ref.slot;
   frame_[CrossingFrame::kGen] = ref.gen;
   frame_[CrossingFrame::kStatsRecords] = 0;
+  frame_[CrossingFrame::kWaiting] = WaitReport::kUnreported;
   // The stream may complete during the call (a local reply), closing its entry; its object lives
   // until the call returns (Envoy destroys no filter while one of its hooks runs).
-  StreamTable::Entry* entry = streams_.find(ref.slot, ref.gen);
-  StreamHost* stream = entry == nullptr ? nullptr : entry->http();
-  Napi::HandleScope scope(env_);
-  napi_value result = nullptr;
-  CallResult call;
-  {
-    ActiveCall active(streams_, ref);
-    call = callDispatcher(function, 0, nullptr, &result, what, ref);
-  }
+  StreamTable::Entry* entry_of_stream = streams_.find(ref.slot, ref.gen);
+  StreamHost* stream = entry_of_stream == nullptr ? nullptr : entry_of_stream->http();
+  v8::HandleScope scope(isolate_);
+  v8::Local<v8::Value> result;
+  CallResult outcome = invoke(entry, 0, nullptr, result, ref);
+  // Before anything the call queued runs: nothing can overwrite the report then.
   takeStats(stream);
-  return toOutcome(call, result);
+  waiting = frame_[CrossingFrame::kWaiting];
+  return toOutcome(finish(outcome, result, ref), result);
 }
 
 void Bridge::takeStats(StreamHost* stream) {
@@ -504,15 +357,16 @@ HookOutcome Bridge::runNetworkHook(uint64_t config_id, StreamRef ref, NetworkHoo
   if (!jsUsable()) {
     return HookOutcome::Failed;
   }
-  Napi::HandleScope scope(env_);
-  napi_value args[5] = {Napi::Number::New(env_, static_cast<double>(config_id)),
-                        Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
-                        Napi::Number::New(env_, static_cast<uint32_t>(hook)),
-                        Napi::Boolean::New(env_, end_of_stream)};
-  napi_value result = nullptr;
-  ActiveCall active(streams_, ref);
-  CallResult call = callDispatcher(on_network_hook_, 5, args, &result, "onNetworkHook", ref);
-  return toOutcome(call, result);
+  v8::HandleScope scope(isolate_);
+  v8::Local<v8::Value> args[5] = {
+      v8::Number::New(isolate_, static_cast<double>(config_id)),
+      v8::Integer::NewFromUnsigned(isolate_, ref.slot),
+      v8::Integer::NewFromUnsigned(isolate_, ref.gen),
+      v8::Integer::NewFromUnsigned(isolate_, static_cast<uint32_t>(hook)),
+      v8::Boolean::New(isolate_, end_of_stream)};
+  v8::Local<v8::Value> result;
+  CallResult outcome = call(Entry::OnNetworkHook, 5, args, result, ref);
+  return toOutcome(outcome, result);
 }
 
 void Bridge::networkEvent(StreamRef ref, NetworkEvent event) {
@@ -523,7 +377,7 @@ void Bridge::networkEvent(StreamRef ref, NetworkEvent event) {
   napi_value args[3] = {Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
                         Napi::Number::New(env_, static_cast<uint32_t>(event))};
   napi_value result;
-  callDispatcher(on_network_event_, 3, args, &result, "onNetworkEvent", ref);
+  callDispatcher(Entry::OnNetworkEvent, 3, args, &result, ref);
 }
 
 namespace {
@@ -566,9 +420,8 @@ void Bridge::calloutDone(StreamRef ref, uint64_t callout_id, uint32_t result,
                         Napi::Number::New(env_, static_cast<double>(callout_id)),
                         Napi::Number::New(env_, result), flatHeaders(env_, headers),
                         copiedBytes(env_, body)};
-  ActiveCall active(streams_, ref);
   napi_value ignored;
-  callDispatcher(on_callout_done_, 6, args, &ignored, "onCalloutDone", ref);
+  callDispatcher(Entry::OnCalloutDone, 6, args, &ignored, ref);
 }
 
 void Bridge::fetchStreamEvent(StreamRef ref, uint64_t stream_id, FetchStreamEvent event,
@@ -598,19 +451,18 @@ void Bridge::fetchStreamEvent(StreamRef ref, uint64_t stream_id, FetchStreamEven
                         Napi::Number::New(env_, static_cast<double>(stream_id)),
                         Napi::Number::New(env_, static_cast<uint32_t>(event)), payload,
                         Napi::Boolean::New(env_, end_stream)};
-  ActiveCall active(streams_, ref);
   napi_value ignored;
-  callDispatcher(on_fetch_stream_, 6, args, &ignored, "onFetchStream", ref);
+  callDispatcher(Entry::OnFetchStream, 6, args, &ignored, ref);
 }
 
 int Bridge::callDepth() const { return owner_.callDepth(); }
 
-HookOutcome Bridge::resume(StreamRef ref) {
+HookOutcome Bridge::resume(StreamRef ref, uint32_t& waiting) {
   if (frame_ == nullptr) {
     runtime::log(LogLevel::Error, "the runtime registered no crossing frame");
     return HookOutcome::Failed;
   }
-  return callStreamEntry(on_resume_, "onResume", ref);
+  return callStreamEntry(Entry::OnResume, ref, waiting);
 }
 
 }  // namespace envoy_ts::bridge

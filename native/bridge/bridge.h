@@ -8,12 +8,12 @@
 #include <memory>
 #include <optional>
 #include <string>
-
 #include <vector>
 
 #include "napi.h"
 #include "native/bridge/buffer_views.h"
 #include "native/bridge/codes.h"
+#include "native/bridge/runtime_entries.h"
 #include "native/bridge/stream_table.h"
 #include "native/runtime/config_registry.h"
 #include "native/runtime/environment.h"
@@ -76,10 +76,11 @@ class Bridge : public runtime::EnvironmentClient {
   // waits for the stream's end (its state goes when its slot is used again).
   void closeStream(StreamRef ref, bool notify_js = true);
   // `flags`: HookFlags. `route_config_id`: the stream's per-route config (0 for none), given on
-  // its first call. The built-in stats the call leaves go to the stream (StreamHost::addStat).
+  // its first call. The built-in stats the call leaves go to the stream (StreamHost::addStat);
+  // `waiting` gets what the runtime reports of the stream's wait (WaitReport).
   // StreamComplete: JS runs its end-of-stream hooks and drops the stream (outcome Continue).
   HookOutcome runHook(uint64_t config_id, StreamRef ref, HookKind hook, uint32_t flags,
-                      uint64_t route_config_id);
+                      uint64_t route_config_id, uint32_t& waiting);
   HookOutcome runNetworkHook(uint64_t config_id, StreamRef ref, NetworkHookKind hook,
                              bool end_of_stream);
   void networkEvent(StreamRef ref, NetworkEvent event);
@@ -92,7 +93,7 @@ class Bridge : public runtime::EnvironmentClient {
   void fetchStreamEvent(StreamRef ref, uint64_t stream_id, FetchStreamEvent event,
                         const HeaderList& headers, const std::vector<std::string_view>& data,
                         bool end_stream, uint32_t reset_reason);
-  HookOutcome resume(StreamRef ref);
+  HookOutcome resume(StreamRef ref, uint32_t& waiting);
 
   // ---- Buffer views ----
   BufferViews& views() { return views_; }
@@ -111,6 +112,9 @@ class Bridge : public runtime::EnvironmentClient {
   void setStatsBuffer(napi_value array, const double* records, size_t length);
   // The runtime's crossing frame (CrossingFrame slots): a Uint32Array whose memory does not move.
   void setCrossingFrame(napi_value array, uint32_t* frame);
+  // Node's tick info (binding.setTickInfo): [a nextTick callback is queued, a rejection waits to
+  // be reported], a Uint8Array over memory of Node's that does not move.
+  void setTickInfo(napi_value array, const uint8_t* tick_info);
   // The runtime's own code keeps failing here (binding.environmentBroken).
   void environmentBroken() { owner_.markBroken(runtime::Environment::Broken::RuntimeFailing); }
   // The runtime's Int32Array of watch slots (runtime::WatchSlot), for the CPU watchdog.
@@ -133,42 +137,45 @@ class Bridge : public runtime::EnvironmentClient {
     Failed,   // JS threw (logged)
     Stopped,  // the CPU watchdog stopped it; `result` holds the runtime's answer for the stream
   };
-  // Calls a dispatcher function. `ref` is the stream the call is for (none: gen 0): if the
-  // watchdog stops the call, the runtime applies the failure policy to it and says what to do.
-  CallResult callDispatcher(napi_ref function, size_t argc, const napi_value* argv,
-                            napi_value* result, const char* what, StreamRef ref = {});
+  // One call into the runtime, `result` valid in the caller's handle scope. `ref` is the stream
+  // the call is for (none: gen 0): if the watchdog stops the call, the runtime applies the failure
+  // policy to it and says what to do. An outermost call then runs what it queued (finish).
+  CallResult call(Entry entry, int argc, v8::Local<v8::Value>* argv,
+                  v8::Local<v8::Value>& result, StreamRef ref = {}) {
+    return finish(invoke(entry, argc, argv, result, ref), result, ref);
+  }
+  // The same with Node-API values, for the calls whose results are read with Node-API.
+  CallResult callDispatcher(Entry entry, size_t argc, const napi_value* argv, napi_value* result,
+                            StreamRef ref = {});
+  // The call itself (runtime_calls.cc).
+  CallResult invoke(Entry entry, int argc, v8::Local<v8::Value>* argv,
+                    v8::Local<v8::Value>& result, StreamRef ref);
+  // Once the outermost call from Envoy into JS returned: what Node's callback scope does on its
+  // way out. The microtasks the call queued run here; nextTick callbacks and rejection reports
+  // (Dispatcher.drainTicks) only when Node's tick info says some are queued. If the watchdog stops
+  // them, the runtime answers for `ref` with what the call returned.
+  CallResult finish(CallResult call, v8::Local<v8::Value>& result, StreamRef ref);
   // JavaScript was stopped for running past its budget: end the termination and let the runtime
-  // repair its state, log and count it, and answer for `ref`'s stream. Outermost calls only.
-  CallResult recoverFromOverrun(StreamRef ref, napi_value* result);
-  HookOutcome toOutcome(CallResult call, napi_value result);
+  // repair its state, log and count it, and answer for `ref`'s stream (`returned`: what the
+  // stopped call had returned, if it had). Outermost calls only.
+  CallResult recoverFromOverrun(StreamRef ref, v8::Local<v8::Value>& result,
+                                v8::Local<v8::Value> returned = {});
+  HookOutcome toOutcome(CallResult call, v8::Local<v8::Value> result);
   // Whether JavaScript may still run here: a broken environment (runtime::Environment::Broken)
   // runs none, and once retired it is not even attached to a thread.
   bool jsUsable() const { return owner_.broken() == runtime::Environment::Broken::No; }
   // Calls onHook() or onResume() for `ref` with the crossing frame as written (slot and gen are
-  // filled in), then hands the stream the stats the call left.
-  HookOutcome callStreamEntry(napi_ref function, const char* what, StreamRef ref);
+  // filled in), hands the stream the stats the call left and `waiting` its wait report, then
+  // finishes the call.
+  HookOutcome callStreamEntry(Entry entry, StreamRef ref, uint32_t& waiting);
   // The stats triples a call left (CrossingFrame::kStatsRecords) go to its stream.
   void takeStats(StreamHost* stream);
 
   napi_env env_;
+  v8::Isolate* const isolate_;
   runtime::Environment& owner_;
   StreamTable streams_;
-  Napi::ObjectReference dispatcher_;
-  napi_ref load_config_ = nullptr;
-  napi_ref reload_config_ = nullptr;
-  napi_ref bundle_of_ = nullptr;
-  napi_ref unload_config_ = nullptr;
-  napi_ref describe_metrics_ = nullptr;
-  napi_ref hook_mask_ = nullptr;
-  napi_ref fail_open_ = nullptr;
-  napi_ref on_hook_ = nullptr;
-  napi_ref on_network_hook_ = nullptr;
-  napi_ref on_network_event_ = nullptr;
-  napi_ref on_callout_done_ = nullptr;
-  napi_ref on_fetch_stream_ = nullptr;
-  napi_ref on_resume_ = nullptr;
-  napi_ref on_destroy_ = nullptr;
-  napi_ref on_budget_exceeded_ = nullptr;
+  RuntimeEntries entries_;
   int consecutive_failures_ = 0;  // calls into the runtime that threw, in a row
   napi_ref watch_slots_ref_ = nullptr;
   struct LoadedHere {
@@ -183,6 +190,8 @@ class Bridge : public runtime::EnvironmentClient {
   size_t stats_length_ = 0;
   napi_ref frame_ref_ = nullptr;
   uint32_t* frame_ = nullptr;
+  napi_ref tick_info_ref_ = nullptr;
+  const uint8_t* tick_info_ = nullptr;  // null: this Node offers none (drain after every call)
 };
 
 }  // namespace envoy_ts::bridge

@@ -1,15 +1,18 @@
-// Numeric codes shared with the TypeScript runtime; they must match ts-filters/runtime/native.d.ts.
+// Numeric codes shared with the TypeScript runtime: the one source of their values. The runtime's
+// names for them (ts-filters/runtime/codes.ts, typed by native.d.ts) are checked against this file
+// by ts-filters/runtime/test/codes.test.ts.
 #pragma once
 
 #include <cstdint>
 
 namespace envoy_ts::bridge {
 
-// Which hook Dispatcher.onHook runs (StreamComplete is synchronous; its outcome is ignored).
+// Which hook Dispatcher.onHook runs (StreamComplete is synchronous; its outcome is ignored). The
+// headers and trailers hooks have the values of the HeaderMapKind they get.
 enum class HookKind : uint32_t {
   RequestHeaders = 0,
-  ResponseHeaders = 1,
-  RequestTrailers = 2,
+  RequestTrailers = 1,
+  ResponseHeaders = 2,
   ResponseTrailers = 3,
   StreamComplete = 4,
   RequestBody = 5,
@@ -64,7 +67,17 @@ struct CrossingFrame {
   static constexpr uint32_t kFlags = 4;          // HookFlags
   static constexpr uint32_t kRouteConfigId = 5;  // a stream's first call only (0: none)
   static constexpr uint32_t kStatsRecords = 6;   // out: stats triples left in the stats buffer
+  static constexpr uint32_t kWaiting = 7;        // out: the stream's wait after the call (WaitReport)
   static constexpr uint32_t kLength = 8;
+};
+
+// What the runtime reports of an HTTP stream's wait after a call for it (CrossingFrame::kWaiting):
+// the direction its pending hook holds. The runtime's pending hook is the one record of the wait.
+struct WaitReport {
+  static constexpr uint32_t kNone = 0;
+  static constexpr uint32_t kRequest = 1;
+  static constexpr uint32_t kResponse = 2;
+  static constexpr uint32_t kUnreported = 3;  // not an HTTP stream's call
 };
 
 // What bufferWholeBody answers.

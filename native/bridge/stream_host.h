@@ -20,6 +20,9 @@ using HeaderList = std::vector<std::pair<std::string_view, std::string_view>>;
 class HostBase {
  public:
   virtual ~HostBase() = default;
+  // Whether one of the stream's calls from Envoy (a hook, a scheduled event, a callout's answer) is
+  // on the stack: what may only happen inside one (a local reply) checks it.
+  virtual bool inHook() const = 0;
   // JS settled what the stream waited for: arrange for Bridge::resume on the stream's own
   // callback. Called on the worker thread, possibly while another stream's hook runs.
   virtual void requestResume() = 0;

@@ -14,7 +14,6 @@ StreamRef StreamTable::open(HostBase* host, Kind kind) {
   Entry& entry = entries_[slot];
   entry.host = host;
   entry.kind = kind;
-  entry.active_calls = 0;
   return {slot, entry.gen};
 }
 

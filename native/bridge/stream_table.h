@@ -27,8 +27,6 @@ class StreamTable {
     HostBase* host = nullptr;
     Kind kind = Kind::Http;
     uint32_t gen = 1;
-    // Calls from native into JS for this stream (onHook, onResume) now on the stack.
-    uint32_t active_calls = 0;
 
     StreamHost* http() const {
       return kind == Kind::Http ? static_cast<StreamHost*>(host) : nullptr;

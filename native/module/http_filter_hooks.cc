@@ -12,11 +12,44 @@ using envoy_ts::module::HttpFilterConfig;
 using envoy_ts::bridge::FetchStreamEvent;
 using envoy_ts::module::HttpStream;
 
+using envoy_ts::bridge::BufferKind;
+using envoy_ts::module::BodyStatus;
+using envoy_ts::module::HeadersStatus;
+
 namespace {
 
 HttpStream* streamOf(envoy_dynamic_module_type_http_filter_module_ptr filter_module) {
   return static_cast<HttpStream*>(const_cast<void*>(filter_module));
 }
+
+// The stream's answers in Envoy's values (the request and response statuses share theirs).
+template <class Status>
+Status headersStatus(HeadersStatus status, Status continue_value, Status stop_value) {
+  return status == HeadersStatus::Continue ? continue_value : stop_value;
+}
+
+envoy_dynamic_module_type_on_http_filter_request_body_status bodyStatus(BodyStatus status) {
+  switch (status) {
+  case BodyStatus::Continue:
+    return envoy_dynamic_module_type_on_http_filter_request_body_status_Continue;
+  case BodyStatus::StopIterationAndBuffer:
+    return envoy_dynamic_module_type_on_http_filter_request_body_status_StopIterationAndBuffer;
+  case BodyStatus::StopIterationAndWatermark:
+    return envoy_dynamic_module_type_on_http_filter_request_body_status_StopIterationAndWatermark;
+  case BodyStatus::StopIterationNoBuffer:
+    break;
+  }
+  return envoy_dynamic_module_type_on_http_filter_request_body_status_StopIterationNoBuffer;
+}
+
+static_assert(envoy_dynamic_module_type_on_http_filter_request_body_status_Continue ==
+              static_cast<int>(envoy_dynamic_module_type_on_http_filter_response_body_status_Continue));
+static_assert(envoy_dynamic_module_type_on_http_filter_request_body_status_StopIterationAndBuffer ==
+              static_cast<int>(envoy_dynamic_module_type_on_http_filter_response_body_status_StopIterationAndBuffer));
+static_assert(envoy_dynamic_module_type_on_http_filter_request_body_status_StopIterationAndWatermark ==
+              static_cast<int>(envoy_dynamic_module_type_on_http_filter_response_body_status_StopIterationAndWatermark));
+static_assert(envoy_dynamic_module_type_on_http_filter_request_body_status_StopIterationNoBuffer ==
+              static_cast<int>(envoy_dynamic_module_type_on_http_filter_response_body_status_StopIterationNoBuffer));
 
 }  // namespace
 
@@ -43,48 +76,57 @@ envoy_dynamic_module_type_on_http_filter_request_headers_status
 envoy_dynamic_module_on_http_filter_request_headers(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
     envoy_dynamic_module_type_http_filter_module_ptr filter_module, bool end_of_stream) {
-  return streamOf(filter_module)->onRequestHeaders(end_of_stream);
+  return headersStatus(streamOf(filter_module)->core().onRequestHeaders(end_of_stream),
+                       envoy_dynamic_module_type_on_http_filter_request_headers_status_Continue,
+                       envoy_dynamic_module_type_on_http_filter_request_headers_status_StopIteration);
 }
 
 envoy_dynamic_module_type_on_http_filter_response_headers_status
 envoy_dynamic_module_on_http_filter_response_headers(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
     envoy_dynamic_module_type_http_filter_module_ptr filter_module, bool end_of_stream) {
-  return streamOf(filter_module)->onResponseHeaders(end_of_stream);
+  return headersStatus(streamOf(filter_module)->core().onResponseHeaders(end_of_stream),
+                       envoy_dynamic_module_type_on_http_filter_response_headers_status_Continue,
+                       envoy_dynamic_module_type_on_http_filter_response_headers_status_StopIteration);
 }
 
 envoy_dynamic_module_type_on_http_filter_request_body_status
 envoy_dynamic_module_on_http_filter_request_body(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
     envoy_dynamic_module_type_http_filter_module_ptr filter_module, bool end_of_stream) {
-  return streamOf(filter_module)->onRequestBody(end_of_stream);
+  return bodyStatus(streamOf(filter_module)->core().onBody(BufferKind::Read, end_of_stream));
 }
 
 envoy_dynamic_module_type_on_http_filter_request_trailers_status
 envoy_dynamic_module_on_http_filter_request_trailers(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
     envoy_dynamic_module_type_http_filter_module_ptr filter_module) {
-  return streamOf(filter_module)->onRequestTrailers();
+  return headersStatus(streamOf(filter_module)->core().onTrailers(BufferKind::Read),
+                       envoy_dynamic_module_type_on_http_filter_request_trailers_status_Continue,
+                       envoy_dynamic_module_type_on_http_filter_request_trailers_status_StopIteration);
 }
 
 envoy_dynamic_module_type_on_http_filter_response_body_status
 envoy_dynamic_module_on_http_filter_response_body(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
     envoy_dynamic_module_type_http_filter_module_ptr filter_module, bool end_of_stream) {
-  return streamOf(filter_module)->onResponseBody(end_of_stream);
+  return static_cast<envoy_dynamic_module_type_on_http_filter_response_body_status>(
+      bodyStatus(streamOf(filter_module)->core().onBody(BufferKind::Write, end_of_stream)));
 }
 
 envoy_dynamic_module_type_on_http_filter_response_trailers_status
 envoy_dynamic_module_on_http_filter_response_trailers(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
     envoy_dynamic_module_type_http_filter_module_ptr filter_module) {
-  return streamOf(filter_module)->onResponseTrailers();
+  return headersStatus(streamOf(filter_module)->core().onTrailers(BufferKind::Write),
+                       envoy_dynamic_module_type_on_http_filter_response_trailers_status_Continue,
+                       envoy_dynamic_module_type_on_http_filter_response_trailers_status_StopIteration);
 }
 
 void envoy_dynamic_module_on_http_filter_stream_complete(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
     envoy_dynamic_module_type_http_filter_module_ptr filter_module) {
-  streamOf(filter_module)->onStreamComplete();
+  streamOf(filter_module)->core().onStreamComplete();
 }
 
 void envoy_dynamic_module_on_http_filter_destroy(
@@ -95,7 +137,7 @@ void envoy_dynamic_module_on_http_filter_destroy(
 void envoy_dynamic_module_on_http_filter_scheduled(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
     envoy_dynamic_module_type_http_filter_module_ptr filter_module, uint64_t event_id) {
-  streamOf(filter_module)->onScheduled(event_id);
+  streamOf(filter_module)->core().onScheduledEvent(event_id);
 }
 
 void envoy_dynamic_module_on_http_filter_http_callout_done(

@@ -1,29 +1,27 @@
 // One HTTP stream through the TypeScript chain: the module's per-stream object (filter_module).
+// A thin adapter to Envoy's ABI, the only code that calls Envoy for a stream: the hook shims
+// (http_filter_hooks.cc) hand Envoy's calls to the stream's logic (HttpStreamCore), and every
+// HttpEnvoy and bridge::StreamHost method is a forward to an ABI callback or to the core.
 #pragma once
 
 #include <vector>
 
 #include "native/abi/http_filter.h"
 #include "native/bridge/stream_host.h"
-#include "native/bridge/stream_stats.h"
+#include "native/module/environment_runtime.h"
+#include "native/module/http_envoy.h"
 #include "native/module/http_filter_config.h"
-#include "native/module/js_stream.h"
+#include "native/module/http_stream_core.h"
 
 namespace envoy_ts::module {
 
-class HttpStream : public JsStream, public bridge::StreamHost {
+class HttpStream final : public HttpEnvoy, public bridge::StreamHost {
  public:
   HttpStream(const HttpFilterConfig& config, envoy_dynamic_module_type_http_filter_envoy_ptr envoy,
              runtime::Environment& env);
 
-  // Envoy hooks (worker thread).
-  envoy_dynamic_module_type_on_http_filter_request_headers_status onRequestHeaders(bool end_of_stream);
-  envoy_dynamic_module_type_on_http_filter_response_headers_status onResponseHeaders(bool end_of_stream);
-  envoy_dynamic_module_type_on_http_filter_request_body_status onRequestBody(bool end_of_stream);
-  envoy_dynamic_module_type_on_http_filter_response_body_status onResponseBody(bool end_of_stream);
-  envoy_dynamic_module_type_on_http_filter_request_trailers_status onRequestTrailers();
-  envoy_dynamic_module_type_on_http_filter_response_trailers_status onResponseTrailers();
-  void onScheduled(uint64_t event_id) { onScheduledEvent(event_id); }
+  HttpStreamCore& core() { return core_; }
+  // Envoy events JS must see (worker thread).
   void onCalloutDone(uint64_t callout_id, envoy_dynamic_module_type_http_callout_result result,
                      const envoy_dynamic_module_type_envoy_http_header* headers, size_t headers_size,
                      const envoy_dynamic_module_type_envoy_buffer* body, size_t body_size);
@@ -31,15 +29,53 @@ class HttpStream : public JsStream, public bridge::StreamHost {
                           const envoy_dynamic_module_type_envoy_http_header* headers,
                           size_t headers_size, const envoy_dynamic_module_type_envoy_buffer* data,
                           size_t data_size, bool end_stream, uint32_t reset_reason);
-  void onStreamComplete();
   // Ends with `delete this`.
   void onDestroy();
 
-  // bridge::StreamHost
+  // HttpEnvoy
+  void continueDecoding() override;
+  void continueEncoding() override;
+  void sendLocalReply(uint32_t status, const bridge::HeaderList& headers, std::string_view body,
+                      std::string_view details) override;
+  uint64_t routeConfigId() override;
+  void ensureScheduler() override;
+  void commitEvent(uint64_t event_id) override;
+  bool recordMetric(uint32_t index, bridge::MetricOp op, int64_t value,
+                    const std::vector<std::string>& labels) override;
+  bool receivedIsBuffered(bridge::BufferKind direction) override;
+  size_t bodySize(bridge::BufferKind direction, Body body) override;
+  void bodySlices(bridge::BufferKind direction, Body body,
+                  std::vector<std::string_view>& out) override;
+  void drainBody(bridge::BufferKind direction, Body body, size_t length) override;
+  bool appendBody(bridge::BufferKind direction, Body body, std::string_view data) override;
+  uint64_t bufferLimit() override;
+
+  // bridge::StreamHost: the stream's own part is the core's.
+  bool inHook() const override { return core_.inHook(); }
+  void requestResume() override { core_.requestResumeFromJs(); }
   void addStat(uint32_t index, bridge::MetricOp op, int64_t value) override {
-    stats_.add(index, op, value);
+    core_.addStat(index, op, value);
   }
-  void wantEnd() override { end_wanted_ = true; }
+  void wantEnd() override { core_.wantEnd(); }
+  bool bufferSlices(bridge::BufferKind direction, std::vector<std::string_view>& out) override {
+    return core_.bufferSlices(direction, out);
+  }
+  bool bufferLength(bridge::BufferKind direction, size_t& length) override {
+    return core_.bufferLength(direction, length);
+  }
+  bool drainBuffer(bridge::BufferKind direction, size_t length) override {
+    return core_.drainBuffer(direction, length);
+  }
+  bool prependBuffer(bridge::BufferKind direction, std::string_view data) override {
+    return core_.prependBuffer(direction, data);
+  }
+  bool appendBuffer(bridge::BufferKind direction, std::string_view data) override {
+    return core_.appendBuffer(direction, data);
+  }
+  bridge::WholeBodyState bufferWholeBody(bridge::BufferKind direction) override {
+    return core_.bufferWholeBody(direction);
+  }
+  // bridge::StreamHost: Envoy's part.
   bool getHeader(bridge::HeaderMapKind map, std::string_view name, size_t index,
                  std::string_view& value, size_t& count) override;
   void getHeaders(bridge::HeaderMapKind map, bridge::HeaderList& out) override;
@@ -47,8 +83,6 @@ class HttpStream : public JsStream, public bridge::StreamHost {
   bool setHeader(bridge::HeaderMapKind map, std::string_view name, std::string_view value) override;
   bool addHeader(bridge::HeaderMapKind map, std::string_view name, std::string_view value) override;
   bool removeHeader(bridge::HeaderMapKind map, std::string_view name) override;
-  void sendLocalReply(uint32_t status, const bridge::HeaderList& headers, std::string_view body,
-                      std::string_view details) override;
   std::optional<bridge::ScalarValue> getAttribute(uint32_t attribute_id,
                                                   bridge::AttributeType type) override;
   std::optional<bridge::ScalarValue> getMetadata(uint32_t source, std::string_view ns,
@@ -63,89 +97,23 @@ class HttpStream : public JsStream, public bridge::StreamHost {
   bool fetchStreamSendData(uint64_t id, std::string_view data, bool end_stream) override;
   bool fetchStreamSendTrailers(uint64_t id, const bridge::HeaderList& trailers) override;
   void resetFetchStream(uint64_t id) override;
-  void requestResume() override { requestResumeFromJs(); }
-  bool recordMetric(uint32_t index, bridge::MetricOp op, int64_t value,
-                    const std::vector<std::string>& labels) override;
   void setMetadata(std::string_view ns, std::string_view key, std::string_view value) override;
   void setMetadata(std::string_view ns, std::string_view key, double value) override;
   void setMetadata(std::string_view ns, std::string_view key, bool value) override;
   bool setFilterState(std::string_view key, std::string_view value, bool typed) override;
   bool getFilterState(std::string_view key, bool typed, std::string_view& value) override;
-  bool bufferSlices(bridge::BufferKind direction, std::vector<std::string_view>& out) override;
-  bool bufferLength(bridge::BufferKind direction, size_t& length) override;
-  bool drainBuffer(bridge::BufferKind direction, size_t length) override;
-  bool prependBuffer(bridge::BufferKind direction, std::string_view data) override;
-  bool appendBuffer(bridge::BufferKind direction, std::string_view data) override;
-  bridge::WholeBodyState bufferWholeBody(bridge::BufferKind direction) override;
 
  private:
-  // Which direction is stopped while JS works.
-  static constexpr Phase kRequest = 1;
-  static constexpr Phase kResponse = 2;
-
-  // What this filter knows about one direction's body (index: bridge::BufferKind).
-  struct BodyState {
-    bool in_body_hook = false;  // the received chunk exists
-    // Envoy's iteration stopped at this filter: the buffered body is what this filter holds.
-    bool stopped = false;
-    // JS reads the whole body: Pending buffers (limit → 413/500) instead of using watermarks.
-    bool whole = false;
-    // Body bytes went on without JS seeing them (the chain has no body hooks for it).
-    bool flowed_unseen = false;
-  };
-
   ~HttpStream() override;
-  // Whether a filter of the chain has `hook`.
-  bool listens(bridge::HookKind hook) const {
-    return (config_.hooks & bridge::hookBit(hook)) != 0;
-  }
-  // Whether `hook` must call into JS: a filter has it, or the stream waits on JS, or JS holds the
-  // direction's body (it must see what comes after). Otherwise the hook goes on natively, unless
-  // the environment broke: the stream then gets the failure policy at its next hook.
-  bool crosses(bridge::HookKind hook, bridge::BufferKind direction) const {
-    const BodyState& body = body_[static_cast<size_t>(direction)];
-    return listens(hook) || waiting() || body.stopped || body.whole ||
-           env_.broken() != runtime::Environment::Broken::No;
-  }
-  // Runs `hook` in JS if it crosses (Continue otherwise). `flags`: bridge::HookFlags.
-  bridge::HookOutcome runHook(bridge::HookKind hook, uint32_t flags);
-  // Records the stats JS handed over for this stream (once, when it completes: when it completes
-  // inside one of its own calls into JS, e.g. a local reply, once that call returned).
-  void recordStats();
-  void leftHooks() override {
-    if (completed_) {
-      recordStats();
-    }
-  }
-  // Body hooks: Continue, or hold the chunk (StopIterationAndBuffer/Watermark, or NoBuffer after
-  // a local reply). Returns Envoy's body status value.
-  int bodyStatus(bridge::BufferKind direction, bool end_of_stream);
-  // The received chunk of a body hook is the buffer an earlier filter released (not ours too).
-  bool receivedIsBuffered(bridge::BufferKind direction);
-  // Appends the slices of `body` to `out`.
-  void appendSlices(envoy_dynamic_module_type_http_body_type body,
-                    std::vector<std::string_view>& out);
-  uint64_t routeConfigId();
-  // Trailers hooks: Continue, or StopIteration while JS works or after a local reply.
-  bool trailersContinue(bridge::HookKind hook);
-  void failClosed();
-
-  // JsStream
-  void ensureScheduler() override;
-  void commitEvent(uint64_t event_id) override;
-  void applyResume(Phase phase, bridge::HookOutcome outcome) override;
 
   const HttpFilterConfig& config_;
   envoy_dynamic_module_type_http_filter_envoy_ptr envoy_;
   envoy_dynamic_module_type_http_filter_scheduler_module_ptr scheduler_ = nullptr;
   std::vector<envoy_dynamic_module_type_envoy_http_header> header_scratch_;
   std::vector<envoy_dynamic_module_type_envoy_buffer> slice_scratch_;
-  BodyState body_[2];
-  bool crossed_ = false;           // JS was called for this stream (it has its route config)
-  bool response_started_ = false;  // the response headers reached this filter
-  bool end_wanted_ = false;        // JS asked to hear of the stream's end (wantEnd)
-  bool completed_ = false;         // Envoy completed the stream
-  bridge::StreamStats stats_;
+  EnvironmentRuntime runtime_;
+  const bridge::StreamRef ref_;
+  HttpStreamCore core_;  // last: it calls back into the members above
 };
 
 }  // namespace envoy_ts::module

@@ -4,22 +4,33 @@ namespace envoy_ts::module {
 
 using bridge::HookOutcome;
 
+void JsStream::noteWait(Phase phase, HookOutcome outcome, Phase reported) {
+  if (reported != kUnreported) {
+    setWaiting(reported);
+  } else if (outcome == HookOutcome::Pending) {
+    setWaiting(phase);
+  }
+}
+
+HookOutcome JsStream::resumeFromJs(Phase phase) {
+  Phase waiting = kUnreported;
+  HookOutcome outcome = unlessFailingOpen(runtime_.resume(ref_, waiting));
+  noteWait(phase, outcome, waiting);
+  return outcome;
+}
+
 HookOutcome JsStream::resumeInHook(Phase phase, HookOutcome outcome) {
   while (outcome == HookOutcome::Pending && resume_requested_ && waiting_ == phase) {
     resume_requested_ = false;
-    stopWaiting();
-    outcome = resumeFromJs();
-    if (outcome == HookOutcome::Pending) {
-      startWaiting(phase);
-    }
-    env_.pump();
+    outcome = resumeFromJs(phase);
+    runtime_.pump(false);
   }
   return outcome;
 }
 
 void JsStream::leaveHook() {
-  // Views of Envoy's buffers made during this hook must not outlive it.
-  bridge_.detachViews(env_.callDepth());
+  // Views of Envoy's buffers made during this call must not outlive it.
+  runtime_.leaveStreamCall();
   --hook_depth_;
   if (hook_depth_ == 0 && resume_requested_) {
     // JS settled a wait of another phase (a nested hook): resume it from the scheduler.
@@ -35,17 +46,16 @@ void JsStream::onScheduledEvent(uint64_t event_id) {
   if (closed_) {
     return;
   }
-  runtime::Environment::CallScope scope(env_);
+  StreamRuntime::CallScope scope(runtime_);
   ++hook_depth_;
-  if (event_id == kResumeEvent && waiting_ != kNotWaiting) {
+  if (event_id == kResumeEvent && waiting()) {
     resumeWaiting();
   }
-  // Both events end by running what the loop has due (and re-arming the waker); the waker's
-  // event means the loop's fd is readable: poll it.
-  env_.pump(event_id == kPumpEvent ? runtime::Environment::Poll::Now
-                                   : runtime::Environment::Poll::IfDue);
+  // Both events end by running what the loop has due (the call's end re-arms the waker); a pump
+  // event means the loop has work due or its fd is readable: poll it.
+  runtime_.pump(event_id == kPumpEvent);
   // What settled while the loop ran is applied here, not from one more scheduler event.
-  if (waiting_ != kNotWaiting && resume_requested_) {
+  if (waiting() && resume_requested_) {
     resume_requested_ = false;
     resumeWaiting();
   }
@@ -54,12 +64,8 @@ void JsStream::onScheduledEvent(uint64_t event_id) {
 
 void JsStream::resumeWaiting() {
   const Phase phase = waiting_;
-  stopWaiting();
-  HookOutcome outcome = resumeFromJs();
-  if (outcome == HookOutcome::Pending) {
-    startWaiting(phase);
-  }
-  env_.pump();
+  HookOutcome outcome = resumeFromJs(phase);
+  runtime_.pump(false);
   outcome = resumeInHook(phase, outcome);
   applyResume(phase, outcome);
 }
@@ -69,7 +75,7 @@ void JsStream::requestResumeFromJs() {
     return;
   }
   if (hook_depth_ > 0) {
-    resume_requested_ = true;  // applied before the hook on the stack returns
+    resume_requested_ = true;  // applied before the call on the stack returns
     return;
   }
   scheduleResume();
@@ -80,24 +86,21 @@ void JsStream::closeJs(bool notify_js) {
     return;
   }
   closed_ = true;
-  stopWaiting();
-  bridge_.closeStream(ref_, notify_js);
+  setWaiting(kNotWaiting);
+  runtime_.close(ref_, notify_js);
 }
 
-void JsStream::startWaiting(Phase phase) {
-  if (waiting_ == kNotWaiting) {
-    ensureScheduler();
-    env_.waker()->addTarget(this);
-  }
-  waiting_ = phase;  // a body hook of a direction that already waits keeps waiting
-}
-
-void JsStream::stopWaiting() {
-  if (waiting_ == kNotWaiting) {
+void JsStream::setWaiting(Phase phase) {
+  if (phase == waiting_) {
     return;
   }
-  waiting_ = kNotWaiting;
-  env_.waker()->removeTarget(this);
+  if (waiting_ == kNotWaiting) {
+    ensureScheduler();
+    runtime_.addWaiter(this);
+  } else if (phase == kNotWaiting) {
+    runtime_.removeWaiter(this);
+  }
+  waiting_ = phase;  // a body hook of a direction that already waits keeps waiting
 }
 
 void JsStream::scheduleResume() {

@@ -17,8 +17,9 @@ constexpr auto kStopIteration = envoy_dynamic_module_type_on_network_filter_data
 NetworkConnection::NetworkConnection(const NetworkFilterConfig& config,
                                      envoy_dynamic_module_type_network_filter_envoy_ptr envoy,
                                      runtime::Environment& env)
-    : JsStream(env, config.fail_open), config_(config), envoy_(envoy) {
-  ref_ = bridge_.openConnection(this);
+    : ConnectionRuntime(env), JsStream(environment_runtime_, config.fail_open),
+      config_(config), envoy_(envoy) {
+  ref_ = bridge().openConnection(this);
 }
 
 NetworkConnection::~NetworkConnection() {
@@ -56,31 +57,31 @@ void NetworkConnection::onEvent(envoy_dynamic_module_type_network_connection_eve
                   event != envoy_dynamic_module_type_network_connection_event_LocalClose)) {
     return;
   }
-  runtime::Environment::CallScope scope(env_);
-  bridge_.networkEvent(ref_, event == envoy_dynamic_module_type_network_connection_event_RemoteClose
-                                 ? bridge::NetworkEvent::RemoteClose
-                                 : bridge::NetworkEvent::LocalClose);
-  env_.pump();
+  StreamRuntime::CallScope scope(runtime_);
+  bridge().networkEvent(ref_, event == envoy_dynamic_module_type_network_connection_event_RemoteClose
+                                  ? bridge::NetworkEvent::RemoteClose
+                                  : bridge::NetworkEvent::LocalClose);
+  runtime_.pump(false);
 }
 
 void NetworkConnection::onDestroy() {
   {
-    runtime::Environment::CallScope scope(env_);
+    StreamRuntime::CallScope scope(runtime_);
     closeJs();
-    env_.pump();
+    runtime_.pump(false);
   }
   delete this;
 }
 
 HookOutcome NetworkConnection::runHook(NetworkHookKind hook, bool end_stream) {
   const Phase phase = hook == NetworkHookKind::Write ? kWriting : kReading;
-  return enter(phase, [&] {
-    if (!bridge_.hasConfig(config_.id)) {
+  return enter(phase, [&](Phase&) {
+    if (!runtime_.hasConfig(config_.id)) {
       runtime::log(runtime::LogLevel::Error, "this worker has no usable copy of filter config " +
                                                  std::to_string(config_.id));
       return HookOutcome::Failed;
     }
-    return bridge_.runNetworkHook(config_.id, ref_, hook, end_stream);
+    return runtime_.runNetworkHook(config_.id, ref_, hook, end_stream);
   });
 }
 

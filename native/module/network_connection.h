@@ -6,12 +6,19 @@
 
 #include "native/abi/network_filter.h"
 #include "native/bridge/stream_host.h"
+#include "native/module/environment_runtime.h"
 #include "native/module/js_stream.h"
 #include "native/module/network_filter_config.h"
 
 namespace envoy_ts::module {
 
-class NetworkConnection : public JsStream, public bridge::ConnectionHost {
+// Constructed before the JsStream base, which keeps a reference to it.
+struct ConnectionRuntime {
+  explicit ConnectionRuntime(runtime::Environment& env) : environment_runtime_(env) {}
+  EnvironmentRuntime environment_runtime_;
+};
+
+class NetworkConnection : private ConnectionRuntime, public JsStream, public bridge::ConnectionHost {
  public:
   NetworkConnection(const NetworkFilterConfig& config,
                     envoy_dynamic_module_type_network_filter_envoy_ptr envoy,
@@ -27,6 +34,7 @@ class NetworkConnection : public JsStream, public bridge::ConnectionHost {
   void onDestroy();
 
   // bridge::ConnectionHost
+  bool inHook() const override { return JsStream::inHook(); }
   bool bufferSlices(bridge::BufferKind buffer, std::vector<std::string_view>& out) override;
   bool bufferLength(bridge::BufferKind buffer, size_t& length) override;
   bool drainBuffer(bridge::BufferKind buffer, size_t length) override;
@@ -51,6 +59,8 @@ class NetworkConnection : public JsStream, public bridge::ConnectionHost {
   // The read path is what waits on JS (the write path cannot: Envoy never resumes it).
   static constexpr Phase kReading = 1;
   static constexpr Phase kWriting = 2;
+
+  bridge::Bridge& bridge() { return environment_runtime_.bridge(); }
 
   ~NetworkConnection() override;
   bridge::HookOutcome runHook(bridge::NetworkHookKind hook, bool end_stream);

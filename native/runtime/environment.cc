@@ -182,13 +182,13 @@ void Environment::pump(Poll poll) {
       uv_run(uv_loop, UV_RUN_NOWAIT);
     }
     pumping_ = false;
+    if (waker_ != nullptr) {
+      waker_->pumped();
+    }
     if (watched_.overrunPending() && broken_ == Broken::No && client_ != nullptr) {
       client_->onBudgetOverrun();
     }
     last_poll_ms_ = uv_now(uv_loop);
-  }
-  if (waker_ != nullptr) {
-    waker_->rearm(uv_backend_timeout(uv_loop));
   }
 }
 
@@ -208,6 +208,12 @@ size_t Environment::nearHeapLimit(void* data, size_t current_limit, size_t /*ini
 
 void Environment::leaveOutermost() {
   watched_.leave();
+  if (waker_ != nullptr && waker_->engaged() && broken_ == Broken::No) {
+    // Once per call from Envoy, with what the call left on the loop.
+    uv_loop_t* uv_loop = loop();
+    uv_update_time(uv_loop);
+    waker_->rearm(uv_backend_timeout(uv_loop));
+  }
   // V8's count of memory outside the heap (ArrayBuffer backing stores among it): a read.
   if (broken_ == Broken::No &&
       setup_->isolate()->AdjustAmountOfExternalAllocatedMemory(0) >

@@ -69,31 +69,34 @@ class Environment : private IdleTurnRunner {
   // environment stays attached and the scope only tests one flag.
   class CallScope {
    public:
-    explicit CallScope(Environment& env) : env_(env) {
-      if (env_.call_depth_++ == 0) {
-        if (env_.attaches_per_call_ && env_.locker_ == nullptr) {
-          env_.attachToCurrentThread();
-          attached_ = true;
-        }
-        env_.watched_.enter();
-      }
-    }
-    ~CallScope() {
-      if (--env_.call_depth_ == 0) {
-        env_.leaveOutermost();
-        // leaveOutermost may have detached it already (a broken environment is retired).
-        if (attached_ && env_.locker_ != nullptr) {
-          env_.detachFromCurrentThread();
-        }
-      }
-    }
+    explicit CallScope(Environment& env) : env_(env) { env_.enterCall(); }
+    ~CallScope() { env_.leaveCall(); }
     CallScope(const CallScope&) = delete;
     CallScope& operator=(const CallScope&) = delete;
 
    private:
     Environment& env_;
-    bool attached_ = false;
   };
+  // What CallScope does, for callers that hold no scope object (module::StreamRuntime).
+  void enterCall() {
+    if (call_depth_++ == 0) {
+      if (attaches_per_call_ && locker_ == nullptr) {
+        attachToCurrentThread();
+        attached_for_call_ = true;
+      }
+      watched_.enter();
+    }
+  }
+  void leaveCall() {
+    if (--call_depth_ == 0) {
+      leaveOutermost();
+      // leaveOutermost may have detached it already (a broken environment is retired).
+      if (attached_for_call_ && locker_ != nullptr) {
+        detachFromCurrentThread();
+      }
+      attached_for_call_ = false;
+    }
+  }
 
   // Whether the environment stays attached to its worker between calls from Envoy (false for a
   // worker environment in inspect mode: CallScope attaches it).
@@ -106,7 +109,8 @@ class Environment : private IdleTurnRunner {
   int callDepth() const { return call_depth_; }
 
   // Runs what is due on the loop without blocking (timers, immediates, I/O completions, promise
-  // jobs they queue), then re-arms the waker. A no-op unless called from the outermost CallScope.
+  // jobs they queue). A no-op unless called from the outermost CallScope, whose end re-arms the
+  // waker (LoopWaker::rearm) with what is left on the loop.
   // Polling for I/O is a syscall, so by default the loop is only polled when a timer or an
   // immediate is due, or the last poll is older than a millisecond; `Poll::Now` always polls
   // (the waker saw the loop's fd readable).
@@ -158,8 +162,8 @@ class Environment : private IdleTurnRunner {
  private:
   Environment(Role role, std::unique_ptr<node::CommonEnvironmentSetup> setup);
   bool start(BindingInitializer binding, std::string& error);
-  // The outermost call from Envoy returns: ends the CPU budget's section, checks the memory outside
-  // the heap, and retires the environment if it broke.
+  // The outermost call from Envoy returns: ends the CPU budget's section, re-arms the waker,
+  // checks the memory outside the heap, and retires the environment if it broke.
   void leaveOutermost();
   void retire();
   // IdleTurnRunner (inspect mode, waker thread): no stream waits on the loop, and the loop has
@@ -186,6 +190,7 @@ class Environment : private IdleTurnRunner {
   uv_async_t keep_alive_{};
   std::unique_ptr<LoopWaker> waker_;
   int call_depth_ = 0;
+  bool attached_for_call_ = false;  // the outermost call attached the environment (inspect mode)
   bool pumping_ = false;
   uint64_t last_poll_ms_ = 0;  // uv_now() of the last poll
 };

@@ -57,8 +57,22 @@ void LoopWaker::removeTarget(WakeTarget* target) {
   targets_.erase(std::remove(targets_.begin(), targets_.end(), target), targets_.end());
   // Envoy drops an event committed for a stream that is gone. If the pending wake-up went to this
   // stream, hand it to another waiting stream so the loop is still pumped.
-  if (state_ == State::Fired && !targets_.empty()) {
-    fireLocked();
+  if (state_ == State::Fired) {
+    if (targets_.empty()) {
+      state_ = State::Idle;  // nothing waits for it
+    } else {
+      fireLocked();
+    }
+  }
+}
+
+void LoopWaker::pumped() {
+  if (idle_) {
+    return;  // nothing was fired since the waker last went idle: lock-free
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state_ == State::Fired) {
+    state_ = State::Idle;
   }
 }
 
@@ -75,6 +89,14 @@ void LoopWaker::rearm(int timeout_ms) {
       return;
     }
     idle_ = false;
+    if (timeout_ms == 0 && !targets_.empty()) {
+      // Committing is allowed from any thread: do it here rather than wake the thread to do it.
+      // A thread asleep on an older deadline finds the state changed when it wakes.
+      if (state_ != State::Fired) {
+        fireLocked();
+      }
+      return;
+    }
     state_ = State::Armed;
     deadline_ms_ = timeout_ms < 0 ? -1 : nowMs() + timeout_ms;
     // A thread already asleep on a later (or no) deadline must re-read it; an earlier one is
@@ -88,9 +110,10 @@ void LoopWaker::rearm(int timeout_ms) {
   }
 }
 
+// The newest waiting stream: the one whose call just returned, when the worker fires.
 void LoopWaker::fireLocked() {
   state_ = State::Fired;
-  targets_.front()->wake();
+  targets_.back()->wake();
 }
 
 void LoopWaker::interrupt() {

@@ -12,7 +12,8 @@ struct uv_loop_s;
 namespace envoy_ts::runtime {
 
 // Something that can make the owning worker thread call back into the environment (a stream's
-// Envoy scheduler). wake() is called from the waker thread and must be thread-safe.
+// Envoy scheduler). wake() is called from the waker thread, or from the worker as a call returns,
+// and must be thread-safe.
 class WakeTarget {
  public:
   virtual ~WakeTarget() = default;
@@ -36,8 +37,11 @@ class IdleTurnRunner {
 };
 
 // The worker's Node loop only runs when the worker pumps it. While any stream of the worker waits
-// on JS, a thread watches the loop's backend fd and its next timer deadline; when either is due it
-// wakes one waiting stream's scheduler, and the worker pumps the loop inside that stream's
+// on JS, something must make the worker pump it when it has work due: once the outermost call from
+// Envoy returns, the worker re-arms the waker with the loop's timeout. Work due now (an immediate,
+// a timer past due) makes the worker commit an event on a waiting stream's scheduler itself, with
+// no thread hand-off; a future deadline or the loop's I/O is watched by a thread, which wakes a
+// waiting stream's scheduler when it is due. The worker pumps the loop inside that stream's
 // scheduled callback, then re-arms. Nothing here touches the loop or the isolate off the worker,
 // except in inspect mode (`idle` set): while no stream waits the thread keeps watching, and when
 // the loop has something due it runs the loop itself through `idle` (idle_turns.cc).
@@ -53,8 +57,17 @@ class LoopWaker {
   // Any thread: whether a stream waits on the loop.
   bool streamsWait();
 
-  // Worker thread, after every pump: watch again with the loop's current timeout
-  // (uv_backend_timeout: -1 for none, 0 for due now).
+  // Worker thread: whether the waker needs re-arming after a call (a stream waits, or inspect
+  // mode watches the idle loop). Lock-free.
+  bool engaged() const { return !(targets_.empty() && idle_); }
+
+  // Worker thread: the loop was just run. An event committed before that is no longer needed to
+  // run it (it may still come: a harmless extra pump); the next rearm decides afresh.
+  void pumped();
+
+  // Worker thread, when the outermost call from Envoy returns: the loop's current timeout
+  // (uv_backend_timeout: -1 for none, 0 for due now). Due now with streams waiting, the newest
+  // waiting stream's scheduler gets the event here, from the worker, unless one is on its way.
   void rearm(int timeout_ms);
 
   LoopWaker(const LoopWaker&) = delete;

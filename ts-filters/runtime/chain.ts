@@ -23,15 +23,17 @@ import { ObjectAssign, PromisePrototypeThen, ReflectApply, clearTimeout, setTime
 type ChainHook = (argument: unknown, ctx: HttpFilterContext<unknown>) => unknown;
 
 /**
- * The filter hook running now, if any: when the CPU watchdog stops JavaScript, this is the hook
- * that ran over (nothing resets it then), and the failure policy applies to its stream.
+ * The filter hook running now, if any (the runtime's one record of being inside a stream's hook:
+ * ctx.respond() is legal while one of the stream's hooks runs). When the CPU watchdog stops
+ * JavaScript, this is the hook that ran over (nothing resets it then), and the failure policy
+ * applies to its stream.
  */
 export const runningHook: { stream: StreamState | undefined; link: ChainLink | undefined; hook: NativeHookKind;
                             position: number } = { stream: undefined, link: undefined, hook: 0, position: 0 };
 
 /**
  * Envoy called `hook` and no hook of its direction is pending: run its chain (for a body hook,
- * over the chunk the filter holds). The caller sets stream.inHook, phase and endOfStream.
+ * over the chunk the filter holds). The caller sets stream.phase and endOfStream.
  */
 export function startHook(stream: StreamState, hook: NativeHookKind, endOfStream: boolean): NativeHookOutcome {
   const direction = directionOf(hook);
@@ -107,7 +109,7 @@ function stageDone(stream: StreamState, hook: NativeHookKind): NativeHookOutcome
   return HookOutcome.Continue;
 }
 
-/** Run `hook` for every filter of the chain from position `from`. The caller sets stream.inHook. */
+/** Run `hook` for every filter of the chain from position `from`. */
 export function runChain(stream: StreamState, hook: NativeHookKind, from: number): NativeHookOutcome {
   const chain = stream.config.chains[hook] ?? [];
   const argument = stream.argumentFor(hook);

@@ -1,4 +1,5 @@
-// Names for the numeric codes of the native contract (native.d.ts, native/bridge/codes.h).
+// Names for the numeric codes of the native contract. Their values come from native/bridge/codes.h;
+// test/codes.test.ts checks every object here that has a C++ twin against that file.
 
 import type {
   AttributeId as NativeAttributeId,
@@ -25,11 +26,11 @@ export const ConfigKind = {
   Route: 2,
 } as const satisfies Record<string, NativeConfigKind>;
 
-/** Which hook onHook runs. */
+/** Which hook onHook runs. The headers and trailers hooks have the value of their HeaderMapKind. */
 export const HookKind = {
   RequestHeaders: 0,
-  ResponseHeaders: 1,
-  RequestTrailers: 2,
+  RequestTrailers: 1,
+  ResponseHeaders: 2,
   ResponseTrailers: 3,
   StreamComplete: 4,
   RequestBody: 5,
@@ -65,7 +66,22 @@ export const CrossingFrame = {
   RouteConfigId: 5,
   /** Out: [index, op, value] triples the call left in the stats buffer for the stream. */
   StatsRecords: 6,
+  /** Out: the stream's wait after the call (WaitReport). */
+  Waiting: 7,
   Length: 8,
+} as const;
+
+/**
+ * What the runtime reports of an HTTP stream's wait after a call for it: the direction its pending
+ * hook holds. The pending hook (StreamState.pending) is the one record of the wait; the native side
+ * reads it from here.
+ */
+export const WaitReport = {
+  None: 0,
+  Request: 1,
+  Response: 2,
+  /** Not an HTTP stream (the outcome tells). */
+  Unreported: 3,
 } as const;
 
 /** onFetchStream events. */

@@ -11,7 +11,7 @@ import type { MetricKind, MetricsDeclaration } from '../api/metrics';
 import { isNetworkFilter, type NetworkFilter } from '../api/network-filter';
 import type { HttpBodyHook, HttpHeadersHook, HttpStreamCompleteHook, Logger } from '../api/types';
 import { resolveHttpFilter } from './builtin-filters';
-import { BufferKind, ConfigKind, FailurePolicy, directionOf } from './codes';
+import { BufferKind, ConfigKind, FailurePolicy, HookKind, directionOf } from './codes';
 import { checkConfigSchema } from './config-schema';
 import { DEFAULT_CPU_BUDGET_MS, watchSlotsOf } from './cpu-budget';
 import { disposeConfigValue } from './dispose';
@@ -436,9 +436,15 @@ function assignMetrics(filterName: string, declared: ReadonlyMap<string, Declare
   return slots;
 }
 
-// Indexed by HookKind.
-const HTTP_HOOKS: readonly (HttpHookName | undefined)[] = ['onRequestHeaders', 'onResponseHeaders',
-  'onRequestTrailers', 'onResponseTrailers', undefined, 'onRequestBody', 'onResponseBody'];
+// The filter hook each HookKind runs (StreamComplete has its own list, completeChain).
+const HTTP_HOOKS: readonly [NativeHookKind, HttpHookName][] = [
+  [HookKind.RequestHeaders, 'onRequestHeaders'],
+  [HookKind.RequestTrailers, 'onRequestTrailers'],
+  [HookKind.ResponseHeaders, 'onResponseHeaders'],
+  [HookKind.ResponseTrailers, 'onResponseTrailers'],
+  [HookKind.RequestBody, 'onRequestBody'],
+  [HookKind.ResponseBody, 'onResponseBody'],
+];
 
 /**
  * Every config counts its filters' failures (DESIGN §6), and among them the hooks the CPU watchdog
@@ -475,17 +481,17 @@ function hookStatMetrics(filterName: string, all: MetricList): LoadedHttpFilter[
 
 function httpConfig(base: Omit<ConfigBase, never>, filters: LoadedHttpFilter[]): HttpConfig {
   // Indexed by HookKind: request hooks in chain order, response hooks reversed.
-  const chains = HTTP_HOOKS.map((hookName, kind) => {
+  const chains: ChainLink[][] = [];
+  chains[HookKind.StreamComplete] = [];
+  for (const [kind, hookName] of HTTP_HOOKS) {
     const links: ChainLink[] = [];
-    if (hookName === undefined) return links;
-    const request = directionOf(kind as NativeHookKind) === BufferKind.Read;
-    const ordered = request ? filters : [...filters].reverse();
+    const ordered = directionOf(kind) === BufferKind.Read ? filters : [...filters].reverse();
     for (const filter of ordered) {
       const hook = filter.definition[hookName];
       if (hook !== undefined) links.push({ filter, hook, hookName });
     }
-    return links;
-  });
+    chains[kind] = links;
+  }
   const completeChain = [];
   for (const filter of filters) {
     const hook = filter.definition.onStreamComplete;

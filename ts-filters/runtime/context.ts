@@ -7,6 +7,7 @@ import type { FetchInit, FetchResponse, HeaderMap, HttpBody, HttpFilterContext, 
 import { AttributeId, AttributeType, BufferKind, DEFAULT_REPLY_DETAILS, MetadataSource as NativeMetadataSources } from './codes';
 import type { LoadedHttpFilter } from './config';
 import { toBytes } from './bytes';
+import { runningHook } from './chain';
 import { fetchThrough } from './fetch';
 import type { HookTally } from './hook-stats';
 import { FilterMetrics, sharedStateOf } from './metrics';
@@ -191,7 +192,7 @@ export class FilterContext implements HttpFilterContext<unknown>, HookTally {
     if (stream.replied || stream.reply !== undefined) {
       throw new InvalidStateError('respond(): a local reply was already requested for this stream');
     }
-    if (!stream.inHook && stream.pending?.link.filter !== this.#filter) {
+    if (runningHook.stream !== stream && stream.pending?.link.filter !== this.#filter) {
       throw new NotInHookError(
         `respond(): filter '${this.#filter.name}' has no running or pending hook on this stream`);
     }

@@ -1,8 +1,8 @@
 // The Dispatcher the native side calls. Every entry is wrapped: no exception ever reaches native.
 
 import { ConfigError, CpuBudgetError } from '../api/errors';
-import { CloseType, ConfigKind, FailurePolicy, HookFlags, HookKind, HookOutcome, LogLevel, NetworkHookKind, NetworkOutcome,
-  directionOf, hookBit } from './codes';
+import { BufferKind, CloseType, ConfigKind, FailurePolicy, HookFlags, HookKind, HookOutcome, LogLevel, NetworkHookKind,
+  NetworkOutcome, WaitReport, directionOf, hookBit } from './codes';
 import { holdWhilePending, resumeChain, runChain, runCompleteChain, runningHook, settle, startHook } from './chain';
 import { largestBudget, type BundleLoader, type HttpConfig } from './config';
 import { ConfigStore } from './config-store';
@@ -37,20 +37,18 @@ export interface DispatcherOptions {
  * The runtime's entries with their arguments spelled out (native-dispatcher.ts turns them into the
  * Dispatcher the native side calls), plus hooks for tests to look inside.
  */
-export interface Runtime extends Omit<Dispatcher, 'onHook' | 'onResume' | 'onBudgetExceeded'> {
+export interface Runtime extends Omit<Dispatcher, 'onHook' | 'onResume' | 'onBudgetExceeded' | 'drainTicks'> {
   /** Dispatcher.onHook; `flags`: HookFlags bits. */
   onHook(configId: number, slot: number, gen: number, hook: NativeHookKind, flags: number,
          routeConfigId: number): NativeHookOutcome;
   onResume(slot: number, gen: number): NativeHookOutcome;
-  /**
-   * Dispatcher.onBudgetExceeded, with what the stopped outermost entry had already returned when
-   * it was stopped afterwards (in the nextTick/microtask drain), if it had.
-   */
   onBudgetExceeded(slot: number, gen: number, budgetMs: number, stack: string,
                    returned?: NativeHookOutcome): NativeHookOutcome;
   /** Leave the built-in stats the stream's hooks tallied since the last call in the stats buffer;
    *  returns how many triples. Drops the state of a stream that completed. */
   takeStreamStats(slot: number, gen: number): number;
+  /** The wait of HTTP stream (slot, gen): which direction its pending hook holds (WaitReport). */
+  waitOf(slot: number, gen: number): number;
   /** Live stream states (tests only). */
   readonly streamCount: () => number;
   /** Bundle versions the environment holds (tests only). */
@@ -215,12 +213,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
       const endOfStream = (flags & HookFlags.EndOfStream) !== 0;
       stream.phase = hook;
       stream.endOfStream = endOfStream;
-      stream.inHook = true;
-      try {
-        return startHook(stream, hook, endOfStream);
-      } finally {
-        stream.inHook = false;
-      }
+      return startHook(stream, hook, endOfStream);
     } catch (error) {
       internalError('onHook', error);
       return failStream(stream, slot, gen);
@@ -300,16 +293,21 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     }
     const stream = state;
     try {
-      stream.inHook = true;
-      try {
-        return resumeChain(stream);
-      } finally {
-        stream.inHook = false;
-      }
+      return resumeChain(stream);
     } catch (error) {
       internalError('onResume', error);
       return failStream(stream, slot, gen);
     }
+  };
+
+  const waitOf = (slot: number, gen: number): number => {
+    const stream = streams[slot];
+    if (!(stream instanceof StreamState) || stream.gen !== gen) {
+      return stream instanceof ConnectionState ? WaitReport.Unreported : WaitReport.None;
+    }
+    const pending = stream.pending;
+    if (pending === undefined) return WaitReport.None;
+    return directionOf(pending.hook) === BufferKind.Read ? WaitReport.Request : WaitReport.Response;
   };
 
   const takeStreamStats = (slot: number, gen: number): number => {
@@ -356,13 +354,8 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
       const error = budgetError(link.hookName);
       if (stream === current && !stream.closed) {
         // Still inside the stream's call from Envoy: the policy applies now.
-        stream.inHook = true;
-        try {
-          const outcome = applyFailure(stream, link, 'was stopped', error);
-          return outcome === CONTINUE_CHAIN ? runChain(stream, http.hook, http.position + 1) : outcome;
-        } finally {
-          stream.inHook = false;
-        }
+        const outcome = applyFailure(stream, link, 'was stopped', error);
+        return outcome === CONTINUE_CHAIN ? runChain(stream, http.hook, http.position + 1) : outcome;
       }
       if (stream.pending !== undefined) settle(stream, stream.pending, true, error);
       else stream.poisoned = true;
@@ -434,6 +427,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     onDestroy,
     onBudgetExceeded,
     takeStreamStats,
+    waitOf,
     streamCount: () => streams.reduce((n, s) => (s === undefined ? n : n + 1), 0),
     bundleVersionCount: () => store.versionCount,
   };

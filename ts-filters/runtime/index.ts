@@ -17,10 +17,11 @@ import { installModuleGate, type ModuleLoader } from './guards/module-gate';
 import { installProcessGuards } from './guards/process-guards';
 import { guardWorkerOnlyCalls, openInspector, takeInspectorSettings } from './inspector';
 import { RUNTIME_PREFIX, describeError, writeLog } from './log';
-import { nativeDispatcher, type EntryGuard } from './native-dispatcher';
+import { nativeDispatcher } from './native-dispatcher';
 import { runningNetworkHook } from './network-chain';
-import type { HookOutcome as NativeHookOutcome, NativeBinding } from './native';
+import type { NativeBinding } from './native';
 import { ReflectApply } from './primordials';
+import { tickDrainer, tickInfoOf, type TickProcess } from './tick-queue';
 import { warmLazyBuiltins } from './warm-up';
 
 interface LinkedBindingProcess {
@@ -58,59 +59,32 @@ installFsGate(fs as unknown as Parameters<typeof installFsGate>[0],
               fs.promises as unknown as Parameters<typeof installFsGate>[1], environmentGrants);
 installEnvGate(process, environmentGrants);
 
-// Native calls the dispatcher with a plain function call (no Node callback scope: it cost more
-// than the rest of a crossing). So each entry does on its way out what that scope did when it
-// closed: run process.nextTick callbacks and microtasks, and report unhandled rejections — once
-// the outermost entry returns, never while a nested one (a hook Envoy runs from inside a binding
-// call, e.g. a local reply) returns to JavaScript that is still running.
-const runTicksAndRejections = (process as unknown as { _tickCallback(): void })._tickCallback;
+// Native calls the dispatcher with a plain call (no Node callback scope: it cost more than the
+// rest of a crossing). Once the outermost call from Envoy returned, the native side does what that
+// scope did on its way out: it runs the microtasks queued, and calls drainTicks() only when Node's
+// tick info says nextTick callbacks or rejections to report are queued (tick-queue.ts) — never
+// while a nested call (a hook Envoy runs from inside a binding call, e.g. a local reply) returns
+// to JavaScript that is still running.
 const clearAsyncIdStack = asyncIdStackClearer(process as unknown as Parameters<typeof asyncIdStackClearer>[0]);
 // The guarded process.emit (installErrorHandlers): the runtime's logging, then bundle listeners.
 const emitProcessEvent = process.emit;
-let depth = 0;
-
-// A nextTick callback that throws is an uncaught exception, as under Node's callback scope: it is
-// reported (never the entry's failure: the hook's decision stands) and the queue goes on.
-function drainTicks(): void {
-  for (;;) {
-    try {
-      runTicksAndRejections();
-      return;
-    } catch (error) {
-      clearAsyncIdStack();
-      ReflectApply(emitProcessEvent, process, ['uncaughtException', error, 'uncaughtException']);
-    }
-  }
+const drainTicks = tickDrainer(process as unknown as TickProcess, (error) => {
+  clearAsyncIdStack();
+  ReflectApply(emitProcessEvent, process, ['uncaughtException', error, 'uncaughtException']);
+});
+const tickInfo = tickInfoOf((id) => require(id));
+if (tickInfo !== undefined) {
+  binding.setTickInfo(tickInfo);
+} else {
+  writeLog(binding, LogLevel.Debug, RUNTIME_PREFIX,
+           "this Node does not offer its tick info: Node's nextTick queue runs after every call from Envoy", []);
 }
-// What the running outermost entry returned, once it has: the drain after it may still be stopped
-// by the CPU watchdog, and the stream must then get what was decided.
-const NOT_RETURNED = Symbol('not returned');
-let returned: unknown = NOT_RETURNED;
-const entries: EntryGuard = {
-  wrap: <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A): R => {
-    if (depth++ === 0) returned = NOT_RETURNED;
-    try {
-      const result = ReflectApply(fn, undefined, args);
-      if (depth === 1) returned = result;
-      return result;
-    } finally {
-      if (--depth === 0) drainTicks();
-    }
-  },
-  // The stopped entries' `finally` blocks never ran: start counting afresh.
-  stopped: () => {
-    const outcome = depth > 0 && returned !== NOT_RETURNED ? returned as NativeHookOutcome : undefined;
-    depth = 0;
-    clearAsyncIdStack();
-    return outcome;
-  },
-};
 
 // console.* writes to Envoy's log, prefixed with the filter whose hook is running.
 routeConsole(console as unknown as Record<string, unknown>, binding,
              () => runningHook.link?.filter.name ?? runningNetworkHook.filter?.name);
 
-binding.setDispatcher(nativeDispatcher(createDispatcher(binding), binding, entries));
+binding.setDispatcher(nativeDispatcher(createDispatcher(binding), binding, { drainTicks, afterStop: clearAsyncIdStack }));
 
 if (inspectorSettings !== undefined) openInspector(process, binding, inspectorSettings);
 

@@ -1,75 +1,74 @@
 // The Dispatcher the native side calls, over the runtime's entries (dispatcher.ts). The hot ones,
 // onHook() and onResume(), take no arguments: the native side writes them into the environment's
-// crossing frame (CrossingFrame in codes.ts), and reads back how many stats triples the stream's
-// hooks left in the stats buffer.
+// crossing frame (CrossingFrame in codes.ts), and reads back the stream's wait and how many stats
+// triples its hooks left in the stats buffer.
 
 import { CrossingFrame } from './codes';
 import type { Runtime } from './dispatcher';
 import type { Dispatcher, HookKind as NativeHookKind, HookOutcome as NativeHookOutcome, NativeBinding } from './native';
 
-/** How entries are entered: the embedded runtime's bookkeeping around each call from native. */
-export interface EntryGuard {
-  /** Wraps an entry the native side calls. */
-  wrap<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
-  /** The CPU watchdog stopped the running entries: what the outermost one had already returned
-   *  (it was stopped afterwards, in its way out), if it had. Entering starts afresh. */
-  stopped(): NativeHookOutcome | undefined;
+/** What the embedded runtime adds around the entries (tick-queue.ts, async-context.ts). */
+export interface EntryExits {
+  /** Dispatcher.drainTicks. */
+  drainTicks(): void;
+  /** The CPU watchdog stopped the running JavaScript: Node's async context stack is left as it
+   *  was when it stopped. */
+  afterStop(): void;
 }
 
-/** No bookkeeping: the test kit calls entries like plain functions. */
-export const PLAIN_ENTRIES: EntryGuard = {
-  wrap: (fn) => fn,
-  stopped: () => undefined,
+/** The test kit's: plain Node drains its own queues. */
+export const PLAIN_NODE: EntryExits = {
+  drainTicks: () => undefined,
+  afterStop: () => undefined,
 };
 
 /** The Dispatcher for `runtime`, registered with `binding` together with its crossing frame. */
-export function nativeDispatcher(runtime: Runtime, binding: NativeBinding, guard: EntryGuard): Dispatcher {
-  const frame = new Uint32Array(CrossingFrame.Length);
+export function nativeDispatcher(runtime: Runtime, binding: NativeBinding, exits: EntryExits): Dispatcher {
+  // Its own ArrayBuffer: the memory does not move (small typed arrays may live in the JS heap).
+  const frame = new Uint32Array(new ArrayBuffer(CrossingFrame.Length * Uint32Array.BYTES_PER_ELEMENT));
   binding.setCrossingFrame(frame);
-  const { wrap } = guard;
-  // The arguments are read before anything runs: a nested call (a hook Envoy runs from inside a
-  // binding call) writes the frame again.
-  const hook = wrap((slot: number, gen: number): NativeHookOutcome =>
-    runtime.onHook(frame[CrossingFrame.ConfigId] as number, slot, gen, frame[CrossingFrame.Hook] as NativeHookKind,
-                   frame[CrossingFrame.Flags] as number, frame[CrossingFrame.RouteConfigId] as number));
-  const resume = wrap(runtime.onResume);
-  const budgetExceeded = wrap(runtime.onBudgetExceeded);
-  // Taken once the entry returned, past anything its way out ran: nothing can overwrite them
-  // before the native side reads them.
-  const leaveStats = (slot: number, gen: number): void => {
+  // Arguments are read before anything runs (a nested call, a hook Envoy runs from inside a
+  // binding call, writes the frame again); the report once the entry is done: the stream's wait,
+  // then its stats (taking them drops a completed stream).
+  const leaveReport = (slot: number, gen: number): void => {
+    frame[CrossingFrame.Waiting] = runtime.waitOf(slot, gen);
     frame[CrossingFrame.StatsRecords] = runtime.takeStreamStats(slot, gen);
   };
   return {
-    loadConfig: wrap(runtime.loadConfig),
-    reloadConfig: wrap(runtime.reloadConfig),
-    bundleOf: wrap(runtime.bundleOf),
-    unloadConfig: wrap(runtime.unloadConfig),
-    describeMetrics: wrap(runtime.describeMetrics),
-    hookMask: wrap(runtime.hookMask),
-    failOpen: wrap(runtime.failOpen),
+    loadConfig: runtime.loadConfig,
+    reloadConfig: runtime.reloadConfig,
+    bundleOf: runtime.bundleOf,
+    unloadConfig: runtime.unloadConfig,
+    describeMetrics: runtime.describeMetrics,
+    hookMask: runtime.hookMask,
+    failOpen: runtime.failOpen,
     onHook: (): NativeHookOutcome => {
       const slot = frame[CrossingFrame.Slot] as number;
       const gen = frame[CrossingFrame.Gen] as number;
-      const outcome = hook(slot, gen);
-      leaveStats(slot, gen);
+      const outcome = runtime.onHook(frame[CrossingFrame.ConfigId] as number, slot, gen,
+                                     frame[CrossingFrame.Hook] as NativeHookKind, frame[CrossingFrame.Flags] as number,
+                                     frame[CrossingFrame.RouteConfigId] as number);
+      leaveReport(slot, gen);
       return outcome;
     },
-    onNetworkHook: wrap(runtime.onNetworkHook),
-    onNetworkEvent: wrap(runtime.onNetworkEvent),
-    onCalloutDone: wrap(runtime.onCalloutDone),
-    onFetchStream: wrap(runtime.onFetchStream),
+    onNetworkHook: runtime.onNetworkHook,
+    onNetworkEvent: runtime.onNetworkEvent,
+    onCalloutDone: runtime.onCalloutDone,
+    onFetchStream: runtime.onFetchStream,
     onResume: (): NativeHookOutcome => {
       const slot = frame[CrossingFrame.Slot] as number;
       const gen = frame[CrossingFrame.Gen] as number;
-      const outcome = resume(slot, gen);
-      leaveStats(slot, gen);
+      const outcome = runtime.onResume(slot, gen);
+      leaveReport(slot, gen);
       return outcome;
     },
-    onDestroy: wrap(runtime.onDestroy),
-    onBudgetExceeded: (slot, gen, budgetMs, stack): NativeHookOutcome => {
-      const outcome = budgetExceeded(slot, gen, budgetMs, stack, guard.stopped());
-      if (gen !== 0) leaveStats(slot, gen);
+    onDestroy: runtime.onDestroy,
+    onBudgetExceeded: (slot, gen, budgetMs, stack, returned): NativeHookOutcome => {
+      exits.afterStop();
+      const outcome = runtime.onBudgetExceeded(slot, gen, budgetMs, stack, returned);
+      if (gen !== 0) leaveReport(slot, gen);
       return outcome;
     },
+    drainTicks: exits.drainTicks,
   };
 }

@@ -5,11 +5,12 @@
 // the generation the stream got when it was created. Every stream call checks both and throws an
 // Error with code 'ETS_ERR_STREAM_CLOSED' once the stream is gone, so JS never reaches freed memory.
 
-// Numeric codes shared with native/bridge. The runtime names them with `as const` objects
-// (ts-filters/runtime/codes.ts); the values here and in native/bridge/codes.h must agree.
+// Numeric codes shared with native/bridge. Their values come from native/bridge/codes.h; the runtime
+// names them with `as const` objects (ts-filters/runtime/codes.ts), checked against that file by
+// ts-filters/runtime/test/codes.test.ts.
 
-/** Which hook onHook runs: 0 request headers, 1 response headers, 2 request trailers, 3 response
- *  trailers, 4 stream complete (synchronous, outcome ignored; the runtime drops the stream after
+/** Which hook onHook runs: 0 request headers, 1 request trailers, 2 response headers, 3 response
+ *  trailers (each the value of the HeaderMapKind it gets), 4 stream complete (synchronous, outcome ignored; the runtime drops the stream after
  *  it, and no onDestroy follows), 5 request body, 6 response body (the bytes are read with the
  *  buffer calls). The native side calls onHook only for hooks the chain has (hookMask), unless the
  *  stream waits on the runtime or the runtime holds its direction's body. */
@@ -145,8 +146,15 @@ export interface Dispatcher {
    * (slot, gen) (gen 0: none, e.g. the loop pump) returned nothing: repair the runtime's state, log
    * and count it, apply the failure policy to the filter that ran over, and answer what the
    * stopped call would have (a hook outcome; the stream's stats as onHook leaves them).
+   * `returned`: the stopped call had already returned this (the watchdog stopped what ran once it
+   * had: its microtasks or nextTick callbacks).
    */
-  onBudgetExceeded(slot: number, gen: number, budgetMs: number, stack: string): HookOutcome;
+  onBudgetExceeded(slot: number, gen: number, budgetMs: number, stack: string, returned?: HookOutcome): HookOutcome;
+  /** Run Node's nextTick callbacks and rejection reports (process._tickCallback), the part of
+   *  Node's callback scope the native side cannot do itself. It calls it after the outermost call
+   *  from Envoy returned and ran its microtasks, when the tick info (setTickInfo) says something is
+   *  queued; after every outermost call when there is no tick info. */
+  drainTicks(): void;
 }
 
 export interface NativeBinding {
@@ -265,6 +273,9 @@ export interface NativeBinding {
    *  arguments of onHook() and onResume(). Called once, with a Uint32Array over its own
    *  ArrayBuffer (its memory must not move). */
   setCrossingFrame(frame: Uint32Array): void;
+  /** Node's tick info (internalBinding('task_queue').tickInfo: [a nextTick callback is queued, a
+   *  rejection waits to be reported]), read after calls to know whether drainTicks() is needed. */
+  setTickInfo(tickInfo: Uint8Array): void;
   /** The environment's watch slots (WatchSlot in codes.ts), read by the CPU watchdog. Called once,
    *  with an Int32Array over its own ArrayBuffer (its memory must not move). */
   setWatchSlots(slots: Int32Array): void;

@@ -10,7 +10,8 @@ import { flushHookStats, hookDone, pendingChanged, statsClock, type StatsTarget 
 import { abandonFetches, type FetchTarget, type PendingFetch } from './fetch';
 import { HeaderMapView, type HeaderTarget } from './header-map';
 import type { FilterOverride } from './route-config';
-import type { BufferKind as NativeBufferKind, HookKind as NativeHookKind, NativeBinding } from './native';
+import type { BufferKind as NativeBufferKind, HeaderMapKind as NativeHeaderMapKind, HookKind as NativeHookKind,
+  NativeBinding } from './native';
 import { MapPrototypeGet, clearTimeout } from './primordials';
 
 /** A hook that returned a promise; the chain resumes after `position` once it settled. */
@@ -51,8 +52,6 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
   closed = false;
   /** A filter failed: later hooks do not run. */
   poisoned = false;
-  /** An onHook or onResume of this stream is on the stack. */
-  inHook = false;
   /** The latest hook kind entered; ResponseHeaders once the response phase started. */
   phase: NativeHookKind = HookKind.RequestHeaders;
   endOfStream = false;
@@ -107,7 +106,8 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
     return this.headerMapFor(hook);
   }
 
-  /** The map a hook of `hook` gets: headers or trailers of its direction. */
+  /** The map a hook of `hook` gets: headers or trailers of its direction (a headers or trailers
+   *  hook has the value of its HeaderMapKind). */
   headerMapFor(hook: NativeHookKind): HeaderMapView {
     switch (hook) {
       case HookKind.RequestHeaders:
@@ -115,7 +115,7 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
       case HookKind.ResponseHeaders:
         return this.responseHeaderMap();
       default: {
-        const kind = hook === HookKind.RequestTrailers ? HeaderMapKind.RequestTrailers : HeaderMapKind.ResponseTrailers;
+        const kind = hook as NativeHeaderMapKind;
         const trailers = (this.#trailers ??= []);
         let map = trailers[kind];
         if (map === undefined) {

@@ -9,7 +9,7 @@ import { setImmediate as nextMacrotask } from 'node:timers/promises';
 
 import { CrossingFrame, HookFlags } from '../runtime/codes';
 import { createDispatcher, type DispatcherOptions, type Runtime } from '../runtime/dispatcher';
-import { PLAIN_ENTRIES, nativeDispatcher } from '../runtime/native-dispatcher';
+import { PLAIN_NODE, nativeDispatcher } from '../runtime/native-dispatcher';
 import type { AttributeId, BufferKind, CloseType, Dispatcher, HeaderMapKind, HookKind, HookOutcome,
   FetchStreamEvent, MetadataSource, MetricOp, NativeBinding, NativeLogLevel, NetworkEvent, NetworkHookKind,
   WholeBodyState } from '../runtime/native';
@@ -601,6 +601,8 @@ export class FakeBinding implements NativeBinding {
     this.#frame = frame;
   }
 
+  setTickInfo(): void {}
+
   getAttribute(slot: number, gen: number, id: AttributeId): string | number | boolean | undefined {
     this.#stream('getAttribute', slot, gen);
     const attributes: Partial<Record<AttributeId, string | number | boolean>> = {
@@ -781,7 +783,7 @@ export class FakeBinding implements NativeBinding {
 export function setup(options: DispatcherOptions = {}, isMainThread = false): { binding: FakeBinding; runtime: Runtime } {
   const binding = new FakeBinding(isMainThread);
   const runtime = createDispatcher(binding, options);
-  binding.setDispatcher(nativeDispatcher(runtime, binding, PLAIN_ENTRIES));
+  binding.setDispatcher(nativeDispatcher(runtime, binding, PLAIN_NODE));
   return { binding, runtime };
 }
 

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { defineHttpFilter } from '../../api/http-filter';
-import { CrossingFrame, HookFlags, HookKind, HookOutcome } from '../codes';
+import { CrossingFrame, HookFlags, HookKind, HookOutcome, WaitReport } from '../codes';
 import { createDispatcher } from '../dispatcher';
-import { PLAIN_ENTRIES, nativeDispatcher } from '../native-dispatcher';
+import { PLAIN_NODE, nativeDispatcher } from '../native-dispatcher';
 import { FakeBinding } from './fake-binding';
 
 // A runtime on a fake binding, with the crossing frame it registered.
@@ -17,7 +17,7 @@ function framed(filters: unknown[], chain: unknown[]) {
     register(registered);
   };
   const runtime = createDispatcher(binding, { loadBundle: () => filters });
-  const dispatcher = nativeDispatcher(runtime, binding, PLAIN_ENTRIES);
+  const dispatcher = nativeDispatcher(runtime, binding, PLAIN_NODE);
   binding.setDispatcher(dispatcher);
   assert.equal(runtime.loadConfig(1, JSON.stringify({ bundle: '/fake/bundle.js', chain }), 0), undefined);
   return { binding, dispatcher, frame };
@@ -71,5 +71,28 @@ describe('the Dispatcher native calls', () => {
     assert.equal(dispatcher.onHook(), HookOutcome.Continue);
     assert.equal(frame[CrossingFrame.StatsRecords], 2, 'the outer stream\'s own stats');
     assert.deepEqual(binding.callsFor(outer), []);
+  });
+
+  test('each call reports the stream\'s wait: the direction its pending hook holds', async () => {
+    let release: (() => void) | undefined;
+    const f = defineHttpFilter({
+      name: 'f',
+      async onResponseHeaders() { await new Promise<void>((resolve) => { release = resolve; }); },
+    });
+    const { binding, dispatcher, frame } = framed([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    writeCall(frame, s.slot, s.gen, HookKind.RequestHeaders);
+    dispatcher.onHook();
+    assert.equal(frame[CrossingFrame.Waiting], WaitReport.None);
+    binding.setResponse(s, { ':status': '200' });
+    writeCall(frame, s.slot, s.gen, HookKind.ResponseHeaders);
+    assert.equal(dispatcher.onHook(), HookOutcome.Pending);
+    assert.equal(frame[CrossingFrame.Waiting], WaitReport.Response);
+    release?.();
+    await binding.untilResumeRequested(s);
+    frame[CrossingFrame.Slot] = s.slot;
+    frame[CrossingFrame.Gen] = s.gen;
+    assert.equal(dispatcher.onResume(), HookOutcome.Continue);
+    assert.equal(frame[CrossingFrame.Waiting], WaitReport.None);
   });
 });

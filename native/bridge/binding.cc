@@ -23,114 +23,6 @@ HeaderList headerViews(const std::vector<std::string>& flat) {
   return headers;
 }
 
-napi_value getHeader(napi_env env, napi_callback_info info) {
-  Args args(env, info);
-  StreamHost* stream = args.stream();
-  HeaderMapKind map;
-  std::string name;
-  if (stream == nullptr || !args.headerMap(map)) {
-    return nullptr;
-  }
-  if (!args.latin1(3, name)) {
-    args.throwTypeError("header name must be a string");
-    return nullptr;
-  }
-  std::string_view value;
-  size_t count = 0;
-  if (!stream->getHeader(map, name, 0, value, count) || count == 0) {
-    return undefinedValue(env);
-  }
-  return latin1String(env, value);
-}
-
-napi_value getHeaderValues(napi_env env, napi_callback_info info) {
-  Args args(env, info);
-  StreamHost* stream = args.stream();
-  HeaderMapKind map;
-  std::string name;
-  if (stream == nullptr || !args.headerMap(map)) {
-    return nullptr;
-  }
-  if (!args.latin1(3, name)) {
-    args.throwTypeError("header name must be a string");
-    return nullptr;
-  }
-  napi_value result;
-  napi_create_array(env, &result);
-  std::string_view value;
-  size_t count = 0;
-  if (!stream->getHeader(map, name, 0, value, count)) {
-    return result;
-  }
-  for (size_t i = 0; i < count; ++i) {
-    if (i > 0 && !stream->getHeader(map, name, i, value, count)) {
-      break;
-    }
-    napi_set_element(env, result, static_cast<uint32_t>(i), latin1String(env, value));
-  }
-  return result;
-}
-
-napi_value getHeaders(napi_env env, napi_callback_info info) {
-  Args args(env, info);
-  StreamHost* stream = args.stream();
-  HeaderMapKind map;
-  if (stream == nullptr || !args.headerMap(map)) {
-    return nullptr;
-  }
-  HeaderList headers;
-  stream->getHeaders(map, headers);
-  napi_value result;
-  napi_create_array_with_length(env, headers.size() * 2, &result);
-  uint32_t index = 0;
-  for (const auto& [key, value] : headers) {
-    napi_set_element(env, result, index++, latin1String(env, key));
-    napi_set_element(env, result, index++, latin1String(env, value));
-  }
-  return result;
-}
-
-// (slot, gen, map) → how many entries the map has, without copying them.
-napi_value headerCount(napi_env env, napi_callback_info info) {
-  Args args(env, info);
-  StreamHost* stream = args.stream();
-  HeaderMapKind map;
-  if (stream == nullptr || !args.headerMap(map)) {
-    return nullptr;
-  }
-  napi_value result;
-  napi_create_uint32(env, static_cast<uint32_t>(stream->headerCount(map)), &result);
-  return result;
-}
-
-// setHeader / addHeader / removeHeader share their shape.
-enum class HeaderWrite { Set, Add, Remove };
-
-template <HeaderWrite kWrite>
-napi_value writeHeader(napi_env env, napi_callback_info info) {
-  Args args(env, info);
-  StreamHost* stream = args.stream();
-  HeaderMapKind map;
-  std::string name;
-  std::string value;
-  if (stream == nullptr || !args.headerMap(map)) {
-    return nullptr;
-  }
-  if (!args.latin1(3, name) || (kWrite != HeaderWrite::Remove && !args.latin1(4, value))) {
-    args.throwTypeError("header name and value must be strings");
-    return nullptr;
-  }
-  bool ok = kWrite == HeaderWrite::Set   ? stream->setHeader(map, name, value)
-            : kWrite == HeaderWrite::Add ? stream->addHeader(map, name, value)
-                                         : stream->removeHeader(map, name);
-  if (!ok) {
-    napi_throw_error(env, "ETS_ERR_HEADERS_UNAVAILABLE",
-                     "these headers cannot be changed now (not received yet, or already sent)");
-    return nullptr;
-  }
-  return undefinedValue(env);
-}
-
 napi_value sendLocalReply(napi_env env, napi_callback_info info) {
   Args args(env, info);
   StreamTable::Entry* entry = args.entry();
@@ -170,6 +62,16 @@ napi_value requestResume(napi_env env, napi_callback_info info) {
   if (StreamTable::Entry* entry = args.bridge().streams().find(slot, gen)) {
     entry->host->requestResume();
   }
+  return undefinedValue(env);
+}
+
+napi_value wantStreamEnd(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  StreamHost* stream = args.stream();
+  if (stream == nullptr) {
+    return nullptr;
+  }
+  stream->wantEnd();
   return undefinedValue(env);
 }
 
@@ -509,6 +411,19 @@ napi_value setStatsBuffer(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+// (Uint32Array): the runtime's crossing frame (CrossingFrame slots).
+napi_value setCrossingFrame(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  uint32_t* frame = nullptr;
+  size_t count = 0;
+  if (!args.uint32s(0, frame, count) || count < CrossingFrame::kLength) {
+    args.throwTypeError("expected a Uint32Array of the crossing frame's slots");
+    return nullptr;
+  }
+  args.bridge().setCrossingFrame(args.value(0), frame);
+  return undefinedValue(env);
+}
+
 napi_value environmentBroken(napi_env env, napi_callback_info info) {
   Args args(env, info);
   args.bridge().environmentBroken();
@@ -589,20 +504,13 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
   void* data = &bridge;
   const napi_property_descriptor properties[] = {
       {"setDispatcher", nullptr, setDispatcher, nullptr, nullptr, nullptr, napi_default, data},
-      {"getHeader", nullptr, getHeader, nullptr, nullptr, nullptr, napi_default, data},
-      {"getHeaderValues", nullptr, getHeaderValues, nullptr, nullptr, nullptr, napi_default, data},
-      {"getHeaders", nullptr, getHeaders, nullptr, nullptr, nullptr, napi_default, data},
-      {"headerCount", nullptr, headerCount, nullptr, nullptr, nullptr, napi_default, data},
-      {"setHeader", nullptr, writeHeader<HeaderWrite::Set>, nullptr, nullptr, nullptr,
-       napi_default, data},
-      {"addHeader", nullptr, writeHeader<HeaderWrite::Add>, nullptr, nullptr, nullptr,
-       napi_default, data},
-      {"removeHeader", nullptr, writeHeader<HeaderWrite::Remove>, nullptr, nullptr, nullptr,
-       napi_default, data},
       {"sendLocalReply", nullptr, sendLocalReply, nullptr, nullptr, nullptr, napi_default, data},
       {"requestResume", nullptr, requestResume, nullptr, nullptr, nullptr, napi_default, data},
+      {"wantStreamEnd", nullptr, wantStreamEnd, nullptr, nullptr, nullptr, napi_default, data},
       {"metric", nullptr, metric, nullptr, nullptr, nullptr, napi_default, data},
       {"setStatsBuffer", nullptr, setStatsBuffer, nullptr, nullptr, nullptr, napi_default, data},
+      {"setCrossingFrame", nullptr, setCrossingFrame, nullptr, nullptr, nullptr, napi_default,
+       data},
       {"setWatchSlots", nullptr, setWatchSlots, nullptr, nullptr, nullptr, napi_default, data},
       {"environmentBroken", nullptr, environmentBroken, nullptr, nullptr, nullptr, napi_default,
        data},
@@ -631,6 +539,8 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
        Napi::Boolean::New(env, bridge.isMainThread()), napi_enumerable, data},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
+  defineHeaderFunctions(exports, bridge);
+  defineClockFunction(exports, bridge);
   defineConnectionFunctions(env, exports, bridge);
   defineBufferFunctions(env, exports, bridge);
   defineSharedStateFunctions(env, exports, bridge);

@@ -12,6 +12,12 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
 // The functions for network connections (connection_binding.cc).
 void defineConnectionFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge);
 
+// The functions over a stream's header maps (header_binding.cc).
+void defineHeaderFunctions(Napi::Object exports, Bridge& bridge);
+
+// The stats clock (clock_binding.cc).
+void defineClockFunction(Napi::Object exports, Bridge& bridge);
+
 // The functions over stream and connection bytes (buffer_binding.cc).
 void defineBufferFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge);
 

@@ -13,12 +13,12 @@ import { BufferKind, HookKind, HookOutcome, LogLevel, directionOf, isBodyHook } 
 import type { ChainLink } from './config';
 import { startSection } from './cpu-budget';
 import { CONTINUE_CHAIN, applyFailure, asyncTimeoutError } from './failure';
-import { hookDone } from './hook-stats';
+import { hookDone, statsClock } from './hook-stats';
 import { RUNTIME_PREFIX, describeError, filterPrefix, writeLog } from './log';
 import type { HookOutcome as NativeHookOutcome, HookKind as NativeHookKind } from './native';
 import { isResponse, respondWith } from './response-reply';
 import type { PendingHook, StreamState } from './stream';
-import { ObjectAssign, PromisePrototypeThen, ReflectApply, clearTimeout, performanceNow, setTimeout, thenOf } from './primordials';
+import { ObjectAssign, PromisePrototypeThen, ReflectApply, clearTimeout, setTimeout, thenOf } from './primordials';
 
 type ChainHook = (argument: unknown, ctx: HttpFilterContext<unknown>) => unknown;
 
@@ -111,11 +111,14 @@ function stageDone(stream: StreamState, hook: NativeHookKind): NativeHookOutcome
 export function runChain(stream: StreamState, hook: NativeHookKind, from: number): NativeHookOutcome {
   const chain = stream.config.chains[hook] ?? [];
   const argument = stream.argumentFor(hook);
+  const clock = statsClock(stream.binding);
+  // The stats clock at the last hook edge: a hook ends where the next one starts.
+  let edge = -1;
   for (let i = from; i < chain.length; i++) {
     const link = chain[i] as ChainLink;
     if (stream.disabled(link.filter)) continue;
     const ctx = stream.contextFor(link.filter);
-    const startedAt = performanceNow();
+    const startedAt = edge < 0 ? clock() : edge;
     let result: unknown;
     // A hook run from inside another (a local reply encoded while a request hook runs) hands the
     // record back when it returns.
@@ -130,8 +133,9 @@ export function runChain(stream: StreamState, hook: NativeHookKind, from: number
       if (isResponse(result)) result = respondWith(ctx, result);
     } catch (error) {
       leaveRunning(outer);
-      hookDone(ctx, startedAt);
+      hookDone(ctx, startedAt, clock());
       const outcome = applyFailure(stream, link, 'threw', error);
+      edge = -1;  // what the failure policy took is no filter's
       if (outcome === CONTINUE_CHAIN) continue;
       return outcome;
     }
@@ -154,12 +158,13 @@ export function runChain(stream: StreamState, hook: NativeHookKind, from: number
       } catch (error) {
         stream.endPending();
         const outcome = applyFailure(stream, link, 'threw', error);
+        edge = -1;
         if (outcome === CONTINUE_CHAIN) continue;
         return outcome;
       }
       return HookOutcome.Pending;
     }
-    hookDone(ctx, startedAt);
+    edge = hookDone(ctx, startedAt, clock());
     if (stream.reply !== undefined) return sendReply(stream);
   }
   return stageDone(stream, hook);
@@ -189,7 +194,7 @@ export function settle(stream: StreamState, pending: PendingHook, failed: boolea
   if (stream.pending !== pending || stream.closed || pending.settled) return;
   if (pending.timer !== undefined) clearTimeout(pending.timer);
   pending.settled = true;
-  pending.settledAt = performanceNow();
+  pending.settledAt = statsClock(stream.binding)();
   pending.failed = failed;
   pending.error = error;
   try {

@@ -33,7 +33,7 @@ export class FilterContext implements HttpFilterContext<unknown>, HookTally {
   #metrics: FilterMetrics | undefined = undefined;
   #attributes: Attributes | undefined = undefined;
   #hookCalls = 0;
-  #hookMillis = 0;
+  #hookMicros = 0;
   [kRuntimeFilterState]: unknown = undefined;
 
   constructor(stream: StreamState, filter: LoadedHttpFilter) {
@@ -49,18 +49,18 @@ export class FilterContext implements HttpFilterContext<unknown>, HookTally {
     return this.#hookCalls;
   }
 
-  get hookMillis(): number {
-    return this.#hookMillis;
+  get hookMicros(): number {
+    return this.#hookMicros;
   }
 
-  countHook(millis: number): void {
+  countHook(micros: number): void {
     this.#hookCalls++;
-    this.#hookMillis += millis;
+    this.#hookMicros += micros;
   }
 
   resetHookTally(): void {
     this.#hookCalls = 0;
-    this.#hookMillis = 0;
+    this.#hookMicros = 0;
   }
 
   get config(): unknown {

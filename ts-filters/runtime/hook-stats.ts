@@ -3,12 +3,16 @@
 // envoy_ts.<filter>.hooks_pending (gauge). Counts and times are summed per filter while the stream
 // lives and handed to the native side when it completes, in the call that already completes it
 // (no extra crossing); the pending gauge moves when a hook starts or stops waiting.
+//
+// Times come from the binding's monotonic clock (a V8 function over the vDSO's clock_gettime),
+// read once per hook edge: a chain run reads it before its first hook and after each one, a
+// hook's end being the next one's start; an async hook's time ends when its promise settles.
 
 import { MetricOp } from './codes';
 import type { LoadedHttpFilter } from './config';
 import { recordBuiltin } from './metrics';
 import type { NativeBinding } from './native';
-import { MathMax, MathRound, WeakMapPrototypeGet, WeakMapPrototypeSet, performanceNow } from './primordials';
+import { MathMax, MathRound, WeakMapPrototypeGet, WeakMapPrototypeSet } from './primordials';
 
 /** What the stats need from their stream. */
 export interface StatsTarget {
@@ -19,34 +23,55 @@ export interface StatsTarget {
 }
 
 // Per binding (one per environment): where a completing stream leaves its records for the native
-// side, which records them right after onHook(StreamComplete) returns (setStatsBuffer).
+// side, which records them right after onHook(StreamComplete) returns (setStatsBuffer). The last
+// one used is kept at hand: a real environment has one binding (tests make many).
 const statsBuffers = new WeakMap<NativeBinding, Float64Array>();
+let lastBinding: NativeBinding | undefined;
+let lastBuffer: Float64Array | undefined;
 
 function bufferFor(binding: NativeBinding, length: number): Float64Array {
-  let buffer = WeakMapPrototypeGet(statsBuffers, binding);
+  let buffer = binding === lastBinding ? lastBuffer : WeakMapPrototypeGet(statsBuffers, binding);
   if (buffer === undefined || buffer.length < length) {
     buffer = new Float64Array(MathMax(length, 96));
     binding.setStatsBuffer(buffer);
     WeakMapPrototypeSet(statsBuffers, binding, buffer);
   }
+  lastBinding = binding;
+  lastBuffer = buffer;
   return buffer;
+}
+
+/** The stats clock of `binding`'s environment: microseconds, any origin. */
+export type StatsClock = () => number;
+
+let clockBinding: NativeBinding | undefined;
+let clock: StatsClock = () => 0;
+
+/** `binding.monotonicMicros`, captured (the same function for every stream of an environment). */
+export function statsClock(binding: NativeBinding): StatsClock {
+  if (binding !== clockBinding) {
+    clockBinding = binding;
+    clock = binding.monotonicMicros;
+  }
+  return clock;
 }
 
 /** What a filter's hooks did on one stream (kept on its context: no allocation per stream). */
 export interface HookTally {
   readonly filter: LoadedHttpFilter;
-  /** Hook calls and their milliseconds since the last reset. */
+  /** Hook calls and their microseconds since the last reset. */
   readonly hookCalls: number;
-  readonly hookMillis: number;
-  /** Add one hook call that took `millis`. */
-  countHook(millis: number): void;
+  readonly hookMicros: number;
+  /** Add one hook call that took `micros`. */
+  countHook(micros: number): void;
   resetHookTally(): void;
 }
 
-/** A hook called at `startedAt` returned, or its promise settled, at `endedAt` (performance.now()
- *  times; default now). */
-export function hookDone(tally: HookTally, startedAt: number, endedAt = performanceNow()): void {
+/** A hook called at `startedAt` returned, or its promise settled, at `endedAt` (stats clock
+ *  times). Returns `endedAt`: the next hook's start. */
+export function hookDone(tally: HookTally, startedAt: number, endedAt: number): number {
   tally.countHook(MathMax(0, endedAt - startedAt));
+  return endedAt;
 }
 
 /** A hook of `filter` starts (+1) or stops (-1) waiting on its promise. */
@@ -69,7 +94,7 @@ export function flushHookStats(binding: NativeBinding, tallies: readonly (HookTa
     buffer[at++] = tally.hookCalls;
     buffer[at++] = duration.index;
     buffer[at++] = MetricOp.Record;
-    buffer[at++] = MathRound(tally.hookMillis * 1000);
+    buffer[at++] = MathRound(tally.hookMicros);
     tally.resetHookTally();
   }
   return at / 3;

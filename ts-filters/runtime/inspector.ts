@@ -17,10 +17,11 @@ import type { NativeBinding } from './native';
 import { ReflectApply } from './primordials';
 
 /** Binding functions safe from any thread: they reach nothing of a worker (Envoy's log is
- *  thread-safe; the shared counters, token buckets, data and queues are process-wide and locked). */
+ *  thread-safe; the shared counters, token buckets, data and queues are process-wide and locked;
+ *  the stats clock reads only the clock). */
 const ANY_THREAD = new Set(['log', 'logEnabled', 'sharedCounterAdd', 'sharedCounterGet', 'sharedTokensTake',
                             'sharedDataGet', 'sharedDataSet', 'sharedQueueRegister', 'sharedQueueResolve',
-                            'sharedQueueEnqueue', 'sharedQueueDequeue', 'sharedQueueLength']);
+                            'sharedQueueEnqueue', 'sharedQueueDequeue', 'sharedQueueLength', 'monotonicMicros']);
 
 interface InspectorSettings { number: number; host: string; port: number }
 

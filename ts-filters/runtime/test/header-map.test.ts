@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { defineHttpFilter } from '../../api/http-filter';
 import type { HeaderMap } from '../../api/types';
 import { HeaderMapKind, HookKind } from '../codes';
-import { checkHeaderName, checkHeaderValue } from '../header-map';
+import { NAME_CACHE_SIZE, checkHeaderName, checkHeaderValue, validatedNameCount } from '../header-map';
 import { withChain } from './fake-binding';
 
 function withHeaders(initial: [string, string][], body: (headers: HeaderMap) => void) {
@@ -68,5 +68,84 @@ describe('HeaderMap', () => {
     assert.equal(checkHeaderName('Content-Type'), 'content-type');
     assert.equal(checkHeaderName(':authority'), ':authority');
     assert.equal(checkHeaderValue('x', ''), '');
+  });
+
+  test('has asks the binding whether the header is there, without reading its value', () => {
+    const { binding, s } = withHeaders([['x-a', '1']], (h) => {
+      assert.equal(h.has('X-A'), true);
+      assert.equal(h.has('x-b'), false);
+    });
+    assert.deepEqual(binding.callsFor(s).filter((m) => m.endsWith('Header')), ['hasHeader', 'hasHeader']);
+  });
+});
+
+describe('header names', () => {
+  test('every RFC 7230 token char is accepted, and a leading colon; nothing else', () => {
+    const tokenChars = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    assert.equal(checkHeaderName(tokenChars), tokenChars.toLowerCase());
+    assert.equal(checkHeaderName(':Method'), ':method');
+    for (let code = 0; code <= 0x17f; code++) {
+      const char = String.fromCharCode(code);
+      if (tokenChars.includes(char)) continue;
+      assert.throws(() => checkHeaderName(`x${char}`), TypeError, `U+${code.toString(16)}`);
+    }
+    for (const name of ['', ':', '::a', 'a:', ':a:b']) assert.throws(() => checkHeaderName(name), TypeError, name);
+  });
+
+  test('a valid name is validated once and kept lowercased; an invalid one is never kept', () => {
+    const before = validatedNameCount();
+    const name = `X-Cached-${before}`;
+    assert.equal(checkHeaderName(name), name.toLowerCase());
+    assert.equal(validatedNameCount(), before + 1);
+    assert.equal(checkHeaderName(name), name.toLowerCase());
+    assert.equal(validatedNameCount(), before + 1, 'the second call was a cache hit');
+    for (let i = 0; i < 2; i++) {
+      assert.throws(() => checkHeaderName('x\r\ny'), /invalid header name "x\\r\\ny"/);
+      assert.throws(() => checkHeaderName(42), /header name must be a string, got number/);
+    }
+    assert.equal(validatedNameCount(), before + 1);
+  });
+
+  test('the cache holds at most NAME_CACHE_SIZE names, and names still check after it starts over', () => {
+    for (let i = 0; i < NAME_CACHE_SIZE * 2 + 3; i++) {
+      assert.equal(checkHeaderName(`X-Many-${i}`), `x-many-${i}`);
+      assert.ok(validatedNameCount() <= NAME_CACHE_SIZE);
+    }
+    assert.throws(() => checkHeaderName('still bad'), TypeError);
+  });
+});
+
+describe('header values', () => {
+  const why = '(CR, LF, NUL, control characters and characters above U+00FF are not allowed)';
+
+  test('HTAB, SP, VCHAR and obs-text pass; every other char is refused, named with its index', () => {
+    let allowed = '';
+    for (let code = 0; code <= 0x2ff; code++) {
+      const char = String.fromCharCode(code);
+      if (code === 0x09 || (code >= 0x20 && code <= 0x7e) || (code >= 0x80 && code <= 0xff)) {
+        allowed += char;
+        continue;
+      }
+      const hex = code.toString(16).toUpperCase().padStart(4, '0');
+      assert.throws(() => checkHeaderValue('x-v', `ok${char}`), {
+        name: 'TypeError',
+        message: new RegExp(`^invalid value for header 'x-v': forbidden character (CR |LF |NUL )?\\(?U\\+${hex}\\)? at index 2 `),
+      });
+    }
+    assert.equal(checkHeaderValue('x-v', allowed), allowed);
+  });
+
+  test('CR, LF and NUL are named; the first bad char is reported', () => {
+    assert.throws(() => checkHeaderValue('x', 'a\r\nb'), { message: `invalid value for header 'x': forbidden character CR (U+000D) at index 1 ${why}` });
+    assert.throws(() => checkHeaderValue('x', 'ab\n'), { message: `invalid value for header 'x': forbidden character LF (U+000A) at index 2 ${why}` });
+    assert.throws(() => checkHeaderValue('x', '\0'), { message: `invalid value for header 'x': forbidden character NUL (U+0000) at index 0 ${why}` });
+    // U+010A would be LF if its high byte were dropped on the way to Envoy.
+    assert.throws(() => checkHeaderValue('x', 'a\u010a\r'), { message: `invalid value for header 'x': forbidden character U+010A at index 1 ${why}` });
+    assert.throws(() => checkHeaderValue('x', 7), { message: "value of header 'x' must be a string, got number" });
+  });
+
+  test('a two-byte string whose chars are all latin1 passes (V8 may keep any string two bytes per char)', () => {
+    const twoByte = '\u0100caf\u00e9 and more \u00ff'.slice(1);
+    assert.equal(checkHeaderValue('x', twoByte), 'caf\u00e9 and more \u00ff');
   });
 });

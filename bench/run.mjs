@@ -506,10 +506,11 @@ if (report.instructions) {
     title: `Instruction counts (callgrind over the scripted mode, measured streams only, all host threads): ` +
       `instructions per stream, the lowest of ${ins.runs} interleaved runs × ${fmt.int(ins.streams_per_configuration)} ` +
       `streams per configuration after ${fmt.int(ins.warmup_streams)} of warmup`,
-    header: ['part', 'configuration', 'instructions/stream', 'per run', 'over the host alone'],
+    header: ['part', 'configuration', 'instructions/stream', 'per run', 'over the part\'s first row'],
     rows: [...rows('scripted (crossing)', scripted), ...rows('async resume, fetch', async),
-      ...rows('proxy-wasm', ins.groups.proxyWasm)],
+      ...rows('proxy-wasm', ins.groups.proxyWasm), ...rows('header calls', ins.groups.headerCalls)],
     notes: [
+      'Each part\'s first row is the host alone, except for header calls: the same filter making no call.',
       `Crossing per hook = (TS − baseline) / 2 = **${fmt.int(ins.crossing_per_hook)} instructions** ` +
         `(${fmt.int(ins.crossing_per_hook_without_budget)} with the CPU budget off); TS filter cost / native ` +
         `baseline filter cost = ${fmt.fixed(ins.filter_cost_ratio_ts_over_baseline)}.`,
@@ -523,6 +524,9 @@ if (report.instructions) {
       `One header filter three ways: filter cost / native baseline = ${fmt.fixed(ins.proxy_wasm_filter_cost_ratio_ts, 1)} ` +
         `for TypeScript, ${fmt.fixed(ins.proxy_wasm_filter_cost_ratio_wasm, 1)} for the proxy-wasm module, which costs ` +
         `${fmt.int(ins.proxy_wasm_wasm_over_ts)} instructions per stream more than its TypeScript twin.`,
+      `One header call from TS (${ins.header_calls_per_stream} per stream, over the same filter making none): ` +
+        `get ${fmt.int(ins.header_call.get)}, has ${fmt.int(ins.header_call.has)}, set ${fmt.int(ins.header_call.set)} ` +
+        'instructions.',
       `${ins.valgrind}; kernel work (system calls, wake-ups) is not counted.`,
     ],
   });

@@ -4,10 +4,11 @@
 // (test/host/measured_window.h), so callgrind counts those streams only — every thread of the
 // host, not its start-up, warmup or exit. Instructions per stream = the count / streams. The
 // configurations are the scripted part's (host alone, native baseline, TS request-id), the async
-// part's (its pinned runs aside: valgrind runs one thread at a time anyway) and the proxy-wasm
-// part's (one header filter three ways), plus a ctx.fetch round trip: fetch-json makes one callout
-// per stream to a local HTTP server (through a cluster of the scenario, over a kept-alive
-// connection) and reads its status and JSON body; its twin without the callout is resume-sync.
+// part's (its pinned runs aside: valgrind runs one thread at a time anyway), the proxy-wasm
+// part's (one header filter three ways) and the header-calls part's (100 calls per stream here),
+// plus a ctx.fetch round trip: fetch-json makes one callout per stream to a local HTTP server
+// (through a cluster of the scenario, over a kept-alive connection) and reads its status and JSON
+// body; its twin without the callout is resume-sync.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -16,6 +17,7 @@ import path from 'node:path';
 
 import { listenLoopback } from '../../test/support/servers.mjs';
 import { ASYNC_CONFIGS, check as checkAsync, scenario as asyncScenario } from './async.mjs';
+import { check as checkHeaderCalls, headerCallConfigs, scenario as headerCallsScenario } from './header-calls.mjs';
 import { PROXY_WASM_CONFIGS, check as checkProxyWasm, scenario as proxyWasmScenario } from './proxy-wasm.mjs';
 import { REQUEST_ID, SCRIPT_CONFIGS, checkResult, request, runScenario, upstreamResponse } from './scripted.mjs';
 import { BenchFailure, aptInstall, fixturesBundle, log } from './util.mjs';
@@ -25,6 +27,8 @@ const VALGRIND = '/usr/bin/valgrind';
 // so that no hook is stopped; the budget's work per hook is the same whatever its length.
 const CALLGRIND_CPU_BUDGET_MS = 60000;
 const FETCH_CLUSTER = 'decision';
+// Header calls per stream of the header-calls configurations: per call = (op − none) / this.
+const HEADER_CALLS_PER_STREAM = 100;
 const DECISION = '{"allow":true}';
 
 const fetchConfig = {
@@ -52,6 +56,8 @@ function groups(decisionPort) {
                                                clusters: [decisionCluster(decisionPort)] }),
       check: checkAsync },
     { name: 'proxyWasm', configs: PROXY_WASM_CONFIGS, scenario: proxyWasmScenario, check: checkProxyWasm },
+    { name: 'headerCalls', configs: headerCallConfigs(HEADER_CALLS_PER_STREAM), scenario: headerCallsScenario,
+      check: checkHeaderCalls },
   ];
 }
 
@@ -140,6 +146,8 @@ export async function instructionsBench({ streams, warmup, runs }) {
   const s = (key) => counts.scripted[key].instructions_per_stream;
   const a = (key) => counts.async[key]?.instructions_per_stream ?? NaN;
   const w = (key) => counts.proxyWasm[key]?.instructions_per_stream ?? NaN;
+  const perCall = (op) => (counts.headerCalls[op].instructions_per_stream - counts.headerCalls.none.instructions_per_stream) /
+    HEADER_CALLS_PER_STREAM;
   return {
     valgrind: version,
     streams_per_configuration: streams,
@@ -157,5 +165,7 @@ export async function instructionsBench({ streams, warmup, runs }) {
     proxy_wasm_filter_cost_ratio_wasm: (w('wasm') - w('none')) / (w('baseline') - w('none')),
     proxy_wasm_filter_cost_ratio_ts: (w('ts') - w('none')) / (w('baseline') - w('none')),
     proxy_wasm_wasm_over_ts: w('wasm') - w('ts'),
+    header_calls_per_stream: HEADER_CALLS_PER_STREAM,
+    header_call: { get: perCall('get'), has: perCall('has'), set: perCall('set') },
   };
 }

@@ -35,19 +35,11 @@ export class FetchedHeaders implements Headers {
   }
 
   get(name: string): string | null {
-    const key = lowerName(name);
-    let found: string | null = null;
-    for (let i = 0; i < this.#fields.length; i += 2) {
-      if (this.#fields[i] === key) {
-        found = found === null ? this.#fields[i + 1] as string : `${found}, ${this.#fields[i + 1] as string}`;
-      }
-    }
-    if (found === null) checkName(key, 'get');
-    return found;
+    return this.#find(name, 'get');
   }
 
   has(name: string): boolean {
-    return this.get(name) !== null;
+    return this.#find(name, 'has') !== null;
   }
 
   getSetCookie(): string[] {
@@ -94,6 +86,22 @@ export class FetchedHeaders implements Headers {
     return 'Headers';
   }
 
+  // The values of `name` joined by ", " (null: none); an invalid name throws, as in the standard
+  // (checked only when nothing matched: the list holds valid names alone).
+  #find(name: string, method: string): string | null {
+    const key = String(name).toLowerCase();
+    let found: string | null = null;
+    for (let i = 0; i < this.#fields.length; i += 2) {
+      if (this.#fields[i] === key) {
+        found = found === null ? this.#fields[i + 1] as string : `${found}, ${this.#fields[i + 1] as string}`;
+      }
+    }
+    if (found === null && HTTP_TOKEN.exec(key) === null) {
+      throw new TypeError(`Headers.${method}: invalid header name ${JSON.stringify(name)}`);
+    }
+    return found;
+  }
+
   // Names in order, the values of a repeated name joined by ", " — except set-cookie's, one
   // entry each.
   #sortedFields(): [string, string][] {
@@ -110,14 +118,6 @@ export class FetchedHeaders implements Headers {
     this.#sorted = sorted;
     return sorted;
   }
-}
-
-function lowerName(name: string): string {
-  return String(name).toLowerCase();
-}
-
-function checkName(name: string, method: string): void {
-  if (HTTP_TOKEN.exec(name) === null) throw new TypeError(`Headers.${method}: invalid header name ${JSON.stringify(name)}`);
 }
 
 function immutable(method: string): never {

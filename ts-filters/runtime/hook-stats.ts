@@ -44,16 +44,12 @@ function bufferFor(binding: NativeBinding, length: number): Float64Array {
 /** The stats clock of `binding`'s environment: microseconds, any origin. */
 export type StatsClock = () => number;
 
-let clockBinding: NativeBinding | undefined;
-let clock: StatsClock = () => 0;
+let captured: { readonly binding: NativeBinding; readonly clock: StatsClock } | undefined;
 
 /** `binding.monotonicMicros`, captured (the same function for every stream of an environment). */
 export function statsClock(binding: NativeBinding): StatsClock {
-  if (binding !== clockBinding) {
-    clockBinding = binding;
-    clock = binding.monotonicMicros;
-  }
-  return clock;
+  if (captured?.binding !== binding) captured = { binding, clock: binding.monotonicMicros };
+  return captured.clock;
 }
 
 /** What a filter's hooks did on one stream (kept on its context: no allocation per stream). */

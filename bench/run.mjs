@@ -8,7 +8,10 @@
 // checks (wrong status, wrong x-request-id behaviour, a blocked command not refused, errors in the host log).
 //
 // Options (flags or env): --script-only, --body-only, --async-only, --http-only, --network-only,
-//   --soak-only, --source-maps-only, --hot-reload-only, --proxy-wasm-only, --header-calls-only (combinable), --quick (a short smoke run), BENCH_SCRIPT_STREAMS, BENCH_SCRIPT_WARMUP,
+//   --soak-only, --source-maps-only, --hot-reload-only, --proxy-wasm-only, --instructions-only,
+//   --header-calls-only
+//   (combinable), --quick (a short smoke run), BENCH_INSTR_STREAMS, BENCH_INSTR_WARMUP, BENCH_INSTR_RUNS,
+//   BENCH_SCRIPT_STREAMS, BENCH_SCRIPT_WARMUP,
 //   BENCH_SCRIPT_RUNS, BENCH_HTTP_RUNS, BENCH_HTTP_SECONDS, BENCH_NET_RUNS, BENCH_NET_REQUESTS,
 //   BENCH_NET_PIPELINED_REQUESTS, BENCH_SOAK_REQUESTS, BENCH_SOAK_ONLY (example keys, comma-separated).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -19,6 +22,7 @@ import { bodyBench } from './lib/body.mjs';
 import { headerCallsBench } from './lib/header-calls.mjs';
 import { hotReloadBench } from './lib/hot-reload.mjs';
 import { httpBench } from './lib/http.mjs';
+import { instructionsBench } from './lib/instructions.mjs';
 import { networkBench } from './lib/network.mjs';
 import { proxyWasmBench } from './lib/proxy-wasm.mjs';
 import { scriptedBench } from './lib/scripted.mjs';
@@ -36,7 +40,8 @@ const LEAK_LIMIT_KIB_PER_1E5 = { heap: 1024, allocated: 4096 };
 
 const PARTS = { '--script-only': 'scripted', '--body-only': 'body', '--async-only': 'async', '--http-only': 'http',
   '--network-only': 'network', '--soak-only': 'soak', '--source-maps-only': 'sourceMaps',
-  '--hot-reload-only': 'hotReload', '--proxy-wasm-only': 'proxyWasm', '--header-calls-only': 'headerCalls' };
+  '--hot-reload-only': 'hotReload', '--proxy-wasm-only': 'proxyWasm', '--instructions-only': 'instructions',
+  '--header-calls-only': 'headerCalls' };
 const argv = new Set(process.argv.slice(2));
 for (const arg of argv) {
   if (!(arg in PARTS) && arg !== '--quick') {
@@ -60,6 +65,12 @@ const settings = {
     streams: envInt('BENCH_SCRIPT_STREAMS', quick ? 5000 : 50000),
     warmup: envInt('BENCH_SCRIPT_WARMUP', quick ? 1000 : 5000),
     runs: envInt('BENCH_SCRIPT_RUNS', quick ? 3 : 7),
+  },
+  instructions: {
+    // Under callgrind: warmup runs uninstrumented (fast), measured streams ~100× slower than native.
+    streams: envInt('BENCH_INSTR_STREAMS', quick ? 1000 : 5000),
+    warmup: envInt('BENCH_INSTR_WARMUP', quick ? 5000 : 20000),
+    runs: envInt('BENCH_INSTR_RUNS', quick ? 1 : 2),
   },
   body: {
     // Streams per run shrink with the body so each run takes about as long.
@@ -132,7 +143,8 @@ for (const file of [hostBin, path.join(releaseDir, 'libenvoy_ts.so'), path.join(
 
 const started = Date.now();
 const report = { date: new Date().toISOString(), machine: machineInfo(), settings, scripted: null, body: null, async: null,
-  http: null, network: null, soak: null, source_maps: null, hot_reload: null, proxy_wasm: null, header_calls: null, failures: [] };
+  http: null, network: null, soak: null, source_maps: null, hot_reload: null, proxy_wasm: null, instructions: null, header_calls: null,
+  failures: [] };
 log(`machine: ${report.machine.nproc} CPUs (${report.machine.cpu_model}), ${report.machine.kernel}, ` +
     `commit ${report.machine.git_commit?.slice(0, 12)}${report.machine.git_dirty ? ' (dirty)' : ''}`);
 
@@ -156,6 +168,9 @@ if (runs('soak')) report.soak = await part('soak', () => soakBench(settings.soak
 if (runs('sourceMaps')) report.source_maps = await part('source maps', () => sourceMapsBench(settings.sourceMaps));
 if (runs('hotReload')) report.hot_reload = await part('hot reload', () => hotReloadBench(settings.hotReload));
 if (runs('proxyWasm')) report.proxy_wasm = await part('proxy-wasm', () => proxyWasmBench(settings.proxyWasm));
+if (runs('instructions')) {
+  report.instructions = await part('instructions', () => instructionsBench(settings.instructions));
+}
 if (runs('headerCalls')) report.header_calls = await part('header calls', () => headerCallsBench(settings.headerCalls));
 report.duration_s = Math.round((Date.now() - started) / 100) / 10;
 
@@ -477,6 +492,38 @@ if (report.proxy_wasm) {
         'deleted in the module (proxy_on_context_create, proxy_on_done, proxy_on_log, proxy_on_delete, where the SDK ' +
         'builds its debug lines whether or not they are logged), both headers callbacks, and the response body ' +
         'crossing into JavaScript for the module\'s body callback (the TypeScript twin has no body hook).',
+    ],
+  });
+}
+
+if (report.instructions) {
+  const ins = report.instructions;
+  const { scripted, async } = ins.groups;
+  const rows = (part, group) => Object.values(group).map((c, i) => [i === 0 ? part : '', c.label,
+    fmt.int(c.instructions_per_stream), c.runs_instructions_per_stream.map(fmt.int).join(', '),
+    c === group.none ? '—' : fmt.int(c.instructions_per_stream - group.none.instructions_per_stream)]);
+  sections.push({
+    title: `Instruction counts (callgrind over the scripted mode, measured streams only, all host threads): ` +
+      `instructions per stream, the lowest of ${ins.runs} interleaved runs × ${fmt.int(ins.streams_per_configuration)} ` +
+      `streams per configuration after ${fmt.int(ins.warmup_streams)} of warmup`,
+    header: ['part', 'configuration', 'instructions/stream', 'per run', 'over the host alone'],
+    rows: [...rows('scripted (crossing)', scripted), ...rows('async resume, fetch', async),
+      ...rows('proxy-wasm', ins.groups.proxyWasm)],
+    notes: [
+      `Crossing per hook = (TS − baseline) / 2 = **${fmt.int(ins.crossing_per_hook)} instructions** ` +
+        `(${fmt.int(ins.crossing_per_hook_without_budget)} with the CPU budget off); TS filter cost / native ` +
+        `baseline filter cost = ${fmt.fixed(ins.filter_cost_ratio_ts_over_baseline)}.`,
+      `Async resume: settling in the hook adds ${fmt.int(ins.async_in_hook_over_sync)} instructions to a sync hook; ` +
+        `the scheduler path ${fmt.int(ins.async_scheduler_over_in_hook)} more; TS scheduler resume / native round ` +
+        `trip (filter cost) = ${fmt.fixed(ins.async_filter_cost_ratio_scheduled, 1)}; a ctx.offload round trip ` +
+        `${fmt.int(ins.async_offload_over_scheduler)} over the scheduler path.`,
+      `A ctx.fetch round trip (fetch-json − resume-sync: the callout through the host's cluster over a kept-alive ` +
+        `connection, the response's status and JSON body read in JS, the stream resumed) adds ` +
+        `**${fmt.int(ins.fetch_round_trip)} instructions** per stream.`,
+      `One header filter three ways: filter cost / native baseline = ${fmt.fixed(ins.proxy_wasm_filter_cost_ratio_ts, 1)} ` +
+        `for TypeScript, ${fmt.fixed(ins.proxy_wasm_filter_cost_ratio_wasm, 1)} for the proxy-wasm module, which costs ` +
+        `${fmt.int(ins.proxy_wasm_wasm_over_ts)} instructions per stream more than its TypeScript twin.`,
+      `${ins.valgrind}; kernel work (system calls, wake-ups) is not counted.`,
     ],
   });
 }

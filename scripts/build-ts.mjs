@@ -152,7 +152,7 @@ async function main() {
     });
     // The embedding's main script gets a builtin-only require and no module object: everything
     // else must be bundled, and the entry must export nothing.
-    const allowed = new Set(['crypto', 'fs', 'inspector', 'module', 'path', 'timers', 'url', 'util', 'worker_threads']);
+    const allowed = new Set(['crypto', 'fs', 'inspector', 'module', 'path', 'stream', 'timers', 'url', 'util', 'worker_threads']);
     const output = Object.values(metafile.outputs)[0];
     const bad = output.imports.filter((i) => i.external && !allowed.has(i.path)).map((i) => `require('${i.path}')`);
     if (output.exports.length > 0) bad.push(`exports ${output.exports.join(', ')}`);

@@ -102,12 +102,12 @@ unshare --mount --propagation private --pid --fork sh -ec "
   mount -t tmpfs tmpfs '$work/merged/dev/shm'
   mount -t tmpfs tmpfs '$work/merged/tmp'
   chroot '$work/merged' /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    CI=true LANG=C.UTF-8 \${NODE_EXTRA_CA_CERTS:+NODE_EXTRA_CA_CERTS=\$NODE_EXTRA_CA_CERTS} sh /work/command.sh
+    CI=true LANG=C.UTF-8 \${NODE_EXTRA_CA_CERTS:+NODE_EXTRA_CA_CERTS=\$NODE_EXTRA_CA_CERTS} bash /work/command.sh
   if [ -n '$copy_from' ]; then mkdir -p '$copy_to' && cp -a '$work/merged/work/envoy-ts/$copy_from/.' '$copy_to/'; fi
 " 2>&1 | tee "$work/output.log"
 status=${PIPESTATUS[0]}
 set -e
 seconds=$(( $(date +%s) - started ))
 say "exit $status after $seconds s"
-[ -z "$record" ] || write_summary >"$record"
+[ -z "$record" ] || { mkdir -p "$(dirname "$record")" && write_summary >"$record"; }
 exit $status

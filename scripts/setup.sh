@@ -15,7 +15,7 @@ say() { printf '[setup] %s\n' "$*"; }
 build_packages=(
   cmake g++ make pkg-config
   libuv1-dev libevent-dev libhttp-parser-dev libyaml-cpp-dev libgoogle-perftools-dev
-  wrk redis-server redis-tools
+  wrk redis-server redis-tools valgrind
   patchelf
   bazel-bootstrap bazel-rules-cc bazel-rules-java
 )

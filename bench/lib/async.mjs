@@ -51,7 +51,7 @@ export const ASYNC_CONFIGS = [
 
 const header = (list, name) => (list ?? []).find(([k]) => k.toLowerCase() === name)?.[1];
 
-function scenario(config, repeat, warmup) {
+export function scenario(config, repeat, warmup) {
   return {
     filters: config.filters,
     requests: [{ headers: { ':method': 'GET', ':path': '/bench', ':authority': 'bench.local' }, body: '' }],
@@ -61,7 +61,7 @@ function scenario(config, repeat, warmup) {
   };
 }
 
-function check(where, config, result) {
+export function check(where, config, result) {
   const fail = (what) => { throw new BenchFailure(`${where}: ${what}: ${JSON.stringify(result).slice(0, 500)}`); };
   if (result.local_reply || result.reset) fail('expected the upstream to answer');
   if (result.upstream_request_headers == null) fail('the request never reached the upstream');

@@ -7,7 +7,7 @@ import path from 'node:path';
 
 import { httpProxyYaml } from '../../test/support/proxy-config.mjs';
 import { REQUEST_ID } from './scripted.mjs';
-import { BenchFailure, cpuSeconds, errorLines, examplesBundle, freePort, hostBin, log, median, releaseDir, rssKiB, run,
+import { BenchFailure, aptInstall, cpuSeconds, errorLines, examplesBundle, freePort, hostBin, log, median, releaseDir, rssKiB, run,
   sleep } from './util.mjs';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -35,24 +35,9 @@ function findNginx() {
 }
 
 async function ensureNginx() {
-  let nginx = findNginx();
-  if (nginx) return nginx;
-  if (process.getuid?.() !== 0) {
-    log('nginx is not installed and this is not root: cannot install nginx-light');
-    return null;
-  }
-  // policy-rc.d / RUNLEVEL=1 keep the package's service from being started: only our instance runs.
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', RUNLEVEL: '1' };
-  for (const update of [false, true]) {
-    if (update) await run('apt-get', ['update', '-qq'], { env, timeoutMs: 180000 });
-    log('installing the upstream: apt-get install -y nginx-light');
-    const out = await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'nginx-light'],
-      { env, timeoutMs: 300000 });
-    nginx = findNginx();
-    if (nginx) return nginx;
-    log(`apt-get install nginx-light failed (exit ${out.code}): ${out.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  }
-  return null;
+  const found = findNginx();
+  if (found || !(await aptInstall('nginx-light', 'the upstream'))) return found;
+  return findNginx();
 }
 
 /** Answers 200 with `body` to any method on exactly `path` (nginx strings take no `$` or `'`). */

@@ -27,7 +27,7 @@ export const PROXY_WASM_CONFIGS = [
 
 const header = (list, name) => (list ?? []).filter(([k]) => k.toLowerCase() === name).map(([, v]) => v);
 
-function scenario(config, repeat, warmup) {
+export function scenario(config, repeat, warmup) {
   return {
     filters: config.filters,
     requests: [{ headers: { ':method': 'GET', ':path': '/bench', ':authority': 'bench.local' }, body: '' }],
@@ -37,7 +37,7 @@ function scenario(config, repeat, warmup) {
   };
 }
 
-function check(where, config, result) {
+export function check(where, config, result) {
   const fail = (what) => { throw new BenchFailure(`${where}: ${what}: ${JSON.stringify(result).slice(0, 500)}`); };
   if (result.local_reply || result.reset) fail('expected the upstream to answer');
   if (header(result.response_headers, ':status')[0] !== '200' || result.response_body !== 'ok') fail('expected 200 ok');

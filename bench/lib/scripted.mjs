@@ -27,8 +27,8 @@ export const SCRIPT_CONFIGS = [
     filters: [{ module: 'envoy_ts', filter_name: 'chain', config: tsNoBudgetConfig }] },
 ];
 
-const upstreamResponse = { headers: { ':status': '200', 'content-type': 'text/plain' }, body: 'ok' };
-const request = (withId) => ({
+export const upstreamResponse = { headers: { ':status': '200', 'content-type': 'text/plain' }, body: 'ok' };
+export const request = (withId) => ({
   headers: { ':method': 'GET', ':path': '/bench', ':authority': 'bench.local', ...(withId ? { 'x-request-id': REQUEST_ID } : {}) },
   body: '',
 });
@@ -38,17 +38,17 @@ const header = (list, name) => (list ?? []).find(([k]) => k.toLowerCase() === na
 export const TASKSET = '/usr/bin/taskset';
 
 /** Runs one scenario through `envoy-ts-host --script` (1 worker; with `cpu`, the host is pinned
- *  to that CPU by taskset, threads and all); resolves with the host's parsed output. Throws
- *  BenchFailure on an unclean exit or an error line in the host's log. */
-export async function runScenario(dir, name, scenario, { timeoutMs, cpu } = {}) {
+ *  to that CPU by taskset, threads and all; with `wrapper` ({argv, label}), the host runs under
+ *  that command); resolves with the host's parsed output. Throws BenchFailure on an unclean exit
+ *  or an error line in the host's log. */
+export async function runScenario(dir, name, scenario, { timeoutMs, cpu, wrapper } = {}) {
   const file = path.join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(scenario));
   const env = { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: releaseDir };
-  const host = [hostBin, '--script', file, '--concurrency', '1', '-l', 'warn'];
-  const out = cpu === undefined
-    ? await run(host[0], host.slice(1), { env, timeoutMs })
-    : await run(TASKSET, ['-c', String(cpu), ...host], { env, timeoutMs });
-  const where = cpu === undefined ? `scripted ${name}` : `scripted ${name} (taskset -c ${cpu})`;
+  const prefix = wrapper ?? (cpu === undefined ? undefined : { argv: [TASKSET, '-c', String(cpu)], label: `taskset -c ${cpu}` });
+  const command = [...(prefix?.argv ?? []), hostBin, '--script', file, '--concurrency', '1', '-l', 'warn'];
+  const out = await run(command[0], command.slice(1), { env, timeoutMs });
+  const where = prefix === undefined ? `scripted ${name}` : `scripted ${name} (${prefix.label})`;
   if (out.code !== 0) {
     throw new BenchFailure(`${where}: host exited ${out.code ?? out.signal}\n${out.stderr.slice(-2000)}`);
   }
@@ -89,7 +89,7 @@ export function summarize(config, samples) {
 }
 
 /** Checks one stream result; `sent` is the id the request carried (null: none). */
-function checkResult(where, config, result, sent) {
+export function checkResult(where, config, result, sent) {
   const fail = (what) => { throw new BenchFailure(`${where}: ${what}: ${JSON.stringify(result)}`); };
   if (result.local_reply || result.reset) fail('expected the upstream to answer (got a local reply/reset)');
   if (header(result.response_headers, ':status') !== '200') fail('expected :status 200');

@@ -65,6 +65,27 @@ export function cpuSeconds(pid) {
 }
 const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
+/**
+ * Installs a Debian package the bench needs (`what` it is for) with apt-get, as root (else it
+ * says so); `apt-get update` first only if the install fails. Resolves whether it installed. The
+ * package's services are never started (RUNLEVEL=1): only the bench's own instances run.
+ */
+export async function aptInstall(pkg, what) {
+  if (process.getuid?.() !== 0) {
+    log(`${pkg} (${what}) is not installed and this is not root: cannot install it`);
+    return false;
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', RUNLEVEL: '1' };
+  for (const update of [false, true]) {
+    if (update) await run('apt-get', ['update', '-qq'], { env, timeoutMs: 180000 });
+    log(`installing ${what}: apt-get install -y ${pkg}`);
+    const out = await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', pkg], { env, timeoutMs: 300000 });
+    if (out.code === 0) return true;
+    log(`apt-get install ${pkg} failed (exit ${out.code}): ${out.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  }
+  return false;
+}
+
 /** Log lines at error/critical level in the conformance host's output. */
 export function errorLines(output) {
   return output.split('\n').filter((line) => /\]\[(error|critical)\]\[/.test(line));

@@ -65,6 +65,16 @@ napi_value requestResume(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+napi_value wantStreamEnd(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  StreamHost* stream = args.stream();
+  if (stream == nullptr) {
+    return nullptr;
+  }
+  stream->wantEnd();
+  return undefinedValue(env);
+}
+
 napi_value log(napi_env env, napi_callback_info info) {
   Args args(env, info);
   uint32_t level = 0;
@@ -401,6 +411,19 @@ napi_value setStatsBuffer(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+// (Uint32Array): the runtime's crossing frame (CrossingFrame slots).
+napi_value setCrossingFrame(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  uint32_t* frame = nullptr;
+  size_t count = 0;
+  if (!args.uint32s(0, frame, count) || count < CrossingFrame::kLength) {
+    args.throwTypeError("expected a Uint32Array of the crossing frame's slots");
+    return nullptr;
+  }
+  args.bridge().setCrossingFrame(args.value(0), frame);
+  return undefinedValue(env);
+}
+
 napi_value environmentBroken(napi_env env, napi_callback_info info) {
   Args args(env, info);
   args.bridge().environmentBroken();
@@ -483,8 +506,11 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
       {"setDispatcher", nullptr, setDispatcher, nullptr, nullptr, nullptr, napi_default, data},
       {"sendLocalReply", nullptr, sendLocalReply, nullptr, nullptr, nullptr, napi_default, data},
       {"requestResume", nullptr, requestResume, nullptr, nullptr, nullptr, napi_default, data},
+      {"wantStreamEnd", nullptr, wantStreamEnd, nullptr, nullptr, nullptr, napi_default, data},
       {"metric", nullptr, metric, nullptr, nullptr, nullptr, napi_default, data},
       {"setStatsBuffer", nullptr, setStatsBuffer, nullptr, nullptr, nullptr, napi_default, data},
+      {"setCrossingFrame", nullptr, setCrossingFrame, nullptr, nullptr, nullptr, napi_default,
+       data},
       {"setWatchSlots", nullptr, setWatchSlots, nullptr, nullptr, nullptr, napi_default, data},
       {"environmentBroken", nullptr, environmentBroken, nullptr, nullptr, nullptr, napi_default,
        data},

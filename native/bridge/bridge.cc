@@ -120,7 +120,7 @@ void Bridge::setDispatcher(Napi::Object dispatcher) {
   bundle_of_ = ref("bundleOf");
   unload_config_ = ref("unloadConfig");
   describe_metrics_ = ref("describeMetrics");
-  body_hooks_ = ref("bodyHooks");
+  hook_mask_ = ref("hookMask");
   fail_open_ = ref("failOpen");
   on_hook_ = ref("onHook");
   on_network_hook_ = ref("onNetworkHook");
@@ -273,15 +273,15 @@ void Bridge::noteRevision(uint64_t config_id, uint64_t revision) {
   }
 }
 
-uint32_t Bridge::bodyHooks(uint64_t config_id) {
+uint32_t Bridge::hookMask(uint64_t config_id) {
   Napi::HandleScope scope(env_);
   napi_value args[1] = {Napi::Number::New(env_, static_cast<double>(config_id))};
   napi_value result = nullptr;
   uint32_t hooks = 0;
-  if (callDispatcher(body_hooks_, 1, args, &result, "bodyHooks") != CallResult::Ok ||
+  if (callDispatcher(hook_mask_, 1, args, &result, "hookMask") != CallResult::Ok ||
       napi_get_value_uint32(env_, result, &hooks) != napi_ok) {
-    // Unknown: calling JS for every chunk is always correct.
-    return BodyHooks::kRequest | BodyHooks::kResponse;
+    // Unknown: calling JS for every hook is always correct.
+    return kAllHooks;
   }
   return hooks;
 }
@@ -418,40 +418,55 @@ HookOutcome Bridge::toOutcome(CallResult call, napi_value result) {
   return static_cast<HookOutcome>(code);
 }
 
-HookOutcome Bridge::runHook(uint64_t config_id, StreamRef ref, HookKind hook, bool end_of_stream,
+HookOutcome Bridge::runHook(uint64_t config_id, StreamRef ref, HookKind hook, uint32_t flags,
                             uint64_t route_config_id) {
-  return callHook(on_hook_, "onHook", config_id, ref, static_cast<uint32_t>(hook), end_of_stream,
-                  route_config_id);
+  if (frame_ == nullptr) {
+    runtime::log(LogLevel::Error, "the runtime registered no crossing frame");
+    return HookOutcome::Failed;
+  }
+  frame_[CrossingFrame::kConfigId] = static_cast<uint32_t>(config_id);
+  frame_[CrossingFrame::kHook] = static_cast<uint32_t>(hook);
+  frame_[CrossingFrame::kFlags] = flags;
+  frame_[CrossingFrame::kRouteConfigId] = static_cast<uint32_t>(route_config_id);
+  return callStreamEntry(on_hook_, "onHook", ref);
 }
 
-void Bridge::completeStream(uint64_t config_id, StreamRef ref) {
+HookOutcome Bridge::callStreamEntry(napi_ref function, const char* what, StreamRef ref) {
   if (!jsUsable()) {
-    return;
+    return HookOutcome::Failed;
   }
+  frame_[CrossingFrame::kSlot] = ref.slot;
+  frame_[CrossingFrame::kGen] = ref.gen;
+  frame_[CrossingFrame::kStatsRecords] = 0;
+  // The stream may complete during the call (a local reply), closing its entry; its object lives
+  // until the call returns (Envoy destroys no filter while one of its hooks runs).
+  StreamTable::Entry* entry = streams_.find(ref.slot, ref.gen);
+  StreamHost* stream = entry == nullptr ? nullptr : entry->http();
   Napi::HandleScope scope(env_);
-  napi_value args[6] = {Napi::Number::New(env_, static_cast<double>(config_id)),
-                        Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
-                        Napi::Number::New(env_, static_cast<uint32_t>(HookKind::StreamComplete)),
-                        Napi::Boolean::New(env_, true), Napi::Number::New(env_, 0)};
   napi_value result = nullptr;
-  uint32_t triples = 0;
+  CallResult call;
   {
     ActiveCall active(streams_, ref);
-    if (callDispatcher(on_hook_, 6, args, &result, "onHook", ref) != CallResult::Ok ||
-        napi_get_value_uint32(env_, result, &triples) != napi_ok) {
-      return;
-    }
+    call = callDispatcher(function, 0, nullptr, &result, what, ref);
   }
-  StreamTable::Entry* entry = streams_.find(ref.slot, ref.gen);
-  if (entry == nullptr || stats_records_ == nullptr || triples * 3 > stats_length_) {
+  takeStats(stream);
+  return toOutcome(call, result);
+}
+
+void Bridge::takeStats(StreamHost* stream) {
+  const uint32_t triples = frame_[CrossingFrame::kStatsRecords];
+  if (triples == 0) {
     return;
   }
-  static const std::vector<std::string> kNoLabels;
+  frame_[CrossingFrame::kStatsRecords] = 0;
+  if (stream == nullptr || stats_records_ == nullptr || triples * 3 > stats_length_) {
+    return;
+  }
   for (size_t i = 0; i < triples * 3; i += 3) {
     const auto op = static_cast<uint32_t>(stats_records_[i + 1]);
-    if (op <= 3) {
-      entry->host->recordMetric(static_cast<uint32_t>(stats_records_[i]), static_cast<MetricOp>(op),
-                                static_cast<int64_t>(stats_records_[i + 2]), kNoLabels);
+    if (op <= static_cast<uint32_t>(MetricOp::Record)) {
+      stream->addStat(static_cast<uint32_t>(stats_records_[i]), static_cast<MetricOp>(op),
+                      static_cast<int64_t>(stats_records_[i + 2]));
     }
   }
 }
@@ -463,6 +478,15 @@ void Bridge::setWatchSlots(napi_value array, int32_t* slots) {
   // The reference keeps the array's memory (which does not move) alive.
   napi_create_reference(env_, array, 1, &watch_slots_ref_);
   owner_.watched().setSlots(slots);
+}
+
+void Bridge::setCrossingFrame(napi_value array, uint32_t* frame) {
+  if (frame_ref_ != nullptr) {
+    napi_delete_reference(env_, frame_ref_);
+  }
+  // The reference keeps the array (and its memory, which does not move) alive.
+  napi_create_reference(env_, array, 1, &frame_ref_);
+  frame_ = frame;
 }
 
 void Bridge::setStatsBuffer(napi_value array, const double* records, size_t length) {
@@ -477,24 +501,17 @@ void Bridge::setStatsBuffer(napi_value array, const double* records, size_t leng
 
 HookOutcome Bridge::runNetworkHook(uint64_t config_id, StreamRef ref, NetworkHookKind hook,
                                    bool end_of_stream) {
-  return callHook(on_network_hook_, "onNetworkHook", config_id, ref, static_cast<uint32_t>(hook),
-                  end_of_stream, 0);
-}
-
-HookOutcome Bridge::callHook(napi_ref function, const char* what, uint64_t config_id,
-                             StreamRef ref, uint32_t hook, bool end_of_stream,
-                             uint64_t route_config_id) {
   if (!jsUsable()) {
     return HookOutcome::Failed;
   }
   Napi::HandleScope scope(env_);
-  napi_value args[6] = {Napi::Number::New(env_, static_cast<double>(config_id)),
+  napi_value args[5] = {Napi::Number::New(env_, static_cast<double>(config_id)),
                         Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen),
-                        Napi::Number::New(env_, hook), Napi::Boolean::New(env_, end_of_stream),
-                        Napi::Number::New(env_, static_cast<double>(route_config_id))};
+                        Napi::Number::New(env_, static_cast<uint32_t>(hook)),
+                        Napi::Boolean::New(env_, end_of_stream)};
   napi_value result = nullptr;
   ActiveCall active(streams_, ref);
-  CallResult call = callDispatcher(function, 6, args, &result, what, ref);
+  CallResult call = callDispatcher(on_network_hook_, 5, args, &result, "onNetworkHook", ref);
   return toOutcome(call, result);
 }
 
@@ -589,15 +606,11 @@ void Bridge::fetchStreamEvent(StreamRef ref, uint64_t stream_id, FetchStreamEven
 int Bridge::callDepth() const { return owner_.callDepth(); }
 
 HookOutcome Bridge::resume(StreamRef ref) {
-  if (!jsUsable()) {
+  if (frame_ == nullptr) {
+    runtime::log(LogLevel::Error, "the runtime registered no crossing frame");
     return HookOutcome::Failed;
   }
-  Napi::HandleScope scope(env_);
-  napi_value args[2] = {Napi::Number::New(env_, ref.slot), Napi::Number::New(env_, ref.gen)};
-  napi_value result = nullptr;
-  ActiveCall active(streams_, ref);
-  CallResult call = callDispatcher(on_resume_, 2, args, &result, "onResume", ref);
-  return toOutcome(call, result);
+  return callStreamEntry(on_resume_, "onResume", ref);
 }
 
 }  // namespace envoy_ts::bridge

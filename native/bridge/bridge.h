@@ -54,8 +54,8 @@ class Bridge : public runtime::EnvironmentClient {
     std::vector<std::string> labels;  // label names
   };
   std::vector<MetricDeclaration> describeMetrics(uint64_t config_id);
-  // Which body hooks a loaded HTTP config's chain has (BodyHooks bits).
-  uint32_t bodyHooks(uint64_t config_id);
+  // Which hooks a loaded HTTP config's chain has (hookBit bits).
+  uint32_t hookMask(uint64_t config_id);
   // Whether a loaded config's failurePolicy is "open".
   bool failOpen(uint64_t config_id);
   void unloadConfig(uint64_t config_id);
@@ -72,13 +72,13 @@ class Bridge : public runtime::EnvironmentClient {
     return streams_.open(host, StreamTable::Kind::Network);
   }
   // Invalidates the stream for JS first, then (with `notify_js`) tells the runtime, which aborts
-  // pending work. Without it the runtime already let go (the StreamComplete hook does).
+  // pending work. Without it the runtime already let go (the StreamComplete hook does), or nothing
+  // waits for the stream's end (its state goes when its slot is used again).
   void closeStream(StreamRef ref, bool notify_js = true);
-  // The stream is complete: JS runs its end-of-stream hooks and drops it; the built-in stats it
-  // leaves in the stats buffer are recorded on the stream (before Envoy deletes it).
-  void completeStream(uint64_t config_id, StreamRef ref);
-  // `route_config_id`: the stream's per-route config (0 for none), read on its first hook.
-  HookOutcome runHook(uint64_t config_id, StreamRef ref, HookKind hook, bool end_of_stream,
+  // `flags`: HookFlags. `route_config_id`: the stream's per-route config (0 for none), given on
+  // its first call. The built-in stats the call leaves go to the stream (StreamHost::addStat).
+  // StreamComplete: JS runs its end-of-stream hooks and drops the stream (outcome Continue).
+  HookOutcome runHook(uint64_t config_id, StreamRef ref, HookKind hook, uint32_t flags,
                       uint64_t route_config_id);
   HookOutcome runNetworkHook(uint64_t config_id, StreamRef ref, NetworkHookKind hook,
                              bool end_of_stream);
@@ -107,8 +107,10 @@ class Bridge : public runtime::EnvironmentClient {
   // ---- For the binding functions ----
   StreamTable& streams() { return streams_; }
   void setDispatcher(Napi::Object dispatcher);
-  // The runtime's Float64Array for completing streams' stats ([index, op, value] triples).
+  // The runtime's Float64Array for streams' stats ([index, op, value] triples).
   void setStatsBuffer(napi_value array, const double* records, size_t length);
+  // The runtime's crossing frame (CrossingFrame slots): a Uint32Array whose memory does not move.
+  void setCrossingFrame(napi_value array, uint32_t* frame);
   // The runtime's own code keeps failing here (binding.environmentBroken).
   void environmentBroken() { owner_.markBroken(runtime::Environment::Broken::RuntimeFailing); }
   // The runtime's Int32Array of watch slots (runtime::WatchSlot), for the CPU watchdog.
@@ -142,9 +144,11 @@ class Bridge : public runtime::EnvironmentClient {
   // Whether JavaScript may still run here: a broken environment (runtime::Environment::Broken)
   // runs none, and once retired it is not even attached to a thread.
   bool jsUsable() const { return owner_.broken() == runtime::Environment::Broken::No; }
-  // onHook / onNetworkHook: (configId, slot, gen, hook, endOfStream[, routeConfigId]).
-  HookOutcome callHook(napi_ref function, const char* what, uint64_t config_id, StreamRef ref,
-                       uint32_t hook, bool end_of_stream, uint64_t route_config_id);
+  // Calls onHook() or onResume() for `ref` with the crossing frame as written (slot and gen are
+  // filled in), then hands the stream the stats the call left.
+  HookOutcome callStreamEntry(napi_ref function, const char* what, StreamRef ref);
+  // The stats triples a call left (CrossingFrame::kStatsRecords) go to its stream.
+  void takeStats(StreamHost* stream);
 
   napi_env env_;
   runtime::Environment& owner_;
@@ -155,7 +159,7 @@ class Bridge : public runtime::EnvironmentClient {
   napi_ref bundle_of_ = nullptr;
   napi_ref unload_config_ = nullptr;
   napi_ref describe_metrics_ = nullptr;
-  napi_ref body_hooks_ = nullptr;
+  napi_ref hook_mask_ = nullptr;
   napi_ref fail_open_ = nullptr;
   napi_ref on_hook_ = nullptr;
   napi_ref on_network_hook_ = nullptr;
@@ -177,6 +181,8 @@ class Bridge : public runtime::EnvironmentClient {
   napi_ref stats_buffer_ref_ = nullptr;
   const double* stats_records_ = nullptr;
   size_t stats_length_ = 0;
+  napi_ref frame_ref_ = nullptr;
+  uint32_t* frame_ = nullptr;
 };
 
 }  // namespace envoy_ts::bridge

@@ -43,10 +43,28 @@ enum class BufferKind : uint32_t { Read = 0, Write = 1 };
 // What Dispatcher.onFetchStream reports for a streaming callout.
 enum class FetchStreamEvent : uint32_t { Headers = 0, Data = 1, Trailers = 2, Complete = 3, Reset = 4 };
 
-// Bits of Dispatcher.bodyHooks: which directions' body hooks a chain has.
-struct BodyHooks {
-  static constexpr uint32_t kRequest = 1;
-  static constexpr uint32_t kResponse = 2;
+// Bits of Dispatcher.hookMask: which hooks a chain has.
+constexpr uint32_t hookBit(HookKind hook) { return 1u << static_cast<uint32_t>(hook); }
+constexpr uint32_t kAllHooks = (1u << 7) - 1;
+
+// Flags of a hook call (CrossingFrame::kFlags).
+struct HookFlags {
+  static constexpr uint32_t kEndOfStream = 1;
+  // StreamComplete: the response had started (its headers went through the filter).
+  static constexpr uint32_t kResponseStarted = 2;
+};
+
+// Slots of an environment's crossing frame (binding.setCrossingFrame): the arguments of
+// Dispatcher.onHook() and onResume(), written before the call, and what the call left.
+struct CrossingFrame {
+  static constexpr uint32_t kConfigId = 0;
+  static constexpr uint32_t kSlot = 1;
+  static constexpr uint32_t kGen = 2;
+  static constexpr uint32_t kHook = 3;
+  static constexpr uint32_t kFlags = 4;          // HookFlags
+  static constexpr uint32_t kRouteConfigId = 5;  // a stream's first call only (0: none)
+  static constexpr uint32_t kStatsRecords = 6;   // out: stats triples left in the stats buffer
+  static constexpr uint32_t kLength = 8;
 };
 
 // What bufferWholeBody answers.

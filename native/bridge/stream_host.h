@@ -53,6 +53,12 @@ using ScalarValue = std::variant<std::string_view, double, bool>;
 // An HTTP stream.
 class StreamHost : public HostBase {
  public:
+  // The stream's built-in stats, as a call into JS left them: summed until the stream completes.
+  virtual void addStat(uint32_t index, MetricOp op, int64_t value) = 0;
+  // JS must hear of the stream's end (Dispatcher.onHook(StreamComplete), or onDestroy) even if the
+  // chain has no onStreamComplete: something of the stream waits for it (binding.wantStreamEnd).
+  virtual void wantEnd() = 0;
+
   // Value number `index` of `name` (lowercase) and the number of values. The view is valid until
   // the next call on this stream. False when the map or the value does not exist.
   virtual bool getHeader(HeaderMapKind map, std::string_view name, size_t index,

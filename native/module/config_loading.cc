@@ -119,7 +119,7 @@ std::optional<LoadedConfig> loadFilterConfig(std::string_view filter_name, std::
       bundle = bridge.bundleOf(loaded.id);
       declared = bridge.describeMetrics(loaded.id);
       if (kind == bridge::ConfigKind::Http) {
-        loaded.body_hooks = bridge.bodyHooks(loaded.id);
+        loaded.hooks = bridge.hookMask(loaded.id);
       }
       if (kind != bridge::ConfigKind::Route) {
         loaded.fail_open = bridge.failOpen(loaded.id);
@@ -151,8 +151,8 @@ std::optional<LoadedConfig> loadFilterConfig(std::string_view filter_name, std::
   }
   const bool watch = bundle && bundle->watch;
   if (watch && kind == bridge::ConfigKind::Http) {
-    // A reloaded version may add body hooks: every chunk goes to JavaScript (correct for any chain).
-    loaded.body_hooks = bridge::BodyHooks::kRequest | bridge::BodyHooks::kResponse;
+    // A reloaded version may add hooks: every hook goes to JavaScript (correct for any chain).
+    loaded.hooks = bridge::kAllHooks;
   }
   // Every environment compiles the source validated here, not what the file holds when it loads.
   registry.add(loaded.id, {std::move(json), static_cast<uint32_t>(kind),

@@ -28,7 +28,7 @@ using MetricDefiner =
 struct LoadedConfig {
   uint64_t id;  // runtime::ConfigRegistry id, shared by every environment
   std::vector<DefinedMetric> metrics;
-  uint32_t body_hooks = 0;  // bridge::BodyHooks bits (HTTP configs)
+  uint32_t hooks = 0;       // bridge::hookBit bits: the chain's hooks (HTTP configs)
   bool fail_open = false;   // failurePolicy "open" (HTTP and network configs)
 };
 

@@ -53,7 +53,7 @@ envoy_dynamic_module_on_http_filter_config_new(
     return nullptr;
   }
   return new HttpFilterConfig{loaded->id, config_envoy, std::move(loaded->metrics),
-                              loaded->body_hooks, loaded->fail_open};
+                              loaded->hooks, loaded->fail_open};
 }
 
 extern "C" void envoy_dynamic_module_on_http_filter_config_destroy(

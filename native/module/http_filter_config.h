@@ -13,7 +13,7 @@ struct HttpFilterConfig {
   uint64_t id;  // runtime::ConfigRegistry id, shared by every environment
   envoy_dynamic_module_type_http_filter_config_envoy_ptr envoy;
   std::vector<DefinedMetric> metrics;
-  uint32_t body_hooks;  // bridge::BodyHooks bits: which directions' body hooks the chain has
+  uint32_t hooks;       // bridge::hookBit bits: which hooks the chain has
   bool fail_open;       // failurePolicy "open"
 };
 

@@ -16,6 +16,8 @@ envoy_dynamic_module_type_http_header_type toEnvoy(bridge::HeaderMapKind map) {
   return static_cast<envoy_dynamic_module_type_http_header_type>(map);
 }
 
+uint32_t endFlag(bool end_of_stream) { return end_of_stream ? bridge::HookFlags::kEndOfStream : 0; }
+
 }  // namespace
 
 HttpStream::HttpStream(const HttpFilterConfig& config,
@@ -38,7 +40,7 @@ HttpStream::~HttpStream() {
 // each chunk is held with flow control or buffered.
 envoy_dynamic_module_type_on_http_filter_request_headers_status
 HttpStream::onRequestHeaders(bool end_of_stream) {
-  HookOutcome outcome = runHook(HookKind::RequestHeaders, end_of_stream);
+  HookOutcome outcome = runHook(HookKind::RequestHeaders, endFlag(end_of_stream));
   if (outcome == HookOutcome::Failed) {
     failClosed();
   }
@@ -50,7 +52,8 @@ HttpStream::onRequestHeaders(bool end_of_stream) {
 
 envoy_dynamic_module_type_on_http_filter_response_headers_status
 HttpStream::onResponseHeaders(bool end_of_stream) {
-  HookOutcome outcome = runHook(HookKind::ResponseHeaders, end_of_stream);
+  response_started_ = true;
+  HookOutcome outcome = runHook(HookKind::ResponseHeaders, endFlag(end_of_stream));
   if (outcome == HookOutcome::Failed) {
     failClosed();
   }
@@ -80,15 +83,15 @@ HttpStream::onResponseBody(bool end_of_stream) {
 
 int HttpStream::bodyStatus(bridge::BufferKind direction, bool end_of_stream) {
   BodyState& body = body_[static_cast<size_t>(direction)];
-  const bool request = direction == bridge::BufferKind::Read;
-  const uint32_t hooks_bit = request ? bridge::BodyHooks::kRequest : bridge::BodyHooks::kResponse;
-  if ((config_.body_hooks & hooks_bit) == 0 && !body.stopped && !body.whole) {
+  const HookKind hook =
+      direction == bridge::BufferKind::Read ? HookKind::RequestBody : HookKind::ResponseBody;
+  if (!crosses(hook, direction)) {
     // Nothing in JS looks at this chunk: pass it on without a crossing.
     body.flowed_unseen = true;
     return envoy_dynamic_module_type_on_http_filter_request_body_status_Continue;
   }
   body.in_body_hook = true;
-  HookOutcome outcome = runHook(request ? HookKind::RequestBody : HookKind::ResponseBody, end_of_stream);
+  HookOutcome outcome = runHook(hook, endFlag(end_of_stream));
   body.in_body_hook = false;
   switch (outcome) {
   case HookOutcome::Continue:
@@ -121,7 +124,7 @@ envoy_dynamic_module_type_on_http_filter_response_trailers_status HttpStream::on
 }
 
 bool HttpStream::trailersContinue(HookKind hook) {
-  HookOutcome outcome = runHook(hook, true);
+  HookOutcome outcome = runHook(hook, bridge::HookFlags::kEndOfStream);
   if (outcome == HookOutcome::Failed) {
     failClosed();
   }
@@ -129,23 +132,29 @@ bool HttpStream::trailersContinue(HookKind hook) {
   return outcome == HookOutcome::Continue;
 }
 
-bridge::HookOutcome HttpStream::runHook(HookKind hook, bool end_of_stream) {
-  const Phase phase = hook == HookKind::RequestHeaders || hook == HookKind::RequestBody ||
-                              hook == HookKind::RequestTrailers
-                          ? kRequest
-                          : kResponse;
-  return enter(phase, [&] {
+bridge::HookOutcome HttpStream::runHook(HookKind hook, uint32_t flags) {
+  const bool request = hook == HookKind::RequestHeaders || hook == HookKind::RequestBody ||
+                       hook == HookKind::RequestTrailers;
+  if (hook != HookKind::StreamComplete &&
+      !crosses(hook, request ? bridge::BufferKind::Read : bridge::BufferKind::Write)) {
+    return HookOutcome::Continue;
+  }
+  return enter(request ? kRequest : kResponse, [&] {
     if (!bridge_.hasConfig(config_.id)) {
+      if (hook == HookKind::StreamComplete) {
+        return HookOutcome::Continue;  // its hooks said so already
+      }
       runtime::log(runtime::LogLevel::Error, "this worker has no usable copy of filter config " +
                                                  std::to_string(config_.id));
       return HookOutcome::Failed;
     }
-    return bridge_.runHook(config_.id, ref_, hook, end_of_stream,
-                           hook == HookKind::RequestHeaders ? routeConfigId() : 0);
+    const uint64_t route_config_id = crossed_ ? 0 : routeConfigId();
+    crossed_ = true;
+    return bridge_.runHook(config_.id, ref_, hook, flags, route_config_id);
   });
 }
 
-// The per-route config of the stream's route, read when JS starts the stream.
+// The per-route config of the stream's route, given on the stream's first call into JS.
 uint64_t HttpStream::routeConfigId() {
   const auto* route = static_cast<const PerRouteConfig*>(
       envoy_dynamic_module_callback_get_most_specific_route_config(envoy_));
@@ -171,29 +180,44 @@ void HttpStream::applyResume(Phase phase, HookOutcome outcome) {
   }
 }
 
+// JS hears of the stream's end only when something there waits for it: an onStreamComplete hook,
+// a pending hook, or what asked with wantEnd (an abort signal, fetches). That call runs the
+// end-of-stream hooks while the stream's data can still be read, then JS drops the stream
+// (aborting what is pending), so closing needs no second call. The stats JS handed over are
+// recorded either way, while Envoy's stream is still there.
 void HttpStream::onStreamComplete() {
   if (closed_) {
     return;
   }
-  // One call: JS runs the end-of-stream hooks while the stream's data can still be read, hands
-  // over the stream's built-in stats, then drops the stream (aborting what is pending), so
-  // closing needs no second call.
-  enter(kRequest, [&] {
-    if (bridge_.hasConfig(config_.id)) {
-      bridge_.completeStream(config_.id, ref_);
-    }
-    return HookOutcome::Continue;
-  });
+  completed_ = true;
+  if (listens(HookKind::StreamComplete) || waiting() || end_wanted_) {
+    runHook(HookKind::StreamComplete, response_started_ ? bridge::HookFlags::kResponseStarted : 0);
+  }
+  if (!inHook()) {
+    recordStats();
+  }
   closeJs(/*notify_js=*/false);
 }
 
+void HttpStream::recordStats() {
+  static const std::vector<std::string> kNoLabels;
+  for (const bridge::StreamStats::Record& record : stats_.take()) {
+    recordMetric(record.index, record.op, record.value, kNoLabels);
+  }
+}
+
 // Envoy completes every stream before destroying it; a destroy without that (no Envoy pointer
-// is passed, and stream callbacks may be no-ops by now) only lets JS go of the stream.
+// is passed, and stream callbacks may be no-ops by now) only lets JS go of the stream, telling it
+// when something there waits for the end.
 void HttpStream::onDestroy() {
   if (!closed_) {
-    runtime::Environment::CallScope scope(env_);
-    closeJs();
-    env_.pump();
+    if (waiting() || end_wanted_) {
+      runtime::Environment::CallScope scope(env_);
+      closeJs();
+      env_.pump();
+    } else {
+      closeJs(/*notify_js=*/false);
+    }
   }
   delete this;
 }

@@ -5,6 +5,7 @@
 
 #include "native/abi/http_filter.h"
 #include "native/bridge/stream_host.h"
+#include "native/bridge/stream_stats.h"
 #include "native/module/http_filter_config.h"
 #include "native/module/js_stream.h"
 
@@ -35,6 +36,10 @@ class HttpStream : public JsStream, public bridge::StreamHost {
   void onDestroy();
 
   // bridge::StreamHost
+  void addStat(uint32_t index, bridge::MetricOp op, int64_t value) override {
+    stats_.add(index, op, value);
+  }
+  void wantEnd() override { end_wanted_ = true; }
   bool getHeader(bridge::HeaderMapKind map, std::string_view name, size_t index,
                  std::string_view& value, size_t& count) override;
   void getHeaders(bridge::HeaderMapKind map, bridge::HeaderList& out) override;
@@ -90,7 +95,28 @@ class HttpStream : public JsStream, public bridge::StreamHost {
   };
 
   ~HttpStream() override;
-  bridge::HookOutcome runHook(bridge::HookKind hook, bool end_of_stream);
+  // Whether a filter of the chain has `hook`.
+  bool listens(bridge::HookKind hook) const {
+    return (config_.hooks & bridge::hookBit(hook)) != 0;
+  }
+  // Whether `hook` must call into JS: a filter has it, or the stream waits on JS, or JS holds the
+  // direction's body (it must see what comes after). Otherwise the hook goes on natively, unless
+  // the environment broke: the stream then gets the failure policy at its next hook.
+  bool crosses(bridge::HookKind hook, bridge::BufferKind direction) const {
+    const BodyState& body = body_[static_cast<size_t>(direction)];
+    return listens(hook) || waiting() || body.stopped || body.whole ||
+           env_.broken() != runtime::Environment::Broken::No;
+  }
+  // Runs `hook` in JS if it crosses (Continue otherwise). `flags`: bridge::HookFlags.
+  bridge::HookOutcome runHook(bridge::HookKind hook, uint32_t flags);
+  // Records the stats JS handed over for this stream (once, when it completes: when it completes
+  // inside one of its own calls into JS, e.g. a local reply, once that call returned).
+  void recordStats();
+  void leftHooks() override {
+    if (completed_) {
+      recordStats();
+    }
+  }
   // Body hooks: Continue, or hold the chunk (StopIterationAndBuffer/Watermark, or NoBuffer after
   // a local reply). Returns Envoy's body status value.
   int bodyStatus(bridge::BufferKind direction, bool end_of_stream);
@@ -115,6 +141,11 @@ class HttpStream : public JsStream, public bridge::StreamHost {
   std::vector<envoy_dynamic_module_type_envoy_http_header> header_scratch_;
   std::vector<envoy_dynamic_module_type_envoy_buffer> slice_scratch_;
   BodyState body_[2];
+  bool crossed_ = false;           // JS was called for this stream (it has its route config)
+  bool response_started_ = false;  // the response headers reached this filter
+  bool end_wanted_ = false;        // JS asked to hear of the stream's end (wantEnd)
+  bool completed_ = false;         // Envoy completed the stream
+  bridge::StreamStats stats_;
 };
 
 }  // namespace envoy_ts::module

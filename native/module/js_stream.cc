@@ -26,6 +26,9 @@ void JsStream::leaveHook() {
     resume_requested_ = false;
     scheduleResume();
   }
+  if (hook_depth_ == 0) {
+    leftHooks();
+  }
 }
 
 void JsStream::onScheduledEvent(uint64_t event_id) {

@@ -78,6 +78,10 @@ class JsStream : public runtime::WakeTarget {
   void closeJs(bool notify_js = true);
 
   bool waiting() const { return waiting_ != kNotWaiting; }
+  // Whether one of this stream's calls into JS is on the stack.
+  bool inHook() const { return hook_depth_ > 0; }
+  // The outermost of this stream's calls into JS returned.
+  virtual void leftHooks() {}
 
   // Creates the subclass's Envoy scheduler if needed (worker thread).
   virtual void ensureScheduler() = 0;

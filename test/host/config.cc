@@ -500,6 +500,8 @@ ListenerSpec listenerSpec(const YAML::Node& l, const std::string& path) {
   return spec;
 }
 
+} // namespace
+
 ClusterSpec clusterSpec(const YAML::Node& c, const std::string& path) {
   checkKeys(c, path, {"name", "type", "connect_timeout", "load_assignment", "lb_policy",
                       "typed_extension_protocol_options"});
@@ -546,8 +548,6 @@ ClusterSpec clusterSpec(const YAML::Node& c, const std::string& path) {
   }
   return spec;
 }
-
-} // namespace
 
 std::string decodeBase64(const std::string& input, const std::string& field) {
   std::string out;

@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+namespace YAML {
+class Node;
+}
+
 namespace EnvoyTsHost {
 
 // Envoy's default for a listener's per_connection_buffer_limit_bytes (1 MiB).
@@ -159,6 +163,10 @@ struct BootstrapSpec {
 
 // Reads the supported envoy.yaml subset; throws ConfigError on anything it cannot honour.
 BootstrapSpec loadBootstrap(const std::string& path);
+
+// One static_resources.clusters entry (also a scripted scenario's); throws ConfigError naming
+// `path`.
+ClusterSpec clusterSpec(const YAML::Node& cluster, const std::string& path);
 
 // A DiscoveryResponse file of Listener resources (LDS from a file).
 struct LdsResource {

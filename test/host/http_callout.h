@@ -18,7 +18,7 @@ class UpstreamConnPool;
 
 // What a filter's callouts need from its worker: the clusters and the worker's upstream pool
 // (Envoy's ThreadLocalCluster::httpAsyncClient() runs over the cluster's per-worker pools).
-// Null members (scripted mode): no cluster exists.
+// Null members (the default): no cluster exists.
 struct CalloutContext {
   ClusterMap* clusters{nullptr};
   UpstreamConnPool* pool{nullptr};

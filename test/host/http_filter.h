@@ -110,7 +110,7 @@ public:
   }
 
 private:
-  // The cluster a callout names, or nullptr (always in scripted mode).
+  // The cluster a callout names, or nullptr.
   Cluster* calloutCluster(const std::string& cluster_name) const;
 
   FilterManager& manager_;

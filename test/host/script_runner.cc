@@ -10,10 +10,13 @@
 #include <optional>
 #include <thread>
 
+#include "cluster.h"
 #include "config.h"
 #include "filter_manager.h"
 #include "http_filter_config.h"
 #include "logger.h"
+#include "measured_window.h"
+#include "upstream_connection.h"
 
 namespace EnvoyTsHost {
 namespace {
@@ -36,6 +39,7 @@ struct StreamResult {
 
 struct Scenario {
   std::vector<DynamicModuleFilterSpec> filters;
+  std::vector<ClusterSpec> clusters; // What filter callouts reach (real sockets).
   Headers upstream_headers;
   std::string upstream_body;
   std::vector<ScriptRequest> requests;
@@ -73,6 +77,10 @@ Scenario loadScenario(const std::string& path) {
     spec.filter_name = filters[i]["filter_name"] ? filters[i]["filter_name"].as<std::string>() : "";
     spec.filter_config = filters[i]["config"] ? filters[i]["config"].as<std::string>() : "";
     scenario.filters.push_back(std::move(spec));
+  }
+  const YAML::Node clusters = root["clusters"];
+  for (size_t i = 0; clusters && i < clusters.size(); ++i) {
+    scenario.clusters.push_back(clusterSpec(clusters[i], "clusters[" + std::to_string(i) + "]"));
   }
   const YAML::Node upstream = root["upstream_response"];
   if (upstream) {
@@ -161,17 +169,19 @@ private:
 class ScriptDriver : public DownstreamEncoder {
 public:
   ScriptDriver(Dispatcher& dispatcher, const Scenario& scenario, const FilterChainConfig& chain,
-               std::promise<void>& done)
-      : dispatcher_(dispatcher), scenario_(scenario), chain_(chain), done_(done),
+               CalloutContext callouts, std::promise<void>& done)
+      : dispatcher_(dispatcher), scenario_(scenario), chain_(chain), callouts_(callouts), done_(done),
         total_((scenario.warmup + scenario.repeat) * scenario.requests.size()),
         measured_from_(scenario.warmup * scenario.requests.size()) {}
 
   void runNext() {
     if (index_ == measured_from_) {
+      openMeasuredWindow();
       start_ = std::chrono::steady_clock::now();
     }
     if (index_ == total_) {
       end_ = std::chrono::steady_clock::now();
+      closeMeasuredWindow();
       done_.set_value();
       return;
     }
@@ -184,6 +194,7 @@ public:
           return std::make_unique<ScriptUpstream>(stream, scenario_, current_);
         },
         DefaultPerConnectionBufferLimitBytes);
+    stream_->setCalloutContext(callouts_);
     if (!stream_->createFilters()) {
       return;
     }
@@ -234,6 +245,7 @@ private:
   Dispatcher& dispatcher_;
   const Scenario& scenario_;
   const FilterChainConfig& chain_;
+  const CalloutContext callouts_;
   std::promise<void>& done_;
   const size_t total_;
   const size_t measured_from_;
@@ -299,15 +311,29 @@ int runScript(const Options& options) {
     return 1;
   }
 
-  // Worker 0: its own dispatcher and thread, as in server mode.
+  ClusterMap clusters;
+  try {
+    for (size_t i = 0; i < scenario.clusters.size(); ++i) {
+      const ClusterSpec& spec = scenario.clusters[i];
+      clusters[spec.name] = std::make_unique<Cluster>(spec, "clusters[" + std::to_string(i) + "]");
+    }
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "envoy-ts-host: error in scenario '%s': %s\n",
+                 options.script_path.c_str(), e.what());
+    return 1;
+  }
+
+  // Worker 0: its own dispatcher, thread and upstream pool, as in server mode.
   auto worker = std::make_unique<Dispatcher>();
+  auto pool = std::make_unique<UpstreamConnPool>();
   std::promise<void> done;
-  ScriptDriver driver(*worker, scenario, chain, done);
+  ScriptDriver driver(*worker, scenario, chain, CalloutContext{&clusters, pool.get()}, done);
   std::thread thread([&]() { worker->run(); });
   worker->post([&]() { driver.runNext(); });
   done.get_future().wait();
   worker->post([&]() { worker->exit(); });
   thread.join();
+  pool.reset(); // Its connections before the dispatcher.
   worker.reset();
 
   std::string out = "{\"results\":[";

@@ -85,7 +85,11 @@ export interface StreamAttributes {
   readonly routeName: string | null;
 }
 
-/** What `ctx.fetch()` resolves with: a standard Response, plus the response trailers. */
+/**
+ * What `ctx.fetch()` resolves with: a standard Response, plus the response trailers. It is the
+ * runtime's own (lazy: the body becomes a stream only when `body` is read), so `instanceof
+ * Response` is false; its headers are immutable, as a `fetch()` response's are.
+ */
 export interface FetchResponse extends Response {
   /**
    * A streaming fetch's response trailers (e.g. gRPC's `grpc-status`), once the response ended:

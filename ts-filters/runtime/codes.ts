@@ -36,6 +36,38 @@ export const HookKind = {
   ResponseBody: 6,
 } as const satisfies Record<string, NativeHookKind>;
 
+/** Bits of Dispatcher.hookMask: `1 << hook` is set when a filter of the chain has `hook`. */
+export function hookBit(hook: NativeHookKind): number {
+  return 1 << hook;
+}
+
+/** Flags of a hook call (the crossing frame's Flags slot). */
+export const HookFlags = {
+  /** The headers or the body chunk end the stream's direction. */
+  EndOfStream: 1,
+  /** StreamComplete: the response had started (its headers went through the filter). */
+  ResponseStarted: 2,
+} as const;
+
+/**
+ * Slots of the crossing frame (native.d.ts setCrossingFrame): the Uint32Array the native side
+ * writes a hook call's arguments into before onHook()/onResume(), and reads what the runtime
+ * left there after it returns.
+ */
+export const CrossingFrame = {
+  ConfigId: 0,
+  Slot: 1,
+  Gen: 2,
+  Hook: 3,
+  /** HookFlags bits. */
+  Flags: 4,
+  /** The stream's per-route config (0: none), on its first call into the runtime. */
+  RouteConfigId: 5,
+  /** Out: [index, op, value] triples the call left in the stats buffer for the stream. */
+  StatsRecords: 6,
+  Length: 8,
+} as const;
+
 /** onFetchStream events. */
 export const FetchStreamEvent = {
   Headers: 0,

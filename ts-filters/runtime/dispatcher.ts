@@ -1,7 +1,8 @@
 // The Dispatcher the native side calls. Every entry is wrapped: no exception ever reaches native.
 
 import { ConfigError, CpuBudgetError } from '../api/errors';
-import { CloseType, ConfigKind, FailurePolicy, HookKind, HookOutcome, LogLevel, NetworkHookKind, NetworkOutcome, directionOf } from './codes';
+import { CloseType, ConfigKind, FailurePolicy, HookFlags, HookKind, HookOutcome, LogLevel, NetworkHookKind, NetworkOutcome,
+  directionOf, hookBit } from './codes';
 import { holdWhilePending, resumeChain, runChain, runCompleteChain, runningHook, settle, startHook } from './chain';
 import { largestBudget, type BundleLoader, type HttpConfig } from './config';
 import { ConfigStore } from './config-store';
@@ -32,14 +33,24 @@ export interface DispatcherOptions {
   readonly loadBundle?: BundleLoader;
 }
 
-/** The dispatcher plus hooks for tests to look inside. */
-export interface Runtime extends Dispatcher {
+/**
+ * The runtime's entries with their arguments spelled out (native-dispatcher.ts turns them into the
+ * Dispatcher the native side calls), plus hooks for tests to look inside.
+ */
+export interface Runtime extends Omit<Dispatcher, 'onHook' | 'onResume' | 'onBudgetExceeded'> {
+  /** Dispatcher.onHook; `flags`: HookFlags bits. */
+  onHook(configId: number, slot: number, gen: number, hook: NativeHookKind, flags: number,
+         routeConfigId: number): NativeHookOutcome;
+  onResume(slot: number, gen: number): NativeHookOutcome;
   /**
    * Dispatcher.onBudgetExceeded, with what the stopped outermost entry had already returned when
    * it was stopped afterwards (in the nextTick/microtask drain), if it had.
    */
   onBudgetExceeded(slot: number, gen: number, budgetMs: number, stack: string,
                    returned?: NativeHookOutcome): NativeHookOutcome;
+  /** Leave the built-in stats the stream's hooks tallied since the last call in the stats buffer;
+   *  returns how many triples. Drops the state of a stream that completed. */
+  takeStreamStats(slot: number, gen: number): number;
   /** Live stream states (tests only). */
   readonly streamCount: () => number;
   /** Bundle versions the environment holds (tests only). */
@@ -150,14 +161,18 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
   const failOpen = (configId: number): number =>
     (MapPrototypeGet(configs, configId)?.failurePolicy === FailurePolicy.Open ? 1 : 0);
 
-  const bodyHooks = (configId: number): number => {
+  const hookMask = (configId: number): number => {
     const config = MapPrototypeGet(configs, configId);
     if (config?.kind !== ConfigKind.Http) return 0;
-    return (config.chains[HookKind.RequestBody]?.length ? 1 : 0) | (config.chains[HookKind.ResponseBody]?.length ? 2 : 0);
+    let mask = config.completeChain.length > 0 ? hookBit(HookKind.StreamComplete) : 0;
+    for (let hook = 0; hook < config.chains.length; hook++) {
+      if ((config.chains[hook]?.length ?? 0) > 0) mask |= hookBit(hook as NativeHookKind);
+    }
+    return mask;
   };
 
   const onHook = (configId: number, slot: number, gen: number, hook: NativeHookKind,
-                  endOfStream: boolean, routeConfigId = 0): NativeHookOutcome | number => {
+                  flags: number, routeConfigId = 0): NativeHookOutcome => {
     const existing = streams[slot];
     let stream = existing instanceof StreamState ? existing : undefined;
     try {
@@ -171,14 +186,15 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
         streams[slot] = stream;
       }
       if (hook === HookKind.StreamComplete) {
-        // The stream is over: its end-of-stream hooks and stats, then the state goes (no onDestroy
-        // follows).
+        // The stream is over: its end-of-stream hooks, then it closes (no onDestroy follows; its
+        // state goes once its stats are taken). Without a response-headers hook in the chain its
+        // response phase was never entered here.
         try {
+          if ((flags & HookFlags.ResponseStarted) !== 0 && !stream.inResponse) stream.phase = HookKind.ResponseHeaders;
           if (!stream.poisoned) runCompleteChain(stream);
           stream.endPending();
-          return stream.flushStats();
+          return HookOutcome.Continue;
         } finally {
-          streams[slot] = undefined;
           stream.close();
         }
       }
@@ -189,13 +205,14 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
       const pending = stream.pending;
       if (pending !== undefined && directionOf(pending.hook) === directionOf(hook) &&
           hook !== HookKind.RequestHeaders && hook !== HookKind.ResponseHeaders) {
-        return holdWhilePending(stream, hook, endOfStream);
+        return holdWhilePending(stream, hook, (flags & HookFlags.EndOfStream) !== 0);
       }
       // A hook of the other direction supersedes pending work (e.g. a local reply sent by another
       // Envoy filter while this stream's request hook was pending): its settlement is ignored.
       stream.supersedePending();
       stream.endPending();
       stream.reply = undefined;
+      const endOfStream = (flags & HookFlags.EndOfStream) !== 0;
       stream.phase = hook;
       stream.endOfStream = endOfStream;
       stream.inHook = true;
@@ -293,6 +310,13 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
       internalError('onResume', error);
       return failStream(stream, slot, gen);
     }
+  };
+
+  const takeStreamStats = (slot: number, gen: number): number => {
+    const stream = streams[slot];
+    if (!(stream instanceof StreamState) || stream.gen !== gen) return 0;
+    if (stream.closed) streams[slot] = undefined;
+    return stream.flushStats();
   };
 
   const onDestroy = (slot: number, gen: number): void => {
@@ -399,7 +423,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     bundleOf,
     unloadConfig,
     describeMetrics,
-    bodyHooks,
+    hookMask,
     failOpen,
     onHook,
     onNetworkHook,
@@ -409,6 +433,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     onResume,
     onDestroy,
     onBudgetExceeded,
+    takeStreamStats,
     streamCount: () => streams.reduce((n, s) => (s === undefined ? n : n + 1), 0),
     bundleVersionCount: () => store.versionCount,
   };

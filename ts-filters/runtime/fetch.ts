@@ -1,19 +1,20 @@
-// ctx.fetch(): an HTTP request through an Envoy cluster, answered with a standard Response: the
-// ABI's one-shot callout (Envoy buffers the response), or with `stream: true`, a streamed request
-// body or request trailers its streaming callout (the Response's body is a ReadableStream of the
-// pieces as they come, and `trailers` resolves with the response trailers at its end).
+// ctx.fetch(): an HTTP request through an Envoy cluster, answered with a standard Response
+// (fetch-response.ts): the ABI's one-shot callout (Envoy buffers the response), or with
+// `stream: true`, a streamed request body or request trailers its streaming callout (the
+// Response's body is a ReadableStream of the pieces as they come, and `trailers` resolves with the
+// response trailers at its end).
 // The stream keeps the pending requests; onCalloutDone and onFetchStream settle them.
 
 import { FetchError, StreamClosedError } from '../api/errors';
 import type { FetchInit, FetchResponse } from '../api/types';
 import { toBytes } from './bytes';
 import { FetchStreamEvent } from './codes';
+import { FetchedHeaders, FetchedResponse, HTTP_TOKEN } from './fetch-response';
 import { checkHeaderName, checkHeaderValue } from './header-map';
 import type { FetchStreamEvent as NativeFetchStreamEvent, NativeBinding } from './native';
 import { MapPrototypeClear, MapPrototypeForEach } from './primordials';
 
 const DEFAULT_TIMEOUT_MS = 5000;
-const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const EMPTY = new Uint8Array(0);
 
 /** What a stream needs to fetch. */
@@ -51,7 +52,7 @@ export function fetchThrough(target: FetchTarget, url: string | URL, init: Fetch
   const cluster = init.cluster ?? parsed.hostname;
   if (cluster === '') throw new TypeError('fetch(): no cluster: give a URL with a host, or init.cluster');
   const method = (init.method ?? 'GET').toUpperCase();
-  if (!METHOD.test(method)) throw new TypeError(`fetch(): invalid method ${JSON.stringify(init.method)}`);
+  if (HTTP_TOKEN.exec(method) === null) throw new TypeError(`fetch(): invalid method ${JSON.stringify(init.method)}`);
   const headers = [':method', method, ':path', `${parsed.pathname}${parsed.search}`];
   let host = parsed.host;
   const given = flatHeaders(init.headers, 'fetch()');
@@ -95,30 +96,26 @@ export function settleFetch(target: FetchTarget, id: number, result: number, hea
     return;
   }
   const { status, headers: responseHeaders } = responseHead(headers);
-  const response = new Response(bodyless(status) ? null : body, { status, headers: responseHeaders });
-  const cluster = pending.cluster;
-  pending.resolve(Object.defineProperty(response, 'trailers', {
-    enumerable: true,
-    get: () => Promise.reject(new FetchError(`fetch to cluster '${cluster}': Envoy's buffered callout does not hand ` +
-                                             'trailers over; fetch with { stream: true } to get them')),
-  }) as FetchResponse);
+  pending.resolve(new FetchedResponse(status, responseHeaders, { bytes: bodyless(status) ? null : body },
+                                      pending.cluster));
 }
 
-// Responses to HEAD and 1xx/204/304 carry no body (the Response constructor insists).
+// Responses with 1xx/204/304 carry no body (as a standard Response's).
 function bodyless(status: number): boolean {
   return status === 204 || status === 304 || status < 200;
 }
 
-function responseHead(flat: string[]): { status: number; headers: Headers } {
+/** The status and the headers of Envoy's flat [name, value, ...] list (pseudo-headers aside). */
+function responseHead(flat: string[]): { status: number; headers: FetchedHeaders } {
   let status = 0;
-  const headers = new Headers();
+  const fields: string[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const name = flat[i] as string;
     const value = flat[i + 1] as string;
     if (name === ':status') status = Number(value);
-    else if (!name.startsWith(':')) headers.append(name, value);
+    else if (name.charCodeAt(0) !== 0x3a /* ':' */) fields.push(name.toLowerCase(), value);
   }
-  return { status, headers };
+  return { status, headers: new FetchedHeaders(fields) };
 }
 
 /** A streaming fetch's request after its headers: the first bytes, then the rest, then trailers. */
@@ -175,7 +172,7 @@ function fail(pending: PendingFetch, error: Error): void {
 }
 
 /** The response is over: its body ends, and its trailers (none unless given) are known. */
-function finish(pending: PendingFetch, trailers: Headers = new Headers()): void {
+function finish(pending: PendingFetch, trailers: Headers = new FetchedHeaders([])): void {
   closeBody(pending);
   pending.trailers?.resolve(trailers);
 }
@@ -208,8 +205,7 @@ export function settleFetchStream(target: FetchTarget, id: number, event: Native
       const trailers = new Promise<Headers>((resolve, reject) => { settleTrailers = { resolve, reject }; });
       trailers.catch(() => {});  // a failed response must not count as unhandled when nobody asks for them
       pending.trailers = settleTrailers;
-      pending.resolve(Object.defineProperty(new Response(body, { status, headers }), 'trailers',
-                                            { value: trailers, enumerable: true }) as FetchResponse);
+      pending.resolve(new FetchedResponse(status, headers, { stream: body }, pending.cluster, trailers));
       if (endStream) finish(pending);
       return;
     }

@@ -17,6 +17,7 @@ import { installModuleGate, type ModuleLoader } from './guards/module-gate';
 import { installProcessGuards } from './guards/process-guards';
 import { guardWorkerOnlyCalls, openInspector, takeInspectorSettings } from './inspector';
 import { RUNTIME_PREFIX, describeError, writeLog } from './log';
+import { nativeDispatcher, type EntryGuard } from './native-dispatcher';
 import { runningNetworkHook } from './network-chain';
 import type { HookOutcome as NativeHookOutcome, NativeBinding } from './native';
 import { ReflectApply } from './primordials';
@@ -85,8 +86,8 @@ function drainTicks(): void {
 // by the CPU watchdog, and the stream must then get what was decided.
 const NOT_RETURNED = Symbol('not returned');
 let returned: unknown = NOT_RETURNED;
-function entry<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
-  return (...args: A): R => {
+const entries: EntryGuard = {
+  wrap: <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A): R => {
     if (depth++ === 0) returned = NOT_RETURNED;
     try {
       const result = ReflectApply(fn, undefined, args);
@@ -95,38 +96,21 @@ function entry<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R
     } finally {
       if (--depth === 0) drainTicks();
     }
-  };
-}
+  },
+  // The stopped entries' `finally` blocks never ran: start counting afresh.
+  stopped: () => {
+    const outcome = depth > 0 && returned !== NOT_RETURNED ? returned as NativeHookOutcome : undefined;
+    depth = 0;
+    clearAsyncIdStack();
+    return outcome;
+  },
+};
 
 // console.* writes to Envoy's log, prefixed with the filter whose hook is running.
 routeConsole(console as unknown as Record<string, unknown>, binding,
              () => runningHook.link?.filter.name ?? runningNetworkHook.filter?.name);
 
-const dispatcher = createDispatcher(binding);
-const onBudgetExceeded = entry(dispatcher.onBudgetExceeded);
-binding.setDispatcher({
-  loadConfig: entry(dispatcher.loadConfig),
-  reloadConfig: entry(dispatcher.reloadConfig),
-  bundleOf: entry(dispatcher.bundleOf),
-  unloadConfig: entry(dispatcher.unloadConfig),
-  describeMetrics: entry(dispatcher.describeMetrics),
-  bodyHooks: entry(dispatcher.bodyHooks),
-  failOpen: entry(dispatcher.failOpen),
-  onHook: entry(dispatcher.onHook),
-  onNetworkHook: entry(dispatcher.onNetworkHook),
-  onNetworkEvent: entry(dispatcher.onNetworkEvent),
-  onCalloutDone: entry(dispatcher.onCalloutDone),
-  onFetchStream: entry(dispatcher.onFetchStream),
-  onResume: entry(dispatcher.onResume),
-  onDestroy: entry(dispatcher.onDestroy),
-  // The stopped entry's `finally` never ran: start counting afresh.
-  onBudgetExceeded: (slot, gen, budgetMs, stack) => {
-    const outcome = depth > 0 && returned !== NOT_RETURNED ? returned as number : undefined;
-    depth = 0;
-    clearAsyncIdStack();
-    return onBudgetExceeded(slot, gen, budgetMs, stack, outcome as NativeHookOutcome | undefined);
-  },
-});
+binding.setDispatcher(nativeDispatcher(createDispatcher(binding), binding, entries));
 
 if (inspectorSettings !== undefined) openInspector(process, binding, inspectorSettings);
 

@@ -11,7 +11,8 @@
 /** Which hook onHook runs: 0 request headers, 1 response headers, 2 request trailers, 3 response
  *  trailers, 4 stream complete (synchronous, outcome ignored; the runtime drops the stream after
  *  it, and no onDestroy follows), 5 request body, 6 response body (the bytes are read with the
- *  buffer calls). */
+ *  buffer calls). The native side calls onHook only for hooks the chain has (hookMask), unless the
+ *  stream waits on the runtime or the runtime holds its direction's body. */
 export type HookKind = 0 | 1 | 2 | 3 | 4 | 5 | 6;
 
 /** Envoy attribute ids the runtime reads (envoy_dynamic_module_type_attribute_id values). */
@@ -99,20 +100,23 @@ export interface Dispatcher {
    * Envoy still allows defining metrics.
    */
   describeMetrics(configId: number): string[];
-  /** Which body hooks a loaded HTTP config's chain has: bit 0 request, bit 1 response. Without
-   *  them (and with nothing held or read whole) the native side passes body chunks on without
-   *  calling onHook. Called on the main environment right after loadConfig succeeded. */
-  bodyHooks(configId: number): number;
+  /** Which hooks a loaded HTTP config's chain has (per-route configs can only disable its
+   *  filters): bit `1 << HookKind` per hook. For a hook the chain lacks, the native side goes on
+   *  without calling onHook, unless the stream waits on the runtime or the runtime holds its
+   *  direction's body; a stream's end is reported only to chains with onStreamComplete and to
+   *  streams that asked for it (wantStreamEnd). Called on the main environment right after
+   *  loadConfig succeeded. */
+  hookMask(configId: number): number;
   /** Whether a loaded HTTP or network config's failurePolicy is "open" (1) or "closed" (0): what
    *  the native side answers for its streams once their environment can run no JavaScript. */
   failOpen(configId: number): number;
   /** The config is gone: drop it. */
   unloadConfig(configId: number): void;
-  /** Run one hook of the config's chain for a stream. A stream's first call creates its state;
-   *  `routeConfigId` (request headers only; 0: none) is the per-route config of its route.
-   *  For StreamComplete it returns how many stats triples it left in the stats buffer. */
-  onHook(configId: number, slot: number, gen: number, hook: HookKind, endOfStream: boolean,
-         routeConfigId: number): HookOutcome | number;
+  /** Run one hook of the config's chain for a stream, with its arguments in the crossing frame
+   *  (setCrossingFrame: config id, slot, gen, hook, flags, and on the stream's first call its
+   *  per-route config). A stream's first call creates its state. Leaves the stream's built-in
+   *  stats in the stats buffer (their count in the frame's StatsRecords slot). */
+  onHook(): HookOutcome;
   /** Run one network hook of the config's chain for a connection (first call creates its state).
    *  For data and write hooks the bytes are in the connection's buffers (bufferChunks). */
   onNetworkHook(configId: number, slot: number, gen: number, hook: NetworkHookKind,
@@ -129,8 +133,9 @@ export interface Dispatcher {
                 payload: string[] | Uint8Array | number | undefined, endStream: boolean): void;
   /** The connection closed (remote or local); onDestroy follows. */
   onNetworkEvent(slot: number, gen: number, event: NetworkEvent): void;
-  /** Called inside the stream's own scheduled callback after requestResume(): apply the decision. */
-  onResume(slot: number, gen: number): HookOutcome;
+  /** Called inside the stream's own scheduled callback after requestResume(): apply the decision.
+   *  The stream (slot, gen) is in the crossing frame; its stats are left as onHook leaves them. */
+  onResume(): HookOutcome;
   /** The stream or connection is gone (a connection closed, or a stream destroyed without its
    *  StreamComplete hook): abort pending work and drop its state. */
   onDestroy(slot: number, gen: number): void;
@@ -139,7 +144,7 @@ export interface Dispatcher {
    * was, one "\n    at ..." line per frame). The call that was running for stream or connection
    * (slot, gen) (gen 0: none, e.g. the loop pump) returned nothing: repair the runtime's state, log
    * and count it, apply the failure policy to the filter that ran over, and answer what the
-   * stopped call would have (a hook outcome).
+   * stopped call would have (a hook outcome; the stream's stats as onHook leaves them).
    */
   onBudgetExceeded(slot: number, gen: number, budgetMs: number, stack: string): HookOutcome;
 }
@@ -182,6 +187,9 @@ export interface NativeBinding {
    * the stream's pending work has settled. A stream that is gone ignores it.
    */
   requestResume(slot: number, gen: number): void;
+  /** HTTP: the runtime must hear of this stream's end (an abort signal, fetches or close callbacks
+   *  wait on it) even if the chain has no onStreamComplete: onHook(StreamComplete), or onDestroy. */
+  wantStreamEnd(slot: number, gen: number): void;
 
   /** A stream attribute, or undefined when Envoy has none. */
   getAttribute(slot: number, gen: number, id: AttributeId, type: AttributeType): string | number | boolean | undefined;
@@ -247,12 +255,17 @@ export interface NativeBinding {
   /** Record a metric of the stream's config: `index` into its describeMetrics() list; one label
    *  value per declared label name, in declaration order. */
   metric(slot: number, gen: number, index: number, op: MetricOp, value: number, labels: string[]): void;
-  /** Where onHook(StreamComplete) leaves the stream's built-in stats: [index, op, value] triples
-   *  of label-less metrics of the stream's config, which the native side records on the stream.
-   *  Called again with a bigger array when one is needed. */
+  /** Where onHook and onResume leave the stream's built-in stats: [index, op, value] triples of
+   *  label-less metrics of the stream's config. The native side sums them per stream (a histogram
+   *  record too: one sample per stream) and records them when the stream completes. Called again
+   *  with a bigger array when one is needed. */
   setStatsBuffer(records: Float64Array): void;
   /** Microseconds of a monotonic clock (any origin): what the built-in hook stats time with. */
   monotonicMicros(): number;
+  /** The environment's crossing frame (CrossingFrame in codes.ts): where the native side puts the
+   *  arguments of onHook() and onResume(). Called once, with a Uint32Array over its own
+   *  ArrayBuffer (its memory must not move). */
+  setCrossingFrame(frame: Uint32Array): void;
   /** The environment's watch slots (WatchSlot in codes.ts), read by the CPU watchdog. Called once,
    *  with an Int32Array over its own ArrayBuffer (its memory must not move). */
   setWatchSlots(slots: Int32Array): void;

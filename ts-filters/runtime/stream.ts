@@ -1,4 +1,5 @@
-// Per-stream state, keyed by (slot, gen). Created by the stream's first onHook, dropped by onDestroy.
+// Per-stream state, keyed by (slot, gen). Created by the stream's first onHook; dropped when it
+// completes or is destroyed, or (when nothing waited for its end) once its slot is used again.
 
 import { InvalidStateError, StreamClosedError } from '../api/errors';
 import { BodyFlow, HttpBodyView, type BodyChunkView, type WholeBodyTarget } from './body';
@@ -67,6 +68,8 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
   #trailers: (HeaderMapView | undefined)[] | undefined = undefined;
   #abort: AbortController | undefined = undefined;
   #closeCallbacks: (() => void)[] | undefined = undefined;
+  // The native side was asked to report the stream's end (wantStreamEnd).
+  #endWanted = false;
   readonly #contexts: (FilterContext | undefined)[] = [];
   /** Per direction (BufferKind), made when a body shows up or is read. */
   #requestFlow: BodyFlow | undefined = undefined;
@@ -141,7 +144,7 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
              pending.settledAt ?? statsClock(this.binding)());
   }
 
-  /** The stream completes: its hook stats go to the stats buffer (how many triples). */
+  /** The stream's hook stats since the last flush go to the stats buffer (how many triples). */
   flushStats(): number {
     return flushHookStats(this.binding, this.#contexts, this.config.filters.length);
   }
@@ -198,12 +201,32 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
 
   /** ctx.fetch() calls waiting for Envoy, by callout id (made on the first fetch). */
   pendingFetches(): Map<number, PendingFetch> {
-    return (this.#fetches ??= new Map());
+    if (this.#fetches === undefined) {
+      this.#fetches = new Map();
+      this.#wantEnd();
+    }
+    return this.#fetches;
   }
 
   /** Streaming ctx.fetch() calls, by stream id (made on the first one). */
   fetchStreams(): Map<number, PendingFetch> {
-    return (this.#fetchStreams ??= new Map());
+    if (this.#fetchStreams === undefined) {
+      this.#fetchStreams = new Map();
+      this.#wantEnd();
+    }
+    return this.#fetchStreams;
+  }
+
+  // Something waits for the stream's end (its signal, fetches, close callbacks): the native side
+  // reports it even when the chain has no onStreamComplete. A stream already gone there closes now.
+  #wantEnd(): void {
+    if (this.#endWanted || this.closed) return;
+    this.#endWanted = true;
+    try {
+      this.binding.wantStreamEnd(this.slot, this.gen);
+    } catch {
+      this.close();
+    }
   }
 
   /** Whether the stream's route disabled `filter`. */
@@ -238,6 +261,7 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
     if (this.#abort === undefined) {
       this.#abort = new AbortController();
       if (this.closed) this.#abort.abort(STREAM_CLOSED);
+      else this.#wantEnd();
     }
     return this.#abort.signal;
   }
@@ -246,6 +270,7 @@ export class StreamState implements HeaderTarget, FetchTarget, WholeBodyTarget, 
    *  without them): cheaper than a listener on `signal` for the runtime's own bookkeeping. */
   whenClosed(callback: () => void): void {
     (this.#closeCallbacks ??= []).push(callback);
+    this.#wantEnd();
   }
 
   /** Abort the stream's signal (its work is no longer wanted) with `reason`. */

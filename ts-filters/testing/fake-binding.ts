@@ -7,8 +7,10 @@
 
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 
+import { CrossingFrame, HookFlags } from '../runtime/codes';
 import { createDispatcher, type DispatcherOptions, type Runtime } from '../runtime/dispatcher';
 import { forbiddenValueChar } from '../runtime/header-map';
+import { PLAIN_ENTRIES, nativeDispatcher } from '../runtime/native-dispatcher';
 import type { AttributeId, BufferKind, CloseType, Dispatcher, HeaderMapKind, HookKind, HookOutcome,
   FetchStreamEvent, MetadataSource, MetricOp, NativeBinding, NativeLogLevel, NetworkEvent, NetworkHookKind,
   WholeBodyState } from '../runtime/native';
@@ -36,6 +38,8 @@ export interface FakeStream {
   bufferLimit: number;
   /** What setUpstreamOverrideHost() asked for. */
   upstreamOverride?: { host: string; strict: boolean };
+  /** The runtime asked to hear of the stream's end (wantStreamEnd). */
+  endWanted: boolean;
 }
 
 export interface FakeConnection {
@@ -129,6 +133,9 @@ export class FakeBinding implements NativeBinding {
   #nextGen = 1;
   #activeSlot: number | undefined;
   #statsBuffer: Float64Array | undefined;
+  #frame: Uint32Array | undefined;
+  /** Per stream slot, like native: the built-in stats its calls left, summed until it completes. */
+  readonly #streamStats = new Map<number, Map<string, [number, MetricOp, number]>>();
   /** The runtime's watch slots for the CPU watchdog. */
   watchSlots: Int32Array | undefined;
 
@@ -155,6 +162,7 @@ export class FakeBinding implements NativeBinding {
       passed: ['', ''],
       wholeBody: [false, false],
       bufferLimit: 1024 * 1024,
+      endWanted: false,
     };
     this.#streams.set(stream.slot, stream);
     return stream;
@@ -183,24 +191,79 @@ export class FakeBinding implements NativeBinding {
   }
 
   hook(stream: FakeStream, hook: HookKind, endOfStream = true, routeConfigId = 0): HookOutcome {
-    const result = this.#enter(stream, () => this.#dispatcher().onHook(stream.configId, stream.slot, stream.gen, hook,
-                                                                       endOfStream, routeConfigId));
-    if (hook !== 4) return result as HookOutcome;
-    // Like native: the completing stream's built-in stats, left in the stats buffer.
-    for (let i = 0; i < result * 3; i += 3) {
-      const records = this.#statsBuffer as Float64Array;
-      this.metricRecorded(stream, [records[i] as number, records[i + 1] as MetricOp, records[i + 2] as number, []]);
-    }
+    return this.#hook(stream, hook, endOfStream ? HookFlags.EndOfStream : 0, routeConfigId);
+  }
+
+  /** The stream completes (onHook(StreamComplete)); `responseStarted`: its response headers had
+   *  reached the filter (whether or not the chain has a hook for them). */
+  complete(stream: FakeStream, responseStarted = false): void {
+    this.#hook(stream, 4, responseStarted ? HookFlags.ResponseStarted : 0, 0);
+  }
+
+  #hook(stream: FakeStream, hook: HookKind, flags: number, routeConfigId: number): HookOutcome {
+    const frame = this.#crossingFrame(stream);
+    frame[CrossingFrame.ConfigId] = stream.configId;
+    frame[CrossingFrame.Hook] = hook;
+    frame[CrossingFrame.Flags] = flags;
+    frame[CrossingFrame.RouteConfigId] = routeConfigId;
+    const outcome = this.#enter(stream, () => this.#dispatcher().onHook());
+    this.#takeStats(stream);
+    if (hook !== 4) return outcome;
+    // Like native: the stream's built-in stats are recorded when it completes.
+    for (const record of this.#streamStats.get(stream.slot)?.values() ?? []) this.metricRecorded(stream, [...record, []]);
+    this.#streamStats.delete(stream.slot);
     return 0;
   }
 
   resume(stream: FakeStream): HookOutcome {
-    return this.#enter(stream, () => this.#dispatcher().onResume(stream.slot, stream.gen));
+    this.#crossingFrame(stream);
+    const outcome = this.#enter(stream, () => this.#dispatcher().onResume());
+    this.#takeStats(stream);
+    return outcome;
+  }
+
+  // The frame with the stream's or connection's (slot, gen), its stats count cleared.
+  #crossingFrame(target: { readonly slot: number; readonly gen: number }): Uint32Array {
+    const frame = this.#frame;
+    if (frame === undefined) throw new Error('setCrossingFrame was not called');
+    frame[CrossingFrame.Slot] = target.slot;
+    frame[CrossingFrame.Gen] = target.gen;
+    frame[CrossingFrame.StatsRecords] = 0;
+    return frame;
+  }
+
+  // Sums what the call left in the stats buffer into the stream's stats.
+  #takeStats(stream: FakeStream): void {
+    const count = (this.#frame as Uint32Array)[CrossingFrame.StatsRecords] as number;
+    if (count === 0) return;
+    const records = this.#statsBuffer as Float64Array;
+    let sums = this.#streamStats.get(stream.slot);
+    if (sums === undefined) {
+      sums = new Map();
+      this.#streamStats.set(stream.slot, sums);
+    }
+    for (let i = 0; i < count * 3; i += 3) {
+      const index = records[i] as number;
+      const op = records[i + 1] as MetricOp;
+      const value = records[i + 2] as number;
+      const sum = sums.get(`${index}/${op}`);
+      if (sum === undefined) sums.set(`${index}/${op}`, [index, op, value]);
+      else sum[2] = op === 1 ? value : sum[2] + value;
+    }
+  }
+
+  /** The stream ends without the runtime hearing of it, as native ends one whose chain has no
+   *  onStreamComplete and where nothing waits for its end. */
+  endUnheard(stream: FakeStream): void {
+    stream.alive = false;
+    this.#streams.delete(stream.slot);
+    this.#streamStats.delete(stream.slot);
   }
 
   destroy(stream: FakeStream): void {
     stream.alive = false;
     this.#streams.delete(stream.slot);
+    this.#streamStats.delete(stream.slot);
     this.#dispatcher().onDestroy(stream.slot, stream.gen);
   }
 
@@ -252,7 +315,8 @@ export class FakeBinding implements NativeBinding {
   }
 
   resumeConnection(connection: FakeConnection): HookOutcome {
-    return this.#dispatcher().onResume(connection.slot, connection.gen);
+    this.#crossingFrame(connection);
+    return this.#dispatcher().onResume();
   }
 
   closeEvent(connection: FakeConnection, event: NetworkEvent): void {
@@ -403,6 +467,14 @@ export class FakeBinding implements NativeBinding {
     return this.bufferLength(slot, gen, direction) <= stream.bufferLimit ? 0 : 1;
   }
 
+  wantStreamEnd(slot: number, gen: number): void {
+    const stream = this.#streams.get(slot);
+    if (stream === undefined || stream.gen !== gen || !stream.alive) {
+      throw codedError('ETS_ERR_STREAM_CLOSED', `stream ${slot}/${gen} is closed`);
+    }
+    stream.endWanted = true;
+  }
+
   requestResume(slot: number, gen: number): void {
     const connection = this.#connections.get(slot);
     if (connection !== undefined && connection.gen === gen) {
@@ -531,6 +603,10 @@ export class FakeBinding implements NativeBinding {
 
   monotonicMicros(): number {
     return performance.now() * 1000;
+  }
+
+  setCrossingFrame(frame: Uint32Array): void {
+    this.#frame = frame;
   }
 
   getAttribute(slot: number, gen: number, id: AttributeId): string | number | boolean | undefined {
@@ -713,7 +789,7 @@ export class FakeBinding implements NativeBinding {
 export function setup(options: DispatcherOptions = {}, isMainThread = false): { binding: FakeBinding; runtime: Runtime } {
   const binding = new FakeBinding(isMainThread);
   const runtime = createDispatcher(binding, options);
-  binding.setDispatcher(runtime);
+  binding.setDispatcher(nativeDispatcher(runtime, binding, PLAIN_ENTRIES));
   return { binding, runtime };
 }
 

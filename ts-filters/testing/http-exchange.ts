@@ -26,8 +26,8 @@ export interface EnvoySide {
   readonly clock: () => number;
   /** The per-route config id of a path (0: none). */
   readonly routeConfigFor: (path: string) => number;
-  /** Dispatcher.bodyHooks of the config: bit 0 request, bit 1 response. */
-  readonly bodyHooks: () => number;
+  /** Dispatcher.hookMask of the config: bit `1 << HookKind` per hook its chain has. */
+  readonly hookMask: () => number;
 }
 
 type LocalReplyFields = NonNullable<FakeStream['localReply']>;
@@ -282,8 +282,8 @@ export class HttpExchange {
     stream.bodies[direction].push(Buffer.from(chunk));
     // Like the native side: without body hooks, nothing held and no whole-body read, a chunk
     // goes on without a call into JavaScript.
-    const hooksBit = direction === 0 ? 1 : 2;
-    if ((this.#binding.side.bodyHooks() & hooksBit) === 0 && !this.#stopped[direction] && !stream.wholeBody[direction]) {
+    const hooksBit = 1 << (direction === 0 ? HookKind.RequestBody : HookKind.ResponseBody);
+    if ((this.#binding.side.hookMask() & hooksBit) === 0 && !this.#stopped[direction] && !stream.wholeBody[direction]) {
       this.#passOn(direction);
       return;
     }

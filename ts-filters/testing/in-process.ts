@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks';
 
 import { createDispatcher, type Runtime } from '../runtime/dispatcher';
+import { PLAIN_ENTRIES, nativeDispatcher } from '../runtime/native-dispatcher';
 import type { NativeLogLevel } from '../runtime/native';
 import { EnvoyBinding, HttpExchange, type EnvoySide } from './http-exchange';
 import { ManualClock } from './manual-clock';
@@ -36,7 +37,7 @@ export class InProcessRuntime {
       metrics: this.metrics,
       clock: () => manual?.now ?? performance.now(),
       routeConfigFor: (path) => this.#routes.find((route) => path.startsWith(route.prefix))?.id ?? 0,
-      bodyHooks: () => this.runtime.bodyHooks(CHAIN_CONFIG_ID),
+      hookMask: () => this.runtime.hookMask(CHAIN_CONFIG_ID),
     };
     this.binding = new EnvoyBinding(side);
     this.binding.logLevel = LEVELS.indexOf(setup.logLevel) as NativeLogLevel;
@@ -49,7 +50,7 @@ export class InProcessRuntime {
     // Given module exports stand for the bundle; otherwise the bundle file is required.
     const { filters } = setup;
     this.runtime = createDispatcher(this.binding, filters === undefined ? {} : { loadBundle: () => filters });
-    this.binding.setDispatcher(this.runtime);
+    this.binding.setDispatcher(nativeDispatcher(this.runtime, this.binding, PLAIN_ENTRIES));
 
     const error = this.runtime.loadConfig(CHAIN_CONFIG_ID, JSON.stringify(setup.filterConfig), kind);
     if (error !== undefined) throw new Error(`envoy-ts/testing: the chain's config was rejected: ${error}`);

@@ -190,7 +190,7 @@ export function request(port, { method = 'GET', path: urlPath = '/', headers = {
 
 /**
  * Runs `envoy-ts-host --script` on a scenario. `scenarioText` is the scenario's JSON text (a string,
- * so a test can repeat a header key). Resolves with {code, stdout, stderr, results}.
+ * so a test can repeat a header key). Returns {code, signal, stdout, stderr, results}.
  */
 export function runScript(scenarioText, { searchPath = releaseDir, args = [] } = {}) {
   const scenario = tempFile('scenario.json', scenarioText);
@@ -200,9 +200,29 @@ export function runScript(scenarioText, { searchPath = releaseDir, args = [] } =
     timeout: 15000,
   });
   scenario.cleanup();
-  let results = null;
-  if (run.status === 0) results = JSON.parse(run.stdout).results;
-  return { code: run.status, signal: run.signal, stdout: run.stdout, stderr: run.stderr, results };
+  return scriptRun(run.status, run.signal, run.stdout, run.stderr);
+}
+
+/** runScript without blocking this process (for a scenario whose filters call a server of the
+ *  test's own); resolves with the same. */
+export async function runScriptAsync(scenarioText, { searchPath = releaseDir, args = [] } = {}) {
+  const scenario = tempFile('scenario.json', scenarioText);
+  const child = spawn(hostBin, ['--script', scenario.file, ...args], {
+    env: { ...process.env, ENVOY_DYNAMIC_MODULES_SEARCH_PATH: searchPath },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 15000,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (data) => { stdout += data; });
+  child.stderr.setEncoding('utf8').on('data', (data) => { stderr += data; });
+  const [code, signal] = await new Promise((resolve) => child.on('close', (...exit) => resolve(exit)));
+  scenario.cleanup();
+  return scriptRun(code, signal, stdout, stderr);
+}
+
+function scriptRun(code, signal, stdout, stderr) {
+  return { code, signal, stdout, stderr, results: code === 0 ? JSON.parse(stdout).results : null };
 }
 
 /**

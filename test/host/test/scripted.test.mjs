@@ -2,10 +2,15 @@
 // through module loading, the worker dispatcher, the filter manager and the schedulers, without
 // sockets. What the router and the client would see is checked, header by header.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { before, describe, test } from 'node:test';
 
-import { examplesBundle, fixturesBundle, moduleSo, runScript } from './helpers.mjs';
+import { listenLoopback } from '../../support/servers.mjs';
+import { examplesBundle, fixturesBundle, hostBin, moduleSo, runScript, runScriptAsync } from './helpers.mjs';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -154,5 +159,80 @@ describe('scripted streams through libenvoy_ts.so', () => {
     assert.equal(r.upstream_request_headers, null);
     assert.deepEqual(values(r.response_headers, ':status'), ['403']);
     assert.equal(r.response_body, 'forbidden');
+  });
+
+  test("a scenario's clusters serve filter callouts: ctx.fetch reaches a real server, the streams go on", async () => {
+    const seen = [];
+    const server = await listenLoopback(http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers.host}`);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"allow":true}');
+    }));
+    try {
+      const run = await runScriptAsync(JSON.stringify({
+        filters: [{ module: 'envoy_ts', filter_name: 'chain',
+                    config: JSON.stringify({ bundle: fixturesBundle, chain: [{ name: 'fetch-json' }] }) }],
+        clusters: [decisionCluster(server.port)],
+        requests: [{ headers: { ':method': 'GET', ':path': '/', ':authority': 'example.com' } }],
+        repeat: 3,
+      }), { args: ['--concurrency', '1'] });
+      assert.equal(run.code, 0, run.stderr);
+      // fetch-json marks the stream once it read {"allow":true}: the response carries x-resumed.
+      assert.deepEqual(values(run.results[0].response_headers, 'x-resumed'), ['1']);
+      assert.deepEqual(seen, Array(3).fill('GET /decision decision'));
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a cluster the host cannot honour fails the scenario, naming it', () => {
+    const run = runScript(JSON.stringify({ filters: [], clusters: [{ name: 'decision' }],
+                                           requests: [{ headers: Object.fromEntries(get('/')) }] }));
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /clusters\[0\].*load_assignment/);
+  });
+});
+
+/** Envoy's static_resources.clusters entry for cluster `decision` on 127.0.0.1:`port`. */
+function decisionCluster(port) {
+  return {
+    name: 'decision',
+    load_assignment: { cluster_name: 'decision', endpoints: [{ lb_endpoints: [{ endpoint: { address: {
+      socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
+  };
+}
+
+describe('scripted streams under callgrind', () => {
+  const valgrind = '/usr/bin/valgrind';
+
+  /** The instructions callgrind counts over a host-only scenario (no module: a fast run). */
+  function counted(warmup, repeat) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'envoy-ts-host-callgrind-'));
+    try {
+      const scenario = path.join(dir, 'scenario.json');
+      writeFileSync(scenario, JSON.stringify({ filters: [], requests: [{ headers: Object.fromEntries(get('/')) }],
+                                               warmup, repeat }));
+      const out = path.join(dir, 'callgrind.out');
+      const run = spawnSync(valgrind, ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`,
+                                       hostBin, '--script', scenario], { encoding: 'utf8', timeout: 120000 });
+      assert.equal(run.status, 0, run.stderr);
+      return Number(/^totals:\s+(\d+)/m.exec(readFileSync(out, 'utf8'))?.[1]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test('callgrind counts the measured streams only: not the start-up, the warmup or the exit', (t) => {
+    if (!existsSync(valgrind)) {
+      t.skip('valgrind is not installed');
+      return;
+    }
+    const measured = counted(0, 200);
+    assert.ok(measured > 200 * 1000, `a stream takes thousands of instructions (counted ${measured})`);
+    // 2,000 streams of warmup more change the count by far less than one stream's worth each.
+    const afterWarmup = counted(2000, 200);
+    assert.ok(Math.abs(afterWarmup - measured) < measured / 4, `${afterWarmup} vs ${measured}`);
+    const twice = counted(0, 400);
+    assert.ok(Math.abs(twice - 2 * measured) < measured / 4, `${twice} vs 2 × ${measured}`);
   });
 });

@@ -68,3 +68,34 @@ describe('dispatcher never lets an exception reach native', () => {
                  /internal error while loading the config: loader bug/);
   });
 });
+
+describe('which hooks reach the runtime', () => {
+  test('hookMask has a bit per hook of the chain, onStreamComplete included', () => {
+    const requestOnly = defineHttpFilter({ name: 'req', onRequestHeaders() {} });
+    const rest = defineHttpFilter({ name: 'rest', onResponseBody() {}, onResponseTrailers() {}, onStreamComplete() {} });
+    const bit = (hook: number) => 1 << hook;
+    assert.equal(withChain([requestOnly], [{ name: 'req' }]).runtime.hookMask(1), bit(HookKind.RequestHeaders));
+    assert.equal(withChain([requestOnly, rest], [{ name: 'req' }, { name: 'rest' }]).runtime.hookMask(1),
+                 bit(HookKind.RequestHeaders) | bit(HookKind.ResponseBody) | bit(HookKind.ResponseTrailers) |
+                 bit(HookKind.StreamComplete));
+    assert.equal(setup().runtime.hookMask(42), 0, 'unknown config');
+  });
+
+  test('onStreamComplete reads the response headers when the chain has no response hook', () => {
+    const statuses: string[] = [];
+    const f = defineHttpFilter({
+      name: 'f',
+      onRequestHeaders() {},
+      onStreamComplete(ctx) { statuses.push(ctx.responseHeaders.get(':status') ?? '-'); },
+    });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    binding.hook(s, HookKind.RequestHeaders);
+    // Native never called the response-headers hook (the chain has none): the completion says the
+    // response had started.
+    binding.setResponse(s, { ':status': '204' });
+    binding.complete(s, true);
+    assert.deepEqual(statuses, ['204']);
+  });
+});
+

@@ -33,6 +33,36 @@ describe('ctx.fetch', () => {
     assert.equal(binding.header(s, 0, 'x-decision'), 'true');
   });
 
+  test('the Response reads as a standard one: headers without pseudo-headers, a 204 without a body', async () => {
+    const seen: unknown[] = [];
+    const f = defineHttpFilter({
+      name: 'f',
+      async onRequestHeaders(_headers, ctx) {
+        const response = await ctx.fetch('http://authz/check');
+        seen.push(response.ok, [...response.headers], response.body, await response.text());
+      },
+    });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    binding.hook(s, HookKind.RequestHeaders);
+    binding.answerCallout(s, 1, 0, { ':status': '204', 'X-Trace': 'abc', 'cache-control': 'no-store' }, '');
+    await binding.untilResumeRequested(s);
+    assert.deepEqual(seen, [true, [['cache-control', 'no-store'], ['x-trace', 'abc']], null, '']);
+  });
+
+  test('a fetched response a hook returns is the local reply: its status, headers and body', async () => {
+    const f = defineHttpFilter({ name: 'f', onRequestHeaders: (_headers, ctx) => ctx.fetch('http://origin/page') });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    assert.equal(binding.hook(s, HookKind.RequestHeaders), HookOutcome.Pending);
+    binding.answerCallout(s, 1, 0, { ':status': '404', 'content-type': 'text/html', 'content-length': '9' }, 'not found');
+    await binding.untilResumeRequested(s);
+    assert.equal(binding.resume(s), HookOutcome.Replied);
+    assert.deepEqual(binding.replyOf(s), {
+      status: 404, headers: ['content-type', 'text/html'], body: 'not found', details: 'envoy_ts_local_reply',
+    });
+  });
+
   test('a buffered fetch has no trailers to give: asking for them rejects, saying how to get them', async () => {
     let failure: unknown;
     const f = defineHttpFilter({

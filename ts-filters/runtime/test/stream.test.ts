@@ -43,7 +43,7 @@ describe('stream lifecycle', () => {
     assert.deepEqual(binding.errorLogs(), []);
     assert.equal(runtime.streamCount(), 0);
     // A late onResume for the dead stream is harmless.
-    assert.equal(binding.dispatcher?.onResume(s.slot, s.gen), HookOutcome.Continue);
+    assert.equal(binding.resume(s), HookOutcome.Continue);
   });
 
   test('signal asked for after destroy is already aborted', () => {
@@ -85,5 +85,58 @@ describe('stream lifecycle', () => {
     binding.hook(s, HookKind.ResponseHeaders);
     assert.equal(seen[0], seen[2]);
     assert.equal(seen[1], seen[3]);
+  });
+});
+
+describe('what waits for a stream\'s end', () => {
+  test('the native side is asked to report the end once, when something first waits for it', () => {
+    let ctxSeen: HttpFilterContext | undefined;
+    const f = defineHttpFilter({ name: 'f', onRequestHeaders(_h, ctx) { ctxSeen = ctx; } });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    binding.hook(s, REQ);
+    assert.equal(s.endWanted, false, 'a stream nothing waits on ends without a call into the runtime');
+    void ctxSeen?.signal;
+    assert.equal(s.endWanted, true);
+    const calls = binding.calls.length;
+    void ctxSeen?.signal;
+    assert.equal(binding.calls.length, calls);
+  });
+
+  test('a pending fetch waits for the end', async () => {
+    const f = defineHttpFilter({
+      name: 'f',
+      async onRequestHeaders(_h, ctx) { await ctx.fetch('http://authz/check'); },
+    });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    assert.equal(binding.hook(s, REQ), HookOutcome.Pending);
+    assert.equal(s.endWanted, true);
+  });
+
+  test('a signal asked for after the stream ended unheard is already aborted', () => {
+    let ctxSeen: HttpFilterContext | undefined;
+    const f = defineHttpFilter({ name: 'f', onRequestHeaders(_h, ctx) { ctxSeen = ctx; } });
+    const { binding } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    binding.hook(s, REQ);
+    binding.endUnheard(s);
+    assert.equal(ctxSeen?.signal.aborted, true);
+    assert.ok(isEnvoyTsError(ctxSeen?.signal.reason, 'ETS_ERR_STREAM_CLOSED'));
+    assert.throws(() => ctxSeen?.setMetadata('ns', 'k', 'v'), /the stream is closed/);
+  });
+
+  test('a stream that ended unheard is dropped when its slot serves the next stream', () => {
+    const seen: HttpFilterContext[] = [];
+    const f = defineHttpFilter({ name: 'f', onRequestHeaders(_h, ctx) { seen.push(ctx); } });
+    const { binding, runtime } = withChain([f], [{ name: 'f' }]);
+    const s = binding.openStream(1);
+    binding.hook(s, REQ);
+    binding.endUnheard(s);
+    assert.equal(runtime.streamCount(), 1);
+    // Native hands the slot to a new stream (a new generation).
+    assert.equal(runtime.onHook(1, s.slot, s.gen + 1, REQ, 0, 0), HookOutcome.Continue);
+    assert.equal(runtime.streamCount(), 1);
+    assert.throws(() => seen[0]?.setMetadata('ns', 'k', 'v'), /the stream is closed/);
   });
 });

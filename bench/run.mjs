@@ -117,7 +117,6 @@ const settings = {
     streams: quick ? 500 : 2000,
     runs: quick ? 3 : 5,
     warmup: quick ? 200 : 500,
-    calls: 1000,
   },
   hotReload: {
     reloads: quick ? 5 : 20,
@@ -523,6 +522,10 @@ if (report.instructions) {
       `One header filter three ways: filter cost / native baseline = ${fmt.fixed(ins.proxy_wasm_filter_cost_ratio_ts, 1)} ` +
         `for TypeScript, ${fmt.fixed(ins.proxy_wasm_filter_cost_ratio_wasm, 1)} for the proxy-wasm module, which costs ` +
         `${fmt.int(ins.proxy_wasm_wasm_over_ts)} instructions per stream more than its TypeScript twin.`,
+      `One header call from TypeScript (header-calls, ${fmt.int(ins.header_calls_per_stream)} calls per stream, ` +
+        `${fmt.int(ins.header_call_streams)} streams): get ${fmt.int(ins.header_call.get)}, has ` +
+        `${fmt.int(ins.header_call.has)}, set ${fmt.int(ins.header_call.set)} instructions (the host's header map ` +
+        'included).',
       `${ins.valgrind}; kernel work (system calls, wake-ups) is not counted.`,
     ],
   });

@@ -5,9 +5,10 @@
 // host, not its start-up, warmup or exit. Instructions per stream = the count / streams. The
 // configurations are the scripted part's (host alone, native baseline, TS request-id), the async
 // part's (its pinned runs aside: valgrind runs one thread at a time anyway) and the proxy-wasm
-// part's (one header filter three ways), plus a ctx.fetch round trip: fetch-json makes one callout
-// per stream to a local HTTP server (through a cluster of the scenario, over a kept-alive
-// connection) and reads its status and JSON body; its twin without the callout is resume-sync.
+// part's (one header filter three ways) and the header-calls part's (1,000 header calls per stream,
+// over fewer streams), plus a ctx.fetch round trip: fetch-json makes one callout per stream to a
+// local HTTP server (through a cluster of the scenario, over a kept-alive connection) and reads its
+// status and JSON body; its twin without the callout is resume-sync.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -16,6 +17,8 @@ import path from 'node:path';
 
 import { listenLoopback } from '../../test/support/servers.mjs';
 import { ASYNC_CONFIGS, check as checkAsync, scenario as asyncScenario } from './async.mjs';
+import { HEADER_CALLS, HEADER_CALL_CONFIGS, HEADER_CALL_OPS, check as checkHeaderCalls,
+  scenario as headerCallsScenario } from './header-calls.mjs';
 import { PROXY_WASM_CONFIGS, check as checkProxyWasm, scenario as proxyWasmScenario } from './proxy-wasm.mjs';
 import { REQUEST_ID, SCRIPT_CONFIGS, checkResult, request, runScenario, upstreamResponse } from './scripted.mjs';
 import { BenchFailure, aptInstall, fixturesBundle, log } from './util.mjs';
@@ -24,6 +27,8 @@ const VALGRIND = '/usr/bin/valgrind';
 // Under callgrind a hook runs ~100× slower: the CPU budget (when on) becomes the largest allowed,
 // so that no hook is stopped; the budget's work per hook is the same whatever its length.
 const CALLGRIND_CPU_BUDGET_MS = 60000;
+// A header-calls stream makes 1,000 calls: that part runs this fraction of the streams.
+const HEADER_CALL_STREAM_SHARE = 1 / 50;
 const FETCH_CLUSTER = 'decision';
 const DECISION = '{"allow":true}';
 
@@ -52,6 +57,8 @@ function groups(decisionPort) {
                                                clusters: [decisionCluster(decisionPort)] }),
       check: checkAsync },
     { name: 'proxyWasm', configs: PROXY_WASM_CONFIGS, scenario: proxyWasmScenario, check: checkProxyWasm },
+    { name: 'headerCalls', configs: HEADER_CALL_CONFIGS, scenario: headerCallsScenario, check: checkHeaderCalls,
+      share: HEADER_CALL_STREAM_SHARE },
   ];
 }
 
@@ -126,7 +133,9 @@ export async function instructionsBench({ streams, warmup, runs }) {
       for (const group of groups(decision.port)) {
         counts[group.name] ??= {};
         for (const config of group.configs) {
-          const perStream = await countPerStream(dir, valgrind, group, config, { streams, warmup, run });
+          const share = group.share ?? 1;
+          const perStream = await countPerStream(dir, valgrind, group, config, {
+            streams: Math.ceil(streams * share), warmup: Math.ceil(warmup * share), run });
           const entry = counts[group.name][config.key] ??= { label: config.label, runs_instructions_per_stream: [] };
           entry.runs_instructions_per_stream.push(Math.round(perStream));
           entry.instructions_per_stream = Math.min(...entry.runs_instructions_per_stream);
@@ -140,6 +149,7 @@ export async function instructionsBench({ streams, warmup, runs }) {
   const s = (key) => counts.scripted[key].instructions_per_stream;
   const a = (key) => counts.async[key]?.instructions_per_stream ?? NaN;
   const w = (key) => counts.proxyWasm[key]?.instructions_per_stream ?? NaN;
+  const h = (key) => counts.headerCalls[key]?.instructions_per_stream ?? NaN;
   return {
     valgrind: version,
     streams_per_configuration: streams,
@@ -157,5 +167,8 @@ export async function instructionsBench({ streams, warmup, runs }) {
     proxy_wasm_filter_cost_ratio_wasm: (w('wasm') - w('none')) / (w('baseline') - w('none')),
     proxy_wasm_filter_cost_ratio_ts: (w('ts') - w('none')) / (w('baseline') - w('none')),
     proxy_wasm_wasm_over_ts: w('wasm') - w('ts'),
+    header_calls_per_stream: HEADER_CALLS,
+    header_call_streams: Math.ceil(streams * HEADER_CALL_STREAM_SHARE),
+    header_call: Object.fromEntries(HEADER_CALL_OPS.map((op) => [op, (h(op) - h('none')) / HEADER_CALLS])),
   };
 }

@@ -66,7 +66,7 @@ void HttpConnection::onWriteCallback(bufferevent*, void* arg) {
 
 void HttpConnection::onEventCallback(bufferevent*, short events, void* arg) {
   auto* self = static_cast<HttpConnection*>(arg);
-  if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+  if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
     self->close();
   }
 }
@@ -209,11 +209,11 @@ void HttpConnection::onProtocolError() {
     const std::string body = reasonPhrase(431);
     write("HTTP/1.1 431 " + body + "\r\ncontent-length: " + std::to_string(body.size()) +
           "\r\ncontent-type: text/plain\r\nserver: envoy\r\nconnection: close\r\n\r\n" + body);
-    closeAfterFlush();
+    delayedCloseAfterFlush();
     return;
   }
   write("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-  closeAfterFlush();
+  delayedCloseAfterFlush();
 }
 
 void HttpConnection::encodeHeaders(HeaderMap& headers, bool end_stream) {
@@ -371,6 +371,35 @@ void HttpConnection::closeAfterFlush() {
   }
   bufferevent_setcb(connection_, nullptr, &HttpConnection::onWriteCallback,
                     &HttpConnection::onEventCallback, this);
+}
+
+void HttpConnection::delayedCloseAfterFlush() {
+  if (closing_ || connection_ == nullptr) {
+    return;
+  }
+  // Envoy's delayed close (delayed_close_timeout, 1 s by default): once the response is flushed,
+  // wait for the peer to close. Closing at once with the rest of the request unread would make the
+  // kernel reset the connection, and a client could lose the response it has not read yet.
+  close_pending_ = true;
+  bufferevent_setcb(connection_, nullptr, &HttpConnection::onDelayedCloseWritten,
+                    &HttpConnection::onEventCallback, this);
+  if (evbuffer_get_length(bufferevent_get_output(connection_)) == 0) {
+    onDelayedCloseWritten(connection_, this);
+  }
+}
+
+void HttpConnection::onDelayedCloseWritten(bufferevent* bev, void* arg) {
+  // What the peer still sends is discarded; its close, an error or 1 s of silence closes.
+  bufferevent_setcb(bev, &HttpConnection::onDelayedCloseRead, nullptr, &HttpConnection::onEventCallback, arg);
+  const timeval delayed_close_timeout{1, 0};
+  bufferevent_set_timeouts(bev, &delayed_close_timeout, nullptr);
+  bufferevent_enable(bev, EV_READ);
+  onDelayedCloseRead(bev, arg);
+}
+
+void HttpConnection::onDelayedCloseRead(bufferevent* bev, void*) {
+  evbuffer* input = bufferevent_get_input(bev);
+  evbuffer_drain(input, evbuffer_get_length(input));
 }
 
 void HttpConnection::close() {

@@ -55,6 +55,8 @@ private:
   static void onReadCallback(bufferevent* bev, void* arg);
   static void onWriteCallback(bufferevent* bev, void* arg);
   static void onEventCallback(bufferevent* bev, short events, void* arg);
+  static void onDelayedCloseWritten(bufferevent* bev, void* arg);
+  static void onDelayedCloseRead(bufferevent* bev, void* arg);
 
   void onRead();
   void dispatchRequest();
@@ -63,6 +65,8 @@ private:
   void postRead();
   void write(const std::string& bytes);
   void closeAfterFlush();
+  // A protocol error's response: written, then the peer is given delayed_close_timeout to close.
+  void delayedCloseAfterFlush();
   void releaseStream();
 
   Dispatcher& dispatcher_;

@@ -2,6 +2,12 @@
 // directly (v8_binding.h): a filter calls them several times per hook. Names arrive validated and
 // lowercased by the runtime (ts-filters/runtime/header-map.ts); text crosses as latin1 through a
 // stack buffer, and Envoy copies what it keeps.
+//
+// Writes are checked here, byte by byte as they are copied, whoever calls (the binding is
+// reachable from a bundle through process._linkedBinding): a name must be a token (or a ':'
+// pseudo-header), a value may hold HTAB, SP, VCHAR and obs-text only (the runtime's
+// forbiddenValueChar, the same rule) — so no CR, LF or NUL reaches Envoy. A refused value is
+// reported by the index of its first refused char, for the runtime's error message.
 #include <string_view>
 #include <vector>
 
@@ -45,11 +51,43 @@ StreamHost* headerStream(const Info& info, HeaderMapKind& map) {
 
 // Argument 3: the header name.
 bool headerName(const Info& info, Latin1Arg& name) {
-  if (!name.read(info.GetIsolate(), info[3])) {
+  if (name.read(info.GetIsolate(), info[3]) != Latin1Arg::Read::Ok) {
     throwInvalidArg(info.GetIsolate(), "header name must be a string of chars up to U+00FF");
     return false;
   }
   return true;
+}
+
+bool isTokenChar(char c) {
+  static constexpr std::string_view kPunctuation = "!#$%&'*+-.^_`|~";
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         kPunctuation.find(c) != std::string_view::npos;
+}
+
+// An RFC 7230 token, optionally after a ':' (HTTP/2 pseudo-headers).
+bool isHeaderName(std::string_view name) {
+  const size_t first = !name.empty() && name[0] == ':' ? 1 : 0;
+  if (first == name.size()) {
+    return false;
+  }
+  for (size_t i = first; i < name.size(); ++i) {
+    if (!isTokenChar(name[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The index of the first byte a header value may not hold (HTAB, SP, VCHAR and obs-text are
+// allowed), or npos.
+size_t forbiddenValueByte(std::string_view value) {
+  for (size_t i = 0; i < value.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(value[i]);
+    if ((byte < 0x20 && byte != '\t') || byte == 0x7f) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
 }
 
 // (slot, gen, map, name) → the first value, or undefined.
@@ -127,7 +165,8 @@ void headerCount(const Info& info) {
   info.GetReturnValue().Set(static_cast<uint32_t>(stream->headerCount(map)));
 }
 
-// setHeader / addHeader: (slot, gen, map, name, value); removeHeader: (slot, gen, map, name).
+// setHeader / addHeader: (slot, gen, map, name, value) → undefined, or the index of the value's
+// first refused char (nothing was written); removeHeader: (slot, gen, map, name).
 enum class HeaderWrite { Set, Add, Remove };
 
 template <HeaderWrite kWrite>
@@ -140,9 +179,19 @@ void writeHeader(const Info& info) {
   }
   Latin1Arg name;
   Latin1Arg value;
-  if (!name.read(isolate, info[3]) ||
-      (kWrite != HeaderWrite::Remove && !value.read(isolate, info[4]))) {
-    throwInvalidArg(isolate, "header name and value must be strings of chars up to U+00FF");
+  const Latin1Arg::Read value_read =
+      kWrite == HeaderWrite::Remove ? Latin1Arg::Read::Ok : value.read(isolate, info[4]);
+  if (name.read(isolate, info[3]) != Latin1Arg::Read::Ok || !isHeaderName(name.view()) ||
+      value_read == Latin1Arg::Read::NotString) {
+    throwInvalidArg(isolate, "header names are RFC 7230 tokens (or ':' pseudo-headers), values "
+                             "strings");
+    return;
+  }
+  const size_t refused = value_read == Latin1Arg::Read::AboveLatin1
+                             ? value.aboveLatin1At()
+                             : forbiddenValueByte(value.view());
+  if (refused != std::string_view::npos) {
+    info.GetReturnValue().Set(static_cast<double>(refused));
     return;
   }
   bool ok = kWrite == HeaderWrite::Set   ? stream->setHeader(map, name.view(), value.view())

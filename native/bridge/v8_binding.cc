@@ -1,6 +1,7 @@
 #include "native/bridge/v8_binding.h"
 
 #include <cstring>
+#include <vector>
 
 namespace envoy_ts::bridge {
 namespace {
@@ -55,17 +56,23 @@ void throwCoded(v8::Isolate* isolate, bool type_error, const char* code, std::st
   isolate->ThrowException(error);
 }
 
-bool Latin1Arg::read(v8::Isolate* isolate, v8::Local<v8::Value> value) {
+Latin1Arg::Read Latin1Arg::read(v8::Isolate* isolate, v8::Local<v8::Value> value) {
   if (!value->IsString()) {
-    return false;
+    return Read::NotString;
   }
   v8::Local<v8::String> text = value.As<v8::String>();
+  const int length = text->Length();
   // A one-byte string holds only chars up to U+00FF; a two-byte one may too (e.g. a slice of a
   // longer string), which is checked before its chars are narrowed.
   if (!text->IsOneByte() && !text->ContainsOnlyOneByte()) {
-    return false;
+    std::vector<uint16_t> chars(static_cast<size_t>(length));
+    text->Write(isolate, chars.data(), 0, length, v8::String::NO_NULL_TERMINATION);
+    above_latin1_at_ = 0;
+    while (chars[above_latin1_at_] <= 0xff) {
+      ++above_latin1_at_;
+    }
+    return Read::AboveLatin1;
   }
-  const int length = text->Length();
   if (length > kInline) {
     heap_.resize(static_cast<size_t>(length));
     data_ = heap_.data();
@@ -73,7 +80,7 @@ bool Latin1Arg::read(v8::Isolate* isolate, v8::Local<v8::Value> value) {
   text->WriteOneByte(isolate, reinterpret_cast<uint8_t*>(data_), 0, length,
                      v8::String::NO_NULL_TERMINATION);
   size_ = static_cast<size_t>(length);
-  return true;
+  return Read::Ok;
 }
 
 }  // namespace envoy_ts::bridge

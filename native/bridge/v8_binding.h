@@ -47,16 +47,19 @@ class Latin1Arg {
  public:
   static constexpr int kInline = 512;
 
-  // False when `value` is not a string or has a char above U+00FF: no char is ever truncated to
-  // its low byte (U+010A must not become LF).
-  bool read(v8::Isolate* isolate, v8::Local<v8::Value> value);
+  enum class Read { Ok, NotString, AboveLatin1 };
+  // A string with a char above U+00FF is not read (AboveLatin1, the char's index in
+  // aboveLatin1At()): no char is ever truncated to its low byte (U+010A must not become LF).
+  Read read(v8::Isolate* isolate, v8::Local<v8::Value> value);
   std::string_view view() const { return {data_, size_}; }
+  size_t aboveLatin1At() const { return above_latin1_at_; }
 
  private:
   char inline_[kInline];
   std::string heap_;
   char* data_ = inline_;
   size_t size_ = 0;
+  size_t above_latin1_at_ = 0;
 };
 
 // A JS string of `text`'s bytes, one char per byte.

@@ -1,44 +1,27 @@
 // HeaderMap views over the binding: nothing is copied, every call goes to Envoy. Names and values
-// are validated before they reach native code, so header injection cannot happen through them: a
-// name once (then it is cached), a value on every write, by a loop over its char codes.
+// are validated, so header injection cannot happen through them: a name once, before it reaches
+// native code (then it is kept, lowercased), a value on every write, by the binding as it copies
+// the value's bytes (no regex on the hot path).
 
 import { StreamClosedError } from '../api/errors';
 import type { HeaderMap } from '../api/types';
 import { HeaderMapKind } from './codes';
 import type { HeaderMapKind as NativeHeaderMapKind, NativeBinding } from './native';
-import { JSONStringify, MapPrototypeClear, MapPrototypeGet, MapPrototypeSet, SetPrototypeHas,
-  StringPrototypeCharCodeAt, StringPrototypeToLowerCase } from './primordials';
+import { JSONStringify, MapPrototypeClear, MapPrototypeGet, MapPrototypeSet, RegExpPrototypeExec,
+  SetPrototypeHas, StringPrototypeCharCodeAt, StringPrototypeToLowerCase } from './primordials';
 
-// RFC 7230 token chars, by char code (below 128; nothing above is one).
-const TOKEN_CHARS = new Uint8Array(128);
-for (const char of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") {
-  TOKEN_CHARS[StringPrototypeCharCodeAt(char, 0)] = 1;
-}
-const COLON = 0x3a;
+// RFC 7230 token, optionally preceded by ':' (HTTP/2 pseudo-headers such as :path, :authority).
+const HEADER_NAME = /^:?[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Field value: HTAB, SP, VCHAR and obs-text (0x80-0xFF). Anything else (CR, LF, NUL, other
+// controls, DEL, and characters above U+00FF that a latin1 conversion would truncate — U+010A
+// would become LF) is rejected. The binding applies the same rule, byte by byte, to the values a
+// HeaderMapView writes (native/bridge/header_binding.cc).
+const BAD_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 
-/** A token, optionally preceded by ':' (HTTP/2 pseudo-headers such as :path, :authority). */
-function isHeaderName(name: string): boolean {
-  const length = name.length;
-  let i = length > 0 && StringPrototypeCharCodeAt(name, 0) === COLON ? 1 : 0;
-  if (i === length) return false;
-  for (; i < length; i++) {
-    const code = StringPrototypeCharCodeAt(name, i);
-    if (code >= 128 || TOKEN_CHARS[code] === 0) return false;
-  }
-  return true;
-}
-
-/**
- * The index of the first char a field value may not hold, or -1. Allowed: HTAB, SP, VCHAR and
- * obs-text (0x80-0xFF). Anything else (CR, LF, NUL, other controls, DEL, and characters above
- * U+00FF that a latin1 conversion would truncate — U+010A would become LF) is not.
- */
-function forbiddenValueChar(value: string): number {
-  for (let i = 0; i < value.length; i++) {
-    const code = StringPrototypeCharCodeAt(value, i);
-    if (code < 0x20 ? code !== 0x09 : code === 0x7f || code > 0xff) return i;
-  }
-  return -1;
+/** The index of the first char a header value may not hold, or -1. */
+export function forbiddenValueChar(value: string): number {
+  const bad = RegExpPrototypeExec(BAD_VALUE_CHAR, value);
+  return bad === null ? -1 : bad.index;
 }
 
 function describeChar(code: number): string {
@@ -49,6 +32,13 @@ function describeChar(code: number): string {
     case 0x00: return `NUL (${hex})`;
     default: return hex;
   }
+}
+
+function forbiddenValueError(name: string, value: string, index: number): TypeError {
+  return new TypeError(
+    `invalid value for header '${name}': forbidden character ` +
+    `${describeChar(StringPrototypeCharCodeAt(value, index))} at index ${index} (CR, LF, NUL, control ` +
+    'characters and characters above U+00FF are not allowed)');
 }
 
 /** Request headers route matching reads. */
@@ -68,7 +58,7 @@ export function checkHeaderName(name: unknown): string {
   if (typeof name !== 'string') {
     throw new TypeError(`header name must be a string, got ${typeof name}`);
   }
-  if (!isHeaderName(name)) {
+  if (RegExpPrototypeExec(HEADER_NAME, name) === null) {
     throw new TypeError(
       `invalid header name ${JSONStringify(name)}: must be an RFC 7230 token or a ':' pseudo-header`);
   }
@@ -93,12 +83,7 @@ export function checkHeaderValue(name: string, value: unknown): string {
     throw new TypeError(`value of header '${name}' must be a string, got ${typeof value}`);
   }
   const bad = forbiddenValueChar(value);
-  if (bad !== -1) {
-    throw new TypeError(
-      `invalid value for header '${name}': forbidden character ` +
-      `${describeChar(StringPrototypeCharCodeAt(value, bad))} at index ${bad} (CR, LF, NUL, control ` +
-      'characters and characters above U+00FF are not allowed)');
-  }
+  if (bad !== -1) throw forbiddenValueError(name, value, bad);
   return value;
 }
 
@@ -146,17 +131,17 @@ export class HeaderMapView implements HeaderMap {
 
   set(name: string, value: string): void {
     const key = checkHeaderName(name);
-    checkHeaderValue(key, value);
-    const stream = this.#open();
-    this.#binding.setHeader(stream.slot, stream.gen, this.#kind, key, value);
+    const stream = this.#openFor(key, value);
+    const bad = this.#binding.setHeader(stream.slot, stream.gen, this.#kind, key, value);
+    if (bad !== undefined) throw forbiddenValueError(key, value, bad);
     this.#routingChanged(stream, key);
   }
 
   add(name: string, value: string): void {
     const key = checkHeaderName(name);
-    checkHeaderValue(key, value);
-    const stream = this.#open();
-    this.#binding.addHeader(stream.slot, stream.gen, this.#kind, key, value);
+    const stream = this.#openFor(key, value);
+    const bad = this.#binding.addHeader(stream.slot, stream.gen, this.#kind, key, value);
+    if (bad !== undefined) throw forbiddenValueError(key, value, bad);
     this.#routingChanged(stream, key);
   }
 
@@ -187,6 +172,14 @@ export class HeaderMapView implements HeaderMap {
   [kHeaderCount](): number {
     const stream = this.#open();
     return this.#binding.headerCount(stream.slot, stream.gen, this.#kind);
+  }
+
+  // The stream, for writing `value` under `key`. The binding checks a value's chars as it copies
+  // them (and says which one it refused); what it cannot check is checked here: a value that is
+  // not a string, or one for a closed stream (its TypeError comes before StreamClosedError).
+  #openFor(key: string, value: unknown): HeaderTarget {
+    if (typeof value !== 'string' || this.#stream.closed) checkHeaderValue(key, value);
+    return this.#open();
   }
 
   #open(): HeaderTarget {

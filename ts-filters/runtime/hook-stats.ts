@@ -1,8 +1,9 @@
 // Built-in per-filter hook stats: envoy_ts.<filter>.hook_invocations (counter),
 // envoy_ts.<filter>.hook_time_us (histogram: the µs a filter's hooks took for one stream) and
-// envoy_ts.<filter>.hooks_pending (gauge). Counts and times are summed per filter while the stream
-// lives and handed to the native side when it completes, in the call that already completes it
-// (no extra crossing); the pending gauge moves when a hook starts or stops waiting.
+// envoy_ts.<filter>.hooks_pending (gauge). Counts and times are summed per filter and handed to
+// the native side after each call into JavaScript that ran hooks (the native side sums them per
+// stream and records them once the stream completes); the pending gauge moves when a hook starts
+// or stops waiting.
 //
 // Times come from the binding's monotonic clock (a V8 function over the vDSO's clock_gettime),
 // read once per hook edge: a chain run reads it before its first hook and after each one, a
@@ -22,9 +23,9 @@ export interface StatsTarget {
   readonly closed: boolean;
 }
 
-// Per binding (one per environment): where a completing stream leaves its records for the native
-// side, which records them right after onHook(StreamComplete) returns (setStatsBuffer). The last
-// one used is kept at hand: a real environment has one binding (tests make many).
+// Per binding (one per environment): where a stream leaves its records for the native side, which
+// reads them once the call into JavaScript returned (setStatsBuffer). The last one used is kept at
+// hand: a real environment has one binding (tests make many).
 const statsBuffers = new WeakMap<NativeBinding, Float64Array>();
 let lastBinding: NativeBinding | undefined;
 let lastBuffer: Float64Array | undefined;
@@ -44,16 +45,12 @@ function bufferFor(binding: NativeBinding, length: number): Float64Array {
 /** The stats clock of `binding`'s environment: microseconds, any origin. */
 export type StatsClock = () => number;
 
-let clockBinding: NativeBinding | undefined;
-let clock: StatsClock = () => 0;
+let captured: { readonly binding: NativeBinding; readonly clock: StatsClock } | undefined;
 
 /** `binding.monotonicMicros`, captured (the same function for every stream of an environment). */
 export function statsClock(binding: NativeBinding): StatsClock {
-  if (binding !== clockBinding) {
-    clockBinding = binding;
-    clock = binding.monotonicMicros;
-  }
-  return clock;
+  if (captured?.binding !== binding) captured = { binding, clock: binding.monotonicMicros };
+  return captured.clock;
 }
 
 /** What a filter's hooks did on one stream (kept on its context: no allocation per stream). */

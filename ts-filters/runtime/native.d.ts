@@ -176,10 +176,11 @@ export interface NativeBinding {
   getHeaders(slot: number, gen: number, map: HeaderMapKind): string[];
   /** How many entries a map has, without copying them (what proxy-wasm's headers callbacks get). */
   headerCount(slot: number, gen: number, map: HeaderMapKind): number;
-  /** Replace every value of `name`. */
-  setHeader(slot: number, gen: number, map: HeaderMapKind, name: string, value: string): void;
-  /** Append one value of `name`. */
-  addHeader(slot: number, gen: number, map: HeaderMapKind, name: string, value: string): void;
+  /** Replace every value of `name`. A value with a char a header may not hold (the runtime's
+   *  forbiddenValueChar) is not written: the index of that char is returned instead. */
+  setHeader(slot: number, gen: number, map: HeaderMapKind, name: string, value: string): number | undefined;
+  /** Append one value of `name` (a refused value: as setHeader). */
+  addHeader(slot: number, gen: number, map: HeaderMapKind, name: string, value: string): number | undefined;
   /** Remove every value of `name`. */
   removeHeader(slot: number, gen: number, map: HeaderMapKind, name: string): void;
 

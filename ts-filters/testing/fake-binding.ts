@@ -9,6 +9,7 @@ import { setImmediate as nextMacrotask } from 'node:timers/promises';
 
 import { CrossingFrame, HookFlags } from '../runtime/codes';
 import { createDispatcher, type DispatcherOptions, type Runtime } from '../runtime/dispatcher';
+import { forbiddenValueChar } from '../runtime/header-map';
 import { PLAIN_NODE, nativeDispatcher } from '../runtime/native-dispatcher';
 import type { AttributeId, BufferKind, CloseType, Dispatcher, HeaderMapKind, HookKind, HookOutcome,
   FetchStreamEvent, MetadataSource, MetricOp, NativeBinding, NativeLogLevel, NetworkEvent, NetworkHookKind,
@@ -425,15 +426,22 @@ export class FakeBinding implements NativeBinding {
     return this.#map('headerCount', slot, gen, map).length;
   }
 
-  setHeader(slot: number, gen: number, map: HeaderMapKind, name: string, value: string): void {
+  setHeader(slot: number, gen: number, map: HeaderMapKind, name: string, value: string): number | undefined {
     const list = this.#map('setHeader', slot, gen, map);
+    const refused = forbiddenValueChar(value);
+    if (refused !== -1) return refused;
     const kept = list.filter(([n]) => n !== name);
     list.length = 0;
     list.push(...kept, [name, value]);
+    return undefined;
   }
 
-  addHeader(slot: number, gen: number, map: HeaderMapKind, name: string, value: string): void {
-    this.#map('addHeader', slot, gen, map).push([name, value]);
+  addHeader(slot: number, gen: number, map: HeaderMapKind, name: string, value: string): number | undefined {
+    const list = this.#map('addHeader', slot, gen, map);
+    const refused = forbiddenValueChar(value);
+    if (refused !== -1) return refused;
+    list.push([name, value]);
+    return undefined;
   }
 
   removeHeader(slot: number, gen: number, map: HeaderMapKind, name: string): void {

@@ -70,6 +70,20 @@ describe('HeaderMap', () => {
     assert.equal(checkHeaderValue('x', ''), '');
   });
 
+  test('a refused value is not written; on a closed stream the value is still checked first', () => {
+    let kept: HeaderMap | undefined;
+    const { binding, s } = withHeaders([['x-a', '1']], (h) => {
+      kept = h;
+      assert.throws(() => h.set('x-a', 'two\r\nx-b: 3'), /forbidden character CR \(U\+000D\) at index 3/);
+      assert.throws(() => h.add('x-a', 'two\u010a'), /forbidden character U\+010A at index 3/);
+      assert.throws(() => h.set('x-a', 7 as unknown as string), /value of header 'x-a' must be a string, got number/);
+    });
+    assert.deepEqual(binding.headers(s, HeaderMapKind.RequestHeaders), [['x-a', '1']]);
+    binding.destroy(s);
+    assert.throws(() => kept?.set('x-a', 'a\nb'), TypeError);
+    assert.throws(() => kept?.set('x-a', 'fine'), { name: 'StreamClosedError' });
+  });
+
   test('has asks the binding whether the header is there, without reading its value', () => {
     const { binding, s } = withHeaders([['x-a', '1']], (h) => {
       assert.equal(h.has('X-A'), true);

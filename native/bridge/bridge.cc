@@ -342,6 +342,15 @@ void Bridge::setCrossingFrame(napi_value array, uint32_t* frame) {
   frame_ = frame;
 }
 
+void Bridge::setClockCell(napi_value array, double* cell) {
+  if (clock_cell_ref_ != nullptr) {
+    napi_delete_reference(env_, clock_cell_ref_);
+  }
+  // The reference keeps the array (and its memory, which does not move) alive.
+  napi_create_reference(env_, array, 1, &clock_cell_ref_);
+  clock_cell_ = cell;
+}
+
 void Bridge::setStatsBuffer(napi_value array, const double* records, size_t length) {
   if (stats_buffer_ref_ != nullptr) {
     napi_delete_reference(env_, stats_buffer_ref_);

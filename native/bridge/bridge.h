@@ -112,6 +112,9 @@ class Bridge : public runtime::EnvironmentClient {
   void setStatsBuffer(napi_value array, const double* records, size_t length);
   // The runtime's crossing frame (CrossingFrame slots): a Uint32Array whose memory does not move.
   void setCrossingFrame(napi_value array, uint32_t* frame);
+  // The runtime's clock cell (binding.setClockCell): where stampClock leaves the time.
+  void setClockCell(napi_value array, double* cell);
+  double* clockCell() const { return clock_cell_; }
   // Node's tick info (binding.setTickInfo): [a nextTick callback is queued, a rejection waits to
   // be reported], a Uint8Array over memory of Node's that does not move.
   void setTickInfo(napi_value array, const uint8_t* tick_info);
@@ -190,6 +193,8 @@ class Bridge : public runtime::EnvironmentClient {
   size_t stats_length_ = 0;
   napi_ref frame_ref_ = nullptr;
   uint32_t* frame_ = nullptr;
+  napi_ref clock_cell_ref_ = nullptr;
+  double* clock_cell_ = nullptr;
   napi_ref tick_info_ref_ = nullptr;
   const uint8_t* tick_info_ = nullptr;  // null: this Node offers none (drain after every call)
 };

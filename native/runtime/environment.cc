@@ -144,17 +144,27 @@ Environment::~Environment() {
   setup_.reset();
 }
 
+struct Environment::RootHandleScope {
+  explicit RootHandleScope(v8::Isolate* isolate) : scope(isolate) {}
+  v8::HandleScope scope;
+};
+
 void Environment::attachToCurrentThread() {
   v8::Isolate* isolate = setup_->isolate();
   locker_ = std::make_unique<v8::Locker>(isolate);
   isolate->Enter();
   watched_.setThread(pthread_self());
-  v8::HandleScope scope(isolate);
-  setup_->context()->Enter();
+  {
+    v8::HandleScope scope(isolate);
+    setup_->context()->Enter();
+  }
+  root_scope_ = std::make_unique<RootHandleScope>(isolate);
+  static_cast<void>(setup_->context());  // the handle that takes the root scope's block
 }
 
 void Environment::detachFromCurrentThread() {
   v8::Isolate* isolate = setup_->isolate();
+  root_scope_.reset();
   {
     v8::HandleScope scope(isolate);
     setup_->context()->Exit();

@@ -184,6 +184,11 @@ class Environment : private IdleTurnRunner {
   bool retired_ = false;
   std::unique_ptr<node::CommonEnvironmentSetup> setup_;
   std::unique_ptr<v8::Locker> locker_;  // held while attached
+  // Open while attached, holding a block of handles: a call's own handle scope then starts inside
+  // it instead of allocating a block and freeing it again on the way out. Nothing is created in
+  // it but the one handle that takes the block (every call opens its own scope).
+  struct RootHandleScope;
+  std::unique_ptr<RootHandleScope> root_scope_;
   napi_env napi_env_ = nullptr;
   // One ref'ed handle keeps the loop "alive": an idle loop otherwise reports a zero timeout and
   // the waker would spin.

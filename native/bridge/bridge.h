@@ -179,6 +179,8 @@ class Bridge : public runtime::EnvironmentClient {
   runtime::Environment& owner_;
   StreamTable streams_;
   RuntimeEntries entries_;
+  // The environment's microtask queue (its context's: the same for the environment's life).
+  v8::MicrotaskQueue* microtasks_ = nullptr;
   int consecutive_failures_ = 0;  // calls into the runtime that threw, in a row
   napi_ref watch_slots_ref_ = nullptr;
   struct LoadedHere {

@@ -46,11 +46,9 @@ napi_value Bridge::initBinding(napi_env env, napi_value exports) {
   return exports;
 }
 
-Bridge& Bridge::of(runtime::Environment& env) {
-  void* data = nullptr;
-  napi_get_instance_data(env.napiEnv(), &data);
-  return *static_cast<Bridge*>(data);
-}
+// The environment's client is its bridge (the constructor registers it): no Node-API call, so
+// it may be asked before a call attaches the environment.
+Bridge& Bridge::of(runtime::Environment& env) { return *static_cast<Bridge*>(env.client()); }
 
 bool Bridge::isMainThread() const {
   return owner_.role() == runtime::Environment::Role::MainThread;
@@ -245,6 +243,10 @@ void Bridge::syncConfigs() {
     }
   }
   synced_generation_ = generation;
+}
+
+bool Bridge::configsSynced() const {
+  return runtime::ConfigRegistry::instance().generation() == synced_generation_;
 }
 
 bool Bridge::hasConfig(uint64_t config_id) const {

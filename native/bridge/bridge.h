@@ -62,6 +62,8 @@ class Bridge : public runtime::EnvironmentClient {
   // Loads the configs registered since the last call and drops the removed ones. Cheap when
   // nothing changed.
   void syncConfigs();
+  // Whether nothing was registered or removed since the last syncConfigs (no call into JS needed).
+  bool configsSynced() const;
   bool hasConfig(uint64_t config_id) const;
   // Why the config could not be loaded here ("" when it was, or was never tried).
   std::string configError(uint64_t config_id) const;

@@ -124,6 +124,7 @@ class Environment : private IdleTurnRunner {
   void cancelTermination();
   // Set once, by the bridge, while create() runs.
   void setClient(EnvironmentClient* client) { client_ = client; }
+  EnvironmentClient* client() const { return client_; }
 
   // Why an environment can run no more JavaScript. Near its heap limit the running JavaScript is
   // stopped and the environment broken; so is one whose memory outside the heap (ArrayBuffers,

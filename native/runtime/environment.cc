@@ -58,7 +58,8 @@ const char* describe(Environment::Broken broken) {
 Environment::Environment(Role role, std::unique_ptr<node::CommonEnvironmentSetup> setup)
     : role_(role),
       attaches_per_call_(role == Role::Worker && NodeProcess::inspector().has_value()),
-      setup_(std::move(setup)) {}
+      setup_(std::move(setup)),
+      loop_(setup_->event_loop()) {}
 
 std::unique_ptr<Environment> Environment::create(Role role, BindingInitializer binding,
                                                  std::string& error) {
@@ -172,8 +173,6 @@ void Environment::detachFromCurrentThread() {
   isolate->Exit();
   locker_.reset();
 }
-
-uv_loop_t* Environment::loop() { return setup_->event_loop(); }
 
 void Environment::pump(Poll poll) {
   if (call_depth_ > 1 || pumping_ || broken_ != Broken::No) {

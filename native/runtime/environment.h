@@ -56,7 +56,7 @@ class Environment : private IdleTurnRunner {
 
   Role role() const { return role_; }
   napi_env napiEnv() const { return napi_env_; }
-  uv_loop_t* loop();
+  uv_loop_t* loop() const { return loop_; }
   // Null for the main-thread environment, which never has streams waiting.
   LoopWaker* waker() { return waker_.get(); }
 
@@ -184,6 +184,7 @@ class Environment : private IdleTurnRunner {
   Broken broken_ = Broken::No;
   bool retired_ = false;
   std::unique_ptr<node::CommonEnvironmentSetup> setup_;
+  uv_loop_t* const loop_;  // setup_'s (asked once: every pump reads it)
   std::unique_ptr<v8::Locker> locker_;  // held while attached
   // Open while attached, holding a block of handles: a call's own handle scope then starts inside
   // it instead of allocating a block and freeing it again on the way out. Nothing is created in

@@ -42,7 +42,7 @@ async function reloadTimes(upstreamPort, reloads) {
       const before = host.output.length;
       const written = Date.now();
       writeVersion(bundle, source, n);
-      const revisionLine = new RegExp(`\\[([\\d-]+ [\\d:.]+)\\]\\[(\\d+)\\]\\[debug\\]\\[dynamic_modules\\] \\[envoy-ts\\] loaded filter config \\d+ revision ${n} in (\\d+) us`, 'g');
+      const revisionLine = new RegExp(`\\[([\\d-]+ [\\d:.]+)\\]\\[(\\d+)\\]\\[debug\\]\\[dynamic_modules\\] \\[envoy-ts\\] loaded filter config \\d+ \\(bundle [^)]*\\) revision ${n} in (\\d+) us`, 'g');
       const workers = new Map();
       const deadline = Date.now() + 10000;
       // New connections until both workers served a stream of the new revision.

@@ -204,7 +204,36 @@ void Bridge::unloadConfig(uint64_t config_id) {
   callDispatcher(Entry::UnloadConfig, 1, args, &result);
 }
 
-void Bridge::syncConfigs() {
+bool Bridge::configsBehind() const {
+  return runtime::ConfigRegistry::instance().generation() != synced_generation_;
+}
+
+bool Bridge::runsLatest(uint64_t config_id) const {
+  auto here = configs_.find(config_id);
+  if (here == configs_.end() || !here->second.error.empty()) {
+    return false;
+  }
+  std::optional<uint64_t> live = runtime::ConfigRegistry::instance().revisionOf(config_id);
+  return live.has_value() && *live == here->second.revision;
+}
+
+namespace {
+
+const char* occasionNote(Bridge::SyncOccasion occasion) {
+  switch (occasion) {
+    case Bridge::SyncOccasion::StreamStart:
+      return " (on a worker, at the start of a stream that needed it)";
+    case Bridge::SyncOccasion::AheadOfStreams:
+      return " (on a worker, ahead of the streams that need it)";
+    case Bridge::SyncOccasion::Prepared:
+      break;
+  }
+  return "";
+}
+
+}  // namespace
+
+void Bridge::syncConfigs(SyncOccasion occasion) {
   runtime::ConfigRegistry& registry = runtime::ConfigRegistry::instance();
   uint64_t generation = registry.generation();
   if (generation == synced_generation_) {
@@ -222,8 +251,9 @@ void Bridge::syncConfigs() {
     if (here != configs_.end() && here->second.revision == config.revision) {
       continue;
     }
-    // On a worker this runs inside the first stream's on_http_filter_new after the change: the
-    // cost is logged (debug) so it can be measured (README "Deploying new filter code").
+    // On a worker this runs in a scheduler event ahead of the streams that need the change, or
+    // inside the first such stream's on_http_filter_new: the cost and the occasion are logged
+    // (debug) so they can be measured (README "Deploying new filter code").
     auto started = std::chrono::steady_clock::now();
     std::string error = loadConfig(id, config.json, static_cast<ConfigKind>(config.kind),
                                    config.bundle.get(), config.revision);
@@ -237,16 +267,14 @@ void Bridge::syncConfigs() {
                                                              : "") +
                                         ": " + error);
     } else {
-      runtime::log(LogLevel::Debug, "loaded filter config " + std::to_string(id) + " revision " +
+      runtime::log(LogLevel::Debug, "loaded filter config " + std::to_string(id) +
+                                        (config.bundle ? " (bundle " + config.bundle->path + ")" : "") +
+                                        " revision " +
                                         std::to_string(config.revision) + " in " +
-                                        std::to_string(us) + " us");
+                                        std::to_string(us) + " us" + occasionNote(occasion));
     }
   }
   synced_generation_ = generation;
-}
-
-bool Bridge::configsSynced() const {
-  return runtime::ConfigRegistry::instance().generation() == synced_generation_;
 }
 
 bool Bridge::hasConfig(uint64_t config_id) const {

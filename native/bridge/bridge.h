@@ -60,10 +60,13 @@ class Bridge : public runtime::EnvironmentClient {
   bool failOpen(uint64_t config_id);
   void unloadConfig(uint64_t config_id);
   // Loads the configs registered since the last call and drops the removed ones. Cheap when
-  // nothing changed.
-  void syncConfigs();
-  // Whether nothing was registered or removed since the last syncConfigs (no call into JS needed).
-  bool configsSynced() const;
+  // nothing changed. `occasion` says in the log when a worker did it (see syncOccasion).
+  enum class SyncOccasion { Prepared, StreamStart, AheadOfStreams };
+  void syncConfigs(SyncOccasion occasion = SyncOccasion::Prepared);
+  // Whether configs changed since the last syncConfigs (lock-free).
+  bool configsBehind() const;
+  // Whether this environment runs config `config_id` as it is live now (its latest revision).
+  bool runsLatest(uint64_t config_id) const;
   bool hasConfig(uint64_t config_id) const;
   // Why the config could not be loaded here ("" when it was, or was never tried).
   std::string configError(uint64_t config_id) const;

@@ -65,20 +65,30 @@ envoy_dynamic_module_type_http_filter_module_ptr envoy_dynamic_module_on_http_fi
     runtime::log(runtime::LogLevel::Error, "no Node.js environment for this worker: " + error);
     return nullptr;  // Envoy closes the stream
   }
+  const auto& config = *static_cast<const HttpFilterConfig*>(config_module);
   bridge::Bridge& bridge = bridge::Bridge::of(*env);
-  if (!bridge.configsSynced()) {
-    // Only what changed is loaded, in a call like any other (the CPU budget, a broken heap).
+  // Configs changed (an update, a reload): a stream that needs the change loads it now; one that
+  // runs its config as it is has its environment load the change right after its first hook.
+  const bool behind = bridge.configsBehind();
+  const bool ahead = behind && bridge.runsLatest(config.id);
+  if (behind && !ahead) {
     runtime::Environment::CallScope scope(*env);
-    bridge.syncConfigs();
+    bridge.syncConfigs(bridge::Bridge::SyncOccasion::StreamStart);
   }
-  return new HttpStream(*static_cast<const HttpFilterConfig*>(config_module), filter_envoy, *env);
+  auto* stream = new HttpStream(config, filter_envoy, *env);
+  if (ahead) {
+    stream->loadConfigsAhead();
+  }
+  return stream;
 }
 
 envoy_dynamic_module_type_on_http_filter_request_headers_status
 envoy_dynamic_module_on_http_filter_request_headers(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
     envoy_dynamic_module_type_http_filter_module_ptr filter_module, bool end_of_stream) {
-  return headersStatus(streamOf(filter_module)->core().onRequestHeaders(end_of_stream),
+  HttpStream* stream = streamOf(filter_module);
+  stream->commitConfigLoad();
+  return headersStatus(stream->core().onRequestHeaders(end_of_stream),
                        envoy_dynamic_module_type_on_http_filter_request_headers_status_Continue,
                        envoy_dynamic_module_type_on_http_filter_request_headers_status_StopIteration);
 }
@@ -139,7 +149,12 @@ void envoy_dynamic_module_on_http_filter_destroy(
 void envoy_dynamic_module_on_http_filter_scheduled(
     envoy_dynamic_module_type_http_filter_envoy_ptr,
     envoy_dynamic_module_type_http_filter_module_ptr filter_module, uint64_t event_id) {
-  streamOf(filter_module)->core().onScheduledEvent(event_id);
+  HttpStream* stream = streamOf(filter_module);
+  if (event_id == HttpStream::kLoadConfigsEvent) {
+    stream->loadConfigs();
+    return;
+  }
+  stream->core().onScheduledEvent(event_id);
 }
 
 void envoy_dynamic_module_on_http_filter_http_callout_done(

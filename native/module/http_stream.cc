@@ -48,6 +48,30 @@ HttpStream::~HttpStream() {
   }
 }
 
+static_assert(HttpStream::kLoadConfigsEvent != JsStream::kResumeEvent &&
+              HttpStream::kLoadConfigsEvent != JsStream::kPumpEvent);
+
+void HttpStream::commitConfigLoad() {
+  if (!load_configs_ahead_) {
+    return;
+  }
+  load_configs_ahead_ = false;
+  // The route's per-route config may be one of the changes: then this stream needs them now.
+  const uint64_t route_config_id = routeConfigId();
+  if (route_config_id != 0 && !runtime_.bridge().runsLatest(route_config_id)) {
+    runtime::Environment::CallScope scope(runtime_.environment());
+    runtime_.bridge().syncConfigs(bridge::Bridge::SyncOccasion::StreamStart);
+    return;
+  }
+  ensureScheduler();
+  commitEvent(kLoadConfigsEvent);
+}
+
+void HttpStream::loadConfigs() {
+  runtime::Environment::CallScope scope(runtime_.environment());
+  runtime_.bridge().syncConfigs(bridge::Bridge::SyncOccasion::AheadOfStreams);
+}
+
 void HttpStream::onDestroy() {
   core_.onDestroy();
   delete this;

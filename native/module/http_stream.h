@@ -21,6 +21,18 @@ class HttpStream final : public HttpEnvoy, public bridge::StreamHost {
              runtime::Environment& env);
 
   HttpStreamCore& core() { return core_; }
+
+  // Configs changed that this stream does not need (its own is loaded as it is live): its
+  // environment loads them in a scheduler event of this stream, ahead of the streams that need
+  // them, rather than inside one (Envoy gives a module no other way onto a worker thread).
+  void loadConfigsAhead() { load_configs_ahead_ = true; }
+  // Request headers (worker): commits that event, once. The scheduler needs Envoy's filter
+  // callbacks, which on_http_filter_new comes too early for.
+  void commitConfigLoad();
+  // The event's id, beside JsStream's own ones.
+  static constexpr uint64_t kLoadConfigsEvent = 3;
+  // on_http_filter_scheduled with kLoadConfigsEvent (worker).
+  void loadConfigs();
   // Envoy events JS must see (worker thread).
   void onCalloutDone(uint64_t callout_id, envoy_dynamic_module_type_http_callout_result result,
                      const envoy_dynamic_module_type_envoy_http_header* headers, size_t headers_size,
@@ -109,6 +121,7 @@ class HttpStream final : public HttpEnvoy, public bridge::StreamHost {
   const HttpFilterConfig& config_;
   envoy_dynamic_module_type_http_filter_envoy_ptr envoy_;
   envoy_dynamic_module_type_http_filter_scheduler_module_ptr scheduler_ = nullptr;
+  bool load_configs_ahead_ = false;
   std::vector<envoy_dynamic_module_type_envoy_http_header> header_scratch_;
   std::vector<envoy_dynamic_module_type_envoy_buffer> slice_scratch_;
   EnvironmentRuntime runtime_;

@@ -32,7 +32,7 @@ envoy_dynamic_module_type_network_filter_module_ptr envoy_dynamic_module_on_netw
     return nullptr;  // Envoy closes the connection
   }
   bridge::Bridge& bridge = bridge::Bridge::of(*env);
-  if (!bridge.configsSynced()) {
+  if (bridge.configsBehind()) {
     // Only what changed is loaded, in a call like any other (the CPU budget, a broken heap).
     runtime::Environment::CallScope scope(*env);
     bridge.syncConfigs();

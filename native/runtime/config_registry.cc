@@ -41,6 +41,15 @@ bool ConfigRegistry::empty() const {
   return configs_.empty();
 }
 
+std::optional<uint64_t> ConfigRegistry::revisionOf(uint64_t id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = configs_.find(id);
+  if (it == configs_.end()) {
+    return std::nullopt;
+  }
+  return it->second.revision;
+}
+
 std::map<uint64_t, ConfigRegistry::Config> ConfigRegistry::snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
   return configs_;

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace envoy_ts::runtime {
@@ -21,7 +22,8 @@ struct BundleSource {
 
 // Configs are created and destroyed on Envoy's main thread; a watch-mode reload (on the bundle
 // watcher's thread) gives one a new revision. Each worker environment loads the configs and
-// revisions it has not seen before its next stream (see bridge::Bridge::syncConfigs).
+// revisions it has not seen before its next stream that needs them, ahead of it where another
+// stream gives the worker a moment (see bridge::Bridge::syncConfigs, HttpStream::loadConfigsAhead).
 // Thread-safety: every member function takes mu_; the generation is an atomic read without it.
 class ConfigRegistry {
  public:
@@ -46,6 +48,8 @@ class ConfigRegistry {
   // Bumped on every change; cheap to compare on the hot path.
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   bool empty() const;
+  // The revision config `id` has now; nullopt when it is not live.
+  std::optional<uint64_t> revisionOf(uint64_t id) const;
   // A copy of the live configs (the bundles are shared, not copied).
   std::map<uint64_t, Config> snapshot() const;
 

@@ -188,7 +188,7 @@ describe(`hot reload in watch mode through ${proxyName}`, () => {
 
       const steady = load.results.slice(steadyFrom, steadyCount).map((r) => r.ms);
       const reloading = load.results.slice(steadyCount).map((r) => r.ms);
-      const workerLoads = [...proxy.output.matchAll(/loaded filter config \d+ revision [1-9]\d* in (\d+) us/g)]
+      const workerLoads = [...proxy.output.matchAll(/loaded filter config \d+ \(bundle [^)]*\) revision [1-9]\d* in (\d+) us/g)]
         .map((m) => Number(m[1]) / 1000);
       console.log(`# reload: file written → first response of the new version (on a new connection): ` +
                   `median ${percentile(reloadRounds.map((r) => r.ms), 0.5).toFixed(1)} ms, ` +
@@ -327,6 +327,67 @@ async function ldsCounter(proxy, name, count) {
 }
 
 describe(`hot reload by an LDS update through ${proxyName}`, () => {
+  test('an update under kept-alive load: each worker loads the new bundle ahead of its first stream of it',
+       async () => {
+    const upstream = await startUpstream();
+    const bundles = {};
+    for (const version of ['A', 'B']) {
+      mkdirSync(path.join(dir, `ahead-${version}`), { recursive: true });
+      bundles[version] = path.join(dir, `ahead-${version}`, 'stamp.js');
+      writeFileSync(bundles[version], await versionSource(version));
+    }
+    const chainOf = (bundle) => [{ bundle, chain: [{ name: 'stamp', config: { ms: 1 } }] }];
+    const [listenPort, adminPort] = [await freePort(), await freePort()];
+    const lds = ldsSetup({ ldsPath: path.join(mkdtempSync(path.join(dir, 'lds-')), 'lds.json'), listenPort, adminPort,
+                           upstreamPort: upstream.port });
+    lds.publish(0, chainOf(bundles.A));
+    // A long drain: the kept-alive connections stay on A while the test needs them.
+    const proxy = await launchProxy(lds.bootstrap, { port: listenPort, adminPort, concurrency: 2, logLevel: 'debug',
+                                                     extraArgs: ['--drain-time-s', '600'] });
+    const agents = [];
+    try {
+      await ldsCounter(proxy, 'update_success', 1);
+      // Kept-alive connections until both workers serve some (the kernel spreads new connections
+      // over the workers' sockets): each worker's environment names itself on its responses.
+      const environments = new Set();
+      while (environments.size < 2 && agents.length < 64) {
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        agents.push(agent);
+        const response = await request(proxy.port, { path: '/warm', agent });
+        assert.equal(response.headers['x-stamp-response'], 'A');
+        environments.add(response.headers['x-stamp-environment']);
+      }
+      assert.equal(environments.size, 2, 'both workers serve a kept-alive connection');
+
+      lds.publish(1, chainOf(bundles.B));
+      await ldsCounter(proxy, 'update_success', 2);
+      // A's connections send once more (an in-place filter chain update closes each after its
+      // next response, as Envoy's drain does): the first stream of A on each worker has its
+      // environment load B in an event after its first hook, before any stream of B needs it.
+      const escaped = bundles.B.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const loaded = (occasion) => proxy.output.match(new RegExp(
+        `loaded filter config \\d+ \\(bundle ${escaped}\\) revision \\d+ in \\d+ us \\(on a worker, ${occasion}`, 'g'))
+        ?.length ?? 0;
+      for (const agent of agents) {
+        const response = await request(proxy.port, { path: '/old', agent });
+        assert.equal(response.status, 200);
+        assert.equal(response.headers['x-stamp-response'], 'A', 'a connection opened before the update keeps A');
+      }
+      await waitForLog(proxy, () => loaded('ahead of the streams that need it') >= 2, 'B loaded ahead on both workers');
+      for (let i = 0; i < 20; i++) {
+        const response = await request(proxy.port, { path: '/new' });
+        assert.equal(response.headers['x-stamp-response'], 'B', 'a new connection gets B');
+      }
+      assert.equal(loaded('ahead of the streams that need it'), 2, 'each worker loaded B once, ahead');
+      assert.equal(loaded('at the start of a stream'), 0, 'no stream of B waited for its load');
+    } finally {
+      for (const agent of agents) agent.destroy();
+      const exit = await proxy.stop();
+      await upstream.close();
+      assert.equal(exit.code, 0, `clean shutdown, output:\n${proxy.output}`);
+    }
+  });
+
   test('20 updates under load, one of them a broken bundle: no request fails, new connections get ' +
        'the new bundle, the broken one is rejected, old versions are released', async () => {
     const upstream = await startUpstream();

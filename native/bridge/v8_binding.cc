@@ -27,14 +27,9 @@ void defineV8Function(Napi::Object exports, const char* name, v8::FunctionCallba
   v8::Isolate* isolate = v8::Isolate::GetCurrent();
   v8::HandleScope scope(isolate);
   v8::Local<v8::Context> context = isolate->GetCurrentContext();
-  // The bridge in an internal field: bridgeOf() reads it inline (an External's value is a call
-  // into V8 on every binding call).
-  v8::Local<v8::ObjectTemplate> holder = v8::ObjectTemplate::New(isolate);
-  holder->SetInternalFieldCount(1);
-  v8::Local<v8::Object> data = holder->NewInstance(context).ToLocalChecked();
-  data->SetAlignedPointerInInternalField(0, &bridge);
   v8::Local<v8::Function> function =
-      v8::Function::New(context, callback, data, length, v8::ConstructorBehavior::kThrow)
+      v8::Function::New(context, callback, v8::External::New(isolate, &bridge), length,
+                        v8::ConstructorBehavior::kThrow)
           .ToLocalChecked();
   v8::Local<v8::String> key = utf8Value(isolate, name);
   function->SetName(key);
@@ -46,7 +41,7 @@ void defineV8Function(Napi::Object exports, const char* name, v8::FunctionCallba
 }
 
 Bridge& bridgeOf(const v8::FunctionCallbackInfo<v8::Value>& info) {
-  return *static_cast<Bridge*>(info.Data().As<v8::Object>()->GetAlignedPointerFromInternalField(0));
+  return *static_cast<Bridge*>(info.Data().As<v8::External>()->Value());
 }
 
 void throwCoded(v8::Isolate* isolate, bool type_error, const char* code, std::string_view message) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <ctime>
 
 #include "native/bridge/binding.h"
 #include "native/runtime/config_registry.h"
@@ -379,6 +380,17 @@ void Bridge::setClockCell(napi_value array, double* cell) {
   // The reference keeps the array (and its memory, which does not move) alive.
   napi_create_reference(env_, array, 1, &clock_cell_ref_);
   clock_cell_ = cell;
+}
+
+void Bridge::stampClock() {
+  if (clock_cell_ == nullptr) {
+    return;
+  }
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const uint64_t now_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+  *clock_cell_ = static_cast<double>(now_ns) / 1e3;
+  owner_.noteClockReading(now_ns);
 }
 
 void Bridge::setStatsBuffer(napi_value array, const double* records, size_t length) {

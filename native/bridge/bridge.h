@@ -119,7 +119,9 @@ class Bridge : public runtime::EnvironmentClient {
   void setCrossingFrame(napi_value array, uint32_t* frame);
   // The runtime's clock cell (binding.setClockCell): where stampClock leaves the time.
   void setClockCell(napi_value array, double* cell);
-  double* clockCell() const { return clock_cell_; }
+  // binding.stampClock(): the monotonic clock's reading, in µs, to the clock cell; the
+  // environment's next loop pump takes it as its time (Environment::noteClockReading).
+  void stampClock();
   // Node's tick info (binding.setTickInfo): [a nextTick callback is queued, a rejection waits to
   // be reported], a Uint8Array over memory of Node's that does not move.
   void setTickInfo(napi_value array, const uint8_t* tick_info);

@@ -2,8 +2,6 @@
 // the vDSO's CLOCK_MONOTONIC that leaves the time in the runtime's clock cell (a Float64Array
 // registered with setClockCell) instead of returning it: a returned double is a new heap number
 // per read, the cell is not.
-#include <ctime>
-
 #include "native/bridge/binding.h"
 #include "native/bridge/bridge.h"
 #include "native/bridge/v8_binding.h"
@@ -13,15 +11,7 @@ namespace {
 
 // () → undefined; the clock cell gets microseconds of the monotonic clock (any origin: only
 // differences mean something).
-void stampClock(const v8::FunctionCallbackInfo<v8::Value>& info) {
-  double* cell = bridgeOf(info).clockCell();
-  if (cell == nullptr) {
-    return;
-  }
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  *cell = static_cast<double>(now.tv_sec) * 1e6 + static_cast<double>(now.tv_nsec) / 1e3;
-}
+void stampClock(const v8::FunctionCallbackInfo<v8::Value>& info) { bridgeOf(info).stampClock(); }
 
 }  // namespace
 

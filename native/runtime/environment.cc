@@ -179,9 +179,18 @@ void Environment::pump(Poll poll) {
     return;
   }
   uv_loop_t* uv_loop = loop();
-  uv_update_time(uv_loop);
-  if (poll == Poll::Now || uv_backend_timeout(uv_loop) == 0 ||
-      uv_now(uv_loop) - last_poll_ms_ >= kMaxPollIntervalMs) {
+  // The clock, unless the call just read it: the loop's time (uv_now) is only updated when it
+  // runs, so a timer is due when `now` reached the loop's time plus its timeout.
+  uint64_t now_ms = clock_reading_ns_ / 1000000;
+  if (clock_reading_ns_ == 0) {
+    uv_update_time(uv_loop);
+    now_ms = uv_now(uv_loop);
+  }
+  clock_reading_ns_ = 0;
+  const int timeout = uv_backend_timeout(uv_loop);
+  if (poll == Poll::Now || timeout == 0 ||
+      (timeout > 0 && now_ms >= uv_now(uv_loop) + static_cast<uint64_t>(timeout)) ||
+      now_ms >= last_poll_ms_ + kMaxPollIntervalMs) {
     pumping_ = true;
     // What the loop runs (timers, I/O callbacks, the promise jobs they queue) is a section of
     // its own for the CPU budget.

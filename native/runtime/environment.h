@@ -80,6 +80,7 @@ class Environment : private IdleTurnRunner {
   // What CallScope does, for callers that hold no scope object (module::StreamRuntime).
   void enterCall() {
     if (call_depth_++ == 0) {
+      clock_reading_ns_ = 0;  // a reading serves the call it was taken in only
       if (attaches_per_call_ && locker_ == nullptr) {
         attachToCurrentThread();
         attached_for_call_ = true;
@@ -116,6 +117,10 @@ class Environment : private IdleTurnRunner {
   // (the waker saw the loop's fd readable).
   enum class Poll { IfDue, Now };
   void pump(Poll poll = Poll::IfDue);
+  // A reading of the monotonic clock (ns) taken during the current call from Envoy (the built-in
+  // hook stats' clock, at a hook's end): the next pump decides what is due by it instead of
+  // reading the clock again.
+  void noteClockReading(uint64_t now_ns) { clock_reading_ns_ = now_ns; }
 
   // The CPU watchdog's view of this environment: the slots JS writes budgets to, and what the
   // watchdog stopped.
@@ -200,6 +205,7 @@ class Environment : private IdleTurnRunner {
   bool attached_for_call_ = false;  // the outermost call attached the environment (inspect mode)
   bool pumping_ = false;
   uint64_t last_poll_ms_ = 0;  // uv_now() of the last poll
+  uint64_t clock_reading_ns_ = 0;  // noteClockReading's, until the next pump (0: none)
 };
 
 }  // namespace envoy_ts::runtime

@@ -3,7 +3,8 @@
 // --instr-atstart=no`: the host marks its measured streams with valgrind's client requests
 // (test/host/measured_window.h), so callgrind counts those streams only — every thread of the
 // host, not its start-up, warmup or exit. Instructions per stream = the count / streams. The
-// configurations are the scripted part's (host alone, native baseline, TS request-id), the async
+// configurations are the scripted part's (host alone, native baseline, TS request-id with and
+// without the CPU budget, TS request-only), the async
 // part's (its pinned runs aside: valgrind runs one thread at a time anyway), the proxy-wasm
 // part's (one header filter three ways) and the header-calls part's (100 calls per stream here),
 // plus a ctx.fetch round trip: fetch-json makes one callout per stream to a local HTTP server
@@ -157,6 +158,7 @@ export async function instructionsBench({ streams, warmup, runs }) {
     crossing_per_hook: (s('ts') - s('baseline')) / 2,
     crossing_per_hook_without_budget: (s('tsNoBudget') - s('baseline')) / 2,
     filter_cost_ratio_ts_over_baseline: (s('ts') - s('none')) / (s('baseline') - s('none')),
+    filter_cost_ratio_request_only_over_baseline: (s('tsRequestOnly') - s('none')) / (s('baseline') - s('none')),
     async_filter_cost_ratio_scheduled: (a('ts_scheduled') - a('none')) / (a('baseline') - a('none')),
     async_in_hook_over_sync: a('ts_in_hook') - a('ts_sync'),
     async_scheduler_over_in_hook: a('ts_scheduled') - a('ts_in_hook'),

@@ -1,12 +1,13 @@
 // Part 1: per-hook crossing cost through the host's scripted mode (`envoy-ts-host --script`), which
 // runs streams through the real module loading, worker dispatcher and filter manager, without
 // sockets. Every configuration sees the same request, which already carries x-request-id, so no
-// side generates ids: per stream, both filters run 2 hooks and set the header once.
+// side generates ids: per stream, both filters run 2 hooks and set the header once. A filter with
+// only a request hook (one crossing per stream) is measured beside them.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { BenchFailure, errorLines, examplesBundle, hostBin, log, median, releaseDir, run } from './util.mjs';
+import { BenchFailure, errorLines, examplesBundle, fixturesBundle, hostBin, log, median, releaseDir, run } from './util.mjs';
 
 export const REQUEST_ID = 'bench-0123456789abcdef';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -16,7 +17,14 @@ const tsConfig = JSON.stringify({ bundle: examplesBundle, chain: [{ name: 'reque
 const tsNoBudgetConfig = JSON.stringify({ bundle: examplesBundle, chain: [{ name: 'request-id' }], failurePolicy: 'closed',
                                           cpuBudgetMs: 0 });
 
-/** The configurations, in run order. `filters` is the scenario's "filters" list. */
+// A filter with only a request hook: the `request-only` fixture (test/e2e/fixtures/crossing-filters.ts)
+// sets x-request-only and reads :path, the same header work as the native baseline (one get, one
+// set) in one hook instead of two; the response and the stream's end make no call into JS.
+const tsRequestOnlyConfig = JSON.stringify({ bundle: fixturesBundle, chain: [{ name: 'request-only' }],
+                                             failurePolicy: 'closed' });
+
+/** The configurations, in run order. `filters` is the scenario's "filters" list; `upstreamSees`:
+ *  a header the upstream must see, [name, value]. */
 export const SCRIPT_CONFIGS = [
   { key: 'none', label: 'no filter (host only)', filters: [], setsId: false },
   { key: 'baseline', label: 'native baseline (C++)', setsId: true,
@@ -25,6 +33,9 @@ export const SCRIPT_CONFIGS = [
     filters: [{ module: 'envoy_ts', filter_name: 'chain', config: tsConfig }] },
   { key: 'tsNoBudget', label: 'TS request-id, cpuBudgetMs 0 (no CPU budget)', setsId: true,
     filters: [{ module: 'envoy_ts', filter_name: 'chain', config: tsNoBudgetConfig }] },
+  { key: 'tsRequestOnly', label: 'TS request-only (one request hook: a get and a set)', setsId: false,
+    upstreamSees: ['x-request-only', '1'],
+    filters: [{ module: 'envoy_ts', filter_name: 'chain', config: tsRequestOnlyConfig }] },
 ];
 
 export const upstreamResponse = { headers: { ':status': '200', 'content-type': 'text/plain' }, body: 'ok' };
@@ -93,6 +104,10 @@ export function checkResult(where, config, result, sent) {
   const fail = (what) => { throw new BenchFailure(`${where}: ${what}: ${JSON.stringify(result)}`); };
   if (result.local_reply || result.reset) fail('expected the upstream to answer (got a local reply/reset)');
   if (header(result.response_headers, ':status') !== '200') fail('expected :status 200');
+  if (config.upstreamSees !== undefined) {
+    const [name, value] = config.upstreamSees;
+    if (header(result.upstream_request_headers, name) !== value) fail(`upstream should see ${name}: ${value}`);
+  }
   const upstreamId = header(result.upstream_request_headers, 'x-request-id');
   const responseId = header(result.response_headers, 'x-request-id');
   if (sent !== null) {
@@ -146,5 +161,9 @@ export async function scriptedBench({ streams, warmup, runs }) {
     crossing_ns_per_hook_without_budget: (m('tsNoBudget') - m('baseline')) / 2,
     baseline_filter_ns_per_stream: m('baseline') - m('none'),
     ts_filter_ns_per_stream: m('ts') - m('none'),
+    request_only_filter_ns_per_stream: m('tsRequestOnly') - m('none'),
+    request_only_filter_cost_ratio: (m('tsRequestOnly') - m('none')) / (m('baseline') - m('none')),
+    request_only_filter_cost_ratio_runs: samples.tsRequestOnly.map((v, i) =>
+      Math.round(((v - samples.none[i]) / (samples.baseline[i] - samples.none[i])) * 100) / 100),
   };
 }

@@ -411,6 +411,19 @@ napi_value setStatsBuffer(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+// (Float64Array): the runtime's clock cell, where stampClock leaves the time.
+napi_value setClockCell(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  double* cell = nullptr;
+  size_t count = 0;
+  if (!args.typedArray(0, napi_float64_array, cell, count) || count < 1) {
+    args.throwTypeError("expected a Float64Array of one or more cells");
+    return nullptr;
+  }
+  args.bridge().setClockCell(args.value(0), cell);
+  return undefinedValue(env);
+}
+
 // (Uint32Array): the runtime's crossing frame (CrossingFrame slots).
 napi_value setCrossingFrame(napi_env env, napi_callback_info info) {
   Args args(env, info);
@@ -522,6 +535,7 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
       {"wantStreamEnd", nullptr, wantStreamEnd, nullptr, nullptr, nullptr, napi_default, data},
       {"metric", nullptr, metric, nullptr, nullptr, nullptr, napi_default, data},
       {"setStatsBuffer", nullptr, setStatsBuffer, nullptr, nullptr, nullptr, napi_default, data},
+      {"setClockCell", nullptr, setClockCell, nullptr, nullptr, nullptr, napi_default, data},
       {"setCrossingFrame", nullptr, setCrossingFrame, nullptr, nullptr, nullptr, napi_default,
        data},
       {"setTickInfo", nullptr, setTickInfo, nullptr, nullptr, nullptr, napi_default, data},

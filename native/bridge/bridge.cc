@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <ctime>
 
 #include "native/bridge/binding.h"
 #include "native/runtime/config_registry.h"
@@ -46,11 +47,9 @@ napi_value Bridge::initBinding(napi_env env, napi_value exports) {
   return exports;
 }
 
-Bridge& Bridge::of(runtime::Environment& env) {
-  void* data = nullptr;
-  napi_get_instance_data(env.napiEnv(), &data);
-  return *static_cast<Bridge*>(data);
-}
+// The environment's client is its bridge (the constructor registers it): no Node-API call, so
+// it may be asked before a call attaches the environment.
+Bridge& Bridge::of(runtime::Environment& env) { return *static_cast<Bridge*>(env.client()); }
 
 bool Bridge::isMainThread() const {
   return owner_.role() == runtime::Environment::Role::MainThread;
@@ -372,6 +371,26 @@ void Bridge::setCrossingFrame(napi_value array, uint32_t* frame) {
   // The reference keeps the array (and its memory, which does not move) alive.
   napi_create_reference(env_, array, 1, &frame_ref_);
   frame_ = frame;
+}
+
+void Bridge::setClockCell(napi_value array, double* cell) {
+  if (clock_cell_ref_ != nullptr) {
+    napi_delete_reference(env_, clock_cell_ref_);
+  }
+  // The reference keeps the array (and its memory, which does not move) alive.
+  napi_create_reference(env_, array, 1, &clock_cell_ref_);
+  clock_cell_ = cell;
+}
+
+void Bridge::stampClock() {
+  if (clock_cell_ == nullptr) {
+    return;
+  }
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const uint64_t now_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+  *clock_cell_ = static_cast<double>(now_ns) / 1e3;
+  owner_.noteClockReading(now_ns);
 }
 
 void Bridge::setStatsBuffer(napi_value array, const double* records, size_t length) {

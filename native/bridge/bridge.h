@@ -117,6 +117,11 @@ class Bridge : public runtime::EnvironmentClient {
   void setStatsBuffer(napi_value array, const double* records, size_t length);
   // The runtime's crossing frame (CrossingFrame slots): a Uint32Array whose memory does not move.
   void setCrossingFrame(napi_value array, uint32_t* frame);
+  // The runtime's clock cell (binding.setClockCell): where stampClock leaves the time.
+  void setClockCell(napi_value array, double* cell);
+  // binding.stampClock(): the monotonic clock's reading, in µs, to the clock cell; the
+  // environment's next loop pump takes it as its time (Environment::noteClockReading).
+  void stampClock();
   // Node's tick info (binding.setTickInfo): [a nextTick callback is queued, a rejection waits to
   // be reported], a Uint8Array over memory of Node's that does not move.
   void setTickInfo(napi_value array, const uint8_t* tick_info);
@@ -181,6 +186,8 @@ class Bridge : public runtime::EnvironmentClient {
   runtime::Environment& owner_;
   StreamTable streams_;
   RuntimeEntries entries_;
+  // The environment's microtask queue (its context's: the same for the environment's life).
+  v8::MicrotaskQueue* microtasks_ = nullptr;
   int consecutive_failures_ = 0;  // calls into the runtime that threw, in a row
   napi_ref watch_slots_ref_ = nullptr;
   struct LoadedHere {
@@ -195,6 +202,8 @@ class Bridge : public runtime::EnvironmentClient {
   size_t stats_length_ = 0;
   napi_ref frame_ref_ = nullptr;
   uint32_t* frame_ = nullptr;
+  napi_ref clock_cell_ref_ = nullptr;
+  double* clock_cell_ = nullptr;
   napi_ref tick_info_ref_ = nullptr;
   const uint8_t* tick_info_ = nullptr;  // null: this Node offers none (drain after every call)
 };

@@ -1,25 +1,22 @@
 // The clock of the built-in hook stats (ts-filters/runtime/hook-stats.ts): a V8 function around
-// the vDSO's CLOCK_MONOTONIC, a fraction of what performance.now() costs in the embedded Node.
-#include <ctime>
-
+// the vDSO's CLOCK_MONOTONIC that leaves the time in the runtime's clock cell (a Float64Array
+// registered with setClockCell) instead of returning it: a returned double is a new heap number
+// per read, the cell is not.
 #include "native/bridge/binding.h"
+#include "native/bridge/bridge.h"
 #include "native/bridge/v8_binding.h"
 
 namespace envoy_ts::bridge {
 namespace {
 
-// () → microseconds of the monotonic clock (any origin: only differences mean something).
-void monotonicMicros(const v8::FunctionCallbackInfo<v8::Value>& info) {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  info.GetReturnValue().Set(static_cast<double>(now.tv_sec) * 1e6 +
-                            static_cast<double>(now.tv_nsec) / 1e3);
-}
+// () → undefined; the clock cell gets microseconds of the monotonic clock (any origin: only
+// differences mean something).
+void stampClock(const v8::FunctionCallbackInfo<v8::Value>& info) { bridgeOf(info).stampClock(); }
 
 }  // namespace
 
 void defineClockFunction(Napi::Object exports, Bridge& bridge) {
-  defineV8Function(exports, "monotonicMicros", monotonicMicros, bridge, 0);
+  defineV8Function(exports, "stampClock", stampClock, bridge, 0);
 }
 
 }  // namespace envoy_ts::bridge

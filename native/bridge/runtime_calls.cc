@@ -64,7 +64,9 @@ std::string caughtText(v8::Isolate* isolate, v8::Local<v8::Context> context,
 
 void Bridge::setDispatcher(Napi::Object dispatcher) {
   v8::Local<v8::Value> object = toV8(dispatcher);
-  entries_.set(isolate_, isolate_->GetCurrentContext(), object.As<v8::Object>());
+  v8::Local<v8::Context> context = isolate_->GetCurrentContext();
+  entries_.set(isolate_, context, object.As<v8::Object>());
+  microtasks_ = context->GetMicrotaskQueue();
 }
 
 void Bridge::setTickInfo(napi_value array, const uint8_t* tick_info) {
@@ -122,13 +124,13 @@ Bridge::CallResult Bridge::invoke(Entry entry, int argc, v8::Local<v8::Value>* a
 Bridge::CallResult Bridge::finish(CallResult call, v8::Local<v8::Value>& result, StreamRef ref) {
   for (int recoveries = 0; call != CallResult::Failed && callDepth() <= 1 && jsUsable();
        ++recoveries) {
-    v8::Local<v8::Context> context = isolate_->GetCurrentContext();
     // Exceptions of microtasks go to Node's message listener (uncaught exceptions), as they do in
     // Node's own callback scope.
-    context->GetMicrotaskQueue()->PerformCheckpoint(isolate_);
+    microtasks_->PerformCheckpoint(isolate_);
     if (!owner_.watched().overrunPending() &&
         (tick_info_ == nullptr || tick_info_[kHasTickScheduled] != 0 ||
          tick_info_[kHasRejectionToWarn] != 0)) {
+      v8::Local<v8::Context> context = isolate_->GetCurrentContext();
       v8::TryCatch try_catch(isolate_);
       v8::Local<v8::Value> ignored;
       if (!entries_.call(isolate_, context, Entry::DrainTicks, 0, nullptr).ToLocal(&ignored) &&

@@ -3,6 +3,8 @@
 // stream: the sum of what its calls measured).
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -20,24 +22,42 @@ class StreamStats {
 
   // Adds one [index, op, value] record: Increment, Add and Record sum up, Set keeps the latest.
   void add(uint32_t index, MetricOp op, int64_t value) {
-    for (Record& record : records_) {
+    for (size_t i = 0; i < count_; ++i) {
+      Record& record = at(i);
       if (record.index == index && record.op == op) {
         record.value = op == MetricOp::Set ? value : record.value + value;
         return;
       }
     }
-    records_.push_back({index, op, value});
+    if (count_ < kInline) {
+      inline_[count_] = {index, op, value};
+    } else {
+      overflow_.push_back({index, op, value});
+    }
+    ++count_;
   }
 
-  // The summed records, in the order they first came; then they are gone.
-  std::vector<Record> take() {
-    std::vector<Record> out;
-    out.swap(records_);
-    return out;
+  // Hands `take` each summed record, in the order they first came; then they are gone.
+  template <class Take>
+  void takeEach(Take take) {
+    const size_t count = count_;
+    count_ = 0;
+    for (size_t i = 0; i < count; ++i) {
+      take(i < kInline ? inline_[i] : overflow_[i - kInline]);
+    }
+    overflow_.clear();
   }
 
  private:
-  std::vector<Record> records_;
+  // A filter leaves two records per stream (hook calls and hook time), three when a hook waited:
+  // chains of a few filters fit without an allocation per stream.
+  static constexpr size_t kInline = 8;
+
+  Record& at(size_t i) { return i < kInline ? inline_[i] : overflow_[i - kInline]; }
+
+  std::array<Record, kInline> inline_;
+  std::vector<Record> overflow_;
+  size_t count_ = 0;
 };
 
 }  // namespace envoy_ts::bridge

@@ -177,9 +177,9 @@ void HttpStreamCore::leftHooks() {
 
 void HttpStreamCore::recordStats() {
   static const std::vector<std::string> kNoLabels;
-  for (const bridge::StreamStats::Record& record : stats_.take()) {
+  stats_.takeEach([&](const bridge::StreamStats::Record& record) {
     envoy_.recordMetric(record.index, record.op, record.value, kNoLabels);
-  }
+  });
 }
 
 // ---- Bodies ----

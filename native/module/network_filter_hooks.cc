@@ -31,9 +31,11 @@ envoy_dynamic_module_type_network_filter_module_ptr envoy_dynamic_module_on_netw
     runtime::log(runtime::LogLevel::Error, "no Node.js environment for this worker: " + error);
     return nullptr;  // Envoy closes the connection
   }
-  {
+  bridge::Bridge& bridge = bridge::Bridge::of(*env);
+  if (bridge.configsBehind()) {
+    // Only what changed is loaded, in a call like any other (the CPU budget, a broken heap).
     runtime::Environment::CallScope scope(*env);
-    bridge::Bridge::of(*env).syncConfigs();
+    bridge.syncConfigs();
   }
   return new NetworkConnection(*static_cast<const NetworkFilterConfig*>(config_module),
                                filter_envoy, *env);

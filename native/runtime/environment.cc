@@ -58,7 +58,8 @@ const char* describe(Environment::Broken broken) {
 Environment::Environment(Role role, std::unique_ptr<node::CommonEnvironmentSetup> setup)
     : role_(role),
       attaches_per_call_(role == Role::Worker && NodeProcess::inspector().has_value()),
-      setup_(std::move(setup)) {}
+      setup_(std::move(setup)),
+      loop_(setup_->event_loop()) {}
 
 std::unique_ptr<Environment> Environment::create(Role role, BindingInitializer binding,
                                                  std::string& error) {
@@ -144,17 +145,27 @@ Environment::~Environment() {
   setup_.reset();
 }
 
+struct Environment::RootHandleScope {
+  explicit RootHandleScope(v8::Isolate* isolate) : scope(isolate) {}
+  v8::HandleScope scope;
+};
+
 void Environment::attachToCurrentThread() {
   v8::Isolate* isolate = setup_->isolate();
   locker_ = std::make_unique<v8::Locker>(isolate);
   isolate->Enter();
   watched_.setThread(pthread_self());
-  v8::HandleScope scope(isolate);
-  setup_->context()->Enter();
+  {
+    v8::HandleScope scope(isolate);
+    setup_->context()->Enter();
+  }
+  root_scope_ = std::make_unique<RootHandleScope>(isolate);
+  static_cast<void>(setup_->context());  // the handle that takes the root scope's block
 }
 
 void Environment::detachFromCurrentThread() {
   v8::Isolate* isolate = setup_->isolate();
+  root_scope_.reset();
   {
     v8::HandleScope scope(isolate);
     setup_->context()->Exit();
@@ -163,16 +174,23 @@ void Environment::detachFromCurrentThread() {
   locker_.reset();
 }
 
-uv_loop_t* Environment::loop() { return setup_->event_loop(); }
-
 void Environment::pump(Poll poll) {
   if (call_depth_ > 1 || pumping_ || broken_ != Broken::No) {
     return;
   }
   uv_loop_t* uv_loop = loop();
-  uv_update_time(uv_loop);
-  if (poll == Poll::Now || uv_backend_timeout(uv_loop) == 0 ||
-      uv_now(uv_loop) - last_poll_ms_ >= kMaxPollIntervalMs) {
+  // The clock, unless the call just read it: the loop's time (uv_now) is only updated when it
+  // runs, so a timer is due when `now` reached the loop's time plus its timeout.
+  uint64_t now_ms = clock_reading_ns_ / 1000000;
+  if (clock_reading_ns_ == 0) {
+    uv_update_time(uv_loop);
+    now_ms = uv_now(uv_loop);
+  }
+  clock_reading_ns_ = 0;
+  const int timeout = uv_backend_timeout(uv_loop);
+  if (poll == Poll::Now || timeout == 0 ||
+      (timeout > 0 && now_ms >= uv_now(uv_loop) + static_cast<uint64_t>(timeout)) ||
+      now_ms >= last_poll_ms_ + kMaxPollIntervalMs) {
     pumping_ = true;
     // What the loop runs (timers, I/O callbacks, the promise jobs they queue) is a section of
     // its own for the CPU budget.

@@ -56,7 +56,7 @@ class Environment : private IdleTurnRunner {
 
   Role role() const { return role_; }
   napi_env napiEnv() const { return napi_env_; }
-  uv_loop_t* loop();
+  uv_loop_t* loop() const { return loop_; }
   // Null for the main-thread environment, which never has streams waiting.
   LoopWaker* waker() { return waker_.get(); }
 
@@ -80,6 +80,7 @@ class Environment : private IdleTurnRunner {
   // What CallScope does, for callers that hold no scope object (module::StreamRuntime).
   void enterCall() {
     if (call_depth_++ == 0) {
+      clock_reading_ns_ = 0;  // a reading serves the call it was taken in only
       if (attaches_per_call_ && locker_ == nullptr) {
         attachToCurrentThread();
         attached_for_call_ = true;
@@ -116,6 +117,10 @@ class Environment : private IdleTurnRunner {
   // (the waker saw the loop's fd readable).
   enum class Poll { IfDue, Now };
   void pump(Poll poll = Poll::IfDue);
+  // A reading of the monotonic clock (ns) taken during the current call from Envoy (the built-in
+  // hook stats' clock, at a hook's end): the next pump decides what is due by it instead of
+  // reading the clock again.
+  void noteClockReading(uint64_t now_ns) { clock_reading_ns_ = now_ns; }
 
   // The CPU watchdog's view of this environment: the slots JS writes budgets to, and what the
   // watchdog stopped.
@@ -124,6 +129,7 @@ class Environment : private IdleTurnRunner {
   void cancelTermination();
   // Set once, by the bridge, while create() runs.
   void setClient(EnvironmentClient* client) { client_ = client; }
+  EnvironmentClient* client() const { return client_; }
 
   // Why an environment can run no more JavaScript. Near its heap limit the running JavaScript is
   // stopped and the environment broken; so is one whose memory outside the heap (ArrayBuffers,
@@ -183,7 +189,13 @@ class Environment : private IdleTurnRunner {
   Broken broken_ = Broken::No;
   bool retired_ = false;
   std::unique_ptr<node::CommonEnvironmentSetup> setup_;
+  uv_loop_t* const loop_;  // setup_'s (asked once: every pump reads it)
   std::unique_ptr<v8::Locker> locker_;  // held while attached
+  // Open while attached, holding a block of handles: a call's own handle scope then starts inside
+  // it instead of allocating a block and freeing it again on the way out. Nothing is created in
+  // it but the one handle that takes the block (every call opens its own scope).
+  struct RootHandleScope;
+  std::unique_ptr<RootHandleScope> root_scope_;
   napi_env napi_env_ = nullptr;
   // One ref'ed handle keeps the loop "alive": an idle loop otherwise reports a zero timeout and
   // the waker would spin.
@@ -193,6 +205,7 @@ class Environment : private IdleTurnRunner {
   bool attached_for_call_ = false;  // the outermost call attached the environment (inspect mode)
   bool pumping_ = false;
   uint64_t last_poll_ms_ = 0;  // uv_now() of the last poll
+  uint64_t clock_reading_ns_ = 0;  // noteClockReading's, until the next pump (0: none)
 };
 
 }  // namespace envoy_ts::runtime

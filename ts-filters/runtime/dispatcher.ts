@@ -1,7 +1,7 @@
 // The Dispatcher the native side calls. Every entry is wrapped: no exception ever reaches native.
 
 import { ConfigError, CpuBudgetError } from '../api/errors';
-import { BufferKind, CloseType, ConfigKind, FailurePolicy, HookFlags, HookKind, HookOutcome, LogLevel, NetworkHookKind,
+import { BufferKind, CloseType, ConfigKind, CrossingFrame, FailurePolicy, HookFlags, HookKind, HookOutcome, LogLevel, NetworkHookKind,
   NetworkOutcome, WaitReport, directionOf, hookBit } from './codes';
 import { holdWhilePending, resumeChain, runChain, runCompleteChain, runningHook, settle, startHook } from './chain';
 import { largestBudget, type BundleLoader, type HttpConfig } from './config';
@@ -44,11 +44,11 @@ export interface Runtime extends Omit<Dispatcher, 'onHook' | 'onResume' | 'onBud
   onResume(slot: number, gen: number): NativeHookOutcome;
   onBudgetExceeded(slot: number, gen: number, budgetMs: number, stack: string,
                    returned?: NativeHookOutcome): NativeHookOutcome;
-  /** Leave the built-in stats the stream's hooks tallied since the last call in the stats buffer;
-   *  returns how many triples. Drops the state of a stream that completed. */
-  takeStreamStats(slot: number, gen: number): number;
-  /** The wait of HTTP stream (slot, gen): which direction its pending hook holds (WaitReport). */
-  waitOf(slot: number, gen: number): number;
+  /** What a call for HTTP stream (slot, gen) leaves in the crossing frame: the stream's wait
+   *  (which direction its pending hook holds: WaitReport) and how many triples of built-in stats
+   *  its hooks tallied since the last call, now in the stats buffer. Drops the state of a stream
+   *  that completed. */
+  leaveReport(slot: number, gen: number, frame: Uint32Array): void;
   /** Live stream states (tests only). */
   readonly streamCount: () => number;
   /** Bundle versions the environment holds (tests only). */
@@ -300,21 +300,18 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     }
   };
 
-  const waitOf = (slot: number, gen: number): number => {
+  const leaveReport = (slot: number, gen: number, frame: Uint32Array): void => {
     const stream = streams[slot];
     if (!(stream instanceof StreamState) || stream.gen !== gen) {
-      return stream instanceof ConnectionState ? WaitReport.Unreported : WaitReport.None;
+      frame[CrossingFrame.Waiting] = stream instanceof ConnectionState ? WaitReport.Unreported : WaitReport.None;
+      frame[CrossingFrame.StatsRecords] = 0;
+      return;
     }
     const pending = stream.pending;
-    if (pending === undefined) return WaitReport.None;
-    return directionOf(pending.hook) === BufferKind.Read ? WaitReport.Request : WaitReport.Response;
-  };
-
-  const takeStreamStats = (slot: number, gen: number): number => {
-    const stream = streams[slot];
-    if (!(stream instanceof StreamState) || stream.gen !== gen) return 0;
+    frame[CrossingFrame.Waiting] = pending === undefined ? WaitReport.None
+      : directionOf(pending.hook) === BufferKind.Read ? WaitReport.Request : WaitReport.Response;
     if (stream.closed) streams[slot] = undefined;
-    return stream.flushStats();
+    frame[CrossingFrame.StatsRecords] = stream.flushStats();
   };
 
   const onDestroy = (slot: number, gen: number): void => {
@@ -426,8 +423,7 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
     onResume,
     onDestroy,
     onBudgetExceeded,
-    takeStreamStats,
-    waitOf,
+    leaveReport,
     streamCount: () => streams.reduce((n, s) => (s === undefined ? n : n + 1), 0),
     bundleVersionCount: () => store.versionCount,
   };

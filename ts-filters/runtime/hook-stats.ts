@@ -5,8 +5,8 @@
 // stream and records them once the stream completes); the pending gauge moves when a hook starts
 // or stops waiting.
 //
-// Times come from the binding's monotonic clock (a V8 function over the vDSO's clock_gettime),
-// read once per hook edge: a chain run reads it before its first hook and after each one, a
+// Times come from the binding's monotonic clock (a V8 function over the vDSO's clock_gettime that
+// leaves the time in a Float64Array cell), read once per hook edge: a chain run reads it before its first hook and after each one, a
 // hook's end being the next one's start; an async hook's time ends when its promise settles.
 
 import { MetricOp } from './codes';
@@ -47,9 +47,19 @@ export type StatsClock = () => number;
 
 let captured: { readonly binding: NativeBinding; readonly clock: StatsClock } | undefined;
 
-/** `binding.monotonicMicros`, captured (the same function for every stream of an environment). */
+/** A read of `binding`'s clock: stampClock() leaves the time in the environment's clock cell
+ *  (a returned double would be a new heap number per read). The same function for every stream
+ *  of an environment. */
 export function statsClock(binding: NativeBinding): StatsClock {
-  if (captured?.binding !== binding) captured = { binding, clock: binding.monotonicMicros };
+  if (captured?.binding !== binding) {
+    // Its own ArrayBuffer: the memory does not move (small typed arrays may live in the JS heap).
+    const cell = new Float64Array(new ArrayBuffer(Float64Array.BYTES_PER_ELEMENT));
+    binding.setClockCell(cell);
+    captured = { binding, clock: () => {
+      binding.stampClock();
+      return cell[0] as number;
+    } };
+  }
   return captured.clock;
 }
 

@@ -28,12 +28,9 @@ export function nativeDispatcher(runtime: Runtime, binding: NativeBinding, exits
   const frame = new Uint32Array(new ArrayBuffer(CrossingFrame.Length * Uint32Array.BYTES_PER_ELEMENT));
   binding.setCrossingFrame(frame);
   // Arguments are read before anything runs (a nested call, a hook Envoy runs from inside a
-  // binding call, writes the frame again); the report once the entry is done: the stream's wait,
-  // then its stats (taking them drops a completed stream).
-  const leaveReport = (slot: number, gen: number): void => {
-    frame[CrossingFrame.Waiting] = runtime.waitOf(slot, gen);
-    frame[CrossingFrame.StatsRecords] = runtime.takeStreamStats(slot, gen);
-  };
+  // binding call, writes the frame again); the report once the entry is done: the stream's wait
+  // and its stats (taking them drops a completed stream).
+  const leaveReport = (slot: number, gen: number): void => runtime.leaveReport(slot, gen, frame);
   return {
     loadConfig: runtime.loadConfig,
     reloadConfig: runtime.reloadConfig,

@@ -268,8 +268,12 @@ export interface NativeBinding {
    *  record too: one sample per stream) and records them when the stream completes. Called again
    *  with a bigger array when one is needed. */
   setStatsBuffer(records: Float64Array): void;
-  /** Microseconds of a monotonic clock (any origin): what the built-in hook stats time with. */
-  monotonicMicros(): number;
+  /** Where stampClock() leaves the time: called once, with a Float64Array over its own
+   *  ArrayBuffer (its memory must not move). */
+  setClockCell(cell: Float64Array): void;
+  /** Leaves microseconds of a monotonic clock (any origin) in the clock cell's first element:
+   *  what the built-in hook stats time with. */
+  stampClock(): void;
   /** The environment's crossing frame (CrossingFrame in codes.ts): where the native side puts the
    *  arguments of onHook() and onResume(). Called once, with a Uint32Array over its own
    *  ArrayBuffer (its memory must not move). */

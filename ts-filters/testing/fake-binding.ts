@@ -138,6 +138,8 @@ export class FakeBinding implements NativeBinding {
   readonly #streamStats = new Map<number, Map<string, [number, MetricOp, number]>>();
   /** The runtime's watch slots for the CPU watchdog. */
   watchSlots: Int32Array | undefined;
+  /** The runtime's clock cell (stampClock writes the time there). */
+  clockCell: Float64Array | undefined;
 
   constructor(isMainThread = false) {
     this.isMainThread = isMainThread;
@@ -601,8 +603,12 @@ export class FakeBinding implements NativeBinding {
     this.#statsBuffer = records;
   }
 
-  monotonicMicros(): number {
-    return performance.now() * 1000;
+  setClockCell(cell: Float64Array): void {
+    this.clockCell = cell;
+  }
+
+  stampClock(): void {
+    if (this.clockCell !== undefined) this.clockCell[0] = performance.now() * 1000;
   }
 
   setCrossingFrame(frame: Uint32Array): void {

@@ -15,7 +15,9 @@ function scriptedClock() {
 function timedChain(filters: { readonly name: string }[], clock: ReturnType<typeof scriptedClock>,
                     failurePolicy: 'closed' | 'open' = 'closed') {
   const { binding, runtime } = withChain(filters, filters.map((f) => ({ name: f.name })), failurePolicy);
-  binding.monotonicMicros = () => clock.read();
+  binding.stampClock = () => {
+    (binding.clockCell as Float64Array)[0] = clock.read();
+  };
   const names = runtime.describeMetrics(1).filter((_, i) => i % 3 === 0);
   const complete = (s: ReturnType<typeof binding.openStream>) => {
     s.metrics.length = 0;

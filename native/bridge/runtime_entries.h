@@ -28,6 +28,7 @@ enum class Entry : uint32_t {
   OnDestroy,
   OnBudgetExceeded,
   DrainTicks,
+  OnOffloadDone,
   Count,
 };
 

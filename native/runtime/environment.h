@@ -6,13 +6,12 @@
 
 #include "native/runtime/cpu_watchdog.h"
 #include "native/runtime/loop_waker.h"
+#include "native/runtime/offload_results.h"
 #include "uv.h"
+#include "v8.h"
 
 namespace node {
 class CommonEnvironmentSetup;
-}
-namespace v8 {
-class Locker;
 }
 typedef struct napi_env__* napi_env;
 typedef struct napi_value__* napi_value;
@@ -31,6 +30,9 @@ class EnvironmentClient {
   virtual void onBroken() = 0;
   // Whether streams or connections still use the environment.
   virtual bool holdsStreams() = 0;
+  // Pool threads handed results of offloaded tasks in (Environment::offloadResults): hand them to
+  // JavaScript. Called from the loop pump, as a section of the CPU budget.
+  virtual void onOffloadResults(OffloadResults& results) = 0;
 };
 
 // Installs the JS-facing binding (process._linkedBinding('envoy_ts')) in a new environment.
@@ -59,6 +61,15 @@ class Environment : private IdleTurnRunner {
   uv_loop_t* loop();
   // Null for the main-thread environment, which never has streams waiting.
   LoopWaker* waker() { return waker_.get(); }
+  // Where this environment's offload pool threads hand results straight in (a worker's, outside
+  // inspect mode: offloadResultsDirect()). Outlives the pool threads.
+  OffloadResults& offloadResults() { return offload_results_; }
+  bool offloadResultsDirect() const { return role_ == Role::Worker && !attaches_per_call_; }
+  // Adds a binding the environment's JavaScript, and that of its Node worker threads (the offload
+  // pool's), reach as process._linkedBinding(name); `init` gets `data` (node::AddLinkedBinding).
+  using LinkedBindingInit = void (*)(v8::Local<v8::Object> exports, v8::Local<v8::Value> module,
+                                     v8::Local<v8::Context> context, void* data);
+  void addLinkedBinding(const char* name, LinkedBindingInit init, void* data);
 
   // Marks a call from Envoy into this environment. Only the outermost call pumps the loop, so
   // re-entrant hooks (a local reply encoded from inside a hook) never run the loop recursively.
@@ -179,6 +190,8 @@ class Environment : private IdleTurnRunner {
   const bool attaches_per_call_;
   // Outlives the isolate (declared before setup_): an interrupt may still be queued on it.
   CpuWatchdog::Watched watched_;
+  // Outlives the isolate too: its pool threads, which add to it, end with the Node environment.
+  OffloadResults offload_results_;
   EnvironmentClient* client_ = nullptr;
   Broken broken_ = Broken::No;
   bool retired_ = false;

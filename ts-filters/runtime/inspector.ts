@@ -18,10 +18,12 @@ import { ReflectApply } from './primordials';
 
 /** Binding functions safe from any thread: they reach nothing of a worker (Envoy's log is
  *  thread-safe; the shared counters, token buckets, data and queues are process-wide and locked;
- *  the stats clock reads only the clock). */
+ *  the stats clock reads only the clock; the offload runner's path and counts are constant or
+ *  locked). */
 const ANY_THREAD = new Set(['log', 'logEnabled', 'sharedCounterAdd', 'sharedCounterGet', 'sharedTokensTake',
                             'sharedDataGet', 'sharedDataSet', 'sharedQueueRegister', 'sharedQueueResolve',
-                            'sharedQueueEnqueue', 'sharedQueueDequeue', 'sharedQueueLength', 'monotonicMicros']);
+                            'sharedQueueEnqueue', 'sharedQueueDequeue', 'sharedQueueLength', 'monotonicMicros',
+                            'offloadRunner', 'offloadCounts']);
 
 interface InspectorSettings { number: number; host: string; port: number }
 

@@ -5,7 +5,8 @@
 
 import { CrossingFrame } from './codes';
 import type { Runtime } from './dispatcher';
-import type { Dispatcher, HookKind as NativeHookKind, HookOutcome as NativeHookOutcome, NativeBinding } from './native';
+import type { HookKind as NativeHookKind, HookOutcome as NativeHookOutcome, NativeBinding, NativeEntries } from './native';
+import { offloadDone } from './offload';
 
 /** What the embedded runtime adds around the entries (tick-queue.ts, async-context.ts). */
 export interface EntryExits {
@@ -23,7 +24,7 @@ export const PLAIN_NODE: EntryExits = {
 };
 
 /** The Dispatcher for `runtime`, registered with `binding` together with its crossing frame. */
-export function nativeDispatcher(runtime: Runtime, binding: NativeBinding, exits: EntryExits): Dispatcher {
+export function nativeDispatcher(runtime: Runtime, binding: NativeBinding, exits: EntryExits): NativeEntries {
   // Its own ArrayBuffer: the memory does not move (small typed arrays may live in the JS heap).
   const frame = new Uint32Array(new ArrayBuffer(CrossingFrame.Length * Uint32Array.BYTES_PER_ELEMENT));
   binding.setCrossingFrame(frame);
@@ -70,5 +71,6 @@ export function nativeDispatcher(runtime: Runtime, binding: NativeBinding, exits
       return outcome;
     },
     drainTicks: exits.drainTicks,
+    onOffloadDone: offloadDone,
   };
 }

@@ -605,6 +605,15 @@ export class FakeBinding implements NativeBinding {
     return performance.now() * 1000;
   }
 
+  /** Plain Node: no pool thread can hand results in, piscina carries them. */
+  offloadRunner(): string | undefined {
+    return undefined;
+  }
+
+  offloadCounts(): [number, number] {
+    return [0, 0];
+  }
+
   setCrossingFrame(frame: Uint32Array): void {
     this.#frame = frame;
   }

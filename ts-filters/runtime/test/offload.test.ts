@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
-import { offloadTask } from '../offload';
+import { offloadDone, offloadTask, useOffloadRunner } from '../offload';
 
 // A bundle path inside the repository, so piscina resolves from its node_modules.
 const repoBundle = resolve('build/tests/offload-bundle.js');
@@ -13,6 +13,29 @@ const settings = { threads: 1, idleTimeoutMs: 1000 };
 const tasks = mkdtempSync(join(tmpdir(), 'envoy-ts-offload-'));
 writeFileSync(join(tasks, 'square.js'), 'module.exports = (n) => n * n;\nmodule.exports.twice = (n) => 2 * n;\n');
 writeFileSync(join(tasks, 'thread.js'), "module.exports = () => require('node:worker_threads').isMainThread;\n");
+writeFileSync(join(tasks, 'fail.js'), "module.exports = (what) => { throw new RangeError(`no ${what}`); };\n");
+writeFileSync(join(tasks, 'module.mjs'), 'export default (n) => n + 1;\n');
+writeFileSync(join(tasks, 'sum.js'), 'module.exports = (buffer) => new Uint8Array(buffer).reduce((a, b) => a + b, 0);\n');
+// Stands in for the environment's binding on the pool thread (the native side is not in plain
+// Node): what the runner delivers is posted on a BroadcastChannel, which the test hands to
+// offloadDone as the worker would. Values it is told to refuse go piscina's way.
+writeFileSync(join(tasks, 'fake-binding.js'), `
+const { BroadcastChannel } = require('node:worker_threads');
+const channel = new BroadcastChannel('envoy-ts-offload-test');
+channel.unref();
+const linkedBinding = process._linkedBinding;
+process._linkedBinding = (name) => name !== 'envoy_ts_offload' ? linkedBinding.call(process, name) : {
+  deliver(taskId, failed, value) {
+    if (value === 'refused') return false;
+    channel.postMessage({ taskId, failed, value: failed ? value.message : value });
+    return true;
+  },
+};
+module.exports = (input) => input;
+module.exports.fail = () => { throw new Error('failed on the pool'); };
+`);
+// Built by scripts/build-ts.mjs, shipped next to the module.
+const runner = resolve('build/runtime/offload-runner.js');
 
 describe('offload', () => {
   const signal = new AbortController().signal;
@@ -35,5 +58,49 @@ describe('offload', () => {
   test('an aborted signal cancels the task', async () => {
     const aborted = AbortSignal.abort();
     await assert.rejects(offloadTask(repoBundle, settings, join(tasks, 'square.js'), 2, undefined, aborted));
+  });
+
+  test('through the runner, results, exports, ES modules, errors and transferred input are as piscina has them', async () => {
+    useOffloadRunner(() => runner);
+    try {
+      assert.equal(await offloadTask(repoBundle, settings, join(tasks, 'square.js'), 7, undefined, signal), 49);
+      assert.equal(await offloadTask(repoBundle, settings, join(tasks, 'square.js'), 5, { name: 'twice' }, signal), 10);
+      assert.equal(await offloadTask(repoBundle, settings, join(tasks, 'module.mjs'), 1, undefined, signal), 2);
+      await assert.rejects(offloadTask(repoBundle, settings, join(tasks, 'fail.js'), 'luck', undefined, signal),
+                           { name: 'RangeError', message: 'no luck' });
+      await assert.rejects(offloadTask(repoBundle, settings, join(tasks, 'square.js'), 1, { name: 'none' }, signal),
+                           { message: `No handler function exported from ${join(tasks, 'square.js')}` });
+      const bytes = new Uint8Array([1, 2, 3]);
+      assert.equal(await offloadTask(repoBundle, settings, join(tasks, 'sum.js'), bytes.buffer,
+                                     { transferList: [bytes.buffer] }, signal), 6);
+      assert.equal(bytes.byteLength, 0, 'transferred');
+      await assert.rejects(offloadTask(repoBundle, settings, join(tasks, 'square.js'), 2, undefined, AbortSignal.abort()));
+    } finally {
+      useOffloadRunner(() => undefined);
+    }
+  });
+
+  test('a result handed to the environment settles its task once, whichever answer comes first', async () => {
+    const channel = new BroadcastChannel('envoy-ts-offload-test');
+    const handedIn: number[] = [];
+    channel.onmessage = (event) => {
+      const { taskId, failed, value } = (event as MessageEvent).data as { taskId: number; failed: boolean; value: unknown };
+      handedIn.push(taskId);
+      offloadDone(taskId, failed, failed ? new Error(String(value)) : value);
+      offloadDone(taskId, false, 'a second answer is ignored');
+    };
+    useOffloadRunner(() => runner);
+    try {
+      const task = join(tasks, 'fake-binding.js');
+      assert.deepEqual(await offloadTask(repoBundle, settings, task, { n: 1 }, undefined, signal), { n: 1 });
+      await assert.rejects(offloadTask(repoBundle, settings, task, null, { name: 'fail' }, signal), { message: 'failed on the pool' });
+      // Refused by the binding: piscina carries it.
+      assert.equal(await offloadTask(repoBundle, settings, task, 'refused', undefined, signal), 'refused');
+      assert.equal(handedIn.length, 2);
+      offloadDone(987654, false, 'no such task');  // harmless
+    } finally {
+      useOffloadRunner(() => undefined);
+      channel.close();
+    }
   });
 });

@@ -28,8 +28,8 @@ void defineBufferFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge);
 // The functions over process-wide shared data and queues (shared_state_binding.cc).
 void defineSharedStateFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge);
 
-// Offloaded tasks' results handed straight in (offload_binding.cc): the functions the runtime
-// calls, and the binding the environment's pool threads reach.
+// Offload pool threads waking streams (offload_binding.cc): the functions the runtime calls, and
+// the binding the environment's pool threads reach.
 void defineOffloadFunctions(Napi::Object exports, Bridge& bridge);
 void addOffloadPoolBinding(runtime::Environment& env);
 

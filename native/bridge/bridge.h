@@ -125,9 +125,6 @@ class Bridge : public runtime::EnvironmentClient {
   void onBudgetOverrun() override;
   void onBroken() override;
   bool holdsStreams() override { return streams_.openCount() > 0; }
-  // Each result goes to Dispatcher.onOffloadDone (offload_binding.cc).
-  void onOffloadResults(runtime::OffloadResults& results) override;
-
   runtime::Environment& environment() { return owner_; }
 
   explicit Bridge(napi_env env, runtime::Environment& owner);

@@ -20,7 +20,6 @@ const char* RuntimeEntries::name(Entry entry) {
   case Entry::OnDestroy: return "onDestroy";
   case Entry::OnBudgetExceeded: return "onBudgetExceeded";
   case Entry::DrainTicks: return "drainTicks";
-  case Entry::OnOffloadDone: return "onOffloadDone";
   case Entry::Count: break;
   }
   return "?";

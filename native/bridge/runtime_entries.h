@@ -28,7 +28,6 @@ enum class Entry : uint32_t {
   OnDestroy,
   OnBudgetExceeded,
   DrainTicks,
-  OnOffloadDone,
   Count,
 };
 

@@ -112,8 +112,8 @@ bool Environment::start(BindingInitializer binding, std::string& error) {
   if (role_ == Role::Worker) {
     waker_ = std::make_unique<LoopWaker>(
         loop(), attaches_per_call_ ? static_cast<IdleTurnRunner*>(this) : nullptr);
-    if (offloadResultsDirect()) {
-      offload_results_.setWaker(waker_.get());
+    if (offloadPoolWakes()) {
+      offload_wakes_.setWaker(waker_.get());
     }
   }
   CpuWatchdog::watch(watched_, setup_->isolate());
@@ -128,7 +128,7 @@ Environment::~Environment() {
     // The waker may be waiting for the isolate to run an idle turn: let it, then join it.
     detachFromCurrentThread();
   }
-  offload_results_.setWaker(nullptr);  // pool threads may still add results: they wake nothing
+  offload_wakes_.setWaker(nullptr);  // pool threads may still ask: they wake nothing
   waker_.reset();
   if (current_ == this) {
     current_ = nullptr;
@@ -179,33 +179,23 @@ void Environment::pump(Poll poll) {
   }
   uv_loop_t* uv_loop = loop();
   uv_update_time(uv_loop);
-  const bool run_loop = poll == Poll::Now || uv_backend_timeout(uv_loop) == 0 ||
-                        uv_now(uv_loop) - last_poll_ms_ >= kMaxPollIntervalMs;
-  const bool offload_results = offload_results_.waiting() && client_ != nullptr;
-  if (!run_loop && !offload_results) {
-    return;
-  }
-  pumping_ = true;
-  // What the loop runs (timers, I/O callbacks, the promise jobs they queue) and what offloaded
-  // results settle is a section of its own for the CPU budget.
-  watched_.restart();
-  {
-    v8::HandleScope scope(setup_->isolate());
-    if (offload_results) {
-      client_->onOffloadResults(offload_results_);
-    }
-    if (run_loop && broken_ == Broken::No) {
+  if (poll == Poll::Now || uv_backend_timeout(uv_loop) == 0 ||
+      uv_now(uv_loop) - last_poll_ms_ >= kMaxPollIntervalMs) {
+    pumping_ = true;
+    // What the loop runs (timers, I/O callbacks, the promise jobs they queue) is a section of
+    // its own for the CPU budget.
+    watched_.restart();
+    {
+      v8::HandleScope scope(setup_->isolate());
       uv_run(uv_loop, UV_RUN_NOWAIT);
     }
-  }
-  pumping_ = false;
-  if (waker_ != nullptr) {
-    waker_->pumped();
-  }
-  if (watched_.overrunPending() && broken_ == Broken::No && client_ != nullptr) {
-    client_->onBudgetOverrun();
-  }
-  if (run_loop) {
+    pumping_ = false;
+    if (waker_ != nullptr) {
+      waker_->pumped();
+    }
+    if (watched_.overrunPending() && broken_ == Broken::No && client_ != nullptr) {
+      client_->onBudgetOverrun();
+    }
     last_poll_ms_ = uv_now(uv_loop);
   }
 }
@@ -228,11 +218,9 @@ void Environment::leaveOutermost() {
   watched_.leave();
   if (waker_ != nullptr && waker_->engaged() && broken_ == Broken::No) {
     // Once per call from Envoy, with what the call left on the loop.
-    // Results a pool thread handed in after this call's pump are work due now (the thread woke
-    // no stream if an event was on its way, or none waited yet).
     uv_loop_t* uv_loop = loop();
     uv_update_time(uv_loop);
-    waker_->rearm(offload_results_.waiting() ? 0 : uv_backend_timeout(uv_loop));
+    waker_->rearm(uv_backend_timeout(uv_loop));
   }
   // V8's count of memory outside the heap (ArrayBuffer backing stores among it): a read.
   if (broken_ == Broken::No &&

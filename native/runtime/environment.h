@@ -6,7 +6,7 @@
 
 #include "native/runtime/cpu_watchdog.h"
 #include "native/runtime/loop_waker.h"
-#include "native/runtime/offload_results.h"
+#include "native/runtime/offload_wakes.h"
 #include "uv.h"
 #include "v8.h"
 
@@ -30,9 +30,6 @@ class EnvironmentClient {
   virtual void onBroken() = 0;
   // Whether streams or connections still use the environment.
   virtual bool holdsStreams() = 0;
-  // Pool threads handed results of offloaded tasks in (Environment::offloadResults): hand them to
-  // JavaScript. Called from the loop pump, as a section of the CPU budget.
-  virtual void onOffloadResults(OffloadResults& results) = 0;
 };
 
 // Installs the JS-facing binding (process._linkedBinding('envoy_ts')) in a new environment.
@@ -61,10 +58,11 @@ class Environment : private IdleTurnRunner {
   uv_loop_t* loop();
   // Null for the main-thread environment, which never has streams waiting.
   LoopWaker* waker() { return waker_.get(); }
-  // Where this environment's offload pool threads hand results straight in (a worker's, outside
-  // inspect mode: offloadResultsDirect()). Outlives the pool threads.
-  OffloadResults& offloadResults() { return offload_results_; }
-  bool offloadResultsDirect() const { return role_ == Role::Worker && !attaches_per_call_; }
+  // How this environment's offload pool threads wake its waiting streams as they finish a task
+  // (a worker's, outside inspect mode, where the loop may run on the waker thread:
+  // offloadPoolWakes()). Outlives the pool threads.
+  OffloadWakes& offloadWakes() { return offload_wakes_; }
+  bool offloadPoolWakes() const { return role_ == Role::Worker && !attaches_per_call_; }
   // Adds a binding the environment's JavaScript, and that of its Node worker threads (the offload
   // pool's), reach as process._linkedBinding(name); `init` gets `data` (node::AddLinkedBinding).
   using LinkedBindingInit = void (*)(v8::Local<v8::Object> exports, v8::Local<v8::Value> module,
@@ -190,8 +188,8 @@ class Environment : private IdleTurnRunner {
   const bool attaches_per_call_;
   // Outlives the isolate (declared before setup_): an interrupt may still be queued on it.
   CpuWatchdog::Watched watched_;
-  // Outlives the isolate too: its pool threads, which add to it, end with the Node environment.
-  OffloadResults offload_results_;
+  // Outlives the isolate too: its pool threads, which use it, end with the Node environment.
+  OffloadWakes offload_wakes_;
   EnvironmentClient* client_ = nullptr;
   Broken broken_ = Broken::No;
   bool retired_ = false;

@@ -1,10 +1,10 @@
-// ctx.offload through the real module: a task's result goes from its pool thread straight to the
-// worker's environment, which commits the waiting stream's event from that thread (counted by the
-// environment: binding.offloadCounts); values, transferred input and thrown errors come back as
-// piscina would bring them; a result only piscina can carry (a SharedArrayBuffer) still comes back
-// its way; a task still running when its stream's wait times out is ended with it. A module
-// installed without the runner script beside it offloads as before, through the pool's message
-// port and the waker thread, and says why at debug level.
+// ctx.offload through the real module: as a task ends, its pool thread commits the waiting
+// stream's event itself, just before piscina posts the result (counted by the environment:
+// binding.offloadCounts = [wake-ups pool threads asked for, events they committed]); values,
+// transferred input, thrown errors and a SharedArrayBuffer come back as piscina brings them; a task
+// still running when its stream's wait times out is ended with it. A module installed without the
+// runner script beside it offloads as before, the waker thread seeing results arrive, and says why
+// at debug level.
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -25,48 +25,48 @@ describe(`ctx.offload through ${proxyName}`, () => {
     return JSON.parse(response.body);
   };
 
-  test('each result resumes its stream from the pool thread, with no waker in between', async () => {
-    const [results, wakes] = (await probe('/direct')).counts;
+  test('each task\'s end wakes its waiting stream from the pool thread', async () => {
+    const [requests, commits] = (await probe('/direct')).counts;
     for (let i = 1; i <= 5; i++) {
       const answer = await probe('/direct');
       assert.equal(answer.result, 42);
-      // The stream waited when the result arrived: the pool thread committed its event.
-      assert.deepEqual(answer.counts, [results + i, wakes + i]);
+      // The stream waited when the task ended: the pool thread committed its event.
+      assert.deepEqual(answer.counts, [requests + i, commits + i]);
     }
   });
 
   test('a transferred input arrives and its buffer is detached here', async () => {
-    const [results] = (await probe('/direct')).counts;
+    const [requests] = (await probe('/direct')).counts;
     const answer = await probe('/transfer');
     assert.equal(answer.result, 10);
     assert.equal(answer.detached, true);
-    assert.equal(answer.counts[0], results + 1);
+    assert.equal(answer.counts[0], requests + 1);
   });
 
   test('a thrown error rejects the offload with its name and message', async () => {
-    const [results] = (await probe('/direct')).counts;
+    const [requests] = (await probe('/direct')).counts;
     const answer = await probe('/fail');
     assert.deepEqual({ ...answer, counts: undefined },
                      { rejected: true, name: 'TypeError', message: 'cannot work on this', counts: undefined });
-    assert.equal(answer.counts[0], results + 1);
+    assert.equal(answer.counts[0], requests + 1);
   });
 
-  test('a result only the pool\'s message port can carry comes back that way', async () => {
-    const [results] = (await probe('/direct')).counts;
+  test('a SharedArrayBuffer result comes back shared', async () => {
+    const [requests] = (await probe('/direct')).counts;
     const answer = await probe('/shared');
     assert.equal(answer.shared, true);
     assert.deepEqual(answer.bytes, [7, 7, 7]);
-    assert.equal(answer.counts[0], results, 'not handed in directly');
+    assert.equal(answer.counts[0], requests + 1);
   });
 
   test('a task still running when its stream\'s wait times out is ended; the pool serves on', async () => {
-    const [results] = (await probe('/direct')).counts;
+    const [requests] = (await probe('/direct')).counts;
     const hung = await request(suite.proxy.port, { path: '/hang' });
     assert.equal(hung.status, 500);
     // The pool's one thread was ended with the task: a new one runs the next.
     const answer = await probe('/direct');
     assert.equal(answer.result, 42);
-    assert.equal(answer.counts[0], results + 1);
+    assert.equal(answer.counts[0], requests + 1, 'the hung task woke nothing');
     // Counted as the stream completes, which may come just after its response reached the client.
     let timeouts;
     for (let i = 0; i < 100 && timeouts !== 1; i++) {
@@ -98,13 +98,13 @@ describe(`ctx.offload from a module without its runner script, through ${proxyNa
     assert.equal(exit?.code, 0, `clean shutdown, output:\n${suite.proxy?.output}`);
   });
 
-  test('results come back through piscina, and the log says why', async () => {
+  test('results still resume their streams, and the log says why', async () => {
     for (const [route, expected] of [['/direct', { result: 42 }], ['/transfer', { result: 10, detached: true }],
                                      ['/shared', { shared: true, bytes: [7, 7, 7] }]]) {
       const response = await request(suite.proxy.port, { path: route });
       assert.equal(response.status, 200, `${route}: ${response.body}\n${suite.proxy.output}`);
       assert.deepEqual(JSON.parse(response.body), { ...expected, counts: [0, 0] });
     }
-    assert.match(suite.proxy.output, /ctx\.offload results come back through the pool's message port and the waker thread: the runner script \S+envoy-ts-offload-runner\.js is missing/);
+    assert.match(suite.proxy.output, /ctx\.offload results wake their streams through the waker thread: the runner script \S+envoy-ts-offload-runner\.js is missing/);
   });
 });

@@ -5,8 +5,7 @@
 
 import { CrossingFrame } from './codes';
 import type { Runtime } from './dispatcher';
-import type { HookKind as NativeHookKind, HookOutcome as NativeHookOutcome, NativeBinding, NativeEntries } from './native';
-import { offloadDone } from './offload';
+import type { Dispatcher, HookKind as NativeHookKind, HookOutcome as NativeHookOutcome, NativeBinding } from './native';
 
 /** What the embedded runtime adds around the entries (tick-queue.ts, async-context.ts). */
 export interface EntryExits {
@@ -24,7 +23,7 @@ export const PLAIN_NODE: EntryExits = {
 };
 
 /** The Dispatcher for `runtime`, registered with `binding` together with its crossing frame. */
-export function nativeDispatcher(runtime: Runtime, binding: NativeBinding, exits: EntryExits): NativeEntries {
+export function nativeDispatcher(runtime: Runtime, binding: NativeBinding, exits: EntryExits): Dispatcher {
   // Its own ArrayBuffer: the memory does not move (small typed arrays may live in the JS heap).
   const frame = new Uint32Array(new ArrayBuffer(CrossingFrame.Length * Uint32Array.BYTES_PER_ELEMENT));
   binding.setCrossingFrame(frame);
@@ -71,6 +70,5 @@ export function nativeDispatcher(runtime: Runtime, binding: NativeBinding, exits
       return outcome;
     },
     drainTicks: exits.drainTicks,
-    onOffloadDone: offloadDone,
   };
 }

@@ -157,18 +157,10 @@ export interface Dispatcher {
   drainTicks(): void;
 }
 
-/** What the native side calls in the runtime (setDispatcher): the Dispatcher's entries, and one
- *  the runtime's offload answers (offload.ts). */
-export interface NativeEntries extends Dispatcher {
-  /** A pool thread handed in the result of offloaded task `taskId` (the runner's, offload.ts):
-   *  what the task returned, or with `failed` what it threw. Called as the loop is pumped. */
-  onOffloadDone(taskId: number, failed: boolean, value: unknown): void;
-}
-
 export interface NativeBinding {
   /** True in the main-thread environment, which validates configs and never sees streams. */
   readonly isMainThread: boolean;
-  setDispatcher(dispatcher: NativeEntries): void;
+  setDispatcher(dispatcher: Dispatcher): void;
   /** The runtime's own code keeps failing in this (worker) environment: it runs no more JavaScript
    *  once the current call from Envoy returns, its streams get the failure policy, and the worker
    *  takes a fresh environment. */
@@ -278,13 +270,13 @@ export interface NativeBinding {
   setStatsBuffer(records: Float64Array): void;
   /** Microseconds of a monotonic clock (any origin): what the built-in hook stats time with. */
   monotonicMicros(): number;
-  /** The script ctx.offload runs its tasks through so that pool threads hand results straight to
-   *  this environment (envoy-ts-offload-runner.js, next to the module), or undefined (logged at
-   *  debug, with why) when results must come back through piscina: the main thread's environment,
-   *  inspect mode, or the script missing. */
+  /** The script ctx.offload runs its tasks through so that pool threads wake the waiting stream
+   *  themselves as a task ends (envoy-ts-offload-runner.js, next to the module), or undefined
+   *  (logged at debug, with why) when they cannot: the main thread's environment, inspect mode, or
+   *  the script missing. */
   offloadRunner(): string | undefined;
-  /** [results pool threads handed to this environment directly, events those threads committed on
-   *  a waiting stream's scheduler] since it started. */
+  /** [wake-ups pool threads asked for, events those threads committed on a waiting stream's
+   *  scheduler] since the environment started. */
   offloadCounts(): [number, number];
   /** The environment's crossing frame (CrossingFrame in codes.ts): where the native side puts the
    *  arguments of onHook() and onResume(). Called once, with a Uint32Array over its own

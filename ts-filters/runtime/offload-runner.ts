@@ -1,20 +1,20 @@
 // Runs a ctx.offload task on a pool thread: piscina runs this script for every offload of a
-// worker's environment (offload.ts), which names the task module. The result goes straight to the
-// environment that asked: process._linkedBinding('envoy_ts_offload').deliver serializes it, queues
-// it there and commits the event on a waiting stream's scheduler from this thread
-// (native/bridge/offload_binding.cc), so the stream goes on without the waker thread. What the
-// binding cannot serialize (a SharedArrayBuffer, a MessagePort, a Node object such as a KeyObject)
-// and a result moved with Piscina.move() go back piscina's own way, returned or thrown as piscina
-// would. Shipped next to libenvoy_ts.so as envoy-ts-offload-runner.js.
+// worker's environment (offload.ts), which names the task module. As the task ends, the runner
+// wakes the stream that waits for it from this thread:
+// process._linkedBinding('envoy_ts_offload').wake commits the event on the newest waiting stream's
+// scheduler (native/bridge/offload_binding.cc), and piscina posts the result right after, as
+// always: the worker runs its loop in that event and finds the result there, with no waker thread
+// in between. What the task returns or throws goes back untouched, piscina's way (transfers,
+// Piscina.move(), errors). Shipped next to libenvoy_ts.so as envoy-ts-offload-runner.js.
 
 import { pathToFileURL } from 'url';
 
-import { DELIVERED, type RunnerTask } from './offload-protocol';
+import type { RunnerTask } from './offload-protocol';
 
 type Handler = (input: unknown) => unknown;
 
 interface PoolBinding {
-  deliver(taskId: number, failed: boolean, value: unknown): boolean;
+  wake(): void;
 }
 
 const handlers = new Map<string, Handler>();
@@ -31,7 +31,7 @@ function poolBinding(): PoolBinding | undefined {
   try {
     binding ??= (process as unknown as { _linkedBinding(name: string): PoolBinding })._linkedBinding('envoy_ts_offload');
   } catch {
-    // Plain Node: piscina carries the result.
+    // Plain Node: there is no stream to wake.
   }
   return binding;
 }
@@ -64,31 +64,13 @@ async function handlerOf(filename: string, name: string): Promise<Handler> {
   return handler;
 }
 
-/** A result returned with Piscina.move(): piscina must transfer it. */
-function isMoved(value: unknown): boolean {
-  return value !== null && typeof value === 'object' && Symbol.for('Piscina.transferable') in value &&
-    Symbol.for('Piscina.valueOf') in value;
-}
-
-/** What the task printed goes out before its result, as piscina has it. */
-async function flushStdio(): Promise<void> {
-  for (const stream of [process.stdout, process.stderr]) {
-    if (stream.writableLength > 0) await new Promise<void>((resolve) => stream.write('', () => resolve()));
-  }
-}
-
 export default async function runOffloadTask(task: RunnerTask): Promise<unknown> {
-  let result: unknown;
-  let failed = false;
   try {
-    result = await (await handlerOf(task.filename, task.name))(task.input);
-  } catch (error) {
-    result = error;
-    failed = true;
+    return await (await handlerOf(task.filename, task.name))(task.input);
+  } finally {
+    // Piscina posts the result a few promise jobs from here (once the task's output drained, if it
+    // printed): the worker, woken now, usually finds it on its loop. When it gets there first, the
+    // waker thread sees the result arrive, as before.
+    poolBinding()?.wake();
   }
-  await flushStdio();
-  const direct = poolBinding();
-  if (direct !== undefined && !isMoved(result) && direct.deliver(task.taskId, failed, result)) return DELIVERED;
-  if (failed) throw result;
-  return result;
 }

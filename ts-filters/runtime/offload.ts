@@ -1,12 +1,11 @@
 // ctx.offload: CPU-heavy work on a piscina pool owned by this worker's Node environment (DESIGN
 // §3). The pool starts with the first offload and its threads exit when idle. piscina is loaded
 // from beside the bundle that asks (its worker script must be a file on disk, so it cannot be
-// bundled into the runtime). In a worker environment each task runs through the runner script
-// shipped with the module (offload-runner.ts), which hands the result straight to this
-// environment and wakes a waiting stream from the pool thread; the worker settles the promise when
-// it pumps the loop (offloadDone). Without the runner (inspect mode, or a module installed without
-// it), or for a result only piscina can carry, piscina's completion settles the promise on this
-// environment's loop, which the waker thread sees.
+// bundled into the runtime); its completion settles the promise on this environment's loop,
+// which resumes the stream like any other async work. In a worker environment each task runs
+// through the runner script the module ships (offload-runner.ts), whose pool thread wakes the
+// waiting stream itself as the task ends; without it (inspect mode, or a module installed without
+// the script) the waker thread sees the result arrive on the loop.
 
 import { existsSync } from 'fs';
 import { createRequire } from 'module';
@@ -16,7 +15,7 @@ import type { TransferListItem } from 'worker_threads';
 
 import type { OffloadOptions } from '../api/types';
 import type { OffloadSettings } from './config';
-import { DELIVERED, type RunnerTask } from './offload-protocol';
+import type { RunnerTask } from './offload-protocol';
 
 /** What the runtime uses of a piscina 4 pool. */
 interface Pool {
@@ -32,18 +31,11 @@ const pools = new Map<string, Pool>();
 const bundlePools = new Map<string, Pool>();
 const taskPaths = new Map<string, string>();
 
-// The runner script, asked for once (undefined: results go piscina's way).
+// Where the runner script is, asked once (binding.offloadRunner; undefined: tasks run as they are).
 let findRunner: () => string | undefined = () => undefined;
 let runner: { readonly path: string | undefined } | undefined;
-// Tasks run through the runner whose promise is not settled yet, by task id.
-interface Waiter {
-  resolve(value: unknown): void;
-  reject(reason: unknown): void;
-}
-const waiters = new Map<number, Waiter>();
-let lastTaskId = 0;
 
-/** Where the runner script is (binding.offloadRunner), asked on the first offload. */
+/** How to find the runner script, asked on the first offload. */
 export function useOffloadRunner(find: () => string | undefined): void {
   findRunner = find;
   runner = undefined;
@@ -55,38 +47,12 @@ export function offloadTask(bundle: string, settings: OffloadSettings, task: str
   const filename = taskPath(bundle, task);
   const pool = poolFor(bundle, settings);
   const transfer = options?.transferList === undefined ? {} : { transferList: options.transferList };
-  const runnerPath = runnerScript();
-  if (runnerPath === undefined) {
+  runner ??= { path: findRunner() };
+  if (runner.path === undefined) {
     return pool.run(input, { filename, ...(options?.name === undefined ? {} : { name: options.name }), ...transfer, signal });
   }
-  const taskId = ++lastTaskId;
-  const runnerTask: RunnerTask = { filename, name: options?.name ?? 'default', input, taskId };
-  return new Promise((resolve, reject) => {
-    waiters.set(taskId, { resolve, reject });
-    // Piscina's answer settles the promise unless the result came directly (or, aborted, first).
-    pool.run(runnerTask, { filename: runnerPath, ...transfer, signal }).then(
-      (reply) => { if (reply !== DELIVERED) settle(taskId, false, reply); },
-      (error: unknown) => settle(taskId, true, error));
-  });
-}
-
-function runnerScript(): string | undefined {
-  runner ??= { path: findRunner() };
-  return runner.path;
-}
-
-/** NativeEntries.onOffloadDone: a pool thread handed the result of task `taskId` in. */
-export function offloadDone(taskId: number, failed: boolean, value: unknown): void {
-  settle(taskId, failed, value);
-}
-
-// The first of the two answers settles (an aborted task's rejection may come before its result).
-function settle(taskId: number, failed: boolean, value: unknown): void {
-  const waiter = waiters.get(taskId);
-  if (waiter === undefined) return;
-  waiters.delete(taskId);
-  if (failed) waiter.reject(value);
-  else waiter.resolve(value);
+  const runnerTask: RunnerTask = { filename, name: options?.name ?? 'default', input };
+  return pool.run(runnerTask, { filename: runner.path, ...transfer, signal });
 }
 
 // A relative task path is resolved against the bundle's folder.

@@ -605,7 +605,7 @@ export class FakeBinding implements NativeBinding {
     return performance.now() * 1000;
   }
 
-  /** Plain Node: no pool thread can hand results in, piscina carries them. */
+  /** Plain Node: no pool thread can wake a stream. */
   offloadRunner(): string | undefined {
     return undefined;
   }

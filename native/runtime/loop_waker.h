@@ -70,10 +70,9 @@ class LoopWaker {
   // waiting stream's scheduler gets the event here, from the worker, unless one is on its way.
   void rearm(int timeout_ms);
 
-  // Any thread (a pool thread that handed the environment a result): work is due now. The newest
-  // waiting stream's scheduler gets the event from the calling thread, unless one is on its way.
-  // False when nothing was committed (one is on its way, or no stream waits: the worker finds the
-  // work at its next call, and its rearm then sees it due).
+  // Any thread (an offload pool thread as its task ends): work is due now. The newest waiting
+  // stream's scheduler gets the event from the calling thread, unless one is on its way. False
+  // when nothing was committed (one is on its way, or no stream waits).
   bool wakeNow();
 
   LoopWaker(const LoopWaker&) = delete;

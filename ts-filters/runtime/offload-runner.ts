@@ -3,9 +3,10 @@
 // wakes the stream that waits for it from this thread:
 // process._linkedBinding('envoy_ts_offload').wake commits the event on the newest waiting stream's
 // scheduler (native/bridge/offload_binding.cc), and piscina posts the result right after, as
-// always: the worker runs its loop in that event and finds the result there, with no waker thread
-// in between. What the task returns or throws goes back untouched, piscina's way (transfers,
-// Piscina.move(), errors). Shipped next to libenvoy_ts.so as envoy-ts-offload-runner.js.
+// always: the worker runs its loop in that event and usually finds the result there, with no waker
+// thread in between (when it gets there first, the waker thread sees the result arrive). What the
+// task returns or throws goes back untouched, piscina's way (transfers, Piscina.move(), errors).
+// Shipped next to libenvoy_ts.so as envoy-ts-offload-runner.js.
 
 import { pathToFileURL } from 'url';
 

@@ -288,18 +288,24 @@ if (report.async) {
         `(per run: ${perRun(a.scheduler_over_in_hook_ns_runs)})` +
         (pinned ? `; ${fmt.int(a.scheduler_over_in_hook_1cpu_ns)} ns with the host on one CPU ` +
           `(per run: ${perRun(a.scheduler_over_in_hook_1cpu_ns_runs)}).` : '.') +
-        ' Per stream it takes one scheduler event and two thread hand-offs (worker → waker thread → worker: the ' +
-        'waker sees the loop has work due and commits a pump event; the worker runs the loop there, JS settles, and ' +
-        'the decision is applied in that event). On one CPU a hand-off is a context switch; otherwise it wakes the ' +
-        'other CPU, which costs far more when that CPU is idle (on a VM): that spreads the unpinned runs ' +
-        `(${fmt.int(Math.min(...a.scheduler_over_in_hook_ns_runs))}–${fmt.int(Math.max(...a.scheduler_over_in_hook_ns_runs))} ns).`,
+        ' Per stream it takes one scheduler event and no thread hand-off: as the hook\'s call returns, the worker ' +
+        'sees the loop has work due now and commits the pump event on the stream\'s scheduler itself; it runs the loop ' +
+        'inside that event, JS settles, and the decision is applied there. The unpinned runs spread ' +
+        `(${fmt.int(Math.min(...a.scheduler_over_in_hook_ns_runs))}–${fmt.int(Math.max(...a.scheduler_over_in_hook_ns_runs))} ns) ` +
+        'with what else the machine runs.',
       'How each TS filter goes on was checked once with uprobes on on_http_filter_scheduled and scheduler_commit: ' +
         'async-resume makes 1 scheduler event per stream, the in-hook filters none (see bench/README.md).',
       ...(a.configs.ts_offload ? [`A round trip to the offload pool (a no-op task on its one thread: the input and ` +
-        `result structured-cloned across threads, the pool thread woken and back) adds **` +
-        `${fmt.int(a.offload_over_scheduler_ns)} ns/stream** over the scheduler path` +
+        `result structured-cloned across threads; the pool thread, woken by the task, commits the stream\'s event ` +
+        `itself as the task ends, then posts the result) adds **${fmt.int(a.offload_over_scheduler_ns)} ns/stream** ` +
+        'over the scheduler path' +
         (a.configs.ts_offload_1cpu ? `, ${fmt.int(a.offload_over_scheduler_1cpu_ns)} ns with the host on one CPU` : '') +
-        ': work worth offloading costs more than that.'] : []),
+        ': work worth offloading costs more than that.' +
+        (a.configs.ts_offload_waker ? ` The same build with the module alone, without its offload runner (the waker ` +
+          `thread sees the result arrive and commits the event): ${fmt.int(a.offload_waker_over_scheduler_ns)} ns ` +
+          `over the scheduler path; pool-thread wake-up / waker thread = **${fmt.fixed(a.offload_pool_over_waker, 2)}** ` +
+          `in stream time (per run, pool − waker: ${perRun(a.offload_pool_minus_waker_ns_runs)} ns). Every run checks ` +
+          'which thread woke the streams (x-offload-pool-wakes, from the environment\'s count).' : '')] : []),
     ],
   });
 }

@@ -2,8 +2,9 @@
 // `npm run package`: the release artifact of the built module, one per target, a tarball a platform
 // team drops into an Envoy image:
 //   dist/release/envoy-ts-<version>-linux-x64-<target>.tar.gz (+ .sha256)
-// holding lib/libenvoy_ts.so with RUNPATH $ORIGIN, every library it loads except glibc's (libnode
-// and its Debian dependencies, each with RUNPATH $ORIGIN), the JS builtins libnode reads from
+// holding lib/libenvoy_ts.so with RUNPATH $ORIGIN and its offload runner script, every library it
+// loads except glibc's (libnode and its Debian dependencies, each with RUNPATH $ORIGIN), the JS
+// builtins libnode reads from
 // /usr/share/nodejs, the conformance host (bin/, its own libraries in lib/host/), a README
 // (scripts/package/README.release.md) and SHA256SUMS.
 // It packages build/Release as built (`npm run package` builds first).
@@ -118,9 +119,10 @@ function packageHere(targetName, out) {
   const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
   const name = `envoy-ts-${version}-linux-x64-${targetName}`;
   const moduleFile = path.join(root, 'build/Release/libenvoy_ts.so');
+  const runnerFile = path.join(root, 'build/Release/envoy-ts-offload-runner.js');
   const hostFile = path.join(root, 'build/Release/envoy-ts-host');
   const sysroot = path.join(root, '.sysroot');
-  for (const file of [moduleFile, hostFile]) {
+  for (const file of [moduleFile, runnerFile, hostFile]) {
     if (!existsSync(file)) fail(`${path.relative(root, file)} is missing: run \`npm run build\` first`);
   }
 
@@ -149,6 +151,8 @@ function packageHere(targetName, out) {
   // The module and everything it loads but glibc, side by side in lib/, each finding its
   // dependencies next to itself ($ORIGIN): RUNPATH only applies to an object's own DT_NEEDED.
   copyFileSync(moduleFile, path.join(stage, 'lib/libenvoy_ts.so'));
+  // The script ctx.offload's pool threads run tasks through: the module finds it next to itself.
+  copyFileSync(runnerFile, path.join(stage, 'lib/envoy-ts-offload-runner.js'));
   for (const [soname, file] of moduleLibraries) {
     if (!GLIBC_SONAMES.has(soname)) bundle(file, `lib/${soname}`);
   }
@@ -193,7 +197,7 @@ function packageHere(targetName, out) {
       }
     }
   }
-  const elfFiles = ['bin/envoy-ts-host', ...filesUnder(path.join(stage, 'lib'), 'lib')];
+  const elfFiles = ['bin/envoy-ts-host', ...filesUnder(path.join(stage, 'lib'), 'lib').filter((f) => /\.so(\.|$)/.test(f))];
   const glibc = elfFiles.map((f) => glibcVersionNeeded(path.join(stage, f)))
     .reduce((a, b) => (b[0] > a[0] || (b[0] === a[0] && b[1] > a[1]) ? b : a));
   const glibcMin = glibc.join('.');

@@ -7,20 +7,24 @@
 //     returns (microtasks, and the loop turn the runtime pumps after each hook): the decision is
 //     applied in the hook, with no scheduler event;
 //   - async-resume (an immediate queued by an immediate: the next loop turn) settles after the hook
-//     returned with the request stopped: the waker thread sees the loop has work due and commits an
-//     event on the stream's scheduler; the worker runs the loop inside on_http_filter_scheduled, JS
-//     settles, and the decision is applied in that same event.
-// resume-offload waits for a no-op task on the worker pool (ctx.offload, one pool thread): the
-// pool's round trip, then the scheduler path. resume-sync (no wait) is the crossing baseline. The scheduler path crosses threads twice per
-// stream (worker → waker → worker); it runs once more with the host pinned to one CPU (with the
-// in-hook filter beside it), which separates what the path does from what the machine's
-// cross-CPU wake-ups cost.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+//     returned with the request stopped: as the hook's call returns, the worker sees the loop has
+//     work due now and commits an event on the stream's scheduler itself (no thread hand-off); it
+//     runs the loop inside on_http_filter_scheduled, JS settles, and the decision is applied in that
+//     same event.
+// resume-offload waits for a no-op task on the worker pool (ctx.offload, one pool thread): as the
+// task ends, the pool thread commits the stream's event itself, then the pool posts the result to
+// the worker's loop; then the scheduler path. Its twin runs the same build with the module alone
+// in a folder, without the runner script that ships beside it: the waker thread sees the result
+// arrive on the loop and commits the event (a thread hand-off more). The response's
+// x-offload-pool-wakes says which way it went, checked every run. resume-sync (no wait) is the
+// crossing baseline. The in-hook, scheduler and offload paths run once more with the host pinned
+// to one CPU, which separates what a path does from what the machine's cross-CPU wake-ups cost.
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { TASKSET, measureInterleaved, runScenario, summarize } from './scripted.mjs';
-import { BenchFailure, fixturesBundle, log } from './util.mjs';
+import { BenchFailure, fixturesBundle, log, releaseDir } from './util.mjs';
 
 const tsFilter = (name, settings = {}) => [{ module: 'envoy_ts', filter_name: 'chain',
   config: JSON.stringify({ bundle: fixturesBundle, chain: [{ name }], ...settings }) }];
@@ -37,17 +41,33 @@ export const ASYNC_CONFIGS = [
     filters: tsFilter('resume-in-hook') },
   { key: 'ts_immediate', label: 'TS resume-immediate (setImmediate)', resumes: true, path: 'in the hook (loop pump)',
     filters: tsFilter('resume-immediate') },
-  { key: 'ts_scheduled', label: 'TS async-resume (next loop turn)', resumes: true, path: 'waker + scheduler',
+  { key: 'ts_scheduled', label: 'TS async-resume (next loop turn)', resumes: true, path: 'scheduler (worker)',
     filters: tsFilter('async-resume') },
   { key: 'ts_in_hook_1cpu', label: 'TS resume-in-hook, host on 1 CPU', resumes: true, path: 'in the hook', pinned: true,
     filters: tsFilter('resume-in-hook') },
-  { key: 'ts_scheduled_1cpu', label: 'TS async-resume, host on 1 CPU', resumes: true, path: 'waker + scheduler',
+  { key: 'ts_scheduled_1cpu', label: 'TS async-resume, host on 1 CPU', resumes: true, path: 'scheduler (worker)',
     pinned: true, filters: tsFilter('async-resume') },
-  { key: 'ts_offload', label: 'TS resume-offload (a no-op ctx.offload task)', resumes: true,
-    path: 'pool thread + waker + scheduler', filters: tsFilter('resume-offload', ONE_POOL_THREAD) },
-  { key: 'ts_offload_1cpu', label: 'TS resume-offload, host on 1 CPU', resumes: true,
-    path: 'pool thread + waker + scheduler', pinned: true, filters: tsFilter('resume-offload', ONE_POOL_THREAD) },
+  { key: 'ts_offload', label: 'TS resume-offload (a no-op ctx.offload task)', resumes: true, offload: 'pool',
+    path: 'pool thread + scheduler', filters: tsFilter('resume-offload', ONE_POOL_THREAD) },
+  { key: 'ts_offload_1cpu', label: 'TS resume-offload, host on 1 CPU', resumes: true, offload: 'pool',
+    path: 'pool thread + scheduler', pinned: true, filters: tsFilter('resume-offload', ONE_POOL_THREAD) },
+  { key: 'ts_offload_waker', label: 'TS resume-offload, module without its runner (the waker thread wakes the stream)',
+    resumes: true, offload: 'waker', path: 'pool thread + waker + scheduler',
+    filters: tsFilter('resume-offload', ONE_POOL_THREAD) },
 ];
+
+// The module alone in a folder beside build/Release (its RUNPATH still finds the checkout's
+// libnode), without the offload runner script: the resume-offload twin loads it from there.
+const moduleAloneDir = path.join(releaseDir, '..', 'bench-module-alone');
+
+/** runScenario's options for `config`: pinned to `cpu`, or with the module alone. */
+function hostOptions(config, cpu) {
+  if (config.offload === 'waker') {
+    return { wrapper: { argv: ['/usr/bin/env', `ENVOY_DYNAMIC_MODULES_SEARCH_PATH=${moduleAloneDir}`],
+                        label: 'the module without its offload runner' } };
+  }
+  return config.pinned ? { cpu } : {};
+}
 
 const header = (list, name) => (list ?? []).find(([k]) => k.toLowerCase() === name)?.[1];
 
@@ -69,6 +89,10 @@ export function check(where, config, result) {
   const expected = config.resumes ? '1' : undefined;
   const got = header(result.response_headers, 'x-resumed');
   if (got !== expected) fail(`x-resumed should be ${expected ?? 'absent'}, got ${got}`);
+  // How many wake-ups pool threads asked for (resume-offload).
+  const poolWakes = Number(header(result.response_headers, 'x-offload-pool-wakes'));
+  if (config.offload === 'pool' && !(poolWakes >= 1)) fail('the pool thread should wake the stream');
+  if (config.offload === 'waker' && poolWakes !== 0) fail('the waker thread should wake the stream');
 }
 
 /** The first CPU this process may run on (the pinned configurations' CPU). */
@@ -86,7 +110,12 @@ export async function asyncBench({ streams, runs, warmup }) {
   const cpu = firstAllowedCpu();
   const configs = ASYNC_CONFIGS.filter((c) => !c.pinned || existsSync(TASKSET));
   if (configs.length < ASYNC_CONFIGS.length) log(`async: ${TASKSET} is missing: no runs on one CPU`);
-  const runOne = (config, name, body) => runScenario(dir, name, body, config.pinned ? { cpu } : {});
+  const runOne = (config, name, body) => runScenario(dir, name, body, hostOptions(config, cpu));
+  if (configs.some((c) => c.offload === 'waker')) {
+    rmSync(moduleAloneDir, { recursive: true, force: true });
+    mkdirSync(moduleAloneDir, { recursive: true });
+    copyFileSync(path.join(releaseDir, 'libenvoy_ts.so'), path.join(moduleAloneDir, 'libenvoy_ts.so'));
+  }
 
   for (const config of configs) {
     const out = await runOne(config, `verify-${config.key}`, scenario(config, 1, 0));
@@ -130,5 +159,9 @@ export async function asyncBench({ streams, runs, warmup }) {
     // What a round trip to the offload pool adds over resuming through the scheduler.
     offload_over_scheduler_ns: m('ts_offload') - m('ts_scheduled'),
     offload_over_scheduler_1cpu_ns: m('ts_offload_1cpu') - m('ts_scheduled_1cpu'),
+    // The same round trip with the waker thread seeing the result arrive (no runner script).
+    offload_waker_over_scheduler_ns: m('ts_offload_waker') - m('ts_scheduled'),
+    offload_pool_over_waker: m('ts_offload') / m('ts_offload_waker'),
+    offload_pool_minus_waker_ns_runs: perRun('ts_offload', 'ts_offload_waker'),
   };
 }

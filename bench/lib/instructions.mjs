@@ -52,7 +52,8 @@ function groups(decisionPort) {
       scenario: (config, repeat, warmup) => ({ upstream_response: upstreamResponse, filters: config.filters,
                                                requests: [request(true)], repeat, warmup }),
       check: (where, config, result) => checkResult(where, config, result, REQUEST_ID) },
-    { name: 'async', configs: [...ASYNC_CONFIGS.filter((c) => !c.pinned), fetchConfig],
+    // Not the offload twin without the runner: it runs under a wrapper of its own.
+    { name: 'async', configs: [...ASYNC_CONFIGS.filter((c) => !c.pinned && c.offload !== 'waker'), fetchConfig],
       scenario: (config, repeat, warmup) => ({ ...asyncScenario(config, repeat, warmup),
                                                clusters: [decisionCluster(decisionPort)] }),
       check: checkAsync },

@@ -572,6 +572,7 @@ void defineBindingFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge)
   defineConnectionFunctions(env, exports, bridge);
   defineBufferFunctions(env, exports, bridge);
   defineSharedStateFunctions(env, exports, bridge);
+  defineOffloadFunctions(exports, bridge);
 }
 
 }  // namespace envoy_ts::bridge

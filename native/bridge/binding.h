@@ -3,6 +3,10 @@
 
 #include "napi.h"
 
+namespace envoy_ts::runtime {
+class Environment;
+}
+
 namespace envoy_ts::bridge {
 
 class Bridge;
@@ -23,5 +27,10 @@ void defineBufferFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge);
 
 // The functions over process-wide shared data and queues (shared_state_binding.cc).
 void defineSharedStateFunctions(Napi::Env env, Napi::Object exports, Bridge& bridge);
+
+// Offload pool threads waking streams (offload_binding.cc): the functions the runtime calls, and
+// the binding the environment's pool threads reach.
+void defineOffloadFunctions(Napi::Object exports, Bridge& bridge);
+void addOffloadPoolBinding(runtime::Environment& env);
 
 }  // namespace envoy_ts::bridge

@@ -44,6 +44,7 @@ napi_value Bridge::initBinding(napi_env env, napi_value exports) {
       nullptr);
   owner->setNapiEnv(env);
   defineBindingFunctions(Napi::Env(env), Napi::Object(env, exports), *bridge);
+  addOffloadPoolBinding(*owner);
   return exports;
 }
 

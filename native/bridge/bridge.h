@@ -135,6 +135,7 @@ class Bridge : public runtime::EnvironmentClient {
   void onBudgetOverrun() override;
   void onBroken() override;
   bool holdsStreams() override { return streams_.openCount() > 0; }
+  runtime::Environment& environment() { return owner_; }
 
   explicit Bridge(napi_env env, runtime::Environment& owner);
   Bridge(const Bridge&) = delete;

@@ -113,6 +113,9 @@ bool Environment::start(BindingInitializer binding, std::string& error) {
   if (role_ == Role::Worker) {
     waker_ = std::make_unique<LoopWaker>(
         loop(), attaches_per_call_ ? static_cast<IdleTurnRunner*>(this) : nullptr);
+    if (offloadPoolWakes()) {
+      offload_wakes_.setWaker(waker_.get());
+    }
   }
   CpuWatchdog::watch(watched_, setup_->isolate());
   setup_->isolate()->AddNearHeapLimitCallback(nearHeapLimit, this);
@@ -126,6 +129,7 @@ Environment::~Environment() {
     // The waker may be waiting for the isolate to run an idle turn: let it, then join it.
     detachFromCurrentThread();
   }
+  offload_wakes_.setWaker(nullptr);  // pool threads may still ask: they wake nothing
   waker_.reset();
   if (current_ == this) {
     current_ = nullptr;
@@ -172,6 +176,10 @@ void Environment::detachFromCurrentThread() {
   }
   isolate->Exit();
   locker_.reset();
+}
+
+void Environment::addLinkedBinding(const char* name, LinkedBindingInit init, void* data) {
+  node::AddLinkedBinding(setup_->env(), name, init, data);
 }
 
 void Environment::pump(Poll poll) {

@@ -6,13 +6,12 @@
 
 #include "native/runtime/cpu_watchdog.h"
 #include "native/runtime/loop_waker.h"
+#include "native/runtime/offload_wakes.h"
 #include "uv.h"
+#include "v8.h"
 
 namespace node {
 class CommonEnvironmentSetup;
-}
-namespace v8 {
-class Locker;
 }
 typedef struct napi_env__* napi_env;
 typedef struct napi_value__* napi_value;
@@ -59,6 +58,16 @@ class Environment : private IdleTurnRunner {
   uv_loop_t* loop() const { return loop_; }
   // Null for the main-thread environment, which never has streams waiting.
   LoopWaker* waker() { return waker_.get(); }
+  // How this environment's offload pool threads wake its waiting streams as they finish a task
+  // (a worker's, outside inspect mode, where the loop may run on the waker thread:
+  // offloadPoolWakes()). Outlives the pool threads.
+  OffloadWakes& offloadWakes() { return offload_wakes_; }
+  bool offloadPoolWakes() const { return role_ == Role::Worker && !attaches_per_call_; }
+  // Adds a binding the environment's JavaScript, and that of its Node worker threads (the offload
+  // pool's), reach as process._linkedBinding(name); `init` gets `data` (node::AddLinkedBinding).
+  using LinkedBindingInit = void (*)(v8::Local<v8::Object> exports, v8::Local<v8::Value> module,
+                                     v8::Local<v8::Context> context, void* data);
+  void addLinkedBinding(const char* name, LinkedBindingInit init, void* data);
 
   // Marks a call from Envoy into this environment. Only the outermost call pumps the loop, so
   // re-entrant hooks (a local reply encoded from inside a hook) never run the loop recursively.
@@ -185,6 +194,8 @@ class Environment : private IdleTurnRunner {
   const bool attaches_per_call_;
   // Outlives the isolate (declared before setup_): an interrupt may still be queued on it.
   CpuWatchdog::Watched watched_;
+  // Outlives the isolate too: its pool threads, which use it, end with the Node environment.
+  OffloadWakes offload_wakes_;
   EnvironmentClient* client_ = nullptr;
   Broken broken_ = Broken::No;
   bool retired_ = false;

@@ -92,9 +92,7 @@ void LoopWaker::rearm(int timeout_ms) {
     if (timeout_ms == 0 && !targets_.empty()) {
       // Committing is allowed from any thread: do it here rather than wake the thread to do it.
       // A thread asleep on an older deadline finds the state changed when it wakes.
-      if (state_ != State::Fired) {
-        fireLocked();
-      }
+      fireDueNowLocked();
       return;
     }
     state_ = State::Armed;
@@ -108,6 +106,19 @@ void LoopWaker::rearm(int timeout_ms) {
   if (must_interrupt) {
     interrupt();
   }
+}
+
+bool LoopWaker::wakeNow() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return fireDueNowLocked();
+}
+
+bool LoopWaker::fireDueNowLocked() {
+  if (targets_.empty() || state_ == State::Fired) {
+    return false;
+  }
+  fireLocked();
+  return true;
 }
 
 // The newest waiting stream: the one whose call just returned, when the worker fires.

@@ -70,6 +70,11 @@ class LoopWaker {
   // waiting stream's scheduler gets the event here, from the worker, unless one is on its way.
   void rearm(int timeout_ms);
 
+  // Any thread (an offload pool thread as its task ends): work is due now. The newest waiting
+  // stream's scheduler gets the event from the calling thread, unless one is on its way. False
+  // when nothing was committed (one is on its way, or no stream waits).
+  bool wakeNow();
+
   LoopWaker(const LoopWaker&) = delete;
   LoopWaker& operator=(const LoopWaker&) = delete;
 
@@ -79,6 +84,8 @@ class LoopWaker {
 
   void run();
   void fireLocked();
+  // Due now: fire unless an event is on its way (no stream waits: nothing to fire on).
+  bool fireDueNowLocked();
   void interrupt();
   void runIdleTurn(std::unique_lock<std::mutex>& lock);
 

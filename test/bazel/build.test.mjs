@@ -94,6 +94,8 @@ test('Bazel builds the module and the host offline', { timeout: 30 * 60_000 }, a
     await bazelBuild('checkout', root, ['//native:envoy_ts', '//test/host:envoy-ts-host']);
   bazel.module = path.join(bin, 'native/libenvoy_ts.so');
   bazel.host = path.join(bin, 'test/host/envoy-ts-host');
+  // //native:envoy_ts is the module and, beside it, the script ctx.offload's pool threads run.
+  assert.ok(existsSync(path.join(bin, 'native/envoy-ts-offload-runner.js')), 'the offload runner is beside the module');
   t.diagnostic(summary);
 });
 

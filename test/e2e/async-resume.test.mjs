@@ -1,7 +1,8 @@
 // A stream whose hook waits goes on once the wait is over, however the work comes due: on the
 // loop's next turn (the worker commits the event on the stream's scheduler as its call returns),
 // after a timer (the waker thread watches the deadline), or when a pool thread hands a result back
-// (the waker thread sees it arrive on the loop).
+// (it commits the event itself as the task ends; the waker thread sees the result arrive should the
+// worker get there first).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 

@@ -91,7 +91,8 @@ describe('a filter project outside this repository', () => {
     const listing = run('tar', ['-tzf', tarball], { cwd: work }).split('\n');
     for (const file of ['package/dist/api/index.js', 'package/dist/api/index.d.ts', 'package/dist/testing/index.js',
                         'package/dist/testing/index.d.ts', 'package/dist/cli/envoy-ts.js',
-                        'package/build/Release/libenvoy_ts.so', 'package/build/Release/envoy-ts-host',
+                        'package/build/Release/libenvoy_ts.so', 'package/build/Release/envoy-ts-offload-runner.js',
+                        'package/build/Release/envoy-ts-host',
                         'package/scripts/setup-runtime.sh']) {
       assert.ok(listing.includes(file), `${file} is in the package`);
     }

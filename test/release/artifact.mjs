@@ -23,7 +23,8 @@ export function currentArtifact() {
   const target = runtimeNameOfThisMachine();
   const name = `envoy-ts-${version}-linux-x64-${target}`;
   const tarball = path.join(releaseDir, `${name}.tar.gz`);
-  const inputs = ['build/Release/libenvoy_ts.so', 'build/Release/envoy-ts-host', 'scripts/package.mjs',
+  const inputs = ['build/Release/libenvoy_ts.so', 'build/Release/envoy-ts-offload-runner.js', 'build/Release/envoy-ts-host',
+    'scripts/package.mjs',
     'scripts/runtimes.mjs', 'scripts/runtimes.json', ...readdirSync(path.join(root, 'scripts/package')).map((f) => `scripts/package/${f}`)];
   const newest = Math.max(...inputs.map((f) => statSync(path.join(root, f)).mtimeMs));
   if (!existsSync(tarball) || !existsSync(`${tarball}.sha256`) || statSync(tarball).mtimeMs < newest) {

@@ -66,8 +66,9 @@ test('the artifact and its files match their checksums', () => {
   assert.deepEqual(summed, listed, 'SHA256SUMS lists every file');
 });
 
-test('every ELF file finds its libraries relative to itself', () => {
+test('every ELF file finds its libraries relative to itself; the offload runner is next to the module', () => {
   assert.equal(runpathOf(path.join(dir, 'lib/libenvoy_ts.so')), '$ORIGIN');
+  assert.ok(existsSync(path.join(dir, 'lib/envoy-ts-offload-runner.js')), 'lib/envoy-ts-offload-runner.js');
   const elves = ['bin/envoy-ts-host', ...readdirSync(path.join(dir, 'lib'), { recursive: true })
     .filter((f) => /\.so(\.|$)/.test(f)).map((f) => `lib/${f}`)];
   for (const file of elves) {

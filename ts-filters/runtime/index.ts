@@ -18,6 +18,7 @@ import { installProcessGuards } from './guards/process-guards';
 import { guardWorkerOnlyCalls, openInspector, takeInspectorSettings } from './inspector';
 import { RUNTIME_PREFIX, describeError, writeLog } from './log';
 import { nativeDispatcher } from './native-dispatcher';
+import { useOffloadRunner } from './offload';
 import { runningNetworkHook } from './network-chain';
 import type { NativeBinding } from './native';
 import { ReflectApply } from './primordials';
@@ -85,6 +86,8 @@ routeConsole(console as unknown as Record<string, unknown>, binding,
              () => runningHook.link?.filter.name ?? runningNetworkHook.filter?.name);
 
 binding.setDispatcher(nativeDispatcher(createDispatcher(binding), binding, { drainTicks, afterStop: clearAsyncIdStack }));
+// ctx.offload's results come straight from the pool threads where the module ships its runner.
+useOffloadRunner(() => binding.offloadRunner());
 
 if (inspectorSettings !== undefined) openInspector(process, binding, inspectorSettings);
 

@@ -18,10 +18,12 @@ import { ReflectApply } from './primordials';
 
 /** Binding functions safe from any thread: they reach nothing of a worker (Envoy's log is
  *  thread-safe; the shared counters, token buckets, data and queues are process-wide and locked;
- *  the stats clock writes only its cell). */
+ *  the stats clock writes only its cell; the offload runner's path and counts are constant or
+ *  locked). */
 const ANY_THREAD = new Set(['log', 'logEnabled', 'sharedCounterAdd', 'sharedCounterGet', 'sharedTokensTake',
                             'sharedDataGet', 'sharedDataSet', 'sharedQueueRegister', 'sharedQueueResolve',
-                            'sharedQueueEnqueue', 'sharedQueueDequeue', 'sharedQueueLength', 'stampClock']);
+                            'sharedQueueEnqueue', 'sharedQueueDequeue', 'sharedQueueLength', 'stampClock',
+                            'offloadRunner', 'offloadCounts']);
 
 interface InspectorSettings { number: number; host: string; port: number }
 

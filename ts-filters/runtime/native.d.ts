@@ -274,6 +274,14 @@ export interface NativeBinding {
   /** Leaves microseconds of a monotonic clock (any origin) in the clock cell's first element:
    *  what the built-in hook stats time with. */
   stampClock(): void;
+  /** The script ctx.offload runs its tasks through so that pool threads wake the waiting stream
+   *  themselves as a task ends (envoy-ts-offload-runner.js, next to the module), or undefined
+   *  (logged at debug, with why) when they cannot: the main thread's environment, inspect mode, or
+   *  the script missing. */
+  offloadRunner(): string | undefined;
+  /** [wake-ups pool threads asked for, events those threads committed on a waiting stream's
+   *  scheduler] since the environment started. */
+  offloadCounts(): [number, number];
   /** The environment's crossing frame (CrossingFrame in codes.ts): where the native side puts the
    *  arguments of onHook() and onResume(). Called once, with a Uint32Array over its own
    *  ArrayBuffer (its memory must not move). */

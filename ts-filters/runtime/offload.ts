@@ -2,7 +2,10 @@
 // §3). The pool starts with the first offload and its threads exit when idle. piscina is loaded
 // from beside the bundle that asks (its worker script must be a file on disk, so it cannot be
 // bundled into the runtime); its completion settles the promise on this environment's loop,
-// which resumes the stream like any other async work.
+// which resumes the stream like any other async work. In a worker environment each task runs
+// through the runner script the module ships (offload-runner.ts), whose pool thread wakes the
+// waiting stream itself as the task ends; without it (inspect mode, or a module installed without
+// the script) the waker thread sees the result arrive on the loop.
 
 import { existsSync } from 'fs';
 import { createRequire } from 'module';
@@ -12,6 +15,7 @@ import type { TransferListItem } from 'worker_threads';
 
 import type { OffloadOptions } from '../api/types';
 import type { OffloadSettings } from './config';
+import type { RunnerTask } from './offload-protocol';
 
 /** What the runtime uses of a piscina 4 pool. */
 interface Pool {
@@ -27,16 +31,28 @@ const pools = new Map<string, Pool>();
 const bundlePools = new Map<string, Pool>();
 const taskPaths = new Map<string, string>();
 
+// Where the runner script is, asked once (binding.offloadRunner; undefined: tasks run as they are).
+let findRunner: () => string | undefined = () => undefined;
+let runner: { readonly path: string | undefined } | undefined;
+
+/** How to find the runner script, asked on the first offload. */
+export function useOffloadRunner(find: () => string | undefined): void {
+  findRunner = find;
+  runner = undefined;
+}
+
 /** Run `task`'s export (default, or `options.name`) with `input` on the pool. */
 export function offloadTask(bundle: string, settings: OffloadSettings, task: string | URL, input: unknown,
                             options: OffloadOptions | undefined, signal: AbortSignal): Promise<unknown> {
   const filename = taskPath(bundle, task);
-  return poolFor(bundle, settings).run(input, {
-    filename,
-    ...(options?.name === undefined ? {} : { name: options.name }),
-    ...(options?.transferList === undefined ? {} : { transferList: options.transferList }),
-    signal,
-  });
+  const pool = poolFor(bundle, settings);
+  const transfer = options?.transferList === undefined ? {} : { transferList: options.transferList };
+  runner ??= { path: findRunner() };
+  if (runner.path === undefined) {
+    return pool.run(input, { filename, ...(options?.name === undefined ? {} : { name: options.name }), ...transfer, signal });
+  }
+  const runnerTask: RunnerTask = { filename, name: options?.name ?? 'default', input };
+  return pool.run(runnerTask, { filename: runner.path, ...transfer, signal });
 }
 
 // A relative task path is resolved against the bundle's folder.

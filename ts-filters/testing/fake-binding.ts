@@ -611,6 +611,15 @@ export class FakeBinding implements NativeBinding {
     if (this.clockCell !== undefined) this.clockCell[0] = performance.now() * 1000;
   }
 
+  /** Plain Node: no pool thread can wake a stream. */
+  offloadRunner(): string | undefined {
+    return undefined;
+  }
+
+  offloadCounts(): [number, number] {
+    return [0, 0];
+  }
+
   setCrossingFrame(frame: Uint32Array): void {
     this.#frame = frame;
   }

@@ -3,55 +3,14 @@
 // wake-up is neither lost nor doubled while one is on its way.
 #include "native/runtime/loop_waker.h"
 
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "test/native/check.h"
-#include "uv.h"
+#include "test/native/runtime/wake_recorder.h"
 
 using envoy_ts::runtime::LoopWaker;
-using envoy_ts::runtime::WakeTarget;
-
-namespace {
-
-class Target final : public WakeTarget {
- public:
-  void wake() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++wakes_;
-    thread_ = std::this_thread::get_id();
-    cv_.notify_all();
-  }
-  int wakes() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return wakes_;
-  }
-  std::thread::id thread() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return thread_;
-  }
-  // Waits (up to a generous bound, for a busy machine) for the wake-up count to reach `count`.
-  bool waitFor(int count) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return wakes_ >= count; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int wakes_ = 0;
-  std::thread::id thread_;
-};
-
-struct Loop {
-  Loop() { uv_loop_init(&loop); }
-  ~Loop() { uv_loop_close(&loop); }
-  uv_loop_t loop;
-};
-
-}  // namespace
+using envoy_ts::test::Loop;
+using envoy_ts::test::Target;
 
 TEST(work_due_now_wakes_a_waiting_stream_from_the_calling_thread) {
   Loop loop;

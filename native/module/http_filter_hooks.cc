@@ -151,7 +151,7 @@ void envoy_dynamic_module_on_http_filter_scheduled(
     envoy_dynamic_module_type_http_filter_module_ptr filter_module, uint64_t event_id) {
   HttpStream* stream = streamOf(filter_module);
   if (event_id == HttpStream::kLoadConfigsEvent) {
-    stream->loadConfigs();
+    stream->loadConfigs(envoy_ts::bridge::Bridge::SyncOccasion::AheadOfStreams);
     return;
   }
   stream->core().onScheduledEvent(event_id);

@@ -56,20 +56,22 @@ void HttpStream::commitConfigLoad() {
     return;
   }
   load_configs_ahead_ = false;
+  if (!runtime_.bridge().configsBehind()) {
+    return;  // another stream's event loaded them meanwhile
+  }
   // The route's per-route config may be one of the changes: then this stream needs them now.
   const uint64_t route_config_id = routeConfigId();
   if (route_config_id != 0 && !runtime_.bridge().runsLatest(route_config_id)) {
-    runtime::Environment::CallScope scope(runtime_.environment());
-    runtime_.bridge().syncConfigs(bridge::Bridge::SyncOccasion::StreamStart);
+    loadConfigs(bridge::Bridge::SyncOccasion::StreamStart);
     return;
   }
   ensureScheduler();
   commitEvent(kLoadConfigsEvent);
 }
 
-void HttpStream::loadConfigs() {
+void HttpStream::loadConfigs(bridge::Bridge::SyncOccasion occasion) {
   runtime::Environment::CallScope scope(runtime_.environment());
-  runtime_.bridge().syncConfigs(bridge::Bridge::SyncOccasion::AheadOfStreams);
+  runtime_.bridge().syncConfigs(occasion);
 }
 
 void HttpStream::onDestroy() {

@@ -31,8 +31,9 @@ class HttpStream final : public HttpEnvoy, public bridge::StreamHost {
   void commitConfigLoad();
   // The event's id, beside JsStream's own ones.
   static constexpr uint64_t kLoadConfigsEvent = 3;
-  // on_http_filter_scheduled with kLoadConfigsEvent (worker).
-  void loadConfigs();
+  // Loads the changed configs in a call of its own (worker): from on_http_filter_scheduled with
+  // kLoadConfigsEvent, or at once when the stream's per-route config is one of them.
+  void loadConfigs(bridge::Bridge::SyncOccasion occasion);
   // Envoy events JS must see (worker thread).
   void onCalloutDone(uint64_t callout_id, envoy_dynamic_module_type_http_callout_result result,
                      const envoy_dynamic_module_type_envoy_http_header* headers, size_t headers_size,

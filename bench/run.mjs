@@ -208,6 +208,12 @@ if (report.scripted) {
         `filter cost = **${fmt.fixed(s.request_only_filter_cost_ratio)}** (per run: ` +
         `${s.request_only_filter_cost_ratio_runs.map((v) => fmt.fixed(v)).join(', ')}); target ≤ ` +
         `${TARGET_REQUEST_ONLY_RATIO}: ${status(s.request_only_filter_cost_ratio <= TARGET_REQUEST_ONLY_RATIO)}.`,
+      `A request hook that does nothing (TS empty hook) costs **${fmt.int(s.empty_hook_filter_ns_per_stream)} ns** ` +
+        `per stream over the host (per run: ${s.empty_hook_filter_ns_per_stream_runs.map(fmt.int).join(', ')}): ` +
+        'what one crossing costs before a filter does anything (the stream made on Envoy\'s side of the module, ' +
+        'the call into JavaScript and back, the runtime\'s stream state, context and stats, the stream\'s end); ' +
+        `${fmt.fixed(s.empty_hook_filter_ns_per_stream / s.baseline_filter_ns_per_stream)}× the native baseline's ` +
+        'whole filter cost.',
     ],
   });
 }
@@ -529,7 +535,8 @@ if (report.instructions) {
       `Crossing per hook = (TS − baseline) / 2 = **${fmt.int(ins.crossing_per_hook)} instructions** ` +
         `(${fmt.int(ins.crossing_per_hook_without_budget)} with the CPU budget off); TS filter cost / native ` +
         `baseline filter cost = ${fmt.fixed(ins.filter_cost_ratio_ts_over_baseline)}; with only a request hook ` +
-        `(TS request-only) ${fmt.fixed(ins.filter_cost_ratio_request_only_over_baseline)}.`,
+        `(TS request-only) ${fmt.fixed(ins.filter_cost_ratio_request_only_over_baseline)}; a request hook that ` +
+        `does nothing (TS empty hook) costs ${fmt.int(ins.empty_hook_filter_cost)} instructions per stream.`,
       `Async resume: settling in the hook adds ${fmt.int(ins.async_in_hook_over_sync)} instructions to a sync hook; ` +
         `the scheduler path ${fmt.int(ins.async_scheduler_over_in_hook)} more; TS scheduler resume / native round ` +
         `trip (filter cost) = ${fmt.fixed(ins.async_filter_cost_ratio_scheduled, 1)}; a ctx.offload round trip ` +
@@ -544,6 +551,24 @@ if (report.instructions) {
         `get ${fmt.int(ins.header_call.get)}, has ${fmt.int(ins.header_call.has)}, set ${fmt.int(ins.header_call.set)} ` +
         'instructions.',
       `${ins.valgrind}; kernel work (system calls, wake-ups) is not counted.`,
+    ],
+  });
+  const owners = ins.by_owner;
+  const sum = (field) => owners.reduce((total, o) => total + o[field], 0);
+  const javascript = (field) => owners.filter((o) => o.owner === 'jit' || o.owner === 'v8Builtins')
+    .reduce((total, o) => total + o[field], 0);
+  sections.push({
+    title: 'Where the instructions go (callgrind, the lowest runs above): instructions per stream by who executes them',
+    header: ['executed by', 'a request hook that does nothing (TS empty hook − host alone)',
+      'crossing per hook ((TS request-id − native baseline) / 2)'],
+    rows: [...owners.map((o) => [o.label, fmt.int(o.empty_hook_over_host), fmt.int(o.crossing_per_hook)]),
+      ['all', fmt.int(sum('empty_hook_over_host')), fmt.int(sum('crossing_per_hook'))]],
+    notes: [
+      `Outside JavaScript (compiled code and V8's builtins), a hook that does nothing still costs ` +
+        `${fmt.int(sum('empty_hook_over_host') - javascript('empty_hook_over_host'))} instructions per stream, and the ` +
+        `crossing ${fmt.int(sum('crossing_per_hook') - javascript('crossing_per_hook'))} per hook: V8's embedder ` +
+        'calls (entry, exit, the microtask checkpoint, API callbacks), the module\'s stream state and stats, and ' +
+        'the host\'s work for a filter that has them (Envoy\'s stream callbacks, metrics).',
     ],
   });
 }

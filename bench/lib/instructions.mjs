@@ -19,6 +19,7 @@ import path from 'node:path';
 import { listenLoopback } from '../../test/support/servers.mjs';
 import { ASYNC_CONFIGS, check as checkAsync, scenario as asyncScenario } from './async.mjs';
 import { check as checkHeaderCalls, headerCallConfigs, scenario as headerCallsScenario } from './header-calls.mjs';
+import { OWNERS, instructionsByOwner } from './instruction-owners.mjs';
 import { PROXY_WASM_CONFIGS, check as checkProxyWasm, scenario as proxyWasmScenario } from './proxy-wasm.mjs';
 import { REQUEST_ID, SCRIPT_CONFIGS, checkResult, request, runScenario, upstreamResponse } from './scripted.mjs';
 import { BenchFailure, aptInstall, fixturesBundle, log } from './util.mjs';
@@ -88,7 +89,7 @@ function countedInstructions(file, where) {
   return Number(match[1]);
 }
 
-/** One run of `config` under callgrind: instructions per measured stream. */
+/** One run of `config` under callgrind: instructions per measured stream, and callgrind's file. */
 async function countPerStream(dir, valgrind, group, config, { streams, warmup, run }) {
   const name = `${group.name}-${config.key}-${run}`;
   const where = `instructions ${name}`;
@@ -108,7 +109,7 @@ async function countPerStream(dir, valgrind, group, config, { streams, warmup, r
       'rebuild it: rm build/CMakeCache.txt && bash scripts/setup.sh --build-only');
   }
   log(`instructions: ${name} ${Math.round(instructions / streams)} per stream`);
-  return instructions / streams;
+  return { perStream: instructions / streams, file: outFile };
 }
 
 /**
@@ -129,15 +130,19 @@ export async function instructionsBench({ streams, warmup, runs }) {
   }));
   log(`instructions: ${version}, ${runs} runs × ${streams} measured streams per configuration after ${warmup} (warmup)`);
   const counts = {};
+  const lowestRunFile = {};  // by "group/key": the callgrind file of its lowest run
   try {
     for (let run = 1; run <= runs; run++) {
       for (const group of groups(decision.port)) {
         counts[group.name] ??= {};
         for (const config of group.configs) {
-          const perStream = await countPerStream(dir, valgrind, group, config, { streams, warmup, run });
+          const { perStream, file } = await countPerStream(dir, valgrind, group, config, { streams, warmup, run });
           const entry = counts[group.name][config.key] ??= { label: config.label, runs_instructions_per_stream: [] };
           entry.runs_instructions_per_stream.push(Math.round(perStream));
-          entry.instructions_per_stream = Math.min(...entry.runs_instructions_per_stream);
+          if (!(perStream >= entry.instructions_per_stream)) {
+            entry.instructions_per_stream = Math.round(perStream);
+            lowestRunFile[`${group.name}/${config.key}`] = file;
+          }
         }
       }
     }
@@ -148,6 +153,14 @@ export async function instructionsBench({ streams, warmup, runs }) {
   const s = (key) => counts.scripted[key].instructions_per_stream;
   const a = (key) => counts.async[key]?.instructions_per_stream ?? NaN;
   const w = (key) => counts.proxyWasm[key]?.instructions_per_stream ?? NaN;
+  // Where the instructions go, by owner, per stream (lowest runs).
+  const owners = (key) => instructionsByOwner(lowestRunFile[`scripted/${key}`], streams);
+  const [host, baseline, ts, emptyHook] = ['none', 'baseline', 'ts', 'tsEmptyHook'].map(owners);
+  const byOwner = OWNERS.map(([owner, label]) => ({
+    owner, label,
+    empty_hook_over_host: emptyHook[owner] - host[owner],
+    crossing_per_hook: (ts[owner] - baseline[owner]) / 2,
+  }));
   const perCall = (op) => (counts.headerCalls[op].instructions_per_stream - counts.headerCalls.none.instructions_per_stream) /
     HEADER_CALLS_PER_STREAM;
   return {
@@ -160,6 +173,8 @@ export async function instructionsBench({ streams, warmup, runs }) {
     crossing_per_hook_without_budget: (s('tsNoBudget') - s('baseline')) / 2,
     filter_cost_ratio_ts_over_baseline: (s('ts') - s('none')) / (s('baseline') - s('none')),
     filter_cost_ratio_request_only_over_baseline: (s('tsRequestOnly') - s('none')) / (s('baseline') - s('none')),
+    empty_hook_filter_cost: s('tsEmptyHook') - s('none'),
+    by_owner: byOwner,
     async_filter_cost_ratio_scheduled: (a('ts_scheduled') - a('none')) / (a('baseline') - a('none')),
     async_in_hook_over_sync: a('ts_in_hook') - a('ts_sync'),
     async_scheduler_over_in_hook: a('ts_scheduled') - a('ts_in_hook'),

@@ -22,6 +22,10 @@ const tsNoBudgetConfig = JSON.stringify({ bundle: examplesBundle, chain: [{ name
 // set) in one hook instead of two; the response and the stream's end make no call into JS.
 const tsRequestOnlyConfig = JSON.stringify({ bundle: fixturesBundle, chain: [{ name: 'request-only' }],
                                              failurePolicy: 'closed' });
+// The same crossing with nothing in it: the `empty-request-hook` fixture's request hook returns at
+// once. Its filter cost is what one hook costs before a filter does anything.
+const tsEmptyHookConfig = JSON.stringify({ bundle: fixturesBundle, chain: [{ name: 'empty-request-hook' }],
+                                           failurePolicy: 'closed' });
 
 /** The configurations, in run order. `filters` is the scenario's "filters" list; `upstreamSees`:
  *  a header the upstream must see, [name, value]. */
@@ -36,6 +40,8 @@ export const SCRIPT_CONFIGS = [
   { key: 'tsRequestOnly', label: 'TS request-only (one request hook: a get and a set)', setsId: false,
     upstreamSees: ['x-request-only', '1'],
     filters: [{ module: 'envoy_ts', filter_name: 'chain', config: tsRequestOnlyConfig }] },
+  { key: 'tsEmptyHook', label: 'TS empty hook (one request hook that does nothing)', setsId: false,
+    filters: [{ module: 'envoy_ts', filter_name: 'chain', config: tsEmptyHookConfig }] },
 ];
 
 export const upstreamResponse = { headers: { ':status': '200', 'content-type': 'text/plain' }, body: 'ok' };
@@ -165,5 +171,7 @@ export async function scriptedBench({ streams, warmup, runs }) {
     request_only_filter_cost_ratio: (m('tsRequestOnly') - m('none')) / (m('baseline') - m('none')),
     request_only_filter_cost_ratio_runs: samples.tsRequestOnly.map((v, i) =>
       Math.round(((v - samples.none[i]) / (samples.baseline[i] - samples.none[i])) * 100) / 100),
+    empty_hook_filter_ns_per_stream: m('tsEmptyHook') - m('none'),
+    empty_hook_filter_ns_per_stream_runs: samples.tsEmptyHook.map((v, i) => Math.round(v - samples.none[i])),
   };
 }

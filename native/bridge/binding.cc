@@ -398,73 +398,57 @@ napi_value metric(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
-// (Float64Array): where the runtime leaves a completing stream's built-in stats records.
-napi_value setStatsBuffer(napi_env env, napi_callback_info info) {
+// The runtime's typed arrays (Bridge::setStatsBuffer and the like): argument 0 must be a `type`
+// array of at least `min_length` elements, else the TypeError says `expected`.
+template <class T>
+napi_value keepTypedArray(napi_env env, napi_callback_info info, napi_typedarray_type type,
+                          size_t min_length, const char* expected,
+                          void (Bridge::*keep)(napi_value, T*, size_t)) {
   Args args(env, info);
-  const double* records = nullptr;
-  size_t count = 0;
-  if (!args.float64s(0, records, count)) {
-    args.throwTypeError("expected a Float64Array");
+  T* data = nullptr;
+  size_t length = 0;
+  if (!args.typedArray(0, type, data, length) || length < min_length) {
+    args.throwTypeError(expected);
     return nullptr;
   }
-  args.bridge().setStatsBuffer(args.value(0), records, count);
+  (args.bridge().*keep)(args.value(0), data, length);
   return undefinedValue(env);
+}
+
+// (Float64Array): where the runtime leaves a completing stream's built-in stats records.
+napi_value setStatsBuffer(napi_env env, napi_callback_info info) {
+  return keepTypedArray(env, info, napi_float64_array, 0, "expected a Float64Array",
+                        &Bridge::setStatsBuffer);
 }
 
 // (Float64Array): the runtime's clock cell, where stampClock leaves the time.
 napi_value setClockCell(napi_env env, napi_callback_info info) {
-  Args args(env, info);
-  double* cell = nullptr;
-  size_t count = 0;
-  if (!args.typedArray(0, napi_float64_array, cell, count) || count < 1) {
-    args.throwTypeError("expected a Float64Array of one or more cells");
-    return nullptr;
-  }
-  args.bridge().setClockCell(args.value(0), cell);
-  return undefinedValue(env);
+  return keepTypedArray(env, info, napi_float64_array, 1,
+                        "expected a Float64Array of one or more cells", &Bridge::setClockCell);
 }
 
 // (Uint32Array): the runtime's crossing frame (CrossingFrame slots).
 napi_value setCrossingFrame(napi_env env, napi_callback_info info) {
-  Args args(env, info);
-  uint32_t* frame = nullptr;
-  size_t count = 0;
-  if (!args.uint32s(0, frame, count) || count < CrossingFrame::kLength) {
-    args.throwTypeError("expected a Uint32Array of the crossing frame's slots");
-    return nullptr;
-  }
-  args.bridge().setCrossingFrame(args.value(0), frame);
-  return undefinedValue(env);
+  return keepTypedArray(env, info, napi_uint32_array, CrossingFrame::kLength,
+                        "expected a Uint32Array of the crossing frame's slots",
+                        &Bridge::setCrossingFrame);
 }
 
 // (Uint8Array): Node's tick info, read after calls into JS (Bridge::finish).
 napi_value setTickInfo(napi_env env, napi_callback_info info) {
-  Args args(env, info);
-  uint8_t* tick_info = nullptr;
-  size_t count = 0;
-  if (!args.typedArray(0, napi_uint8_array, tick_info, count) || count < 2) {
-    args.throwTypeError("expected Node's tick info (a Uint8Array)");
-    return nullptr;
-  }
-  args.bridge().setTickInfo(args.value(0), tick_info);
-  return undefinedValue(env);
+  return keepTypedArray(env, info, napi_uint8_array, 2, "expected Node's tick info (a Uint8Array)",
+                        &Bridge::setTickInfo);
+}
+
+// (Int32Array): the runtime's watch slots, for the CPU watchdog.
+napi_value setWatchSlots(napi_env env, napi_callback_info info) {
+  return keepTypedArray(env, info, napi_int32_array, runtime::WatchSlot::kCount,
+                        "expected an Int32Array of the watch slots", &Bridge::setWatchSlots);
 }
 
 napi_value environmentBroken(napi_env env, napi_callback_info info) {
   Args args(env, info);
   args.bridge().environmentBroken();
-  return undefinedValue(env);
-}
-
-napi_value setWatchSlots(napi_env env, napi_callback_info info) {
-  Args args(env, info);
-  int32_t* slots = nullptr;
-  size_t count = 0;
-  if (!args.int32s(0, slots, count) || count < runtime::WatchSlot::kCount) {
-    args.throwTypeError("expected an Int32Array of the watch slots");
-    return nullptr;
-  }
-  args.bridge().setWatchSlots(args.value(0), slots);
   return undefinedValue(env);
 }
 

@@ -138,21 +138,6 @@ class Args {
     return true;
   }
 
-  // An Int32Array argument's values (a view of JS memory, valid during this call).
-  bool int32s(size_t i, int32_t*& out, size_t& count) const {
-    return typedArray(i, napi_int32_array, out, count);
-  }
-
-  // A Uint32Array argument's values (a view of JS memory, valid during this call).
-  bool uint32s(size_t i, uint32_t*& out, size_t& count) const {
-    return typedArray(i, napi_uint32_array, out, count);
-  }
-
-  // A Float64Array argument's values (a view of JS memory, valid during this call).
-  bool float64s(size_t i, const double*& out, size_t& count) const {
-    return typedArray(i, napi_float64_array, out, count);
-  }
-
   napi_value value(size_t i) const { return i < argc_ ? argv_[i] : nullptr; }
 
   bool boolean(size_t i, bool& out) const {

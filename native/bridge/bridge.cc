@@ -305,7 +305,7 @@ void Bridge::closeStream(StreamRef ref, bool notify_js) {
 
 HookOutcome Bridge::runHook(uint64_t config_id, StreamRef ref, HookKind hook, uint32_t flags,
                             uint64_t route_config_id, uint32_t& waiting) {
-  if (frame_ == nullptr) {
+  if (!frame_.adopted()) {
     runtime::log(LogLevel::Error, "the runtime registered no crossing frame");
     return HookOutcome::Failed;
   }
@@ -344,7 +344,7 @@ void Bridge::takeStats(StreamHost* stream) {
     return;
   }
   frame_[CrossingFrame::kStatsRecords] = 0;
-  if (stream == nullptr || stats_records_ == nullptr || triples * 3 > stats_length_) {
+  if (stream == nullptr || !stats_records_.adopted() || triples * 3 > stats_records_.length()) {
     return;
   }
   for (size_t i = 0; i < triples * 3; i += 3) {
@@ -356,52 +356,20 @@ void Bridge::takeStats(StreamHost* stream) {
   }
 }
 
-void Bridge::setWatchSlots(napi_value array, int32_t* slots) {
-  if (watch_slots_ref_ != nullptr) {
-    napi_delete_reference(env_, watch_slots_ref_);
-  }
-  // The reference keeps the array's memory (which does not move) alive.
-  napi_create_reference(env_, array, 1, &watch_slots_ref_);
+void Bridge::setWatchSlots(napi_value array, int32_t* slots, size_t length) {
+  watch_slots_.adopt(env_, array, slots, length);
   owner_.watched().setSlots(slots);
 }
 
-void Bridge::setCrossingFrame(napi_value array, uint32_t* frame) {
-  if (frame_ref_ != nullptr) {
-    napi_delete_reference(env_, frame_ref_);
-  }
-  // The reference keeps the array (and its memory, which does not move) alive.
-  napi_create_reference(env_, array, 1, &frame_ref_);
-  frame_ = frame;
-}
-
-void Bridge::setClockCell(napi_value array, double* cell) {
-  if (clock_cell_ref_ != nullptr) {
-    napi_delete_reference(env_, clock_cell_ref_);
-  }
-  // The reference keeps the array (and its memory, which does not move) alive.
-  napi_create_reference(env_, array, 1, &clock_cell_ref_);
-  clock_cell_ = cell;
-}
-
 void Bridge::stampClock() {
-  if (clock_cell_ == nullptr) {
+  if (!clock_cell_.adopted()) {
     return;
   }
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
   const uint64_t now_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
-  *clock_cell_ = static_cast<double>(now_ns) / 1e3;
+  clock_cell_[0] = static_cast<double>(now_ns) / 1e3;
   owner_.noteClockReading(now_ns);
-}
-
-void Bridge::setStatsBuffer(napi_value array, const double* records, size_t length) {
-  if (stats_buffer_ref_ != nullptr) {
-    napi_delete_reference(env_, stats_buffer_ref_);
-  }
-  // The reference keeps the array (and its memory, which does not move) alive.
-  napi_create_reference(env_, array, 1, &stats_buffer_ref_);
-  stats_records_ = records;
-  stats_length_ = length;
 }
 
 HookOutcome Bridge::runNetworkHook(uint64_t config_id, StreamRef ref, NetworkHookKind hook,
@@ -510,7 +478,7 @@ void Bridge::fetchStreamEvent(StreamRef ref, uint64_t stream_id, FetchStreamEven
 int Bridge::callDepth() const { return owner_.callDepth(); }
 
 HookOutcome Bridge::resume(StreamRef ref, uint32_t& waiting) {
-  if (frame_ == nullptr) {
+  if (!frame_.adopted()) {
     runtime::log(LogLevel::Error, "the runtime registered no crossing frame");
     return HookOutcome::Failed;
   }

@@ -13,6 +13,7 @@
 #include "napi.h"
 #include "native/bridge/buffer_views.h"
 #include "native/bridge/codes.h"
+#include "native/bridge/kept_array.h"
 #include "native/bridge/runtime_entries.h"
 #include "native/bridge/stream_table.h"
 #include "native/runtime/config_registry.h"
@@ -113,22 +114,31 @@ class Bridge : public runtime::EnvironmentClient {
   // ---- For the binding functions ----
   StreamTable& streams() { return streams_; }
   void setDispatcher(Napi::Object dispatcher);
-  // The runtime's Float64Array for streams' stats ([index, op, value] triples).
-  void setStatsBuffer(napi_value array, const double* records, size_t length);
-  // The runtime's crossing frame (CrossingFrame slots): a Uint32Array whose memory does not move.
-  void setCrossingFrame(napi_value array, uint32_t* frame);
-  // The runtime's clock cell (binding.setClockCell): where stampClock leaves the time.
-  void setClockCell(napi_value array, double* cell);
+  // The runtime's typed arrays that native code reads and writes in place (KeptArray).
+  // Streams' stats ([index, op, value] triples), a Float64Array.
+  void setStatsBuffer(napi_value array, const double* records, size_t length) {
+    stats_records_.adopt(env_, array, records, length);
+  }
+  // The crossing frame (CrossingFrame slots), a Uint32Array.
+  void setCrossingFrame(napi_value array, uint32_t* frame, size_t length) {
+    frame_.adopt(env_, array, frame, length);
+  }
+  // The clock cell, where stampClock leaves the time: a Float64Array.
+  void setClockCell(napi_value array, double* cell, size_t length) {
+    clock_cell_.adopt(env_, array, cell, length);
+  }
   // binding.stampClock(): the monotonic clock's reading, in µs, to the clock cell; the
   // environment's next loop pump takes it as its time (Environment::noteClockReading).
   void stampClock();
   // Node's tick info (binding.setTickInfo): [a nextTick callback is queued, a rejection waits to
-  // be reported], a Uint8Array over memory of Node's that does not move.
-  void setTickInfo(napi_value array, const uint8_t* tick_info);
+  // be reported], a Uint8Array over memory of Node's.
+  void setTickInfo(napi_value array, const uint8_t* tick_info, size_t length) {
+    tick_info_.adopt(env_, array, tick_info, length);
+  }
   // The runtime's own code keeps failing here (binding.environmentBroken).
   void environmentBroken() { owner_.markBroken(runtime::Environment::Broken::RuntimeFailing); }
   // The runtime's Int32Array of watch slots (runtime::WatchSlot), for the CPU watchdog.
-  void setWatchSlots(napi_value array, int32_t* slots);
+  void setWatchSlots(napi_value array, int32_t* slots, size_t length);
   bool isMainThread() const;
 
   // runtime::EnvironmentClient.
@@ -190,7 +200,7 @@ class Bridge : public runtime::EnvironmentClient {
   // The environment's microtask queue (its context's: the same for the environment's life).
   v8::MicrotaskQueue* microtasks_ = nullptr;
   int consecutive_failures_ = 0;  // calls into the runtime that threw, in a row
-  napi_ref watch_slots_ref_ = nullptr;
+  KeptArray<int32_t> watch_slots_;
   struct LoadedHere {
     uint64_t revision = 0;  // the newest revision tried (runtime::ConfigRegistry::Config)
     std::string error;      // why the config has no usable copy here ("" if one loaded)
@@ -198,15 +208,10 @@ class Bridge : public runtime::EnvironmentClient {
   std::map<uint64_t, LoadedHere> configs_;
   uint64_t synced_generation_ = 0;
   BufferViews views_;
-  napi_ref stats_buffer_ref_ = nullptr;
-  const double* stats_records_ = nullptr;
-  size_t stats_length_ = 0;
-  napi_ref frame_ref_ = nullptr;
-  uint32_t* frame_ = nullptr;
-  napi_ref clock_cell_ref_ = nullptr;
-  double* clock_cell_ = nullptr;
-  napi_ref tick_info_ref_ = nullptr;
-  const uint8_t* tick_info_ = nullptr;  // null: this Node offers none (drain after every call)
+  KeptArray<const double> stats_records_;
+  KeptArray<uint32_t> frame_;
+  KeptArray<double> clock_cell_;
+  KeptArray<const uint8_t> tick_info_;  // not adopted: this Node has none (drain after every call)
 };
 
 }  // namespace envoy_ts::bridge

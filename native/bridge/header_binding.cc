@@ -6,8 +6,9 @@
 // Writes are checked here, byte by byte as they are copied, whoever calls (the binding is
 // reachable from a bundle through process._linkedBinding): a name must be a token (or a ':'
 // pseudo-header), a value may hold HTAB, SP, VCHAR and obs-text only (the runtime's
-// forbiddenValueChar, the same rule) — so no CR, LF or NUL reaches Envoy. A refused value is
-// reported by the index of its first refused char, for the runtime's error message.
+// forbiddenValueChar, the same rule, held to it by test/e2e/header-value-rule.test.mjs) — so no
+// CR, LF or NUL reaches Envoy. A refused value is reported by the index of its first refused
+// char, for the runtime's error message.
 #include <array>
 #include <string_view>
 #include <vector>
@@ -202,9 +203,12 @@ void writeHeader(const Info& info) {
                              "strings");
     return;
   }
-  const size_t refused = value_read == Latin1Arg::Read::AboveLatin1
-                             ? value.aboveLatin1At()
-                             : forbiddenValueByte(value.view());
+  // The first char refused: a byte the rule refuses, else a char above U+00FF (what came before
+  // it is in view()).
+  size_t refused = forbiddenValueByte(value.view());
+  if (refused == std::string_view::npos && value_read == Latin1Arg::Read::AboveLatin1) {
+    refused = value.aboveLatin1At();
+  }
   if (refused != std::string_view::npos) {
     info.GetReturnValue().Set(static_cast<double>(refused));
     return;

@@ -69,14 +69,6 @@ void Bridge::setDispatcher(Napi::Object dispatcher) {
   microtasks_ = context->GetMicrotaskQueue();
 }
 
-void Bridge::setTickInfo(napi_value array, const uint8_t* tick_info) {
-  if (tick_info_ref_ != nullptr) {
-    napi_delete_reference(env_, tick_info_ref_);
-  }
-  napi_create_reference(env_, array, 1, &tick_info_ref_);
-  tick_info_ = tick_info;
-}
-
 Bridge::CallResult Bridge::callDispatcher(Entry entry, size_t argc, const napi_value* argv,
                                           napi_value* result, StreamRef ref) {
   v8::Local<v8::Value> args[kMaxArgs];
@@ -128,7 +120,7 @@ Bridge::CallResult Bridge::finish(CallResult call, v8::Local<v8::Value>& result,
     // Node's own callback scope.
     microtasks_->PerformCheckpoint(isolate_);
     if (!owner_.watched().overrunPending() &&
-        (tick_info_ == nullptr || tick_info_[kHasTickScheduled] != 0 ||
+        (!tick_info_.adopted() || tick_info_[kHasTickScheduled] != 0 ||
          tick_info_[kHasRejectionToWarn] != 0)) {
       v8::Local<v8::Context> context = isolate_->GetCurrentContext();
       v8::TryCatch try_catch(isolate_);

@@ -71,16 +71,25 @@ Latin1Arg::Read Latin1Arg::read(v8::Isolate* isolate, v8::Local<v8::Value> value
     while (chars[above_latin1_at_] <= 0xff) {
       ++above_latin1_at_;
     }
+    // The chars before it, so that a caller can name an earlier char it refuses.
+    resize(above_latin1_at_);
+    for (size_t i = 0; i < above_latin1_at_; ++i) {
+      data_[i] = static_cast<char>(chars[i]);
+    }
     return Read::AboveLatin1;
   }
-  if (length > kInline) {
-    heap_.resize(static_cast<size_t>(length));
-    data_ = heap_.data();
-  }
+  resize(static_cast<size_t>(length));
   text->WriteOneByte(isolate, reinterpret_cast<uint8_t*>(data_), 0, length,
                      v8::String::NO_NULL_TERMINATION);
-  size_ = static_cast<size_t>(length);
   return Read::Ok;
+}
+
+void Latin1Arg::resize(size_t size) {
+  if (size > kInline) {
+    heap_.resize(size);
+    data_ = heap_.data();
+  }
+  size_ = size;
 }
 
 }  // namespace envoy_ts::bridge

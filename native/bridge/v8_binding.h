@@ -48,13 +48,16 @@ class Latin1Arg {
   static constexpr int kInline = 512;
 
   enum class Read { Ok, NotString, AboveLatin1 };
-  // A string with a char above U+00FF is not read (AboveLatin1, the char's index in
-  // aboveLatin1At()): no char is ever truncated to its low byte (U+010A must not become LF).
+  // A string with a char above U+00FF is read only up to that char (AboveLatin1, the char's index
+  // in aboveLatin1At()): no char is ever truncated to its low byte (U+010A must not become LF).
   Read read(v8::Isolate* isolate, v8::Local<v8::Value> value);
   std::string_view view() const { return {data_, size_}; }
   size_t aboveLatin1At() const { return above_latin1_at_; }
 
  private:
+  // Room for `size` bytes (on the heap past kInline), all of them in view().
+  void resize(size_t size);
+
   char inline_[kInline];
   std::string heap_;
   char* data_ = inline_;

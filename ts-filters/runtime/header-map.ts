@@ -15,7 +15,8 @@ const HEADER_NAME = /^:?[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field value: HTAB, SP, VCHAR and obs-text (0x80-0xFF). Anything else (CR, LF, NUL, other
 // controls, DEL, and characters above U+00FF that a latin1 conversion would truncate — U+010A
 // would become LF) is rejected. The binding applies the same rule, byte by byte, to the values a
-// HeaderMapView writes (native/bridge/header_binding.cc).
+// HeaderMapView writes (native/bridge/header_binding.cc; test/e2e/header-value-rule.test.mjs holds
+// the two to the same answers).
 const BAD_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 
 /** The index of the first char a header value may not hold, or -1. */

@@ -150,6 +150,18 @@ Bridge::CallResult Bridge::recoverFromOverrun(StreamRef ref, v8::Local<v8::Value
   if (!entries_.has(Entry::OnBudgetExceeded)) {
     return CallResult::Failed;
   }
+  // The recovery is a section of its own (the runtime gives it its budget): neither the stopped
+  // section's clock nor an interrupt the watchdog already asked for it stops the recovery.
+  owner_.watched().restart();
+  const CallResult recovered = recoverWithRuntime(overrun, ref, result, returned);
+  // What runs next (what the stopped call queued) is not the recovery: it gets the default budget.
+  owner_.watched().restart();
+  return recovered;
+}
+
+Bridge::CallResult Bridge::recoverWithRuntime(const runtime::BudgetOverrun& overrun, StreamRef ref,
+                                              v8::Local<v8::Value>& result,
+                                              v8::Local<v8::Value> returned) {
   v8::Local<v8::Context> context = isolate_->GetCurrentContext();
   v8::Local<v8::Value> args[5] = {
       v8::Integer::NewFromUnsigned(isolate_, ref.slot),
@@ -160,14 +172,24 @@ Bridge::CallResult Bridge::recoverFromOverrun(StreamRef ref, v8::Local<v8::Value
           .FromMaybe(v8::String::Empty(isolate_)),
       returned.IsEmpty() ? v8::Undefined(isolate_).As<v8::Value>() : returned};
   v8::TryCatch try_catch(isolate_);
-  if (!entries_.call(isolate_, context, Entry::OnBudgetExceeded, 5, args).ToLocal(&result)) {
-    runtime::log(LogLevel::Error, "JavaScript ran past its CPU budget of " +
-                                      std::to_string(overrun.budget_ms) +
-                                      " ms and was stopped; the runtime could not recover: " +
-                                      caughtText(isolate_, context, try_catch));
-    return CallResult::Failed;
+  if (entries_.call(isolate_, context, Entry::OnBudgetExceeded, 5, args).ToLocal(&result)) {
+    return CallResult::Stopped;
   }
-  return CallResult::Stopped;
+  std::string why;
+  if (jsUsable() && owner_.watched().overrunPending()) {
+    // Stopped too (a fault of the runtime, or a filter hook the recovery ran): nothing is left
+    // to stop, and nothing more is tried for this stream.
+    runtime::BudgetOverrun recovery = owner_.watched().takeOverrun();
+    owner_.cancelTermination();
+    why = "it ran past its CPU budget of " + std::to_string(recovery.budget_ms) +
+          " ms and was stopped too" + recovery.stack;
+  } else {
+    why = caughtText(isolate_, context, try_catch);
+  }
+  runtime::log(LogLevel::Error, "JavaScript ran past its CPU budget of " +
+                                    std::to_string(overrun.budget_ms) + " ms and was stopped" +
+                                    overrun.stack + "\nthe runtime could not recover: " + why);
+  return CallResult::Failed;
 }
 
 HookOutcome Bridge::toOutcome(CallResult call, v8::Local<v8::Value> result) {

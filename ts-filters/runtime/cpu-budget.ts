@@ -12,6 +12,10 @@ import { WeakMapPrototypeGet, WeakMapPrototypeSet } from './primordials';
 export const DEFAULT_CPU_BUDGET_MS = 200;
 /** Budget of loading a config (the bundle's top level, parseConfig, schema compilation). */
 export const CONFIG_LOAD_BUDGET_MS = 10_000;
+/** Budget of recovering from a stopped section: the runtime's own work, bounded like a config
+ *  load's and as large, since mapping the stopped stack decodes the bundle's source map, in time
+ *  that grows with the map (Node 18 decodes it again for every lookup: about 40 ms per MB). */
+export const RECOVERY_BUDGET_MS = CONFIG_LOAD_BUDGET_MS;
 
 // Per binding (one per environment).
 const slotsByBinding = new WeakMap<NativeBinding, Int32Array>();
@@ -28,7 +32,7 @@ export function watchSlotsOf(binding: NativeBinding): Int32Array {
   return slots;
 }
 
-/** A new section with its own budget starts now (a filter's hook, a config load). */
+/** A new section with its own budget starts now (a filter's hook, a config load, a recovery). */
 export function startSection(slots: Int32Array, budgetMs: number): void {
   slots[WatchSlot.BudgetMs] = budgetMs;
   // Keeps its parity: odd while the native side has JavaScript running, even otherwise.

@@ -6,7 +6,9 @@ import { BufferKind, CloseType, ConfigKind, CrossingFrame, FailurePolicy, HookFl
 import { holdWhilePending, resumeChain, runChain, runCompleteChain, runningHook, settle, startHook } from './chain';
 import { largestBudget, type BundleLoader, type HttpConfig } from './config';
 import { ConfigStore } from './config-store';
-import { CONFIG_LOAD_BUDGET_MS, DEFAULT_CPU_BUDGET_MS, setDefaultBudget, startSection, watchSlotsOf } from './cpu-budget';
+import {
+  CONFIG_LOAD_BUDGET_MS, DEFAULT_CPU_BUDGET_MS, RECOVERY_BUDGET_MS, setDefaultBudget, startSection, watchSlotsOf,
+} from './cpu-budget';
 import { ConnectionState } from './connection';
 import { settleFetch, settleFetchStream } from './fetch';
 import { CONTINUE_CHAIN, applyFailure, applyNetworkFailure, sendFailureReply } from './failure';
@@ -330,6 +332,8 @@ export function createDispatcher(binding: NativeBinding, options: DispatcherOpti
   // did not run: the running-hook records say who ran over.
   const onBudgetExceeded = (slot: number, gen: number, budgetMs: number, stack: string,
                             returned?: NativeHookOutcome): NativeHookOutcome => {
+    // Not under the stopped section's budget: mapping the stack alone may take longer than it.
+    startSection(watchSlots, RECOVERY_BUDGET_MS);
     const target = gen === 0 ? undefined : streams[slot];
     const current = target !== undefined && target.gen === gen ? target : undefined;
     const http = runningHook.link === undefined ? undefined : { ...runningHook };

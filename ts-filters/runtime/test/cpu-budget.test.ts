@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 
 import { defineHttpFilter } from '../../api/http-filter';
 import { HookKind, WatchSlot } from '../codes';
-import { CONFIG_LOAD_BUDGET_MS, DEFAULT_CPU_BUDGET_MS } from '../cpu-budget';
+import { CONFIG_LOAD_BUDGET_MS, DEFAULT_CPU_BUDGET_MS, RECOVERY_BUDGET_MS } from '../cpu-budget';
 import { setup, withChain } from './fake-binding';
 
 describe('CPU budget (the watch slots the native watchdog reads)', () => {
@@ -56,5 +56,22 @@ describe('CPU budget (the watch slots the native watchdog reads)', () => {
     assert.equal(context.runtime.loadConfig(1, JSON.stringify({ bundle: '/fake/b.js', chain: [{ name: 'a' }] }), 0),
                  undefined);
     assert.equal(budget, CONFIG_LOAD_BUDGET_MS);
+  });
+
+  test('recovering from a stopped section is a section of its own, under the recovery budget', () => {
+    const { binding, runtime } = setup();
+    const slots = binding.watchSlots as Int32Array;
+    const sequenceBefore = slots[WatchSlot.Sequence] as number;
+    let budgetWhileLogging: number | undefined;
+    const log = binding.log.bind(binding);
+    binding.log = (level, message) => {
+      budgetWhileLogging = slots[WatchSlot.BudgetMs];
+      log(level, message);
+    };
+    runtime.onBudgetExceeded(0, 0, 20, '\n    at spin (/nowhere/bundle.js:1:1)');
+    assert.equal(budgetWhileLogging, RECOVERY_BUDGET_MS, 'the report is written under the recovery budget');
+    const sequenceAfter = slots[WatchSlot.Sequence] as number;
+    assert.notEqual(sequenceAfter, sequenceBefore, 'a new section');
+    assert.equal((sequenceAfter - sequenceBefore) % 2, 0, 'the sequence keeps its parity');
   });
 });

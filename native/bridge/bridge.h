@@ -178,12 +178,16 @@ class Bridge : public runtime::EnvironmentClient {
   CallResult finish(CallResult call, v8::Local<v8::Value>& result, StreamRef ref);
   // JavaScript was stopped for running past its budget: end the termination and let the runtime,
   // in a section of its own, repair its state, log and count it, and answer for `ref`'s stream
-  // (`returned`: what the stopped call had returned, if it had). Outermost calls only.
+  // (`returned`: what the stopped call had returned, if it had). A recovery stopped in turn (a
+  // filter hook it ran went past its own budget) is recovered from again, a bounded number of
+  // times. Outermost calls only.
   CallResult recoverFromOverrun(StreamRef ref, v8::Local<v8::Value>& result,
                                 v8::Local<v8::Value> returned = {});
-  // Its call into the runtime (Dispatcher.onBudgetExceeded), once the recovery's section started.
-  CallResult recoverWithRuntime(const runtime::BudgetOverrun& overrun, StreamRef ref,
-                                v8::Local<v8::Value>& result, v8::Local<v8::Value> returned);
+  // Its call into the runtime (Dispatcher.onBudgetExceeded), once the recovery's section started:
+  // whether it returned (`result`), else what it threw (`error`).
+  bool recoverWithRuntime(const runtime::BudgetOverrun& overrun, StreamRef ref,
+                          v8::Local<v8::Value>& result, v8::Local<v8::Value> returned,
+                          std::string& error);
   HookOutcome toOutcome(CallResult call, v8::Local<v8::Value> result);
   // Whether JavaScript may still run here: a broken environment (runtime::Environment::Broken)
   // runs none, and once retired it is not even attached to a thread.

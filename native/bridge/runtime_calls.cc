@@ -20,6 +20,9 @@ constexpr int kFailuresToBreak = 10;
 // How many times what an outermost call queued may be stopped and recovered from before it
 // returns (each a runaway microtask or nextTick callback of its own).
 constexpr int kMaxRecoveries = 4;
+// How many times a recovery may itself be stopped and recovered from in turn (a filter hook it ran
+// for a chain whose policy is "open" ran away too) before the stream is failed closed.
+constexpr int kMaxStopsInRecovery = 4;
 
 // Node's tick info fields (the order of Environment::TickInfo::Fields in Node's src/env.h).
 constexpr size_t kHasTickScheduled = 0;
@@ -150,18 +153,44 @@ Bridge::CallResult Bridge::recoverFromOverrun(StreamRef ref, v8::Local<v8::Value
   if (!entries_.has(Entry::OnBudgetExceeded)) {
     return CallResult::Failed;
   }
-  // The recovery is a section of its own (the runtime gives it its budget): neither the stopped
-  // section's clock nor an interrupt the watchdog already asked for it stops the recovery.
-  owner_.watched().restart();
-  const CallResult recovered = recoverWithRuntime(overrun, ref, result, returned);
-  // What runs next (what the stopped call queued) is not the recovery: it gets the default budget.
-  owner_.watched().restart();
-  return recovered;
+  for (int attempt = 1;; ++attempt) {
+    // The recovery is a section of its own (the runtime gives it its budget): neither the stopped
+    // section's clock nor an interrupt the watchdog already asked for it stops the recovery.
+    owner_.watched().restart();
+    std::string error;
+    const bool recovered = recoverWithRuntime(overrun, ref, result, returned, error);
+    // What runs next (what the stopped call queued) is not the recovery: the default budget.
+    owner_.watched().restart();
+    if (recovered) {
+      return CallResult::Stopped;
+    }
+    std::string why;
+    if (jsUsable() && owner_.watched().overrunPending()) {
+      // Stopped in turn. Most often a filter hook the recovery ran (the rest of a chain whose
+      // policy is "open") ran past its own budget: the runtime recovers from that one, a bounded
+      // number of times. Its own recovery code running away ends here too.
+      runtime::BudgetOverrun next = owner_.watched().takeOverrun();
+      owner_.cancelTermination();
+      if (attempt < kMaxStopsInRecovery) {
+        overrun = std::move(next);
+        returned = v8::Local<v8::Value>();
+        continue;
+      }
+      why = "it ran past its CPU budget of " + std::to_string(next.budget_ms) +
+            " ms and was stopped too, " + std::to_string(attempt) + " times" + next.stack;
+    } else {
+      why = error;
+    }
+    runtime::log(LogLevel::Error, "JavaScript ran past its CPU budget of " +
+                                      std::to_string(overrun.budget_ms) + " ms and was stopped" +
+                                      overrun.stack + "\nthe runtime could not recover: " + why);
+    return CallResult::Failed;
+  }
 }
 
-Bridge::CallResult Bridge::recoverWithRuntime(const runtime::BudgetOverrun& overrun, StreamRef ref,
-                                              v8::Local<v8::Value>& result,
-                                              v8::Local<v8::Value> returned) {
+bool Bridge::recoverWithRuntime(const runtime::BudgetOverrun& overrun, StreamRef ref,
+                                v8::Local<v8::Value>& result, v8::Local<v8::Value> returned,
+                                std::string& error) {
   v8::Local<v8::Context> context = isolate_->GetCurrentContext();
   v8::Local<v8::Value> args[5] = {
       v8::Integer::NewFromUnsigned(isolate_, ref.slot),
@@ -173,23 +202,10 @@ Bridge::CallResult Bridge::recoverWithRuntime(const runtime::BudgetOverrun& over
       returned.IsEmpty() ? v8::Undefined(isolate_).As<v8::Value>() : returned};
   v8::TryCatch try_catch(isolate_);
   if (entries_.call(isolate_, context, Entry::OnBudgetExceeded, 5, args).ToLocal(&result)) {
-    return CallResult::Stopped;
+    return true;
   }
-  std::string why;
-  if (jsUsable() && owner_.watched().overrunPending()) {
-    // Stopped too (a fault of the runtime, or a filter hook the recovery ran): nothing is left
-    // to stop, and nothing more is tried for this stream.
-    runtime::BudgetOverrun recovery = owner_.watched().takeOverrun();
-    owner_.cancelTermination();
-    why = "it ran past its CPU budget of " + std::to_string(recovery.budget_ms) +
-          " ms and was stopped too" + recovery.stack;
-  } else {
-    why = caughtText(isolate_, context, try_catch);
-  }
-  runtime::log(LogLevel::Error, "JavaScript ran past its CPU budget of " +
-                                    std::to_string(overrun.budget_ms) + " ms and was stopped" +
-                                    overrun.stack + "\nthe runtime could not recover: " + why);
-  return CallResult::Failed;
+  error = caughtText(isolate_, context, try_catch);
+  return false;
 }
 
 HookOutcome Bridge::toOutcome(CallResult call, v8::Local<v8::Value> result) {

@@ -124,6 +124,25 @@ describe(`CPU budget through ${proxyName}: the "open" policy`, () => {
   });
 });
 
+describe(`CPU budget through ${proxyName}: the "open" policy, two filters running away in one hook`, () => {
+  const suite = proxyForSuite({
+    filterConfigs: [{ bundle: fixturesBundle, chain: [{ name: 'spin' }, { name: 'spin-too' }], cpuBudgetMs: BUDGET_MS,
+                      failurePolicy: 'open' }],
+    concurrency: 1,
+  });
+
+  test('each is stopped and passed over in turn: the request goes on to the upstream', async () => {
+    const response = await request(suite.proxy.port, { path: '/spin' });
+    assert.equal(response.status, 200);
+    assert.equal(echoOf(response).path, '/spin');
+    for (const filter of ['spin', 'spin-too']) {
+      assert.match(suite.proxy.output, new RegExp(`filter=${filter}\\] onRequestHeaders was stopped: CpuBudgetError`));
+      assert.ok((await suite.proxy.stat(`envoy_ts.cpu_budget_exceeded.filter.${filter}`)) >= 1, filter);
+    }
+    assert.doesNotMatch(suite.proxy.output, /could not recover/);
+  });
+});
+
 describe(`async timeout through ${proxyName}`, () => {
   const suite = proxyForSuite({ filterConfigs: [chainOf('spin', { asyncTimeoutMs: 300 })], concurrency: 1 });
 

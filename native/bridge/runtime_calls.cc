@@ -167,8 +167,9 @@ Bridge::CallResult Bridge::recoverFromOverrun(StreamRef ref, v8::Local<v8::Value
     std::string why;
     if (jsUsable() && owner_.watched().overrunPending()) {
       // Stopped in turn. Most often a filter hook the recovery ran (the rest of a chain whose
-      // policy is "open") ran past its own budget: the runtime recovers from that one, a bounded
-      // number of times. Its own recovery code running away ends here too.
+      // policy is "open") ran past its own budget: the runtime recovers from that one. Its own
+      // recovery code running past the recovery's budget is tried again the same way: the bound
+      // ends both.
       runtime::BudgetOverrun next = owner_.watched().takeOverrun();
       owner_.cancelTermination();
       if (attempt < kMaxStopsInRecovery) {

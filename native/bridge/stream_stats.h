@@ -43,7 +43,7 @@ class StreamStats {
     const size_t count = count_;
     count_ = 0;
     for (size_t i = 0; i < count; ++i) {
-      take(i < kInline ? inline_[i] : overflow_[i - kInline]);
+      take(at(i));
     }
     overflow_.clear();
   }

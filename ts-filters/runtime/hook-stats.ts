@@ -6,8 +6,9 @@
 // or stops waiting.
 //
 // Times come from the binding's monotonic clock (a V8 function over the vDSO's clock_gettime that
-// leaves the time in a Float64Array cell), read once per hook edge: a chain run reads it before its first hook and after each one, a
-// hook's end being the next one's start; an async hook's time ends when its promise settles.
+// leaves the time in a Float64Array cell), read once per hook edge: a chain run reads it before
+// its first hook and after each one, a hook's end being the next one's start; an async hook's time
+// ends when its promise settles.
 
 import { MetricOp } from './codes';
 import type { LoadedHttpFilter } from './config';
